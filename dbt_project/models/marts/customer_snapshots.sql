@@ -1,0 +1,101 @@
+-- The feature mart the churn model reads: one row per customer and month-start snapshot,
+-- every feature computed from data strictly before the snapshot date.
+with
+
+spine as (
+
+    select * from {{ ref('int_customer_snapshots') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_raw__customers') }}
+
+),
+
+activity as (
+
+    select * from {{ ref('int_activity_windows') }}
+
+),
+
+last_activity as (
+
+    select * from {{ ref('int_last_activity') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('int_payment_windows') }}
+
+),
+
+tickets as (
+
+    select * from {{ ref('int_ticket_windows') }}
+
+),
+
+final as (
+
+    select
+        spine.customer_id,
+        spine.snapshot_date,
+        customers.customer_name,
+        customers.segment,
+        customers.region,
+        spine.plan,
+        spine.billing_period,
+        cast(spine.seats as double) as seats,
+        spine.mrr,
+        spine.mrr / nullif(spine.seats, 0) as price_per_seat,
+        spine.mrr_change_90d,
+        cast(spine.tenure_days as double) as tenure_days,
+        cast(spine.days_to_renewal as double) as days_to_renewal,
+        cast(coalesce(activity.active_days_7d, 0) as double) as active_days_7d,
+        cast(coalesce(activity.active_days_30d, 0) as double) as active_days_30d,
+        cast(coalesce(activity.active_days_90d, 0) as double) as active_days_90d,
+        cast(coalesce(activity.events_7d, 0) as double) as events_7d,
+        cast(coalesce(activity.events_30d, 0) as double) as events_30d,
+        cast(coalesce(activity.events_90d, 0) as double) as events_90d,
+        cast(coalesce(activity.events_30d, 0) as double)
+        / nullif(activity.events_prev_30d, 0) as events_trend_30d,
+        coalesce(activity.avg_daily_active_users_30d, 0)
+        / nullif(spine.seats, 0) as seat_utilization_30d,
+        cast(
+            {{ dbt.datediff('last_activity.last_activity_date', 'spine.snapshot_date', 'day') }}
+            as double
+        ) as days_since_last_activity,
+        cast(coalesce(payments.failed_payments_30d, 0) as double) as failed_payments_30d,
+        cast(coalesce(payments.failed_payments_90d, 0) as double) as failed_payments_90d,
+        cast(coalesce(tickets.tickets_30d, 0) as double) as tickets_30d,
+        cast(coalesce(tickets.tickets_90d, 0) as double) as tickets_90d,
+        cast(coalesce(tickets.urgent_tickets_90d, 0) as double) as urgent_tickets_90d,
+        spine.is_matured,
+        spine.churned_within_horizon
+
+    from spine
+    inner join customers
+        on spine.customer_id = customers.customer_id
+    left join activity
+        on
+            spine.customer_id = activity.customer_id
+            and spine.snapshot_date = activity.snapshot_date
+    left join last_activity
+        on
+            spine.customer_id = last_activity.customer_id
+            and spine.snapshot_date = last_activity.snapshot_date
+    left join payments
+        on
+            spine.customer_id = payments.customer_id
+            and spine.snapshot_date = payments.snapshot_date
+    left join tickets
+        on
+            spine.customer_id = tickets.customer_id
+            and spine.snapshot_date = tickets.snapshot_date
+
+)
+
+select * from final

@@ -1,0 +1,48 @@
+-- depends_on: {{ ref('customer_snapshots') }}
+-- Plain names, kinds and units of the model features, generated from the column `meta` of
+-- customer_snapshots so that they are defined once, in YAML, and used everywhere.
+{%- set features = [] -%}
+{%- if execute -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == 'customer_snapshots' -%}
+        {%- for column in node.columns.values() -%}
+            {%- set meta = column.config.meta if column.config and column.config.meta else column.meta -%}
+            {%- if meta and meta.kind -%}
+                {%- do features.append({
+                    'name': column.name,
+                    'label': meta.label,
+                    'kind': meta.kind,
+                    'unit': meta.unit or '',
+                    'description': column.description,
+                }) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+{%- endif %}
+
+with
+
+features as (
+
+    {% for feature in features %}
+        select
+            {{ loop.index }} as position,
+            {{ dbt.string_literal(feature.name) }} as feature,
+            {{ dbt.string_literal(feature.label) }} as label,
+            {{ dbt.string_literal(feature.kind) }} as kind,
+            {{ dbt.string_literal(feature.unit) }} as unit,
+            {{ dbt.string_literal(feature.description | replace("'", "''")) }} as description
+        {% if not loop.last %}union all{% endif %}
+    {% else %}
+        select
+            0 as position,
+            '' as feature,
+            '' as label,
+            '' as kind,
+            '' as unit,
+            '' as description
+        where false
+    {% endfor %}
+
+)
+
+select * from features

@@ -1,0 +1,89 @@
+-- The newest snapshot's customers ranked by churn risk, with expected MRR loss and the
+-- three features that raise each customer's risk most (largest positive SHAP values).
+with
+
+predictions as (
+
+    select * from {{ ref('ml_predictions') }}
+
+),
+
+snapshots as (
+
+    select * from {{ ref('customer_snapshots') }}
+
+),
+
+explanations as (
+
+    select * from {{ ref('ml_explanations') }}
+
+),
+
+features as (
+
+    select * from {{ ref('feature_dictionary') }}
+
+),
+
+ranked_reasons as (
+
+    select
+        explanations.customer_id,
+        features.label || ': ' || explanations.feature_value as reason,
+        row_number() over (
+            partition by explanations.customer_id
+            order by explanations.contribution desc, explanations.feature
+        ) as reason_rank
+
+    from explanations
+    inner join features
+        on explanations.feature = features.feature
+    where explanations.contribution > 0
+
+),
+
+top_reasons as (
+
+    select
+        customer_id,
+        max(reason) filter (where reason_rank = 1) as reason_1,
+        max(reason) filter (where reason_rank = 2) as reason_2,
+        max(reason) filter (where reason_rank = 3) as reason_3
+
+    from ranked_reasons
+    where reason_rank <= 3
+    group by customer_id
+
+),
+
+final as (
+
+    select
+        predictions.risk_rank,
+        predictions.customer_id,
+        snapshots.customer_name,
+        snapshots.segment,
+        snapshots.region,
+        snapshots.plan,
+        snapshots.mrr,
+        predictions.churn_probability,
+        predictions.churn_probability * snapshots.mrr as expected_mrr_loss,
+        top_reasons.reason_1,
+        top_reasons.reason_2,
+        top_reasons.reason_3,
+        predictions.snapshot_date,
+        predictions.model_version
+
+    from predictions
+    inner join snapshots
+        on
+            predictions.customer_id = snapshots.customer_id
+            and predictions.snapshot_date = snapshots.snapshot_date
+    left join top_reasons
+        on predictions.customer_id = top_reasons.customer_id
+
+)
+
+select * from final
+order by risk_rank

@@ -1,0 +1,36 @@
+"""Accuracy per backtest month and method: ROC AUC, precision/recall at k, lift, Brier."""
+
+import pyarrow as pa
+
+from ml.backtest import monthly_metrics
+
+METRICS = [
+    "n_train",
+    "n_customers",
+    "n_churned",
+    "churn_rate",
+    "roc_auc",
+    "pr_auc",
+    "precision_at_k",
+    "recall_at_k",
+    "lift_top_decile",
+    "mrr_captured_at_k",
+    "brier",
+]
+SCHEMA = pa.schema(
+    [("scoring_month", pa.date32()), ("method", pa.string()), ("capacity_k", pa.int64())]
+    + [(name, pa.float64()) for name in METRICS]
+)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    options = dbt.ref("ml_config").df()
+    capacity_k = int(options["capacity_k"].iloc[0])
+    predictions = dbt.ref("ml_backtest_predictions").df()
+    metrics = monthly_metrics(predictions, capacity_k)
+    if metrics.empty:
+        return pa.Table.from_pylist([], schema=SCHEMA)
+    metrics["scoring_month"] = metrics["scoring_month"].dt.date
+    metrics["capacity_k"] = capacity_k
+    return pa.Table.from_pandas(metrics, schema=SCHEMA, preserve_index=False)

@@ -1,0 +1,43 @@
+"""Train the production model on every matured snapshot and register it (XGBoost JSON)."""
+
+import os
+from datetime import datetime, timezone
+
+import pyarrow as pa
+
+from ml.config import from_dbt
+from ml.frame import LABEL
+from ml.registry import data_fingerprint, to_record
+from ml.train import fit_churn_model
+
+SCHEMA = pa.schema(
+    [
+        ("model_version", pa.string()),
+        ("trained_at", pa.timestamp("us", tz="UTC")),
+        ("dbt_invocation_id", pa.string()),
+        ("data_fingerprint", pa.string()),
+        ("n_train", pa.int64()),
+        ("n_trees", pa.int64()),
+        ("config", pa.string()),
+        ("categories", pa.string()),
+        ("calibrator", pa.string()),
+        ("booster_json", pa.string()),
+    ]
+)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    snapshots = dbt.ref("customer_snapshots").df()
+    options = dbt.ref("ml_config").df()
+    dictionary = dbt.ref("feature_dictionary").df()
+    config = from_dbt(options.iloc[0].to_dict(), dictionary.to_dict("records"))
+    labeled = snapshots[snapshots[LABEL].notna()]
+    fitted = fit_churn_model(labeled, config)
+    record = to_record(
+        fitted,
+        trained_at=datetime.now(timezone.utc),
+        fingerprint=data_fingerprint(labeled),
+        invocation_id=os.environ.get("BATON_BUILD_ID", "dbt-cli"),
+    )
+    return pa.Table.from_pylist([record], schema=SCHEMA)

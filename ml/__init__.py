@@ -1,0 +1,1 @@
+"""Baton's ML core: pure Python, imports neither streamlit nor dbt."""

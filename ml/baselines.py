@@ -1,0 +1,54 @@
+"""Rankings a business would use without gradient boosting, to compare the model against."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from ml.config import ModelConfig
+from ml.frame import labels
+
+RECENCY_FEATURE = "days_since_last_activity"
+
+
+def recency_scores(frame: pd.DataFrame) -> np.ndarray:
+    """Days since last activity as a risk score; never-active customers rank first."""
+    days = pd.to_numeric(frame[RECENCY_FEATURE], errors="coerce").to_numpy(dtype=float)
+    ceiling = np.nanmax(days) + 1 if np.isfinite(days).any() else 1.0
+    return np.where(np.isnan(days), ceiling, days)
+
+
+def fit_logistic(frame: pd.DataFrame, config: ModelConfig) -> Pipeline:
+    """Logistic regression on the same features: imputed, scaled, one-hot encoded."""
+    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    categorical = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="missing"),
+        OneHotEncoder(handle_unknown="ignore"),
+    )
+    prep = ColumnTransformer(
+        [
+            ("numeric", numeric, list(config.numeric_features)),
+            ("categorical", categorical, list(config.categorical_features)),
+        ]
+    )
+    model = make_pipeline(prep, LogisticRegression(max_iter=1000, C=1.0))
+    return model.fit(_inputs(frame, config), labels(frame))
+
+
+def logistic_scores(model: Pipeline, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
+    """Churn probabilities from the logistic baseline."""
+    return np.asarray(model.predict_proba(_inputs(frame, config))[:, 1], dtype=float)
+
+
+def _inputs(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
+    inputs = frame[list(config.features)].copy()
+    for name in config.numeric_features:
+        inputs[name] = pd.to_numeric(inputs[name], errors="coerce").astype(float)
+    for name in config.categorical_features:
+        inputs[name] = inputs[name].astype(object).where(inputs[name].notna(), None)
+    return inputs

@@ -1,0 +1,63 @@
+"""Model registry records: a fitted model to and from plain columns (booster as XGBoost JSON)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import xgboost as xgb
+
+from ml.calibration import Calibrator
+from ml.config import ModelConfig
+from ml.train import ChurnModel
+
+
+def data_fingerprint(frame: pd.DataFrame) -> str:
+    """A short hash of the training rows, so two versions can be told apart by their data."""
+    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
+
+
+def to_record(
+    model: ChurnModel, trained_at: datetime, fingerprint: str, invocation_id: str
+) -> dict[str, Any]:
+    """One registry row; the version id is the training time plus a hash of the booster."""
+    booster_json = model.booster.save_raw(raw_format="json").decode()
+    digest = hashlib.sha256(booster_json.encode()).hexdigest()[:8]
+    return {
+        "model_version": f"{trained_at:%Y%m%d-%H%M%S}-{digest}",
+        "trained_at": trained_at,
+        "dbt_invocation_id": invocation_id,
+        "data_fingerprint": fingerprint,
+        "n_train": model.n_train,
+        "n_trees": model.booster.num_boosted_rounds(),
+        "config": json.dumps(asdict(model.config), default=list),
+        "categories": json.dumps(model.categories),
+        "calibrator": json.dumps(model.calibrator.to_dict()),
+        "booster_json": booster_json,
+    }
+
+
+def from_record(record: dict[str, Any]) -> ChurnModel:
+    """Rebuild the fitted model from a registry row."""
+    booster = xgb.Booster()
+    booster.load_model(bytearray(record["booster_json"].encode()))
+    config_data = json.loads(record["config"])
+    config = ModelConfig(
+        **{
+            **config_data,
+            "numeric_features": tuple(config_data["numeric_features"]),
+            "categorical_features": tuple(config_data["categorical_features"]),
+        }
+    )
+    return ChurnModel(
+        booster=booster,
+        calibrator=Calibrator.from_dict(json.loads(record["calibrator"])),
+        config=config,
+        categories=json.loads(record["categories"]),
+        n_train=int(record["n_train"]),
+    )

@@ -1,0 +1,187 @@
+"""One rebuild, from the button or the CLI: lock, dbt build into scratch, publish, record."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import duckdb
+
+from pipeline import history, progress, warehouse
+from pipeline.dbt_runner import DbtOutcome, NodeEvent, NodeResult, run_dbt
+from pipeline.history import RunRecord
+from pipeline.lock import build_lock, is_locked
+from pipeline.settings import Settings
+
+ProgressCallback = Callable[[progress.Progress], None]
+FAILED_STATUSES = ("error", "fail", "runtime error")
+# Only one dbt invocation may run per process (dbt-core does not support concurrent ones).
+_DBT_IN_PROCESS = threading.Lock()
+
+
+class MissingRawDataError(FileNotFoundError):
+    """Raised when there is no raw data to build from."""
+
+
+def new_build_id() -> str:
+    """Sortable, unique build id: UTC time plus a short random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def recover_interrupted(settings: Settings) -> list[str]:
+    """Mark builds left 'running' by a killed process as interrupted; return their ids."""
+    if is_locked(settings.lock_path):
+        return []
+    interrupted = _mark_interrupted(settings)
+    if interrupted:
+        warehouse.reset_build_dir(settings)
+    return interrupted
+
+
+def _mark_interrupted(settings: Settings) -> list[str]:
+    """Only call while no build runs: every 'running' record is then from a dead build."""
+    interrupted = []
+    for record in history.load_all(settings):
+        if record.status == "running":
+            record.status = "interrupted"
+            record.finished_at = record.finished_at or _now()
+            record.failure = {
+                "node": "",
+                "layer": "pipeline",
+                "message": "The build process stopped before finishing (killed or crashed).",
+            }
+            history.save(settings, record)
+            interrupted.append(record.build_id)
+    return interrupted
+
+
+def _expected_seconds(settings: Settings) -> float | None:
+    for record in history.load_all(settings):
+        if record.status == "success" and record.seconds:
+            return record.seconds
+    return None
+
+
+def _first_failure(outcome: DbtOutcome) -> dict[str, str] | None:
+    for node in outcome.nodes:
+        if node.status in FAILED_STATUSES:
+            return {"node": node.name, "layer": node.layer, "message": node.message}
+    if not outcome.success:
+        return {"node": "", "layer": "transformations", "message": outcome.error or "dbt failed"}
+    return None
+
+
+def _test_summary(nodes: list[NodeResult]) -> dict[str, int]:
+    tests = [node for node in nodes if node.resource_type in ("test", "unit_test")]
+    return {
+        "passed": sum(node.status == "pass" for node in tests),
+        "failed": sum(node.status in ("fail", "error") for node in tests),
+        "warned": sum(node.status == "warn" for node in tests),
+    }
+
+
+def _count_rows(settings: Settings, nodes: list[NodeResult]) -> tuple[dict[str, int], str | None]:
+    """Rows per built model (dbt-duckdb does not report them) and the model version."""
+    models = [n.name for n in nodes if n.resource_type == "model" and n.status == "success"]
+    rows: dict[str, int] = {}
+    version = None
+    connection = duckdb.connect(str(settings.build_warehouse_path))
+    try:
+        # Staging views read the raw file; attach it so they can be counted too.
+        connection.execute("attach ? as raw (read_only)", [str(settings.raw_path)])
+        for name in models:
+            result = connection.execute(f'select count(*) from "{name}"').fetchone()
+            rows[name] = int(result[0]) if result else 0
+        if "ml_model_registry" in models:
+            found = connection.execute("select model_version from ml_model_registry").fetchone()
+            version = str(found[0]) if found else None
+        connection.execute("detach raw")
+        connection.execute("checkpoint")
+    finally:
+        connection.close()
+    return rows, version
+
+
+def rebuild(
+    settings: Settings, trigger: str = "cli", on_progress: ProgressCallback | None = None
+) -> RunRecord:
+    """Build everything; publish only on success. Raises BuildRefusedError if one is running."""
+    settings.ensure()
+    if not settings.raw_path.exists():
+        raise MissingRawDataError(
+            f"No raw data at {settings.raw_path}. Create demo data with "
+            "`python -m pipeline demo` or import your own."
+        )
+    build_id = new_build_id()
+    started = _now()
+    with build_lock(
+        settings.lock_path, {"trigger": trigger, "started_at": started, "build_id": build_id}
+    ):
+        _mark_interrupted(settings)
+        record = RunRecord(build_id=build_id, trigger=trigger, started_at=started)
+        history.save(settings, record)
+        warehouse.reset_build_dir(settings)
+        state = progress.Progress(build_id, trigger, expected_seconds=_expected_seconds(settings))
+        try:
+            outcome = _run_with_progress(settings, build_id, state, on_progress)
+            record.nodes = [asdict(node) for node in outcome.nodes]
+            record.tests = _test_summary(outcome.nodes)
+            record.failure = _first_failure(outcome)
+            if record.failure is None:
+                record.rows, record.model_version = _count_rows(settings, outcome.nodes)
+                warehouse.publish(settings, build_id)
+                record.published = True
+        except Exception as error:  # disk full, permissions, a bug: record it, keep serving
+            record.failure = {"node": "", "layer": "pipeline", "message": repr(error)}
+        record.status = "success" if record.published else "failed"
+        if not record.published:
+            warehouse.reset_build_dir(settings)
+        record.finished_at = _now()
+        record.seconds = round(time.time() - state.started, 2)
+        history.save(settings, record)
+        return record
+
+
+def _run_with_progress(
+    settings: Settings,
+    build_id: str,
+    state: progress.Progress,
+    on_progress: ProgressCallback | None,
+) -> DbtOutcome:
+    """Run `dbt build` while a drain thread turns queued events into progress updates."""
+    events: queue.Queue[NodeEvent] = queue.Queue()
+    finished = threading.Event()
+
+    def drain() -> None:
+        while not (finished.is_set() and events.empty()):
+            try:
+                event = events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            state.apply(event)
+            progress.write(settings, state)
+            if on_progress is not None:
+                on_progress(state)
+
+    progress.write(settings, state)
+    drainer = threading.Thread(target=drain, name=f"progress-{build_id}", daemon=True)
+    drainer.start()
+    os.environ["BATON_HOME"] = str(settings.home)
+    os.environ["BATON_BUILD_ID"] = build_id
+    try:
+        with _DBT_IN_PROCESS:
+            outcome = run_dbt("build", settings, events)
+    finally:
+        finished.set()
+        drainer.join()
+    return outcome

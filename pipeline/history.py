@@ -1,0 +1,62 @@
+"""Run history: one JSON record per build under BATON_HOME/runs, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.settings import Settings
+
+
+@dataclass
+class RunRecord:
+    """Everything the Pipeline page and `status --json` say about one build."""
+
+    build_id: str
+    trigger: str
+    started_at: str
+    status: str = "running"  # running, success, failed, interrupted
+    finished_at: str | None = None
+    seconds: float | None = None
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    tests: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    model_version: str | None = None
+    published: bool = False
+    failure: dict[str, str] | None = None
+    pid: int = field(default_factory=os.getpid)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a file so readers see the old or the new content, never half of it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def save(settings: Settings, record: RunRecord) -> None:
+    """Persist a run record."""
+    settings.runs_dir.mkdir(parents=True, exist_ok=True)
+    write_atomic(settings.runs_dir / f"{record.build_id}.json", json.dumps(asdict(record)))
+
+
+def load_all(settings: Settings) -> list[RunRecord]:
+    """All run records, newest first."""
+    if not settings.runs_dir.exists():
+        return []
+    records = []
+    for path in settings.runs_dir.glob("*.json"):
+        try:
+            records.append(RunRecord(**json.loads(path.read_text())))
+        except (OSError, ValueError, TypeError):
+            continue
+    return sorted(records, key=lambda r: r.started_at, reverse=True)
+
+
+def latest(settings: Settings) -> RunRecord | None:
+    """The newest run record, if any."""
+    records = load_all(settings)
+    return records[0] if records else None

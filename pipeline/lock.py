@@ -1,0 +1,64 @@
+"""One build at a time across threads and processes: an flock on a file in BATON_HOME."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+class BuildRefusedError(RuntimeError):
+    """Raised when a build is requested while another one holds the lock."""
+
+    def __init__(self, holder: dict[str, Any]) -> None:
+        self.holder = holder
+        who = holder.get("trigger", "another process")
+        since = holder.get("started_at", "an unknown time")
+        super().__init__(
+            f"A build is already running (started by {who} at {since}, "
+            f"build {holder.get('build_id', '?')}). Wait for it to finish, then try again."
+        )
+
+
+def read_holder(path: Path) -> dict[str, Any]:
+    """Who holds (or last held) the lock, as written by the holder."""
+    try:
+        return dict(json.loads(path.read_text() or "{}"))
+    except (OSError, ValueError):
+        return {}
+
+
+def is_locked(path: Path) -> bool:
+    """True while some thread or process holds the build lock."""
+    if not path.exists():
+        return False
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+@contextmanager
+def build_lock(path: Path, holder: dict[str, Any]) -> Iterator[None]:
+    """Hold the build lock or raise BuildRefusedError at once; the kernel frees it on crash."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the lifetime of the lock
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BuildRefusedError(read_holder(path)) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({**holder, "pid": os.getpid()}))
+        handle.flush()
+        yield
+    finally:
+        handle.close()

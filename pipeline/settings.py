@@ -1,0 +1,74 @@
+"""Every path and default of Baton, resolved from one root and the BATON_HOME variable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Baton keeps raw data, warehouses, run history and the build lock."""
+
+    home: Path
+
+    @property
+    def raw_path(self) -> Path:
+        """The raw-data DuckDB file the dbt sources read (attached read-only)."""
+        return self.home / "raw.duckdb"
+
+    @property
+    def build_dir(self) -> Path:
+        """Scratch folder of the build in progress; wiped at the start of every build."""
+        return self.home / "build"
+
+    @property
+    def build_warehouse_path(self) -> Path:
+        """The DuckDB file dbt writes to; a constant path so partial parsing is reused."""
+        return self.build_dir / "warehouse.duckdb"
+
+    @property
+    def warehouses_dir(self) -> Path:
+        """Published warehouses, one immutable file per successful build."""
+        return self.home / "warehouses"
+
+    @property
+    def current_pointer(self) -> Path:
+        """JSON file naming the warehouse in service; replaced atomically on publish."""
+        return self.home / "current.json"
+
+    @property
+    def runs_dir(self) -> Path:
+        """Run history: one JSON record per build."""
+        return self.home / "runs"
+
+    @property
+    def lock_path(self) -> Path:
+        """The cross-process build lock."""
+        return self.home / "build.lock"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's target folder (manifest, partial-parse state), kept between builds."""
+        return self.home / "dbt_target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        """dbt's log folder."""
+        return self.home / "dbt_logs"
+
+    def ensure(self) -> Settings:
+        """Create the folders Baton writes to and return self."""
+        for folder in (self.home, self.build_dir, self.warehouses_dir, self.runs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def get_settings() -> Settings:
+    """Settings for the current environment (BATON_HOME, default `.baton/` in the project)."""
+    home = Path(os.environ.get("BATON_HOME", ROOT / ".baton")).expanduser().resolve()
+    return Settings(home=home)
