@@ -59,8 +59,8 @@ in_force as (
     from snapshot_dates
     inner join subscriptions
         on
-            subscriptions.started_at < snapshot_dates.snapshot_date
-            and coalesce(subscriptions.ended_at, date '9999-12-31') >= snapshot_dates.snapshot_date
+            snapshot_dates.snapshot_date > subscriptions.started_at
+            and snapshot_dates.snapshot_date <= coalesce(subscriptions.ended_at, date '9999-12-31')
 
 ),
 
@@ -74,9 +74,9 @@ mrr_90_days_before as (
     from snapshot_dates
     inner join subscriptions
         on
-            subscriptions.started_at < snapshot_dates.snapshot_date - 90
-            and coalesce(subscriptions.ended_at, date '9999-12-31')
-            >= snapshot_dates.snapshot_date - 90
+            snapshot_dates.snapshot_date - 90 > subscriptions.started_at
+            and snapshot_dates.snapshot_date - 90
+            <= coalesce(subscriptions.ended_at, date '9999-12-31')
 
 ),
 

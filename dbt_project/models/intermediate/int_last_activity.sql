@@ -15,7 +15,11 @@ monthly_latest as (
 
 spine as (
 
-    select customer_id, snapshot_date from {{ ref('int_customer_snapshots') }}
+    select
+        customer_id,
+        snapshot_date
+
+    from {{ ref('int_customer_snapshots') }}
 
 ),
 

@@ -7,28 +7,40 @@ as_of as (
 
 ),
 
+first_activity as (
+
+    select min(activity_date) as first_activity_date from {{ ref('stg_raw__activity') }}
+
+),
+
 bounds as (
 
     select
-        cast(date_trunc('month', min(activity_date)) + interval 1 month as date) as first_snapshot,
-        cast(date_trunc('month', (select as_of_date from as_of)) as date) as last_snapshot
+        as_of.as_of_date,
+        cast(
+            date_trunc('month', first_activity.first_activity_date) + interval 1 month as date
+        ) as first_snapshot,
+        cast(date_trunc('month', as_of.as_of_date) as date) as last_snapshot
 
-    from {{ ref('stg_raw__activity') }}
+    from first_activity
+    cross join as_of
 
 ),
 
 final as (
 
     select
-        cast(snapshot_ts as date) as snapshot_date,
+        cast(series.snapshot_ts as date) as snapshot_date,
         {{ var('horizon_days') }} as horizon_days,
-        cast(snapshot_ts as date) + {{ var('horizon_days') }}
-        <= (select as_of_date from as_of) as is_matured
+        cast(series.snapshot_ts as date) + {{ var('horizon_days') }}
+        <= bounds.as_of_date as is_matured
 
     from bounds
     cross join
         unnest(generate_series(
-            cast(first_snapshot as timestamp), cast(last_snapshot as timestamp), interval 1 month
+            cast(bounds.first_snapshot as timestamp),
+            cast(bounds.last_snapshot as timestamp),
+            interval 1 month
         )) as series (snapshot_ts)
 
 )

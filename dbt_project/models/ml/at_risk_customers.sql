@@ -16,30 +16,22 @@ snapshots as (
 
 explanations as (
 
-    select * from {{ ref('ml_explanations') }}
-
-),
-
-features as (
-
-    select * from {{ ref('feature_dictionary') }}
+    select * from {{ ref('customer_explanations') }}
 
 ),
 
 ranked_reasons as (
 
     select
-        explanations.customer_id,
-        features.label || ': ' || explanations.feature_value as reason,
+        customer_id,
+        label || ': ' || display_value as reason,
         row_number() over (
-            partition by explanations.customer_id
-            order by explanations.contribution desc, explanations.feature
+            partition by customer_id
+            order by contribution desc, feature asc
         ) as reason_rank
 
     from explanations
-    inner join features
-        on explanations.feature = features.feature
-    where explanations.contribution > 0
+    where contribution > 0
 
 ),
 

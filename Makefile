@@ -1,0 +1,51 @@
+# Two commands a newcomer needs: `make run` and `make test` (see README).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export BATON_HOME ?= $(CURDIR)/.baton
+
+.PHONY: run test setup dev-setup data build lint docs clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+dev-setup: $(VENV)/.dev-installed
+
+## Demo data, only when there is no raw data yet.
+data: setup
+	@test -f "$(BATON_HOME)/raw.duckdb" || $(BIN)/python -m pipeline demo
+
+## The first build, only when nothing has been published yet.
+build: data
+	@test -f "$(BATON_HOME)/current.json" || $(BIN)/python -m pipeline rebuild
+
+## Set up, make demo data if needed, build if needed, and serve the app on 127.0.0.1:8501.
+run: build
+	$(BIN)/streamlit run app.py
+
+lint: dev-setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	cd dbt_project && ../$(BIN)/sqlfluff lint models
+
+## Lint, then every test (unit, dbt, app, e2e in headless Chromium).
+test: lint
+	$(BIN)/pytest
+
+## dbt docs with the lineage from raw data to predictions (dbt_project/target).
+docs: data
+	cd dbt_project && ../$(BIN)/dbt docs generate --target-path "$(BATON_HOME)/dbt_target"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,20 @@
+"""Baton: who is about to churn, why, how accurate that has been, and is the pipeline healthy."""
+
+import streamlit as st
+
+from ui.sidebar import render_sidebar
+
+st.set_page_config(page_title="Baton · churn", page_icon=":material/target:", layout="wide")
+
+navigation = st.navigation(
+    [
+        st.Page(
+            "pages/at_risk.py", title="At-risk customers", icon=":material/warning:", default=True
+        ),
+        st.Page("pages/accuracy.py", title="Accuracy over time", icon=":material/monitoring:"),
+        st.Page("pages/why.py", title="Why", icon=":material/psychology_alt:"),
+        st.Page("pages/pipeline_runs.py", title="Pipeline", icon=":material/settings:"),
+    ]
+)
+render_sidebar()
+navigation.run()

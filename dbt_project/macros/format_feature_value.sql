@@ -1,0 +1,17 @@
+{#
+    A feature value in plain words, by the unit declared in the feature mart's column meta:
+    money as $1,234, shares as 45%, trends as "-45%", counts and days as whole numbers.
+#}
+{% macro format_feature_value(value, unit) %}
+    case
+        when {{ value }} is null or {{ value }} = '' then 'no data'
+        when {{ unit }} = 'usd' then '$' || format('{:,.0f}', try_cast({{ value }} as double))
+        when {{ unit }} = 'share'
+            then format('{:.0f}%', 100 * try_cast({{ value }} as double))
+        when {{ unit }} = 'ratio'
+            then format('{:+.0f}%', 100 * (try_cast({{ value }} as double) - 1))
+        when try_cast({{ value }} as double) is not null
+            then format('{:,.0f}', try_cast({{ value }} as double))
+        else {{ value }}
+    end
+{% endmacro %}

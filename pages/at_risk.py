@@ -1,0 +1,60 @@
+"""At-risk customers: who is most likely to churn within the horizon, and why."""
+
+import streamlit as st
+
+from pipeline import export
+from ui import data
+
+st.title("At-risk customers")
+pointer = data.require_build()
+if pointer is not None:
+    summary = data.model_summary(pointer["build_id"], pointer["path"])
+    customers = data.at_risk(pointer["build_id"], pointer["path"])
+    st.caption(
+        f"Customers active on {summary['snapshot_date']}, ranked by the probability that they "
+        f"churn within {summary['horizon_days']} days. Reasons are the three factors that raise "
+        "each customer's risk most (SHAP)."
+    )
+    top = st.number_input(
+        "How many customers can your team contact?",
+        min_value=1,
+        max_value=max(len(customers), 1),
+        value=min(int(summary["capacity_k"]), max(len(customers), 1)),
+        step=10,
+        help="Your outreach capacity k; the list and the CSV show the k riskiest customers.",
+    )
+    shown = export.export_frame(customers, top=int(top))
+    left, middle, right = st.columns(3)
+    left.metric("Customers shown", f"{len(shown):,} of {len(customers):,}")
+    middle.metric("MRR at risk (expected)", f"${shown['expected_mrr_loss_usd'].sum():,.0f}")
+    right.metric("Average risk shown", f"{shown['risk_pct'].mean():.0f}%")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "customer_id": "Customer",
+            "customer_name": "Name",
+            "segment": "Segment",
+            "plan": "Plan",
+            "mrr_usd": st.column_config.NumberColumn("MRR", format="$%.0f"),
+            "risk_pct": st.column_config.ProgressColumn(
+                "Risk", format="%.0f%%", min_value=0, max_value=100
+            ),
+            "expected_mrr_loss_usd": st.column_config.NumberColumn(
+                "Expected loss", format="$%.0f", help="Risk x MRR"
+            ),
+            "reason_1": "Top reason",
+            "reason_2": "Second reason",
+            "reason_3": "Third reason",
+            "snapshot_date": None,
+            "model_version": None,
+        },
+    )
+    st.download_button(
+        "Download these customers as CSV",
+        data=export.to_csv_bytes(shown),
+        file_name=export.file_name(summary["snapshot_date"]),
+        mime="text/csv",
+        icon=":material/download:",
+    )

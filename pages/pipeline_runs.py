@@ -1,0 +1,92 @@
+"""Pipeline: rebuild, live progress, recent builds with per-node status, tests and timing."""
+
+import pandas as pd
+import streamlit as st
+
+from pipeline import progress
+from ui import data
+
+st.title("Pipeline")
+job = data.build_job()
+pointer = data.serving()
+
+left, right = st.columns([1, 3])
+if left.button(
+    "Rebuild", type="primary", icon=":material/refresh:", help="Run dbt build: data to predictions"
+):
+    refusal = job.start(trigger="app")
+    if refusal:
+        st.warning(refusal)
+    else:
+        st.toast("Build started. The pages keep showing the last good build until it finishes.")
+if pointer is not None:
+    summary = data.model_summary(pointer["build_id"], pointer["path"])
+    right.markdown(
+        f"Serving build **{pointer['build_id']}** (published {pointer['published_at']}), "
+        f"model **{summary.get('model_version')}**, trained on {summary.get('n_train'):,} rows."
+    )
+else:
+    right.markdown("No build has been published yet. Press **Rebuild**.")
+
+
+@st.fragment(run_every=1.0)
+def live_progress() -> None:
+    """Per-node progress of a running build, or how the last build of this app ended."""
+    if job.running:
+        state = progress.read(data.settings()) or {}
+        total, done = state.get("total") or 0, state.get("done") or 0
+        st.progress(
+            min(done / total, 1.0) if total else 0.0,
+            text=f"Node {done} of {total or '?'}: {state.get('current') or 'starting'} "
+            f"({state.get('elapsed', 0):.0f}s elapsed)",
+        )
+    elif job.error:
+        st.error(f"The build could not start: {job.error}")
+
+
+live_progress()
+
+runs = data.runs()
+if not runs:
+    st.info("No builds yet.")
+else:
+    latest = runs[0]
+    if latest.status in ("failed", "interrupted") and latest.failure:
+        failure = latest.failure
+        st.error(
+            f"The last build **{latest.status}** at **{failure.get('node') or 'an unknown step'}** "
+            f"({failure.get('layer')} layer): {failure.get('message')}  \n"
+            "The dashboard keeps serving the last good build."
+        )
+    st.subheader("Recent builds")
+    table = pd.DataFrame(
+        [
+            {
+                "Build": run.build_id,
+                "Trigger": run.trigger,
+                "Started": run.started_at,
+                "Status": run.status,
+                "Seconds": run.seconds,
+                "Tests passed": run.tests.get("passed"),
+                "Tests failed": run.tests.get("failed"),
+                "Model": run.model_version,
+                "Published": run.published,
+            }
+            for run in runs[:20]
+        ]
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.subheader("Nodes of a build")
+    chosen = st.selectbox("Build", [run.build_id for run in runs[:20]])
+    run = next(r for r in runs if r.build_id == chosen)
+    nodes = pd.DataFrame(run.nodes)
+    if nodes.empty:
+        st.caption("This build recorded no nodes.")
+    else:
+        nodes["rows"] = nodes["name"].map(run.rows)
+        st.dataframe(
+            nodes[["name", "resource_type", "layer", "status", "seconds", "rows", "message"]],
+            hide_index=True,
+            width="stretch",
+            column_config={"seconds": st.column_config.NumberColumn(format="%.2f")},
+        )

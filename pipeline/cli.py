@@ -1,0 +1,160 @@
+"""`python -m pipeline ...`: the same pipeline as the app, for shells and schedulers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pipeline import demo, export, history, queries, warehouse
+from pipeline.build import MissingRawDataError, rebuild
+from pipeline.lock import BuildRefusedError
+from pipeline.progress import Progress
+from pipeline.settings import Settings, get_settings
+
+
+def _print_progress(state: Progress) -> None:
+    if sys.stderr.isatty():
+        print(f"\r\033[K{state.line()}", end="", file=sys.stderr, flush=True)
+    else:
+        print(state.line(), file=sys.stderr, flush=True)
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Write demo raw data into BATON_HOME."""
+    settings.ensure()
+    counts = demo.generate(
+        settings.raw_path, customers=args.customers, months=args.months, seed=args.seed
+    )
+    rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items())
+    print(f"Demo data written to {settings.raw_path} ({rows})")
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the full build; exit 0 on success, 1 with a one-line reason otherwise."""
+    try:
+        record = rebuild(settings, trigger="cli", on_progress=_print_progress)
+    except (BuildRefusedError, MissingRawDataError) as error:
+        print(f"Build not started: {error}", file=sys.stderr)
+        return 2
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if record.status == "success":
+        print(
+            f"Build {record.build_id} succeeded in {record.seconds:.1f}s; "
+            f"model {record.model_version} in service; "
+            f"tests passed {record.tests.get('passed', 0)}, failed {record.tests.get('failed', 0)}."
+        )
+        return 0
+    failure = record.failure or {}
+    print(
+        f"Build {record.build_id} failed at {failure.get('node') or 'an unknown step'} "
+        f"({failure.get('layer', 'unknown')} layer): {failure.get('message', '')} "
+        "The last good build keeps serving.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _serving_path(settings: Settings) -> str | None:
+    pointer = warehouse.current(settings)
+    return pointer["path"] if pointer else None
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the at-risk CSV exactly as the app's download button does."""
+    path = _serving_path(settings)
+    if path is None:
+        print("No published build yet: run `python -m pipeline rebuild` first.", file=sys.stderr)
+        return 1
+    frame = export.export_frame(queries.at_risk(path), top=args.top)
+    Path(args.out).write_bytes(export.to_csv_bytes(frame))
+    print(f"Wrote {len(frame)} customers to {args.out}")
+    return 0
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """The last build, the model in service and its backtest metrics, as plain data."""
+    last = history.latest(settings)
+    path = _serving_path(settings)
+    result: dict[str, Any] = {
+        "last_build": asdict(last) if last else None,
+        "serving_build": (warehouse.current(settings) or {}).get("build_id"),
+        "model": None,
+        "backtest": [],
+    }
+    if path is not None:
+        summary = queries.model_summary(path)
+        result["model"] = {key: _plain(value) for key, value in summary.items()}
+        metrics = queries.backtest_metrics(path)
+        result["backtest"] = [
+            {key: _plain(value) for key, value in row.items()} for row in metrics.to_dict("records")
+        ]
+    return result
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the status (JSON with --json, a short summary otherwise)."""
+    data = status(settings)
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    last = data["last_build"]
+    if last is None:
+        print("No build yet. Run `python -m pipeline rebuild`.")
+        return 0
+    print(
+        f"Last build {last['build_id']}: {last['status']} ({last['trigger']}, {last['started_at']})"
+    )
+    if last.get("failure"):
+        failure = last["failure"]
+        print(f"  failed at {failure['node']} ({failure['layer']}): {failure['message']}")
+    model = data["model"] or {}
+    print(f"Serving build {data['serving_build']}, model {model.get('model_version')}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    root = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    demo_cmd = commands.add_parser("demo", help="write demo raw data")
+    demo_cmd.add_argument("--customers", type=int, default=5000)
+    demo_cmd.add_argument("--months", type=int, default=24)
+    demo_cmd.add_argument("--seed", type=int, default=42)
+    demo_cmd.set_defaults(run=cmd_demo)
+
+    rebuild_cmd = commands.add_parser("rebuild", help="run the full pipeline (dbt build)")
+    rebuild_cmd.set_defaults(run=cmd_rebuild)
+
+    export_cmd = commands.add_parser("export-at-risk", help="write the at-risk CSV")
+    export_cmd.add_argument("--out", required=True, help="CSV file to write")
+    export_cmd.add_argument("--top", type=int, default=None, help="only the K riskiest")
+    export_cmd.set_defaults(run=cmd_export)
+
+    status_cmd = commands.add_parser("status", help="last build, model and metrics")
+    status_cmd.add_argument("--json", action="store_true", help="print JSON")
+    status_cmd.set_defaults(run=cmd_status)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m pipeline`."""
+    args = parser().parse_args(argv)
+    return int(args.run(args, get_settings()))

@@ -1,0 +1,66 @@
+"""Read queries the pages and the CLI use, against one published warehouse file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.warehouse import connect
+
+
+def _frame(path: str | Path, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    with connect(path) as connection:
+        return connection.execute(sql, params or []).df()
+
+
+def at_risk(path: str | Path) -> pd.DataFrame:
+    """Every scored customer, highest risk first, with MRR, expected loss and top reasons."""
+    return _frame(path, "select * from at_risk_customers order by risk_rank")
+
+
+def backtest_metrics(path: str | Path) -> pd.DataFrame:
+    """Walk-forward accuracy per scoring month and method."""
+    return _frame(path, "select * from ml_backtest_metrics order by scoring_month, method")
+
+
+def feature_importance(path: str | Path) -> pd.DataFrame:
+    """Mean |SHAP| per feature, with plain names, largest first."""
+    return _frame(path, "select * from feature_importance order by mean_abs_shap desc")
+
+
+def customer_explanation(path: str | Path, customer_id: str) -> pd.DataFrame:
+    """One customer's SHAP contributions with plain names and values, largest effect first."""
+    return _frame(
+        path,
+        """
+        select feature, label, display_value, contribution, base_value
+        from customer_explanations
+        where customer_id = ?
+        order by abs(contribution) desc
+        """,
+        [customer_id],
+    )
+
+
+def model_summary(path: str | Path) -> dict[str, Any]:
+    """The model in service and the data it describes: version, training, as-of date."""
+    with connect(path) as connection:
+        row = connection.execute(
+            """
+            select
+                registry.model_version,
+                registry.trained_at,
+                registry.n_train,
+                registry.n_trees,
+                json_extract_string(registry.calibrator, '$.method') as calibration,
+                (select as_of_date from int_data_as_of) as data_as_of,
+                (select max(snapshot_date) from ml_predictions) as snapshot_date,
+                (select capacity_k from ml_config) as capacity_k,
+                (select horizon_days from ml_config) as horizon_days
+            from ml_model_registry as registry
+            """
+        ).fetchone()
+        columns = [c[0] for c in connection.description or []]
+    return dict(zip(columns, row, strict=True)) if row else {}
