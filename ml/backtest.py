@@ -25,7 +25,7 @@ def scoring_months(frame: pd.DataFrame, config: ModelConfig) -> list[pd.Timestam
         month
         for month in months
         if pd.to_datetime(matured_before(labeled, month, config.horizon_days)[SNAPSHOT]).nunique()
-        >= max(config.min_train_months, 3)
+        >= max(config.min_train_months, 1)
     ]
     return eligible[-config.backtest_months :]
 
@@ -43,12 +43,16 @@ def walk_forward(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
         except InsufficientHistoryError:
             continue
         logistic = fit_logistic(history, config)
+        raw = model.raw_probability(target)
+        logistic_probability = logistic_scores(logistic, target, config)
+        recency = recency_scores(target)
+        # method: (ranking score, calibrated probability or NaN)
         scores = {
-            MODEL: model.predict_proba(target),
-            RECENCY: recency_scores(target),
-            LOGISTIC: logistic_scores(logistic, target, config),
+            MODEL: (raw, model.calibrator.transform(raw)),
+            RECENCY: (recency, np.full(len(target), np.nan)),
+            LOGISTIC: (logistic_probability, logistic_probability),
         }
-        for method, score in scores.items():
+        for method, (score, probability) in scores.items():
             parts.append(
                 pd.DataFrame(
                     {
@@ -56,6 +60,7 @@ def walk_forward(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
                         "method": method,
                         CUSTOMER: target[CUSTOMER].to_numpy(),
                         "score": score,
+                        "probability": probability,
                         "churned": labels(target),
                         "mrr": pd.to_numeric(target["mrr"], errors="coerce").to_numpy(),
                         "n_train": model.n_train,
@@ -64,7 +69,16 @@ def walk_forward(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
             )
     if not parts:
         return pd.DataFrame(
-            columns=["scoring_month", "method", CUSTOMER, "score", "churned", "mrr", "n_train"]
+            columns=[
+                "scoring_month",
+                "method",
+                CUSTOMER,
+                "score",
+                "probability",
+                "churned",
+                "mrr",
+                "n_train",
+            ]
         )
     return pd.concat(parts, ignore_index=True)
 
@@ -73,12 +87,13 @@ def monthly_metrics(predictions: pd.DataFrame, capacity_k: int) -> pd.DataFrame:
     """One row per (month, method) with every metric of ml.metrics.evaluate."""
     rows = []
     for (month, method), group in predictions.groupby(["scoring_month", "method"], sort=True):
+        probability = group["probability"].to_numpy(dtype=float)
         metrics = evaluate(
             group["churned"].to_numpy(),
             group["score"].to_numpy(),
             group["mrr"].to_numpy(),
             capacity_k,
-            calibrated=method != RECENCY,
+            probabilities=None if np.isnan(probability).all() else probability,
         )
         rows.append(
             {

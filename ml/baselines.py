@@ -12,6 +12,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ml.config import ModelConfig
 from ml.frame import labels
+from ml.train import without_empty_features
 
 RECENCY_FEATURE = "days_since_last_activity"
 
@@ -25,7 +26,8 @@ def recency_scores(frame: pd.DataFrame) -> np.ndarray:
 
 def fit_logistic(frame: pd.DataFrame, config: ModelConfig) -> Pipeline:
     """Logistic regression on the same features: imputed, scaled, one-hot encoded."""
-    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    config = without_empty_features(frame, config)
+    numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
     categorical = make_pipeline(
         SimpleImputer(strategy="constant", fill_value="missing"),
         OneHotEncoder(handle_unknown="ignore"),

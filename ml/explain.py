@@ -14,9 +14,7 @@ from ml.train import ChurnModel
 def contributions(model: ChurnModel, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
     """SHAP values (rows x features, log-odds) and the expected value they add up from."""
     explainer = shap.TreeExplainer(model.booster)
-    matrix = xgb.DMatrix(
-        to_matrix(frame, model.config, model.categories), enable_categorical=True
-    )
+    matrix = xgb.DMatrix(to_matrix(frame, model.config, model.categories), enable_categorical=True)
     values = np.asarray(explainer.shap_values(matrix), dtype=float)
     return values, float(np.ravel(explainer.expected_value)[0])
 

@@ -29,7 +29,8 @@ def to_matrix(
         matrix[name] = pd.to_numeric(frame[name], errors="coerce").astype("float32")
     for name in config.categorical_features:
         values = frame[name].astype("string").astype(object)
-        matrix[name] = pd.Categorical(values, categories=categories[name])
+        known = values.where(values.isin(categories[name]))  # unseen -> missing
+        matrix[name] = pd.Categorical(known, categories=categories[name])
     return matrix
 
 

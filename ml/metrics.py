@@ -16,9 +16,18 @@ def top_k_mask(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def evaluate(
-    y: np.ndarray, scores: np.ndarray, mrr: np.ndarray, k: int, calibrated: bool = True
+    y: np.ndarray,
+    scores: np.ndarray,
+    mrr: np.ndarray,
+    k: int,
+    probabilities: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """All per-month metrics of one ranking; Brier score only for calibrated probabilities."""
+    """All per-month metrics of one ranking; the Brier score only when probabilities are given.
+
+    `scores` only need to order customers (ties are broken by position); `probabilities`
+    are the calibrated risks the Brier score judges. Calibration such as isotonic
+    regression creates ties, so rank by the raw model score and judge the calibrated one.
+    """
     y = np.asarray(y, dtype=int)
     scores = np.asarray(scores, dtype=float)
     mrr = np.nan_to_num(np.asarray(mrr, dtype=float))
@@ -43,6 +52,8 @@ def evaluate(
             float((mrr * y)[in_top_k].sum() / lost_mrr) if lost_mrr > 0 else float("nan")
         ),
         "brier": (
-            float(brier_score_loss(y, np.clip(scores, 0, 1))) if calibrated and n else float("nan")
+            float(brier_score_loss(y, np.clip(probabilities, 0, 1)))
+            if probabilities is not None and n
+            else float("nan")
         ),
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -11,31 +11,52 @@ import xgboost as xgb
 
 from ml.calibration import Calibrator
 from ml.config import ModelConfig
-from ml.frame import SNAPSHOT, labels, learn_categories, to_matrix
+from ml.frame import CUSTOMER, SNAPSHOT, labels, learn_categories, to_matrix
 
 
 class InsufficientHistoryError(ValueError):
     """Raised when there are too few matured months to train honestly."""
 
 
+# With fewer matured months than this, early stopping and calibration use held-out
+# customers instead of later months (a customer is never on both sides).
+MONTHS_FOR_TIME_SPLIT = 3
+HELD_OUT_SHARE = 0.15
+
+
 @dataclass
-class TimeSplit:
-    """Snapshot months used for training, early stopping and calibration, oldest first."""
+class Split:
+    """Row masks for training, early stopping and calibration."""
 
-    train: list[pd.Timestamp]
-    validation: pd.Timestamp
-    calibration: pd.Timestamp
+    train: np.ndarray
+    validation: np.ndarray
+    calibration: np.ndarray
+    by_time: bool
 
 
-def time_split(frame: pd.DataFrame, min_months: int) -> TimeSplit:
-    """Split matured months: last for calibration, the one before for early stopping."""
-    months = sorted(pd.to_datetime(frame[SNAPSHOT]).unique())
-    if len(months) < max(min_months, 3):
+def _customer_bucket(customers: pd.Series) -> np.ndarray:
+    """A stable pseudo-random number in [0, 1) per customer id."""
+    hashed = pd.util.hash_pandas_object(customers.astype(str), index=False).to_numpy()
+    return (hashed % 10_000) / 10_000.0
+
+
+def split_rows(frame: pd.DataFrame, min_months: int) -> Split:
+    """Newest month calibrates, the one before stops early; with few months, hold out customers."""
+    month = pd.to_datetime(frame[SNAPSHOT])
+    months = sorted(month.unique())
+    if len(months) < max(min_months, 1):
         raise InsufficientHistoryError(
             f"{len(months)} matured snapshot month(s); training needs at least "
-            f"{max(min_months, 3)}. Add history or lower the `min_train_months` dbt var."
+            f"{max(min_months, 1)}. Add history or lower the `min_train_months` dbt var."
         )
-    return TimeSplit(train=list(months[:-2]), validation=months[-2], calibration=months[-1])
+    if len(months) >= MONTHS_FOR_TIME_SPLIT:
+        calibration = (month == months[-1]).to_numpy()
+        validation = (month == months[-2]).to_numpy()
+        return Split(~(calibration | validation), validation, calibration, by_time=True)
+    bucket = _customer_bucket(frame[CUSTOMER])
+    calibration = bucket < HELD_OUT_SHARE
+    validation = (bucket >= HELD_OUT_SHARE) & (bucket < 2 * HELD_OUT_SHARE)
+    return Split(~(calibration | validation), validation, calibration, by_time=False)
 
 
 @dataclass
@@ -60,6 +81,16 @@ class ChurnModel:
         return self.calibrator.transform(self.raw_probability(frame))
 
 
+def without_empty_features(train: pd.DataFrame, config: ModelConfig) -> ModelConfig:
+    """Drop features with no value at all in training (e.g. tickets a dataset does not have)."""
+    present = {name for name in config.features if train[name].notna().any()}
+    return replace(
+        config,
+        numeric_features=tuple(f for f in config.numeric_features if f in present),
+        categorical_features=tuple(f for f in config.categorical_features if f in present),
+    )
+
+
 def _booster_params(config: ModelConfig) -> dict[str, Any]:
     params = {k: v for k, v in config.params.items() if k != "early_stopping_rounds"}
     params.pop("n_estimators", None)
@@ -75,12 +106,10 @@ def _booster_params(config: ModelConfig) -> dict[str, Any]:
 
 
 def fit_churn_model(frame: pd.DataFrame, config: ModelConfig) -> ChurnModel:
-    """Train on the oldest months, stop early on the next, calibrate on the newest."""
-    split = time_split(frame, config.min_train_months)
-    month = pd.to_datetime(frame[SNAPSHOT])
-    train = frame[month.isin(split.train)]
-    valid = frame[month == split.validation]
-    calib = frame[month == split.calibration]
+    """Fit the booster with early stopping, then calibrate on held-back rows (split_rows)."""
+    split = split_rows(frame, config.min_train_months)
+    train, valid, calib = frame[split.train], frame[split.validation], frame[split.calibration]
+    config = without_empty_features(train, config)
     categories = learn_categories(train, config)
 
     def dmatrix(part: pd.DataFrame) -> xgb.DMatrix:

@@ -17,6 +17,7 @@ from pipeline import history, progress, warehouse
 from pipeline.dbt_runner import DbtOutcome, NodeEvent, NodeResult, run_dbt
 from pipeline.history import RunRecord
 from pipeline.lock import build_lock, is_locked
+from pipeline.mapping import dataset_vars
 from pipeline.settings import Settings
 
 ProgressCallback = Callable[[progress.Progress], None]
@@ -180,7 +181,7 @@ def _run_with_progress(
     os.environ["BATON_BUILD_ID"] = build_id
     try:
         with _DBT_IN_PROCESS:
-            outcome = run_dbt("build", settings, events)
+            outcome = run_dbt("build", settings, events, dbt_vars=dataset_vars(settings))
     finally:
         finished.set()
         drainer.join()

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline import demo, export, history, queries, warehouse
+from pipeline import demo, export, history, mapping, queries, warehouse
 from pipeline.build import MissingRawDataError, rebuild
 from pipeline.lock import BuildRefusedError
 from pipeline.progress import Progress
@@ -31,7 +31,24 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         settings.raw_path, customers=args.customers, months=args.months, seed=args.seed
     )
     rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items())
+    mapping.save_dataset(settings, "demo", {})
     print(f"Demo data written to {settings.raw_path} ({rows})")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Load your own data through a mapping file; exit 1 listing every problem found."""
+    try:
+        counts = mapping.import_mapping(mapping.load_mapping(Path(args.mapping)), settings)
+    except mapping.MappingError as error:
+        print(
+            f"Import failed; raw data unchanged. {len(error.problems)} problem(s):", file=sys.stderr
+        )
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items())
+    print(f"Imported into {settings.raw_path} ({rows}). Run `python -m pipeline rebuild` next.")
     return 0
 
 
@@ -139,6 +156,10 @@ def parser() -> argparse.ArgumentParser:
     demo_cmd.add_argument("--months", type=int, default=24)
     demo_cmd.add_argument("--seed", type=int, default=42)
     demo_cmd.set_defaults(run=cmd_demo)
+
+    import_cmd = commands.add_parser("import", help="load your own data via a mapping file")
+    import_cmd.add_argument("mapping", help="mapping YAML, e.g. examples/online_retail.yml")
+    import_cmd.set_defaults(run=cmd_import)
 
     rebuild_cmd = commands.add_parser("rebuild", help="run the full pipeline (dbt build)")
     rebuild_cmd.set_defaults(run=cmd_rebuild)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,8 +117,11 @@ def event_to_queue(events: queue.Queue[NodeEvent]) -> Callable[[Any], None]:
     return callback
 
 
-def dbt_args(command: str, settings: Settings, *extra: str) -> list[str]:
+def dbt_args(
+    command: str, settings: Settings, *extra: str, dbt_vars: dict[str, Any] | None = None
+) -> list[str]:
     """A fresh argument list with constant flags, so dbt's partial parsing is reused."""
+    vars_args = ["--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else []
     return [
         command,
         "--project-dir",
@@ -130,16 +134,23 @@ def dbt_args(command: str, settings: Settings, *extra: str) -> list[str]:
         str(settings.dbt_log_dir),
         "--no-use-colors",
         "--quiet",
+        "--log-level",
+        "none",
+        *vars_args,
         *extra,
     ]
 
 
 def run_dbt(
-    command: str, settings: Settings, events: queue.Queue[NodeEvent], *extra: str
+    command: str,
+    settings: Settings,
+    events: queue.Queue[NodeEvent],
+    *extra: str,
+    dbt_vars: dict[str, Any] | None = None,
 ) -> DbtOutcome:
     """Invoke dbt once (one invocation at a time per process) and collect node results."""
     runner = dbtRunner(callbacks=[event_to_queue(events)])
-    result = runner.invoke(dbt_args(command, settings, *extra))
+    result = runner.invoke(dbt_args(command, settings, *extra, dbt_vars=dbt_vars))
     nodes: list[NodeResult] = []
     for run_result in getattr(result.result, "results", None) or []:
         node = run_result.node

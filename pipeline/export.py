@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 
 import pandas as pd
@@ -46,8 +47,10 @@ def export_frame(at_risk: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV with a header row and Unix line endings."""
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    """UTF-8 CSV with a header row; text is always quoted, so a CR or LF cannot split a row."""
+    return frame.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).encode(
+        "utf-8"
+    )
 
 
 def file_name(snapshot_date: date | str) -> str:

@@ -22,6 +22,11 @@ class Settings:
         return self.home / "raw.duckdb"
 
     @property
+    def dataset_path(self) -> Path:
+        """JSON naming the dataset in raw.duckdb and the dbt vars its builds use."""
+        return self.home / "dataset.json"
+
+    @property
     def build_dir(self) -> Path:
         """Scratch folder of the build in progress; wiped at the start of every build."""
         return self.home / "build"

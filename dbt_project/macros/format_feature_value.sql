@@ -8,6 +8,8 @@
         when {{ unit }} = 'usd' then '$' || format('{:,.0f}', try_cast({{ value }} as double))
         when {{ unit }} = 'share'
             then format('{:.0f}%', 100 * try_cast({{ value }} as double))
+        when {{ unit }} = 'times'
+            then format('{:.1f}x', try_cast({{ value }} as double))
         when {{ unit }} = 'ratio'
             then format('{:+.0f}%', 100 * (try_cast({{ value }} as double) - 1))
         when try_cast({{ value }} as double) is not null

@@ -1,11 +1,71 @@
--- One row per customer active at a month-start snapshot, with the subscription in force
--- and the forward-looking churn label (null until the horizon has passed).
-{% if var('churn_definition') != 'contractual' %}
+-- One row per customer active at a month-start snapshot, with what is in force then and the
+-- forward-looking churn label (null until the horizon has passed). The churn definition
+-- (dbt var) decides what "active" and "churned" mean.
+{% if var('churn_definition') not in ('contractual', 'non_contractual') %}
     {{ exceptions.raise_compiler_error(
-        "churn_definition '" ~ var('churn_definition') ~ "' is not supported yet; use 'contractual'."
+        "churn_definition must be 'contractual' or 'non_contractual', not '"
+        ~ var('churn_definition') ~ "'."
     ) }}
 {% endif %}
 
+{% if var('churn_definition') == 'non_contractual' %}
+
+with
+
+activity as (
+
+    select * from {{ ref('int_last_activity') }}
+
+),
+
+snapshot_dates as (
+
+    select * from {{ ref('int_snapshot_dates') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_raw__customers') }}
+
+),
+
+final as (
+
+    select
+        activity.customer_id,
+        activity.snapshot_date,
+        customers.signup_plan as plan,
+        cast(null as varchar) as billing_period,
+        cast(null as integer) as seats,
+        cast(null as double) as mrr,
+        cast(null as double) as mrr_change_90d,
+        {{ dbt.datediff('customers.signup_date', 'activity.snapshot_date', 'day') }} as tenure_days,
+        cast(null as bigint) as days_to_renewal,
+        snapshot_dates.is_matured,
+        case
+            when snapshot_dates.is_matured
+                then coalesce(
+                    activity.next_activity_date
+                    >= activity.snapshot_date + {{ var('horizon_days') }},
+                    true
+                )
+        end as churned_within_horizon
+
+    from activity
+    inner join snapshot_dates
+        on activity.snapshot_date = snapshot_dates.snapshot_date
+    inner join customers
+        on activity.customer_id = customers.customer_id
+    where
+        activity.last_activity_date
+        >= activity.snapshot_date - {{ var('inactivity_days') }}
+
+)
+
+select * from final
+
+{% else %}
 with
 
 snapshot_dates as (
@@ -124,3 +184,5 @@ final as (
 )
 
 select * from final
+
+{% endif %}

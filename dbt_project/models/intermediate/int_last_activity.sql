@@ -1,40 +1,101 @@
--- The last activity day before each snapshot, from the month-level latest activity.
+-- For every customer and snapshot: the last activity day before it, the first activity day
+-- on or after it (used only for non-contractual labels), activity to date and over the
+-- 6 months before.
 with
 
-monthly_latest as (
+months as (
 
-    select
-        customer_id,
-        cast(date_trunc('month', activity_date) + interval 1 month as date) as next_snapshot_date,
-        max(activity_date) as last_activity_date
-
-    from {{ ref('stg_raw__activity') }}
-    group by 1, 2
+    select * from {{ ref('int_activity_months') }}
 
 ),
 
-spine as (
+grid as (
 
     select
-        customer_id,
-        snapshot_date
+        customers.customer_id,
+        snapshot_dates.snapshot_date
 
-    from {{ ref('int_customer_snapshots') }}
+    from {{ ref('stg_raw__customers') }} as customers
+    inner join {{ ref('int_snapshot_dates') }} as snapshot_dates
+        on snapshot_dates.snapshot_date > customers.signup_date
+
+),
+
+previous_activity as (
+
+    select
+        grid.customer_id,
+        grid.snapshot_date,
+        months.last_activity_date,
+        months.first_ever_activity_date,
+        months.active_days_to_date
+
+    from grid
+    asof left join months
+        on
+            grid.customer_id = months.customer_id
+            and grid.snapshot_date > months.activity_month
+
+),
+
+next_activity as (
+
+    select
+        grid.customer_id,
+        grid.snapshot_date,
+        months.first_activity_date as next_activity_date
+
+    from grid
+    asof left join months
+        on
+            grid.customer_id = months.customer_id
+            and grid.snapshot_date <= months.activity_month
+
+),
+
+six_months as (
+
+    select
+        grid.customer_id,
+        grid.snapshot_date,
+        sum(months.active_days) as active_days_6m,
+        sum(months.events) as events_6m
+
+    from grid
+    inner join months
+        on
+            grid.customer_id = months.customer_id
+            and grid.snapshot_date > months.activity_month
+            and {{ dbt.dateadd('month', -6, 'grid.snapshot_date') }} <= months.activity_month
+    group by 1, 2
 
 ),
 
 final as (
 
     select
-        spine.customer_id,
-        spine.snapshot_date,
-        monthly_latest.last_activity_date
+        grid.customer_id,
+        grid.snapshot_date,
+        previous_activity.last_activity_date,
+        previous_activity.first_ever_activity_date,
+        previous_activity.active_days_to_date,
+        next_activity.next_activity_date,
+        coalesce(six_months.active_days_6m, 0) as active_days_6m,
+        coalesce(six_months.events_6m, 0) as events_6m
 
-    from spine
-    asof left join monthly_latest
+    from grid
+    left join previous_activity
         on
-            spine.customer_id = monthly_latest.customer_id
-            and spine.snapshot_date >= monthly_latest.next_snapshot_date
+            grid.customer_id = previous_activity.customer_id
+            and grid.snapshot_date = previous_activity.snapshot_date
+    left join next_activity
+        on
+            grid.customer_id = next_activity.customer_id
+            and grid.snapshot_date = next_activity.snapshot_date
+    left join six_months
+        on
+            grid.customer_id = six_months.customer_id
+            and grid.snapshot_date = six_months.snapshot_date
 
 )
 

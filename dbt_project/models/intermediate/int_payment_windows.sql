@@ -1,4 +1,4 @@
--- Payment attempts and failures over trailing 30/90-day windows before each snapshot.
+-- Payment failures and amounts paid over trailing 30/90-day windows before each snapshot.
 with
 
 windowed as (
@@ -13,7 +13,10 @@ final as (
         customer_id,
         snapshot_date,
         count(*) filter (where is_failed and days_before <= 30) as failed_payments_30d,
-        count(*) filter (where is_failed) as failed_payments_90d
+        count(*) filter (where is_failed) as failed_payments_90d,
+        coalesce(sum(amount) filter (where not is_failed and days_before <= 30), 0)
+            as paid_amount_30d,
+        coalesce(sum(amount) filter (where not is_failed), 0) as paid_amount_90d
 
     from windowed
     group by customer_id, snapshot_date

@@ -49,7 +49,11 @@ final as (
         spine.plan,
         spine.billing_period,
         cast(spine.seats as double) as seats,
-        spine.mrr,
+        {% if var('churn_definition') == 'non_contractual' -%}
+            coalesce(payments.paid_amount_90d, 0) / 3.0 as mrr,
+        {%- else -%}
+            spine.mrr,
+        {%- endif %}
         spine.mrr / nullif(spine.seats, 0) as price_per_seat,
         spine.mrr_change_90d,
         cast(spine.tenure_days as double) as tenure_days,
@@ -60,6 +64,8 @@ final as (
         cast(coalesce(activity.events_7d, 0) as double) as events_7d,
         cast(coalesce(activity.events_30d, 0) as double) as events_30d,
         cast(coalesce(activity.events_90d, 0) as double) as events_90d,
+        cast(coalesce(last_activity.active_days_6m, 0) as double) as active_days_6m,
+        cast(coalesce(last_activity.events_6m, 0) as double) as events_6m,
         cast(coalesce(activity.events_30d, 0) as double)
         / nullif(activity.events_prev_30d, 0) as events_trend_30d,
         coalesce(activity.avg_daily_active_users_30d, 0)
@@ -68,8 +74,19 @@ final as (
             {{ dbt.datediff('last_activity.last_activity_date', 'spine.snapshot_date', 'day') }}
             as double
         ) as days_since_last_activity,
+        cast(coalesce(last_activity.active_days_to_date, 0) as double) as active_days_to_date,
+        cast(
+            {{ dbt.datediff('last_activity.last_activity_date', 'spine.snapshot_date', 'day') }}
+            as double
+        ) / nullif(
+            {{ dbt.datediff('last_activity.first_ever_activity_date', 'spine.snapshot_date', 'day') }}
+            / last_activity.active_days_to_date,
+            0
+        ) as recency_vs_usual_gap,
         cast(coalesce(payments.failed_payments_30d, 0) as double) as failed_payments_30d,
         cast(coalesce(payments.failed_payments_90d, 0) as double) as failed_payments_90d,
+        cast(coalesce(payments.paid_amount_30d, 0) as double) as paid_amount_30d,
+        cast(coalesce(payments.paid_amount_90d, 0) as double) as paid_amount_90d,
         cast(coalesce(tickets.tickets_30d, 0) as double) as tickets_30d,
         cast(coalesce(tickets.tickets_90d, 0) as double) as tickets_90d,
         cast(coalesce(tickets.urgent_tickets_90d, 0) as double) as urgent_tickets_90d,

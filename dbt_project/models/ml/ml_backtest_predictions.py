@@ -11,6 +11,7 @@ SCHEMA = pa.schema(
         ("method", pa.string()),
         ("customer_id", pa.string()),
         ("score", pa.float64()),
+        ("probability", pa.float64()),
         ("churned", pa.bool_()),
         ("mrr", pa.float64()),
         ("n_train", pa.int64()),
@@ -25,6 +26,8 @@ def model(dbt, session):
     dictionary = dbt.ref("feature_dictionary").df()
     config = from_dbt(options.iloc[0].to_dict(), dictionary.to_dict("records"))
     predictions = walk_forward(snapshots, config)
+    if predictions.empty:
+        return pa.Table.from_pylist([], schema=SCHEMA)
     predictions["scoring_month"] = predictions["scoring_month"].dt.date
     predictions["churned"] = predictions["churned"].astype(bool)
     return pa.Table.from_pandas(predictions, schema=SCHEMA, preserve_index=False)

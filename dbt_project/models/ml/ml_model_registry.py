@@ -1,7 +1,7 @@
 """Train the production model on every matured snapshot and register it (XGBoost JSON)."""
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -36,7 +36,7 @@ def model(dbt, session):
     fitted = fit_churn_model(labeled, config)
     record = to_record(
         fitted,
-        trained_at=datetime.now(timezone.utc),
+        trained_at=datetime.now(UTC),
         fingerprint=data_fingerprint(labeled),
         invocation_id=os.environ.get("BATON_BUILD_ID", "dbt-cli"),
     )

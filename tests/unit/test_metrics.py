@@ -1,0 +1,87 @@
+"""Business metrics on a hand-computed example: precision/recall@k, lift, MRR captured."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ml.metrics import evaluate, top_k_mask
+
+# Ten customers, best-ranked first; churners at positions 0, 2 and 5.
+Y = np.array([1, 0, 1, 0, 0, 1, 0, 0, 0, 0])
+SCORES = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
+MRR = np.array([100.0, 50.0, 200.0, 10.0, 10.0, 300.0, 10.0, 10.0, 10.0, 10.0])
+
+
+def test_precision_and_recall_at_k_count_churners_among_the_k_highest_scores() -> None:
+    metrics = evaluate(Y, SCORES, MRR, k=3)
+    # Top 3 are positions 0, 1, 2: two of them churned, out of three churners in total.
+    assert metrics["precision_at_k"] == pytest.approx(2 / 3)
+    assert metrics["recall_at_k"] == pytest.approx(2 / 3)
+
+
+def test_precision_at_k_does_not_depend_on_row_order() -> None:
+    order = np.random.default_rng(3).permutation(len(Y))
+    shuffled = evaluate(Y[order], SCORES[order], MRR[order], k=3)
+    assert shuffled["precision_at_k"] == pytest.approx(2 / 3)
+    assert shuffled["recall_at_k"] == pytest.approx(2 / 3)
+
+
+def test_lift_in_top_decile_is_top_decile_churn_rate_over_base_rate() -> None:
+    metrics = evaluate(Y, SCORES, MRR, k=3)
+    # Top decile of 10 customers = the single highest score, a churner: 1.0 / 0.3.
+    assert metrics["churn_rate"] == pytest.approx(0.3)
+    assert metrics["lift_top_decile"] == pytest.approx(1 / 0.3)
+
+
+def test_lift_is_zero_when_the_top_decile_has_no_churner() -> None:
+    worst_first = evaluate(Y, -SCORES, MRR, k=3)
+    assert worst_first["lift_top_decile"] == 0.0
+
+
+def test_mrr_captured_at_k_is_the_share_of_lost_revenue_in_the_top_k() -> None:
+    metrics = evaluate(Y, SCORES, MRR, k=3)
+    # Lost MRR = 100 + 200 + 300; the top 3 hold the 100 and the 200.
+    assert metrics["mrr_captured_at_k"] == pytest.approx(300 / 600)
+
+
+def test_roc_auc_and_counts_match_the_hand_computed_values() -> None:
+    metrics = evaluate(Y, SCORES, MRR, k=3)
+    # Pairs (churner, stayer) ranked right: 7 + 6 + 4 of 3 x 7.
+    assert metrics["roc_auc"] == pytest.approx(17 / 21)
+    assert metrics["n_customers"] == 10
+    assert metrics["n_churned"] == 3
+
+
+def test_brier_is_reported_for_probabilities_and_left_empty_for_rankings() -> None:
+    expected = float(np.mean((SCORES - Y) ** 2))
+    assert expected == pytest.approx(0.18525)
+    assert evaluate(Y, SCORES, MRR, k=3, probabilities=SCORES)["brier"] == pytest.approx(expected)
+    assert math.isnan(evaluate(Y, SCORES * 40, MRR, k=3)["brier"])
+
+
+def test_k_larger_than_the_month_scores_everyone() -> None:
+    metrics = evaluate(Y, SCORES, MRR, k=50)
+    assert metrics["precision_at_k"] == pytest.approx(0.3)
+    assert metrics["recall_at_k"] == 1.0
+    assert metrics["mrr_captured_at_k"] == 1.0
+
+
+def test_metrics_that_need_churners_are_empty_in_a_month_without_any() -> None:
+    metrics = evaluate(np.zeros(10), SCORES, MRR, k=3)
+    assert metrics["precision_at_k"] == 0.0
+    for name in ("roc_auc", "pr_auc", "recall_at_k", "lift_top_decile", "mrr_captured_at_k"):
+        assert math.isnan(metrics[name]), name
+
+
+def test_missing_mrr_counts_as_zero_revenue() -> None:
+    mrr = MRR.copy()
+    mrr[0] = np.nan
+    assert evaluate(Y, SCORES, mrr, k=3)["mrr_captured_at_k"] == pytest.approx(200 / 500)
+
+
+def test_top_k_breaks_ties_by_position() -> None:
+    mask = top_k_mask(np.array([0.5, 0.9, 0.5, 0.5]), 2)
+    assert mask.tolist() == [True, True, False, False]

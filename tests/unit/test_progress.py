@@ -1,0 +1,92 @@
+"""Build progress: node events counted into one line and a JSON file other processes read."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from pipeline import progress
+from pipeline.dbt_runner import NodeEvent
+from pipeline.progress import Progress
+from pipeline.settings import Settings
+
+
+def finish(name: str, status: str) -> NodeEvent:
+    return NodeEvent("finish", f"model.baton.{name}", name, "model", status=status)
+
+
+def test_events_count_finished_nodes_and_remember_failures() -> None:
+    state = Progress("B-1", "app")
+    for event in (
+        NodeEvent("total", total=5),
+        NodeEvent("start", "model.baton.stg_a", "stg_a", "model"),
+        finish("stg_a", "success"),
+        NodeEvent("start", "model.baton.stg_b", "stg_b", "model"),
+        finish("stg_b", "error"),
+        finish("unique_x", "fail"),
+        finish("skipped_y", "skipped"),
+        finish("test_z", "pass"),
+    ):
+        state.apply(event)
+    assert (state.done, state.total) == (5, 5)
+    assert state.current == "stg_b"
+    assert state.failed == ["stg_b", "unique_x"]
+
+
+def test_total_never_shrinks() -> None:
+    state = Progress("B-1", "app")
+    state.apply(NodeEvent("total", total=40))
+    state.apply(NodeEvent("total", total=12))
+    assert state.total == 40
+
+
+def test_unknown_events_change_nothing() -> None:
+    state = Progress("B-1", "app")
+    state.apply(NodeEvent("callback_error", message="boom"))
+    assert (state.done, state.total, state.current, state.failed) == (0, 0, "", [])
+
+
+def test_line_shows_count_node_elapsed_and_estimate() -> None:
+    state = Progress("B-1", "app", started=time.time() - 8, expected_seconds=20)
+    state.apply(NodeEvent("total", total=40))
+    state.apply(NodeEvent("start", "model.baton.ml_backtest", "ml_backtest", "model"))
+    for _ in range(12):
+        state.apply(finish("x", "success"))
+    assert re.fullmatch(r"\[12/40\] ml_backtest \(8s elapsed, about 1[12]s left\)", state.line()), (
+        state.line()
+    )
+
+
+def test_line_before_dbt_reports_anything_has_no_estimate() -> None:
+    state = Progress("B-1", "app")
+    assert state.line() == "[0/?] starting (0s elapsed)"
+    assert state.remaining_seconds is None
+
+
+def test_estimate_never_goes_negative_when_a_build_runs_long() -> None:
+    state = Progress("B-1", "app", started=time.time() - 100, expected_seconds=20)
+    assert state.remaining_seconds == 0.0
+
+
+def test_progress_round_trips_through_the_shared_file(tmp_path) -> None:
+    settings = Settings(home=tmp_path)
+    state = Progress("B-7", "cli", expected_seconds=30)
+    state.apply(NodeEvent("total", total=3))
+    state.apply(finish("stg_a", "error"))
+    progress.write(settings, state)
+    read = progress.read(settings)
+    assert read is not None
+    assert read["build_id"] == "B-7"
+    assert read["trigger"] == "cli"
+    assert (read["done"], read["total"], read["failed"]) == (1, 3, ["stg_a"])
+    assert read["remaining"] == pytest.approx(30, abs=2)
+    assert read["elapsed"] >= 0
+
+
+def test_reading_progress_without_a_valid_file_gives_none(tmp_path) -> None:
+    settings = Settings(home=tmp_path)
+    assert progress.read(settings) is None
+    (tmp_path / "progress.json").write_text("{half a file")
+    assert progress.read(settings) is None
