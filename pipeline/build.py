@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from pipeline import history, progress, warehouse
+from pipeline import history, model_registry, progress, warehouse
 from pipeline.dbt_runner import DbtOutcome, NodeEvent, NodeResult, run_dbt
 from pipeline.history import RunRecord
 from pipeline.lock import build_lock, is_locked
@@ -91,11 +91,10 @@ def _test_summary(nodes: list[NodeResult]) -> dict[str, int]:
     }
 
 
-def _count_rows(settings: Settings, nodes: list[NodeResult]) -> tuple[dict[str, int], str | None]:
-    """Rows per built model (dbt-duckdb does not report them) and the model version."""
+def _inspect_build(settings: Settings, nodes: list[NodeResult], record: RunRecord) -> None:
+    """Rows per built model (dbt-duckdb does not report them) and the model decision."""
     models = [n.name for n in nodes if n.resource_type == "model" and n.status == "success"]
     rows: dict[str, int] = {}
-    version = None
     connection = duckdb.connect(str(settings.build_warehouse_path))
     try:
         # Staging views read the raw file; attach it so they can be counted too.
@@ -103,14 +102,19 @@ def _count_rows(settings: Settings, nodes: list[NodeResult]) -> tuple[dict[str, 
         for name in models:
             result = connection.execute(f'select count(*) from "{name}"').fetchone()
             rows[name] = int(result[0]) if result else 0
-        if "ml_model_registry" in models:
-            found = connection.execute("select model_version from ml_model_registry").fetchone()
-            version = str(found[0]) if found else None
+        if "ml_model_in_service" in models:
+            found = connection.execute(
+                "select model_version, candidate_version, promoted, decision_reason "
+                "from ml_model_in_service"
+            ).fetchone()
+            if found:
+                record.model_version, record.candidate_version = str(found[0]), str(found[1])
+                record.promoted, record.model_decision = bool(found[2]), str(found[3])
         connection.execute("detach raw")
         connection.execute("checkpoint")
     finally:
         connection.close()
-    return rows, version
+    record.rows = rows
 
 
 def rebuild(
@@ -132,6 +136,7 @@ def rebuild(
         record = RunRecord(build_id=build_id, trigger=trigger, started_at=started)
         history.save(settings, record)
         warehouse.reset_build_dir(settings)
+        model_registry.ensure(settings)
         state = progress.Progress(build_id, trigger, expected_seconds=_expected_seconds(settings))
         try:
             outcome = _run_with_progress(settings, build_id, state, on_progress)
@@ -139,9 +144,10 @@ def rebuild(
             record.tests = _test_summary(outcome.nodes)
             record.failure = _first_failure(outcome)
             if record.failure is None:
-                record.rows, record.model_version = _count_rows(settings, outcome.nodes)
-                warehouse.publish(settings, build_id)
+                _inspect_build(settings, outcome.nodes, record)
+                published = warehouse.publish(settings, build_id)
                 record.published = True
+                model_registry.record_build(settings, published, build_id)
         except Exception as error:  # disk full, permissions, a bug: record it, keep serving
             record.failure = {"node": "", "layer": "pipeline", "message": repr(error)}
         record.status = "success" if record.published else "failed"

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline import demo, export, history, mapping, queries, warehouse
+from pipeline import demo, export, history, mapping, model_registry, queries, warehouse
 from pipeline.build import MissingRawDataError, rebuild
 from pipeline.lock import BuildRefusedError
 from pipeline.progress import Progress
@@ -146,6 +146,22 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
+    """List model versions, or pin one (or --auto) and rebuild so it scores."""
+    if args.action == "list":
+        table = model_registry.versions(settings)
+        print(table.to_string(index=False) if len(table) else "No model registered yet.")
+        return 0
+    version = None if args.version in (None, "auto") else args.version
+    try:
+        model_registry.use_version(settings, version)
+    except (model_registry.UnknownModelVersionError, BuildRefusedError) as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    print(f"Model {version} pinned; rebuilding." if version else "Unpinned; rebuilding.")
+    return cmd_rebuild(args, settings)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     root = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
@@ -168,6 +184,13 @@ def parser() -> argparse.ArgumentParser:
     export_cmd.add_argument("--out", required=True, help="CSV file to write")
     export_cmd.add_argument("--top", type=int, default=None, help="only the K riskiest")
     export_cmd.set_defaults(run=cmd_export)
+
+    model_cmd = commands.add_parser("model", help="list model versions or pick the one in service")
+    model_cmd.add_argument("action", choices=["list", "use"])
+    model_cmd.add_argument(
+        "version", nargs="?", help="version to pin, or 'auto' for the promotion rule"
+    )
+    model_cmd.set_defaults(run=cmd_model)
 
     status_cmd = commands.add_parser("status", help="last build, model and metrics")
     status_cmd.add_argument("--json", action="store_true", help="print JSON")

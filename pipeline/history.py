@@ -24,7 +24,10 @@ class RunRecord:
     nodes: list[dict[str, Any]] = field(default_factory=list)
     tests: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
-    model_version: str | None = None
+    model_version: str | None = None  # the model in service after this build
+    candidate_version: str | None = None  # the model this build trained
+    promoted: bool | None = None  # whether the candidate went into service
+    model_decision: str | None = None  # why, in one sentence
     published: bool = False
     failure: dict[str, str] | None = None
     pid: int = field(default_factory=os.getpid)

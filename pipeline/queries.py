@@ -55,11 +55,14 @@ def model_summary(path: str | Path) -> dict[str, Any]:
                 registry.n_train,
                 registry.n_trees,
                 json_extract_string(registry.calibrator, '$.method') as calibration,
+                registry.candidate_version,
+                registry.promoted,
+                registry.decision_reason,
                 (select as_of_date from int_data_as_of) as data_as_of,
                 (select max(snapshot_date) from ml_predictions) as snapshot_date,
                 (select capacity_k from ml_config) as capacity_k,
                 (select horizon_days from ml_config) as horizon_days
-            from ml_model_registry as registry
+            from ml_model_in_service as registry
             """
         ).fetchone()
         columns = [c[0] for c in connection.description or []]

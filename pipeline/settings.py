@@ -27,6 +27,11 @@ class Settings:
         return self.home / "dataset.json"
 
     @property
+    def registry_path(self) -> Path:
+        """Model versions and the one in service, kept across builds."""
+        return self.home / "registry.duckdb"
+
+    @property
     def build_dir(self) -> Path:
         """Scratch folder of the build in progress; wiped at the start of every build."""
         return self.home / "build"

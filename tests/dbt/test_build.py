@@ -476,7 +476,7 @@ def test_too_short_history_fails_in_the_ml_layer_with_one_readable_line(short_hi
     assert record.failure is not None
     assert record.failure["layer"] == "ML"
     assert_one_readable_line(record.failure["message"])
-    registry = next(n for n in record.nodes if n["name"] == "ml_model_registry")
+    registry = next(n for n in record.nodes if n["name"] == "ml_model_candidate")
     assert registry["status"] == "error"
     assert "InsufficientHistoryError" in registry["message"]
     assert "training needs at least" in registry["message"]
@@ -488,7 +488,7 @@ def test_too_short_history_is_reported_as_insufficient_history(short_history) ->
     failure = short_history.record.failure
     assert failure is not None
     assert "InsufficientHistoryError" in failure["message"]
-    assert failure["node"] == "ml_model_registry"
+    assert failure["node"] == "ml_model_candidate"
 
 
 def test_second_rebuild_while_one_runs_is_refused_and_touches_nothing(short_history) -> None:

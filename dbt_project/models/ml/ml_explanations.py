@@ -19,7 +19,7 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    registry = dbt.ref("ml_model_registry").df()
+    registry = dbt.ref("ml_model_in_service").df()
     fitted = from_record(registry.iloc[0].to_dict())
     snapshots = dbt.ref("customer_snapshots").df()
     latest = snapshots[snapshots[SNAPSHOT] == snapshots[SNAPSHOT].max()]

@@ -20,7 +20,7 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    registry = dbt.ref("ml_model_registry").df()
+    registry = dbt.ref("ml_model_in_service").df()
     record = registry.iloc[0].to_dict()
     fitted = from_record(record)
     snapshots = dbt.ref("customer_snapshots").df()

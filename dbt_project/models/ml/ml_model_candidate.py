@@ -1,4 +1,4 @@
-"""Train the production model on every matured snapshot and register it (XGBoost JSON)."""
+"""Train this build's candidate model on every matured snapshot (booster as XGBoost JSON)."""
 
 import os
 from datetime import UTC, datetime

@@ -1,0 +1,57 @@
+"""Choose the model that scores this build: the candidate, the model in service, or a pin."""
+
+import math
+
+import pyarrow as pa
+
+from ml.promotion import as_row, decide
+
+RECORD_COLUMNS = [
+    ("model_version", pa.string()),
+    ("trained_at", pa.timestamp("us", tz="UTC")),
+    ("dbt_invocation_id", pa.string()),
+    ("data_fingerprint", pa.string()),
+    ("n_train", pa.int64()),
+    ("n_trees", pa.int64()),
+    ("config", pa.string()),
+    ("categories", pa.string()),
+    ("calibrator", pa.string()),
+    ("booster_json", pa.string()),
+]
+DECISION_COLUMNS = [
+    ("candidate_version", pa.string()),
+    ("promoted", pa.bool_()),
+    ("decision_reason", pa.string()),
+]
+SCHEMA = pa.schema([*RECORD_COLUMNS, *DECISION_COLUMNS])
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    candidates = dbt.ref("ml_model_candidate").df()
+    metrics = dbt.ref("ml_backtest_metrics").df()
+    options = dbt.ref("ml_config").df()
+    versions = dbt.source("registry", "model_versions").df()
+    state = dbt.source("registry", "service_state").df()
+
+    candidate = candidates.iloc[0].to_dict()
+    model_auc = metrics.loc[metrics["method"] == "xgboost", "roc_auc"].mean()
+    serving = state.iloc[0].to_dict() if len(state) else {}
+    serving_version = serving.get("model_version")
+    known = versions[versions["model_version"] == serving_version]
+    serving_auc = float(known["backtest_roc_auc"].iloc[0]) if len(known) else None
+    decision = decide(
+        candidate_version=candidate["model_version"],
+        candidate_auc=float(model_auc) if not math.isnan(model_auc) else math.nan,
+        in_service_version=serving_version if len(known) else None,
+        in_service_auc=serving_auc,
+        pinned=bool(serving.get("pinned", False)),
+        tolerance=float(options["promotion_tolerance"].iloc[0]),
+    )
+    if decision.promoted:
+        record = candidate
+    else:
+        row = known.iloc[0].to_dict()
+        record = {name: row.get(name) for name, _ in RECORD_COLUMNS}
+        record["dbt_invocation_id"] = row.get("build_id")
+    return pa.Table.from_pylist([as_row(decision, record)], schema=SCHEMA)

@@ -1,0 +1,993 @@
+"""Deterministic demo raw data for Baton: a SaaS customer base whose churn follows latent signals.
+
+Every account carries hidden monthly states (engagement, payment trouble, frustration) that
+drift over time. Churn hazard depends on those states in the month of churn, while the raw
+tables only record noisy traces of them (daily usage, payment attempts, tickets), so a model
+can learn real signal but cannot read the answer off the data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SCENARIOS = ("clean",)
+TABLES = ("accounts", "subscriptions", "usage_daily", "invoices", "payments", "tickets")
+
+# Exact raw schema; the dbt sources depend on these names and types.
+SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
+    "accounts": (
+        ("account_id", "VARCHAR"),
+        ("account_name", "VARCHAR"),
+        ("signup_date", "DATE"),
+        ("plan", "VARCHAR"),
+        ("segment", "VARCHAR"),
+        ("region", "VARCHAR"),
+        ("seats", "INTEGER"),
+        ("platform", "VARCHAR"),
+    ),
+    "subscriptions": (
+        ("subscription_id", "VARCHAR"),
+        ("account_id", "VARCHAR"),
+        ("plan", "VARCHAR"),
+        ("billing_period", "VARCHAR"),
+        ("seats", "INTEGER"),
+        ("mrr", "DOUBLE"),
+        ("started_at", "DATE"),
+        ("ended_at", "DATE"),
+        ("status", "VARCHAR"),
+    ),
+    "usage_daily": (
+        ("account_id", "VARCHAR"),
+        ("usage_date", "DATE"),
+        ("active_users", "INTEGER"),
+        ("events", "INTEGER"),
+    ),
+    "invoices": (
+        ("invoice_id", "VARCHAR"),
+        ("account_id", "VARCHAR"),
+        ("invoice_date", "DATE"),
+        ("due_date", "DATE"),
+        ("amount", "DOUBLE"),
+    ),
+    "payments": (
+        ("payment_id", "VARCHAR"),
+        ("invoice_id", "VARCHAR"),
+        ("account_id", "VARCHAR"),
+        ("attempted_at", "TIMESTAMP"),
+        ("amount", "DOUBLE"),
+        ("status", "VARCHAR"),
+    ),
+    "tickets": (
+        ("ticket_id", "VARCHAR"),
+        ("account_id", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("priority", "VARCHAR"),
+        ("category", "VARCHAR"),
+    ),
+}
+
+# Identifiers: prefix + 1-based number, zero-padded (wider numbers are kept whole).
+ACCOUNT_ID_PREFIX, ACCOUNT_ID_WIDTH = "A", 6
+SUBSCRIPTION_ID_PREFIX = "S"
+INVOICE_ID_PREFIX = "INV"
+PAYMENT_ID_PREFIX = "PAY"
+TICKET_ID_PREFIX = "T"
+
+NO_DAY = np.iinfo(np.int64).max // 2  # "never" for day-number arrays (cancel, change)
+SECONDS_PER_DAY = 86_400
+
+# Customer base: the window starts with an existing base and adds a steady, seasonal inflow.
+NEW_ACCOUNTS_PER_MONTH = 0.035  # new signups per month as a share of the starting base
+EXISTING_TENURE_MEAN_DAYS = 600.0
+EXISTING_TENURE_MAX_DAYS = 7 * 365
+SIGNUP_SEASONALITY = (1.25, 1.05, 1.15, 1.0, 1.0, 0.9, 0.8, 0.75, 1.1, 1.15, 1.0, 0.7)
+
+# Plans, seats and prices (list price per seat per month, USD).
+PLANS = ("starter", "growth", "pro", "enterprise")
+PLAN_SHARE = (0.42, 0.30, 0.18, 0.10)
+LIST_PRICE_PER_SEAT = (15.0, 29.0, 49.0, 79.0)
+SEATS_MEDIAN = (3.0, 12.0, 35.0, 180.0)
+SEATS_SIGMA = (0.6, 0.6, 0.6, 0.7)
+SEATS_MIN = (1, 3, 8, 40)
+SEATS_MAX = (20, 80, 300, 2000)
+ANNUAL_SHARE = (0.15, 0.30, 0.50, 0.75)
+ANNUAL_DISCOUNT = 0.85
+BILLING_PERIODS = ("monthly", "annual")
+MONTHLY_PAYMENT_TERMS = 14  # days from invoice to due date
+ANNUAL_PAYMENT_TERMS = 30
+NEGOTIATED_PRICE_SIGMA = 0.15
+RENEWAL_PRICE_INCREASE_PROB = 0.1
+RENEWAL_PRICE_INCREASE = 1.08
+
+SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
+SEGMENT_SEAT_CUTS = (15.0, 120.0)  # log-seat thresholds (with noise) between segments
+REGIONS = ("North America", "EMEA", "APAC", "LATAM")
+REGION_SHARE = (0.45, 0.30, 0.15, 0.10)
+REGION_PRICE = (1.05, 1.0, 0.95, 0.85)
+REGION_PAYMENT_RISK = (1.0, 0.9, 1.2, 1.8)
+PLATFORMS = ("web", "ios", "android")
+PLATFORM_SHARE = (0.70, 0.18, 0.12)
+PLATFORM_WEEKEND_ACTIVITY = (0.15, 0.35, 0.35)
+PLATFORM_BUGGINESS = (1.0, 1.1, 1.4)
+
+# Engagement: monthly mean-reverting walk with occasional shocks; usage observes it noisily.
+ENGAGEMENT_MEAN = 0.3
+ENGAGEMENT_SPREAD = 0.8
+ENGAGEMENT_REVERSION = 0.2
+ENGAGEMENT_STEP_SIGMA = 0.35
+ENGAGEMENT_DROP_PROB = 0.035
+ENGAGEMENT_DROP_SIZE = 1.0
+ENGAGEMENT_LIFT_PROB = 0.02
+ENGAGEMENT_LIFT_SIZE = 0.7
+ONBOARDING_RAMP = 1.0  # new accounts start this far below their mean engagement
+DAILY_ENGAGEMENT_NOISE = 0.35
+EVENTS_PER_USER_MEDIAN = 25.0
+EVENTS_NOISE = 0.3
+
+# Payment trouble: a two-state Markov chain per account, some accounts chronically affected.
+TROUBLE_ENTER_PROB = 0.015
+TROUBLE_STAY_PROB = 0.7
+CHRONIC_TROUBLE_SHARE = 0.06
+CHRONIC_TROUBLE_ENTER_PROB = 0.25
+CHRONIC_TROUBLE_STAY_PROB = 0.8
+FIRST_ATTEMPT_FAIL_PROB = (0.025, 0.7)  # (no trouble, trouble)
+RETRY_FAIL_PROB = (0.3, 0.55)
+MAX_PAYMENT_ATTEMPTS = 4
+
+# Frustration: decaying level with random flare-ups; tickets observe it noisily.
+FRUSTRATION_DECAY = 0.6
+FRUSTRATION_FLARE_PROB = 0.06
+FRUSTRATION_FLARE_MEAN = 1.5
+TICKETS_PER_MONTH_BASE = 0.25
+PRIORITIES = ("low", "normal", "high", "urgent")
+PRIORITY_FRUSTRATION = 0.3
+PRIORITY_CUTS = (0.0, 1.3, 2.0)
+CATEGORIES = ("bug", "billing", "how-to", "feature request")
+
+# Churn hazard (logit per month for monthly billing; annual contracts decide at renewal).
+HAZARD_BASE = -4.6
+HAZARD_LOW_ENGAGEMENT = 0.7
+HAZARD_DECLINE = 0.9
+HAZARD_LOW_UTILIZATION = 1.2
+HAZARD_UTILIZATION_PIVOT = 0.55
+HAZARD_PAYMENT_TROUBLE = 2.0
+HAZARD_FRUSTRATION = 0.6
+HAZARD_PRICE = 1.5
+HAZARD_ONBOARDING = 0.9
+ONBOARDING_DAYS = 91
+HAZARD_TENURE = -0.15
+HAZARD_FRAILTY_SIGMA = 0.45
+HAZARD_ANNUAL_RENEWAL_SHIFT = 2.0
+HAZARD_ANNUAL_MIDTERM_SHIFT = -2.0  # early terminations of annual contracts are rare
+HAZARD_SEASON = (0.35, 0.0, 0.0, 0.0, 0.0, 0.15, 0.0, 0.0, 0.0, 0.0, 0.0, 0.15)
+WIND_DOWN_PROB = (0.5, 0.3)  # (monthly, annual): churners who stop using the product first
+WIND_DOWN_DAYS = (5, 40)
+
+# Plan and seat changes.
+UPGRADE_PROB = 0.004
+DOWNGRADE_PROB = 0.003
+CHANGE_ENGAGEMENT_SENSITIVITY = 1.0
+CHANGE_MIN_TENURE_DAYS = 30
+MAX_UTILIZATION_CAP = 0.95
+
+NAME_PREFIXES = (
+    "North", "South", "East", "West", "Blue", "Red", "Green", "Silver", "Golden", "Iron",
+    "Bright", "Clear", "Swift", "True", "Bold", "Summit", "River", "Lake", "Cedar", "Maple",
+    "Oak", "Pine", "Stone", "Sun", "Star", "Moon", "Cloud", "Sky", "Harbor", "Bay",
+    "Ridge", "Valley", "Falcon", "Eagle", "Fox", "Wolf", "Bear", "Lion", "Hawk", "Nova",
+    "Polar", "Prime", "Quantum", "Atlas", "Apex", "Vertex", "Zen", "Pixel", "Cobalt", "Amber",
+)  # fmt: skip
+NAME_CORES = (
+    "wind", "stone", "field", "bridge", "path", "line", "point", "gate", "works", "wave",
+    "light", "bit", "mark", "shore", "crest", "forge", "leaf", "spring", "peak", "way",
+    "stack", "loop", "scale", "core", "spark", "flow", "grid", "port", "view", "sight",
+    "mint", "hive", "nest", "craft", "link", "base", "dock", "yard", "beam", "rock",
+)  # fmt: skip
+NAME_INDUSTRIES = (
+    "Analytics", "Labs", "Systems", "Logistics", "Health", "Foods", "Media", "Capital",
+    "Consulting", "Software", "Robotics", "Energy", "Retail", "Studios", "Networks",
+    "Partners", "Solutions", "Dynamics", "Ventures", "Interactive", "Digital", "Security",
+    "Bio", "Travel", "Education", "Finance", "Insurance", "Realty", "Manufacturing",
+    "Apparel", "Motors", "Pharma", "Telecom", "Games", "Design", "Legal", "Marketing",
+    "Supply", "Clinics", "Farms", "Aerospace", "Marine", "Textiles", "Data", "Cloud",
+    "Payments", "Learning", "Fitness", "Brewing", "Outdoors",
+)  # fmt: skip
+NAME_LEGAL_FORMS = ("", " Inc", " Co", " Group", " Ltd", " & Co")
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The data window as day numbers (days since 1970-01-01), split into calendar months."""
+
+    month_starts: np.ndarray  # first day of each month
+    month_ends: np.ndarray  # last day of each month, capped at the window end
+
+    @property
+    def start(self) -> int:
+        """First day of the window."""
+        return int(self.month_starts[0])
+
+    @property
+    def end(self) -> int:
+        """Last day of the window (inclusive)."""
+        return int(self.month_ends[-1])
+
+    @property
+    def months(self) -> int:
+        """Number of calendar months in the window."""
+        return len(self.month_starts)
+
+    def calendar_month(self, m: int) -> int:
+        """Calendar month (0 = January) of window month `m`, for seasonality."""
+        month = np.datetime64(int(self.month_starts[m]), "D").astype("datetime64[M]")
+        return int(month.astype(np.int64)) % 12
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Static account attributes, observable ones and hidden traits, indexed 0..n-1."""
+
+    signup: np.ndarray
+    plan: np.ndarray
+    seats: np.ndarray
+    segment: np.ndarray
+    region: np.ndarray
+    platform: np.ndarray
+    annual: np.ndarray
+    price_factor: np.ndarray  # negotiated price relative to list, including region
+    engagement_mean: np.ndarray
+    utilization_cap: np.ndarray
+    frailty: np.ndarray
+    chronic_trouble: np.ndarray
+    events_per_user: np.ndarray
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Monthly latent histories and the subscription timeline produced by the simulation."""
+
+    engagement: np.ndarray  # (n, months + 1): column j is the level at the end of month j - 1
+    trouble: np.ndarray  # (n, months) bool
+    frustration: np.ndarray  # (n, months)
+    seats_before: np.ndarray  # (n, months) seats at month start
+    seats_after: np.ndarray  # (n, months) seats from change_day on
+    cap_before: np.ndarray  # (n, months)
+    cap_after: np.ndarray  # (n, months)
+    change_day: np.ndarray  # (n, months) day of a seat/plan change, NO_DAY if none
+    cancel_day: np.ndarray  # (n,) ended_at of the cancelled subscription, NO_DAY if active
+    usage_stop_day: np.ndarray  # (n,) first day without usage (wind-down), NO_DAY if none
+    seg_account: np.ndarray  # subscription rows, sorted by account then start
+    seg_start: np.ndarray
+    seg_plan: np.ndarray
+    seg_seats: np.ndarray
+    seg_mrr: np.ndarray
+
+
+def generate(
+    path: Path,
+    customers: int = 5000,
+    months: int = 24,
+    seed: int = 42,
+    end: date = date(2026, 9, 30),
+    scenario: str = "clean",
+) -> dict[str, int]:
+    """Write the demo raw tables into a fresh DuckDB file at `path`; return row counts per table."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown demo scenario {scenario!r}; expected one of {SCENARIOS}")
+    if customers < 1 or months < 1:
+        raise ValueError("customers and months must be positive")
+    tables = build_tables(customers, months, seed, end, scenario)
+    _write_duckdb(Path(path), tables)
+    return {name: tables[name].num_rows for name in TABLES}
+
+
+def build_tables(
+    customers: int, months: int, seed: int, end: date, scenario: str = "clean"
+) -> dict[str, pa.Table]:
+    """Simulate the customer base and return the raw tables as Arrow tables."""
+    streams = np.random.SeedSequence(seed).spawn(len(TABLES) + 1)
+    rng = dict(
+        zip(("simulation", *TABLES), (np.random.default_rng(s) for s in streams), strict=True)
+    )
+    cal = _calendar(end, months)
+    acc = _accounts(cal, customers, rng["accounts"])
+    sim = _simulate(cal, acc, rng["simulation"])
+    invoices = _invoice_rows(cal, acc, sim)
+    tables = {
+        "accounts": _accounts_table(acc, rng["accounts"]),
+        "subscriptions": _subscriptions_table(acc, sim),
+        "usage_daily": _usage_table(cal, acc, sim, rng["usage_daily"]),
+        "invoices": _invoices_table(invoices, customers),
+        "payments": _payments_table(cal, sim, invoices, customers, rng["payments"]),
+        "tickets": _tickets_table(cal, acc, sim, rng["tickets"]),
+    }
+    return _apply_scenario(tables, scenario)
+
+
+def _apply_scenario(tables: dict[str, pa.Table], scenario: str) -> dict[str, pa.Table]:
+    """Hook for data-quality or world-change scenarios; "clean" leaves the tables as simulated."""
+    return tables
+
+
+def _calendar(end: date, months: int) -> Calendar:
+    """The `months` calendar months ending on `end` (inclusive)."""
+    last_month = np.datetime64(end, "M")
+    firsts = np.arange(last_month - months + 1, last_month + 2).astype("datetime64[D]")
+    days = firsts.astype(np.int64)
+    month_ends = days[1:] - 1
+    month_ends[-1] = np.datetime64(end, "D").astype(np.int64)
+    return Calendar(month_starts=days[:-1], month_ends=month_ends)
+
+
+def _add_months(days: np.ndarray, k: np.ndarray | int) -> np.ndarray:
+    """Shift day numbers by k calendar months, clamping to the month's last day (Jan 31 + 1)."""
+    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+    month = d.astype("datetime64[M]")
+    day_of_month = (d - month.astype("datetime64[D]")).astype(np.int64)
+    target = month + np.asarray(k, dtype=np.int64)
+    target_first = target.astype("datetime64[D]").astype(np.int64)
+    target_len = (target + 1).astype("datetime64[D]").astype(np.int64) - target_first
+    return target_first + np.minimum(day_of_month, target_len - 1)
+
+
+def _month_index(cal: Calendar, days: np.ndarray) -> np.ndarray:
+    """Window month index (0..months-1) of each day number inside the window."""
+    return np.searchsorted(cal.month_starts, days, side="right") - 1
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function."""
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _choice(rng: np.random.Generator, probs: tuple[float, ...], n: int) -> np.ndarray:
+    """Draw n category codes (int8) with the given probabilities."""
+    return rng.choice(len(probs), size=n, p=np.asarray(probs) / sum(probs)).astype(np.int8)
+
+
+def _pick_rows(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """Draw one category per row from a (rows, categories) weight matrix."""
+    cum = np.cumsum(weights, axis=1)
+    u = rng.random(len(weights)) * cum[:, -1]
+    return (u[:, None] >= cum).sum(axis=1).astype(np.int8)
+
+
+def _signup_days(cal: Calendar, customers: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted signup days: an existing base before the window, then a seasonal inflow."""
+    existing = max(1, round(customers / (1 + NEW_ACCOUNTS_PER_MONTH * cal.months)))
+    existing = min(existing, customers)
+    # Exponential tenure truncated at the maximum (inverse CDF), so no pile-up at the cap.
+    tail = 1.0 - np.exp(-EXISTING_TENURE_MAX_DAYS / EXISTING_TENURE_MEAN_DAYS)
+    tenure = -EXISTING_TENURE_MEAN_DAYS * np.log1p(-tail * rng.random(existing))
+    tenure = np.ceil(tenure).astype(np.int64)
+    before = cal.start - tenure
+    season = np.array([SIGNUP_SEASONALITY[cal.calendar_month(m)] for m in range(cal.months)])
+    lengths = cal.month_ends - cal.month_starts + 1
+    month = rng.choice(
+        cal.months, size=customers - existing, p=season * lengths / (season * lengths).sum()
+    )
+    during = cal.month_starts[month] + (rng.random(len(month)) * lengths[month]).astype(np.int64)
+    return np.sort(np.concatenate([before, during]))
+
+
+def _accounts(cal: Calendar, customers: int, rng: np.random.Generator) -> Accounts:
+    """Draw account attributes; plan, seats, segment, price and billing are correlated."""
+    signup = _signup_days(cal, customers, rng)
+    n = len(signup)
+    plan = _choice(rng, PLAN_SHARE, n)
+    log_seats = (
+        np.log(np.asarray(SEATS_MEDIAN)[plan]) + rng.normal(size=n) * np.asarray(SEATS_SIGMA)[plan]
+    )
+    seats = np.clip(
+        np.round(np.exp(log_seats)), np.asarray(SEATS_MIN)[plan], np.asarray(SEATS_MAX)[plan]
+    ).astype(np.int32)
+    segment_score = np.log(seats) + 0.8 * (plan == 3) + rng.normal(0.0, 0.5, n)
+    segment = np.searchsorted(np.log(SEGMENT_SEAT_CUTS), segment_score).astype(np.int8)
+    region = _choice(rng, REGION_SHARE, n)
+    platform = _choice(rng, PLATFORM_SHARE, n)
+    annual = rng.random(n) < np.asarray(ANNUAL_SHARE)[plan]
+    price_factor = np.asarray(REGION_PRICE)[region] * np.exp(
+        rng.normal(0.0, NEGOTIATED_PRICE_SIGMA, n)
+    )
+    existing = signup < cal.start
+    engagement_mean = ENGAGEMENT_MEAN + ENGAGEMENT_SPREAD * rng.normal(size=n) + 0.2 * existing
+    chronic_trouble = rng.random(n) < CHRONIC_TROUBLE_SHARE * np.asarray(REGION_PAYMENT_RISK)[
+        region
+    ] * (1.3 - 0.3 * (segment > 0))
+    return Accounts(
+        signup=signup,
+        plan=plan,
+        seats=seats,
+        segment=segment,
+        region=region,
+        platform=platform,
+        annual=annual,
+        price_factor=price_factor,
+        engagement_mean=engagement_mean,
+        utilization_cap=MAX_UTILIZATION_CAP * rng.beta(4.0, 2.0, n),
+        frailty=rng.normal(0.0, HAZARD_FRAILTY_SIGMA, n),
+        chronic_trouble=chronic_trouble,
+        events_per_user=EVENTS_PER_USER_MEDIAN * np.exp(rng.normal(0.0, 0.5, n)),
+    )
+
+
+def _monthly_price(plan: np.ndarray, factor: np.ndarray, annual: np.ndarray) -> np.ndarray:
+    """Per-seat monthly price: list price x negotiated factor, discounted for annual billing."""
+    return np.asarray(LIST_PRICE_PER_SEAT)[plan] * factor * np.where(annual, ANNUAL_DISCOUNT, 1.0)
+
+
+def _next_term_end(start: np.ndarray, after: int) -> np.ndarray:
+    """Last day of the first annual term (from `start`) that ends on or after day `after`."""
+    months_elapsed = (
+        np.asarray(after).astype("datetime64[D]").astype("datetime64[M]")
+        - start.astype("datetime64[D]").astype("datetime64[M]")
+    ).astype(np.int64)
+    terms = np.maximum(1, months_elapsed // 12)
+    term_end = _add_months(start, 12 * terms) - 1
+    late = term_end < after
+    term_end[late] = _add_months(start[late], 12 * (terms[late] + 1)) - 1
+    return term_end
+
+
+def _step_engagement(
+    e: np.ndarray, acc: Accounts, live: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """One month of the engagement walk: reversion to the account mean, noise and shocks."""
+    n = len(e)
+    shock = np.where(
+        rng.random(n) < ENGAGEMENT_DROP_PROB, -ENGAGEMENT_DROP_SIZE * rng.exponential(1.0, n), 0.0
+    ) + np.where(rng.random(n) < ENGAGEMENT_LIFT_PROB, ENGAGEMENT_LIFT_SIZE, 0.0)
+    step = (
+        ENGAGEMENT_REVERSION * (acc.engagement_mean - e)
+        + ENGAGEMENT_STEP_SIGMA * rng.normal(size=n)
+        + shock
+    )
+    return np.where(live, e + step, e)
+
+
+def _step_trouble(
+    trouble: np.ndarray, acc: Accounts, live: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """One month of the payment-trouble Markov chain."""
+    enter = np.where(
+        acc.chronic_trouble,
+        CHRONIC_TROUBLE_ENTER_PROB,
+        TROUBLE_ENTER_PROB * np.asarray(REGION_PAYMENT_RISK)[acc.region],
+    )
+    stay = np.where(acc.chronic_trouble, CHRONIC_TROUBLE_STAY_PROB, TROUBLE_STAY_PROB)
+    u = rng.random(len(trouble))
+    return live & np.where(trouble, u < stay, u < enter)
+
+
+def _step_frustration(
+    f: np.ndarray, acc: Accounts, live: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """One month of frustration: decay plus flare-ups (bugs, outages), more on buggy platforms."""
+    n = len(f)
+    flare_prob = FRUSTRATION_FLARE_PROB * np.asarray(PLATFORM_BUGGINESS)[acc.platform]
+    flare = np.where(rng.random(n) < flare_prob, rng.exponential(FRUSTRATION_FLARE_MEAN, n), 0.0)
+    return np.where(live, FRUSTRATION_DECAY * f + flare, f)
+
+
+def _hazard_logit(
+    cal: Calendar,
+    m: int,
+    acc: Accounts,
+    e_now: np.ndarray,
+    e_before: np.ndarray,
+    cap: np.ndarray,
+    trouble: np.ndarray,
+    frustration: np.ndarray,
+    price_factor: np.ndarray,
+) -> np.ndarray:
+    """Monthly churn logit from this month's latent states (mostly unseen before the month)."""
+    tenure = np.maximum(0, cal.month_starts[m] - acc.signup)
+    utilization = cap * _sigmoid(e_now)
+    own_price = price_factor / np.asarray(REGION_PRICE)[acc.region]
+    return (
+        HAZARD_BASE
+        + HAZARD_LOW_ENGAGEMENT * (ENGAGEMENT_MEAN - e_now)
+        + HAZARD_DECLINE * np.maximum(0.0, e_before - e_now)
+        + HAZARD_LOW_UTILIZATION * (HAZARD_UTILIZATION_PIVOT - utilization)
+        + HAZARD_PAYMENT_TROUBLE * trouble
+        + HAZARD_FRUSTRATION * frustration
+        + HAZARD_PRICE * np.log(own_price)
+        + HAZARD_ONBOARDING * (tenure < ONBOARDING_DAYS)
+        + HAZARD_TENURE * np.log1p(tenure / 365.0)
+        + HAZARD_SEASON[cal.calendar_month(m)]
+        + acc.frailty
+    )
+
+
+def _simulate(cal: Calendar, acc: Accounts, rng: np.random.Generator) -> Simulation:
+    """Run the monthly latent-state simulation: churn, wind-down, plan and seat changes."""
+    n, months = len(acc.signup), cal.months
+    existing = acc.signup < cal.start
+    stationary_sd = ENGAGEMENT_STEP_SIGMA / np.sqrt(1 - (1 - ENGAGEMENT_REVERSION) ** 2)
+    e = np.where(
+        existing,
+        acc.engagement_mean + stationary_sd * rng.normal(size=n),
+        acc.engagement_mean - ONBOARDING_RAMP * rng.uniform(0.5, 1.5, n),
+    )
+    trouble = existing & (rng.random(n) < np.where(acc.chronic_trouble, 0.5, 0.04))
+    frustration = np.where(existing, rng.exponential(0.3, n), 0.0)
+
+    engagement = np.empty((n, months + 1))
+    engagement[:, 0] = e
+    trouble_hist = np.zeros((n, months), dtype=bool)
+    frustration_hist = np.zeros((n, months))
+    seats_before = np.zeros((n, months), dtype=np.int32)
+    seats_after = np.zeros((n, months), dtype=np.int32)
+    cap_before = np.zeros((n, months))
+    cap_after = np.zeros((n, months))
+    change_day = np.full((n, months), NO_DAY, dtype=np.int64)
+
+    cancel = np.full(n, NO_DAY, dtype=np.int64)
+    stop = np.full(n, NO_DAY, dtype=np.int64)
+    plan = acc.plan.copy()
+    seats = acc.seats.copy()
+    cap = acc.utilization_cap.copy()
+    factor = acc.price_factor.copy()
+    start = acc.signup.copy()
+    term_end = np.where(acc.annual, _next_term_end(start, cal.start), NO_DAY)
+    segments: list[tuple[np.ndarray, ...]] = [
+        (np.arange(n), acc.signup.copy(), plan.copy(), seats.copy(), factor.copy())
+    ]
+
+    for m in range(months):
+        first, last = int(cal.month_starts[m]), int(cal.month_ends[m])
+        live = (acc.signup <= last) & (cancel == NO_DAY)
+        e = _step_engagement(e, acc, live, rng)
+        trouble = _step_trouble(trouble, acc, live, rng)
+        frustration = _step_frustration(frustration, acc, live, rng)
+        engagement[:, m + 1] = e
+        trouble_hist[:, m] = trouble
+        frustration_hist[:, m] = frustration
+        seats_before[:, m] = seats
+        cap_before[:, m] = cap
+
+        at_risk = (acc.signup < first) & (cancel == NO_DAY)
+        logit = _hazard_logit(
+            cal, m, acc, e, engagement[:, max(m - 1, 0)], cap, trouble, frustration, factor
+        )
+        renewing = acc.annual & (term_end <= last)
+        prob = np.where(
+            acc.annual,
+            _sigmoid(
+                logit + np.where(renewing, HAZARD_ANNUAL_RENEWAL_SHIFT, HAZARD_ANNUAL_MIDTERM_SHIFT)
+            ),
+            _sigmoid(logit),
+        )
+        churn = at_risk & (rng.random(n) < prob)
+        day = first + (rng.random(n) * (last - first + 1)).astype(np.int64)
+        cancel = np.where(churn, np.where(renewing, term_end, day), cancel)
+        wind_down_prob = np.where(acc.annual, WIND_DOWN_PROB[1], WIND_DOWN_PROB[0])
+        wind_down = churn & (rng.random(n) < wind_down_prob)
+        lead = rng.integers(WIND_DOWN_DAYS[0], WIND_DOWN_DAYS[1] + 1, n)
+        stop = np.where(churn, np.where(wind_down, cancel - lead, cancel), stop)
+
+        # Renewals that continue may carry a price increase (a new subscription row).
+        renewed = at_risk & renewing & ~churn
+        raise_price = renewed & (rng.random(n) < RENEWAL_PRICE_INCREASE_PROB)
+        raise_price &= term_end + 1 <= cal.end
+        if raise_price.any():
+            factor = np.where(raise_price, factor * RENEWAL_PRICE_INCREASE, factor)
+            start = np.where(raise_price, term_end + 1, start)
+            idx = np.flatnonzero(raise_price)
+            segments.append((idx, start[idx], plan[idx], seats[idx], factor[idx]))
+        term_end = np.where(
+            raise_price,
+            _add_months(start, 12) - 1,
+            np.where(renewed, _next_term_end(start, last + 1), term_end),
+        )
+
+        plan, seats, cap, start, term_end = _change_plans(
+            acc, m, e, at_risk & ~churn & (first - start > CHANGE_MIN_TENURE_DAYS), day,
+            plan, seats, cap, factor, start, term_end, segments, change_day, rng,
+        )  # fmt: skip
+        seats_after[:, m] = seats
+        cap_after[:, m] = cap
+
+    seg = [np.concatenate(parts) for parts in zip(*segments, strict=True)]
+    order = np.lexsort((seg[1], seg[0]))
+    seg_account, seg_start, seg_plan, seg_seats, seg_factor = (part[order] for part in seg)
+    seg_price = _monthly_price(seg_plan, seg_factor, acc.annual[seg_account])
+    return Simulation(
+        engagement=engagement,
+        trouble=trouble_hist,
+        frustration=frustration_hist,
+        seats_before=seats_before,
+        seats_after=seats_after,
+        cap_before=cap_before,
+        cap_after=cap_after,
+        change_day=change_day,
+        cancel_day=cancel,
+        usage_stop_day=stop,
+        seg_account=seg_account,
+        seg_start=seg_start,
+        seg_plan=seg_plan,
+        seg_seats=seg_seats.astype(np.int32),
+        seg_mrr=np.round(seg_price * seg_seats, 2),
+    )
+
+
+def _change_plans(
+    acc: Accounts,
+    m: int,
+    e: np.ndarray,
+    eligible: np.ndarray,
+    day: np.ndarray,
+    plan: np.ndarray,
+    seats: np.ndarray,
+    cap: np.ndarray,
+    factor: np.ndarray,
+    start: np.ndarray,
+    term_end: np.ndarray,
+    segments: list[tuple[np.ndarray, ...]],
+    change_day: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Upgrades (engaged accounts) and downgrades (disengaged ones) as new subscription rows."""
+    n = len(e)
+    gap = e - acc.engagement_mean
+    p_up = UPGRADE_PROB * np.exp(CHANGE_ENGAGEMENT_SENSITIVITY * gap)
+    p_down = DOWNGRADE_PROB * np.exp(-CHANGE_ENGAGEMENT_SENSITIVITY * gap)
+    u = rng.random(n)
+    up = eligible & (u < p_up)
+    down = eligible & ~up & (u < p_up + p_down) & ((seats > 1) | (plan > 0))
+    plan_step = rng.random(n) < 0.4
+    new_plan = plan.copy()
+    new_plan[up & plan_step & (plan < 3)] += 1
+    # A plan downgrade only when the seats fit the smaller plan; otherwise seats go down.
+    fits_lower = seats <= np.asarray(SEATS_MAX)[np.maximum(plan - 1, 0)]
+    new_plan[down & plan_step & (plan > 0) & fits_lower] -= 1
+    plan_moved = new_plan != plan
+    ratio = np.where(up, rng.uniform(1.2, 2.0, n), rng.uniform(0.5, 0.85, n))
+    new_seats = np.where(
+        plan_moved,
+        np.maximum(seats, np.asarray(SEATS_MIN)[new_plan]),
+        np.where(
+            up | down, np.clip(np.round(seats * ratio), 1, np.asarray(SEATS_MAX)[plan]), seats
+        ),
+    ).astype(np.int32)
+    changed = plan_moved | (new_seats != seats)
+    if not changed.any():
+        return plan, seats, cap, start, term_end
+    # The people using the product stay the same, so utilization capacity scales inversely.
+    new_cap = np.minimum(MAX_UTILIZATION_CAP, cap * seats / new_seats * np.where(up, 1.1, 1.0))
+    new_start = np.where(changed, day, start)
+    new_term_end = np.where(changed & acc.annual, _add_months(day, 12) - 1, term_end)
+    idx = np.flatnonzero(changed)
+    segments.append((idx, day[idx], new_plan[idx], new_seats[idx], factor[idx]))
+    change_day[idx, m] = day[idx]
+    return new_plan, new_seats, new_cap, new_start, new_term_end
+
+
+def _accounts_table(acc: Accounts, rng: np.random.Generator) -> pa.Table:
+    """The accounts table: static attributes as of signup."""
+    n = len(acc.signup)
+    return pa.table(
+        {
+            "account_id": _account_ids(np.arange(n), n),
+            "account_name": pa.array(_company_names(n, rng), type=pa.string()),
+            "signup_date": _dates(acc.signup),
+            "plan": _labels(PLANS, acc.plan),
+            "segment": _labels(SEGMENTS, acc.segment),
+            "region": _labels(REGIONS, acc.region),
+            "seats": acc.seats.astype(np.int32),
+            "platform": _labels(PLATFORMS, acc.platform),
+        }
+    )
+
+
+def _company_names(n: int, rng: np.random.Generator) -> list[str]:
+    """Unique fake company names like "Northwind Analytics Inc"; numbered beyond the name space."""
+    sizes = (len(NAME_PREFIXES), len(NAME_CORES), len(NAME_INDUSTRIES), len(NAME_LEGAL_FORMS))
+    space = int(np.prod(sizes))
+    codes = rng.choice(space, size=min(n, space), replace=False)
+    parts = np.unravel_index(codes, sizes)
+    names = [
+        f"{NAME_PREFIXES[a]}{NAME_CORES[b]} {NAME_INDUSTRIES[c]}{NAME_LEGAL_FORMS[d]}"
+        for a, b, c, d in zip(*(p.tolist() for p in parts), strict=True)
+    ]
+    names += [f"{names[i % space]} {i // space + 1}" for i in range(space, n)]
+    return names
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    """Zero-padded identifiers such as INV00000042 (never truncated beyond `width`)."""
+    digits = pc.utf8_lpad(pc.cast(pa.array(numbers, type=pa.int64()), pa.string()), width, "0")
+    return pc.binary_join_element_wise(prefix, digits, "")
+
+
+def _account_ids(account: np.ndarray, n: int) -> pa.Array:
+    """Account ids for 0-based account indices, dictionary-encoded to keep big tables cheap."""
+    dictionary = _ids(ACCOUNT_ID_PREFIX, np.arange(1, n + 1), ACCOUNT_ID_WIDTH)
+    return pa.DictionaryArray.from_arrays(pa.array(account, type=pa.int32()), dictionary)
+
+
+def _labels(values: tuple[str, ...], codes: np.ndarray) -> pa.Array:
+    """Category codes to a (dictionary-encoded) string column."""
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes, type=pa.int8()), pa.array(values, type=pa.string())
+    )
+
+
+def _dates(days: np.ndarray) -> pa.Array:
+    """Day numbers to a DATE column."""
+    return pa.array(np.asarray(days, dtype=np.int32), type=pa.int32()).view(pa.date32())
+
+
+def _timestamps(seconds: np.ndarray) -> pa.Array:
+    """Seconds since the epoch to a TIMESTAMP column."""
+    micros = np.asarray(seconds, dtype=np.int64) * 1_000_000
+    return pa.array(micros, type=pa.int64()).view(pa.timestamp("us"))
+
+
+def _segment_ends(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
+    """Per subscription row: ended_at (NO_DAY if open) and whether the next row replaces it."""
+    replaced = np.zeros(len(sim.seg_account), dtype=bool)
+    replaced[:-1] = sim.seg_account[1:] == sim.seg_account[:-1]
+    ended = np.where(replaced, np.roll(sim.seg_start, -1) - 1, sim.cancel_day[sim.seg_account])
+    return ended, replaced
+
+
+def _subscriptions_table(acc: Accounts, sim: Simulation) -> pa.Table:
+    """The subscriptions table: one row per plan/seat/price period, the last open or cancelled."""
+    ended, replaced = _segment_ends(sim)
+    status = np.where(replaced, 1, np.where(ended == NO_DAY, 0, 2))
+    open_row = ended == NO_DAY
+    ended_at = pa.array(np.where(open_row, 0, ended), type=pa.int32(), mask=open_row)
+    rows = len(sim.seg_account)
+    return pa.table(
+        {
+            "subscription_id": _ids(SUBSCRIPTION_ID_PREFIX, np.arange(1, rows + 1), 7),
+            "account_id": _account_ids(sim.seg_account, len(acc.signup)),
+            "plan": _labels(PLANS, sim.seg_plan),
+            "billing_period": _labels(BILLING_PERIODS, acc.annual[sim.seg_account]),
+            "seats": sim.seg_seats,
+            "mrr": sim.seg_mrr,
+            "started_at": _dates(sim.seg_start),
+            "ended_at": ended_at.view(pa.date32()),
+            "status": _labels(("active", "changed", "cancelled"), status),
+        }
+    )
+
+
+def _usage_table(
+    cal: Calendar, acc: Accounts, sim: Simulation, rng: np.random.Generator
+) -> pa.Table:
+    """Daily usage, ordered by account then date (fast to load and compresses well)."""
+    chunks = [_usage_month(cal, m, acc, sim, rng) for m in range(cal.months)]
+    position = _account_major_positions([chunk[0] for chunk in chunks])
+    account, day, users, events = (
+        _scatter(position, [chunk[i] for chunk in chunks]) for i in range(4)
+    )
+    return pa.table(
+        {
+            "account_id": _account_ids(account, len(acc.signup)),
+            "usage_date": _dates(day),
+            "active_users": users,
+            "events": events,
+        }
+    )
+
+
+def _usage_month(
+    cal: Calendar, m: int, acc: Accounts, sim: Simulation, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One month of usage rows (account, day, active users, events), account-major."""
+    first, last = int(cal.month_starts[m]), int(cal.month_ends[m])
+    idx = np.flatnonzero((acc.signup <= last) & (sim.usage_stop_day > first))
+    days = np.arange(first, last + 1)
+    month_len = int(_add_months(np.array([first]), 1)[0]) - first
+    frac = ((days - first + 1) / month_len).astype(np.float32)
+    # (account, day) matrices; engagement moves linearly from last month's level to this one's.
+    e_from = sim.engagement[idx, m].astype(np.float32)
+    e_to = sim.engagement[idx, m + 1].astype(np.float32)
+    e_day = e_from[:, None] + (e_to - e_from)[:, None] * frac
+    e_day += DAILY_ENGAGEMENT_NOISE * rng.standard_normal(e_day.shape, dtype=np.float32)
+    after = days >= sim.change_day[idx, m, None]
+    cap = np.where(after, sim.cap_after[idx, m, None], sim.cap_before[idx, m, None])
+    seats = np.where(after, sim.seats_after[idx, m, None], sim.seats_before[idx, m, None])
+    weekend = ((days + 3) % 7) >= 5  # 1970-01-01 was a Thursday
+    weekend_activity = np.asarray(PLATFORM_WEEKEND_ACTIVITY, dtype=np.float32)[acc.platform[idx]]
+    day_factor = np.where(weekend, weekend_activity[:, None], np.float32(1.0))
+    p = cap * _sigmoid(e_day) * day_factor
+    on = (days >= acc.signup[idx, None]) & (days < sim.usage_stop_day[idx, None])
+    a_pos, d_pos = np.nonzero(on)
+    users = rng.binomial(seats[on], p[on].astype(np.float64))
+    keep = users > 0
+    account, day, users = idx[a_pos[keep]], days[d_pos[keep]], users[keep]
+    noise = np.exp(EVENTS_NOISE * rng.standard_normal(len(users), dtype=np.float32))
+    events = np.maximum(users, np.round(users * acc.events_per_user[account] * noise))
+    return (
+        account.astype(np.int32),
+        day.astype(np.int32),
+        users.astype(np.int32),
+        events.astype(np.int32),
+    )
+
+
+def _account_major_positions(accounts: list[np.ndarray]) -> np.ndarray:
+    """Target row of every row of the month chunks (each account-major) in account-major order."""
+    n = max(int(a.max(initial=-1)) for a in accounts) + 1
+    counts = [np.bincount(a, minlength=n) for a in accounts]
+    total = np.sum(counts, axis=0)
+    filled = np.cumsum(total) - total
+    positions = []
+    for account, count in zip(accounts, counts, strict=True):
+        chunk_start = np.cumsum(count) - count
+        positions.append(filled[account] + np.arange(len(account)) - chunk_start[account])
+        filled += count
+    return np.concatenate(positions)
+
+
+def _scatter(position: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
+    """Concatenate chunks and move every row to its target position."""
+    out = np.empty(len(position), dtype=chunks[0].dtype)
+    out[position] = np.concatenate(chunks)
+    return out
+
+
+def _invoice_rows(cal: Calendar, acc: Accounts, sim: Simulation) -> dict[str, np.ndarray]:
+    """Invoices on each billing anniversary of every subscription row inside the window."""
+    ended, replaced = _segment_ends(sim)
+    # Billing stops the day a row is replaced or cancelled; open rows bill until the window end.
+    stop = np.where(replaced, ended + 1, np.where(ended == NO_DAY, cal.end + 1, ended))
+    stop = np.minimum(stop, cal.end + 1)
+    period = np.where(acc.annual[sim.seg_account], 12, 1)
+    month = _months_since_epoch(sim.seg_start)
+    first_k = np.maximum(0, (_months_since_epoch(np.array([cal.start])) - month - 1) // period)
+    last_k = (_months_since_epoch(stop) - month) // period
+    counts = np.maximum(0, last_k - first_k + 1)
+    row = np.repeat(np.arange(len(counts)), counts)
+    k = first_k[row] + np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    day = _add_months(sim.seg_start[row], k * period[row])
+    keep = (day >= cal.start) & (day < stop[row])
+    row, day = row[keep], day[keep]
+    order = np.lexsort((sim.seg_account[row], day))
+    row, day = row[order], day[order]
+    return {
+        "account": sim.seg_account[row],
+        "day": day,
+        "due_day": day + np.where(period[row] == 12, ANNUAL_PAYMENT_TERMS, MONTHLY_PAYMENT_TERMS),
+        "amount": np.round(sim.seg_mrr[row] * period[row], 2),
+    }
+
+
+def _months_since_epoch(days: np.ndarray) -> np.ndarray:
+    """Calendar month number (months since 1970-01) of each day number."""
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+def _invoices_table(invoices: dict[str, np.ndarray], n: int) -> pa.Table:
+    """The invoices table."""
+    rows = len(invoices["day"])
+    return pa.table(
+        {
+            "invoice_id": _ids(INVOICE_ID_PREFIX, np.arange(1, rows + 1), 8),
+            "account_id": _account_ids(invoices["account"], n),
+            "invoice_date": _dates(invoices["day"]),
+            "due_date": _dates(invoices["due_day"]),
+            "amount": invoices["amount"],
+        }
+    )
+
+
+def _payments_table(
+    cal: Calendar,
+    sim: Simulation,
+    invoices: dict[str, np.ndarray],
+    n: int,
+    rng: np.random.Generator,
+) -> pa.Table:
+    """Payment attempts per invoice; failures (frequent in payment trouble) retry days later."""
+    account, amount, day = invoices["account"], invoices["amount"], invoices["day"]
+    invoice = np.arange(len(day))
+    in_trouble = sim.trouble[account, _month_index(cal, day)].astype(int)
+    when = day * SECONDS_PER_DAY + rng.integers(0, 2 * SECONDS_PER_DAY, len(day))
+    pending = np.ones(len(day), dtype=bool)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for attempt in range(MAX_PAYMENT_ATTEMPTS):
+        fail_prob = np.asarray(FIRST_ATTEMPT_FAIL_PROB if attempt == 0 else RETRY_FAIL_PROB)
+        pending &= when < (cal.end + 1) * SECONDS_PER_DAY
+        failed = rng.random(len(day)) < fail_prob[in_trouble]
+        idx = np.flatnonzero(pending)
+        parts.append((invoice[idx], when[idx], failed[idx]))
+        pending &= failed
+        when = when + rng.integers(3 * SECONDS_PER_DAY, 6 * SECONDS_PER_DAY, len(day))
+    inv, ts, failed = (np.concatenate(p) for p in zip(*parts, strict=True))
+    order = np.lexsort((inv, ts))
+    inv, ts, failed = inv[order], ts[order], failed[order]
+    return pa.table(
+        {
+            "payment_id": _ids(PAYMENT_ID_PREFIX, np.arange(1, len(inv) + 1), 8),
+            "invoice_id": _ids(INVOICE_ID_PREFIX, inv + 1, 8),
+            "account_id": _account_ids(account[inv], n),
+            "attempted_at": _timestamps(ts),
+            "amount": amount[inv],
+            "status": _labels(("succeeded", "failed"), failed),
+        }
+    )
+
+
+def _tickets_table(
+    cal: Calendar, acc: Accounts, sim: Simulation, rng: np.random.Generator
+) -> pa.Table:
+    """Support tickets: volume grows with size and frustration, and so do urgency and bugs."""
+    size = 0.5 + 0.5 * np.log10(acc.seats)
+    parts: list[tuple[np.ndarray, ...]] = []
+    for m in range(cal.months):
+        first, last = int(cal.month_starts[m]), int(cal.month_ends[m])
+        span_from = np.maximum(first, acc.signup)
+        span_to = np.minimum(last + 1, sim.cancel_day)
+        live = np.flatnonzero(span_to > span_from)
+        span = (span_to - span_from)[live]
+        f = sim.frustration[live, m]
+        lam = TICKETS_PER_MONTH_BASE * size[live] * (0.2 + f) * span / (last - first + 1)
+        counts = rng.poisson(lam)
+        a = np.repeat(live, counts)
+        offset = (rng.random(len(a)) * np.repeat(span, counts) * SECONDS_PER_DAY).astype(np.int64)
+        ts = np.repeat(span_from[live], counts) * SECONDS_PER_DAY + offset
+        f_t = np.repeat(f, counts)
+        trouble = sim.trouble[a, m]
+        new = (ts // SECONDS_PER_DAY - acc.signup[a]) < ONBOARDING_DAYS
+        severity = (
+            rng.normal(size=len(a)) + PRIORITY_FRUSTRATION * f_t + 0.3 * (acc.segment[a] == 2)
+        )
+        priority = np.searchsorted(PRIORITY_CUTS, severity)
+        weights = np.column_stack(
+            [
+                0.25 + 0.25 * f_t,
+                0.10 + 0.60 * trouble,
+                0.30 + 0.40 * new,
+                np.full(len(a), 0.25),
+            ]
+        )
+        parts.append((a, ts, priority, _pick_rows(rng, weights)))
+    a, ts, priority, category = (np.concatenate(p) for p in zip(*parts, strict=True))
+    order = np.lexsort((a, ts))
+    return pa.table(
+        {
+            "ticket_id": _ids(TICKET_ID_PREFIX, np.arange(1, len(a) + 1), 7),
+            "account_id": _account_ids(a[order], len(acc.signup)),
+            "created_at": _timestamps(ts[order]),
+            "priority": _labels(PRIORITIES, priority[order]),
+            "category": _labels(CATEGORIES, category[order]),
+        }
+    )
+
+
+def _write_duckdb(path: Path, tables: dict[str, pa.Table]) -> None:
+    """Load the tables into a temporary DuckDB file next to `path`, then swap it in atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute("set enable_progress_bar = false")
+            for name in TABLES:
+                columns = ", ".join(f"{col} {typ}" for col, typ in SCHEMAS[name])
+                con.execute(f"create table main.{name} ({columns})")
+                con.register("staged", tables[name])
+                con.execute(f"insert into main.{name} by name select * from staged")
+                con.unregister("staged")
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        # A WAL left by the previous file must not be replayed onto the new one.
+        Path(f"{path}.wal").unlink(missing_ok=True)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+{{ fit_imputer(source('generated', 'train'), ['segment', 'region'], strategy='constant', fill_value="n/a 'none'") }}

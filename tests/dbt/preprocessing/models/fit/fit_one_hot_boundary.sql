@@ -1,0 +1,1 @@
+{{ fit_one_hot(source('generated', 'train'), ['region'], max_categories=7) }}
