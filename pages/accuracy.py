@@ -44,3 +44,19 @@ if pointer is not None:
         col_p.caption(f"Of the {k} customers flagged each month, the share who really left.")
         col_r.altair_chart(charts.metric_over_time(metrics, "recall_at_k"), width="stretch")
         col_r.caption(f"Of all customers who left that month, the share found in the top {k}.")
+
+        st.subheader("Are the risk percentages honest?")
+        bands = data.reliability(pointer["build_id"], pointer["path"])
+        bands = bands[bands["customers"] >= 20]
+        if bands.empty:
+            st.caption("Not enough backtest customers per risk band yet.")
+        for band in bands.itertuples():
+            st.markdown(
+                f"- Of **{band.customers:,}** customers rated **{band.risk_from_pct}-"
+                f"{band.risk_to_pct}%** (about {band.mean_predicted:.0%} on average), "
+                f"**{band.share_churned:.0%}** left."
+            )
+        st.caption(
+            "Backtest months only. When the two numbers on a line are close, a risk of 30% "
+            "really means about 3 in 10 such customers leave."
+        )

@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from pipeline import progress
+from pipeline import model_registry, progress
+from pipeline.lock import BuildRefusedError
 from ui import data
 
 st.title("Pipeline")
@@ -23,7 +24,8 @@ if pointer is not None:
     summary = data.model_summary(pointer["build_id"], pointer["path"])
     right.markdown(
         f"Serving build **{pointer['build_id']}** (published {pointer['published_at']}), "
-        f"model **{summary.get('model_version')}**, trained on {summary.get('n_train'):,} rows."
+        f"model **{summary.get('model_version')}**, trained on {summary.get('n_train'):,} rows.  \n"
+        f"{summary.get('decision_reason')}"
     )
 else:
     right.markdown("No build has been published yet. Press **Rebuild**.")
@@ -90,3 +92,35 @@ else:
             width="stretch",
             column_config={"seconds": st.column_config.NumberColumn(format="%.2f")},
         )
+
+st.subheader("Model versions")
+versions = model_registry.versions(data.settings())
+if versions.empty:
+    st.caption("No model registered yet.")
+else:
+    st.dataframe(
+        versions,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "backtest_roc_auc": st.column_config.NumberColumn("Backtest ROC AUC", format="%.3f")
+        },
+    )
+    choice, action = st.columns([3, 1])
+    version = choice.selectbox(
+        "Put a version in service (the next build scores with it until you choose automatic)",
+        ["automatic (promotion rule)", *versions["model_version"]],
+    )
+    if action.button("Use and rebuild", icon=":material/history:"):
+        try:
+            model_registry.use_version(
+                data.settings(), None if version.startswith("automatic") else version
+            )
+        except (model_registry.UnknownModelVersionError, BuildRefusedError) as error:
+            st.warning(str(error))
+        else:
+            refusal = job.start(trigger="app: model use")
+            if refusal:
+                st.warning(refusal)
+            else:
+                st.toast(f"Rebuilding with {version}.")

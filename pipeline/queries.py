@@ -25,6 +25,11 @@ def backtest_metrics(path: str | Path) -> pd.DataFrame:
     return _frame(path, "select * from ml_backtest_metrics order by scoring_month, method")
 
 
+def reliability(path: str | Path) -> pd.DataFrame:
+    """Backtest calibration by 10-point risk band."""
+    return _frame(path, "select * from ml_reliability order by risk_from_pct")
+
+
 def feature_importance(path: str | Path) -> pd.DataFrame:
     """Mean |SHAP| per feature, with plain names, largest first."""
     return _frame(path, "select * from feature_importance order by mean_abs_shap desc")

@@ -42,6 +42,12 @@ def backtest(build_id: str, path: str) -> pd.DataFrame:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
+def reliability(build_id: str, path: str) -> pd.DataFrame:
+    """Backtest calibration bands of a build."""
+    return queries.reliability(path)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
 def importance(build_id: str, path: str) -> pd.DataFrame:
     """Global feature importance of a build."""
     return queries.feature_importance(path)
