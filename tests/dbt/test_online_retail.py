@@ -1,0 +1,75 @@
+"""The real Online Retail data runs through the whole product from its mapping file alone."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline import queries, warehouse
+from pipeline.build import rebuild
+from pipeline.mapping import import_mapping, load_mapping
+from pipeline.settings import ROOT, Settings
+
+MAPPING = ROOT / "examples" / "online_retail.yml"
+DATASET = (ROOT / ".." / "shared" / "datasets" / "online_retail.parquet").resolve()
+MONTHS = ["2011-04-01", "2011-05-01", "2011-06-01", "2011-07-01", "2011-08-01"]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def retail(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    if not DATASET.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{DATASET} is missing in CI")
+        pytest.skip(f"{DATASET} is not here (see ../shared/datasets/README.md)")
+    settings = Settings(home=tmp_path_factory.mktemp("retail-home")).ensure()
+    import_mapping(load_mapping(MAPPING), settings)
+    previous = os.environ.get("BATON_HOME")
+    try:
+        record = rebuild(settings, trigger="test")
+    finally:
+        if previous is None:
+            os.environ.pop("BATON_HOME", None)
+        else:
+            os.environ["BATON_HOME"] = previous
+    assert record.status == "success", record.failure
+    return settings
+
+
+def test_online_retail_imports_customers_with_an_id_only(retail: Settings) -> None:
+    with duckdb.connect(str(retail.raw_path), read_only=True) as connection:
+        customers = connection.execute("select count(*) from accounts").fetchone()
+    assert customers == (4372,)
+    assert json.loads(retail.dataset_path.read_text())["vars"]["horizon_days"] == 90
+
+
+def test_model_beats_recency_every_month_from_april_to_august_2011(retail: Settings) -> None:
+    pointer = warehouse.current(retail)
+    assert pointer is not None
+    metrics = queries.backtest_metrics(pointer["path"])
+    metrics["month"] = metrics["scoring_month"].astype(str)
+    auc = metrics.pivot(index="month", columns="method", values="roc_auc").loc[MONTHS]
+    assert (auc["xgboost"] > auc["recency"]).all(), auc
+    # Measured: 0.70-0.74 per month, mean 0.72 (strict walk-forward; see README).
+    assert auc["xgboost"].mean() >= 0.70, auc
+
+
+def test_online_retail_scores_and_explains_the_newest_customers(retail: Settings) -> None:
+    pointer = warehouse.current(retail)
+    assert pointer is not None
+    at_risk = queries.at_risk(pointer["path"])
+    assert len(at_risk) > 1000
+    assert at_risk["churn_probability"].between(0, 1).all()
+    assert at_risk.head(20)["reason_1"].notna().all()
+    assert str(at_risk["snapshot_date"].iloc[0]).startswith("2011-12-01")
+
+
+def test_mapping_paths_are_relative_to_the_mapping_file(retail: Settings) -> None:
+    mapping = load_mapping(MAPPING)
+    assert mapping.sources["retail"] == DATASET
+    assert Path(mapping.path) == MAPPING
