@@ -10,7 +10,7 @@ renamed as (
 
     select
         cast(account_id as varchar) as customer_id,
-        cast(account_name as varchar) as customer_name,
+        cast(coalesce(account_name, account_id) as varchar) as customer_name,
         cast(signup_date as date) as signup_date,
         cast(plan as varchar) as signup_plan,
         cast(segment as varchar) as segment,
