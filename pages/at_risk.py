@@ -37,12 +37,12 @@ if pointer is not None:
             "customer_name": "Name",
             "segment": "Segment",
             "plan": "Plan",
-            "mrr_usd": st.column_config.NumberColumn("MRR", format="$%.0f"),
+            "mrr_usd": st.column_config.NumberColumn("MRR", format="dollar"),
             "risk_pct": st.column_config.ProgressColumn(
                 "Risk", format="%.0f%%", min_value=0, max_value=100
             ),
             "expected_mrr_loss_usd": st.column_config.NumberColumn(
-                "Expected loss", format="$%.0f", help="Risk x MRR"
+                "Expected loss", format="dollar", help="Risk x MRR"
             ),
             "reason_1": "Top reason",
             "reason_2": "Second reason",

@@ -1,5 +1,7 @@
 """Pipeline: rebuild, live progress, recent builds with per-node status, tests and timing."""
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -37,10 +39,11 @@ def live_progress() -> None:
     if job.running:
         state = progress.read(data.settings()) or {}
         total, done = state.get("total") or 0, state.get("done") or 0
+        elapsed = time.time() - float(state.get("started") or time.time())
         st.progress(
             min(done / total, 1.0) if total else 0.0,
             text=f"Node {done} of {total or '?'}: {state.get('current') or 'starting'} "
-            f"({state.get('elapsed', 0):.0f}s elapsed)",
+            f"({elapsed:.0f}s elapsed)",
         )
     elif job.error:
         st.error(f"The build could not start: {job.error}")

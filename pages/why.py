@@ -21,12 +21,13 @@ if pointer is not None:
         for row in customers.head(500).itertuples()
     }
     chosen = st.selectbox(
-        "Customer (the 500 riskiest)", options=list(labels), format_func=labels.get
+        f"Customer (the {len(labels)} riskiest)", options=list(labels), format_func=labels.get
     )
     if chosen is not None:
         contributions = data.explanation(pointer["build_id"], pointer["path"], chosen)
         st.altair_chart(charts.waterfall(contributions), width="stretch")
         st.caption(
-            "Starting from the average customer's risk score, red bars raise this customer's "
-            "risk and green bars lower it; the last bar is this customer's score (log-odds)."
+            "Starting from the average customer's score, red bars raise this customer's risk "
+            "and green bars lower it. Scores are the model's log-odds before calibration, so "
+            "the last bar ranks customers but is not the risk % shown in the list."
         )

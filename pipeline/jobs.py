@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from pipeline.build import rebuild
 from pipeline.history import RunRecord
@@ -23,6 +24,7 @@ class BuildJob:
         self._thread: threading.Thread | None = None
         self.last: RunRecord | None = None
         self.error: str | None = None
+        self._started: dict[str, str] = {}
 
     @property
     def running(self) -> bool:
@@ -33,9 +35,15 @@ class BuildJob:
     def start(self, trigger: str = "app") -> str | None:
         """Start a build; return a polite refusal message if one is already running."""
         with self._guard:
-            if self.running:
+            if self._thread is not None and self._thread.is_alive():
+                return str(BuildRefusedError(self._started))
+            if is_locked(self.settings.lock_path):
                 return str(BuildRefusedError(read_holder(self.settings.lock_path)))
             self.error = None
+            self._started = {
+                "trigger": trigger,
+                "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
             self._thread = threading.Thread(
                 target=self._run, args=(trigger,), name="baton-build", daemon=True
             )

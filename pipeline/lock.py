@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,16 +46,27 @@ def is_locked(path: Path) -> bool:
         return False
 
 
+def _acquire(handle: Any, patience: float) -> bool:
+    """Try the lock for `patience` seconds: is_locked() probes hold it for an instant."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+
 @contextmanager
-def build_lock(path: Path, holder: dict[str, Any]) -> Iterator[None]:
-    """Hold the build lock or raise BuildRefusedError at once; the kernel frees it on crash."""
+def build_lock(path: Path, holder: dict[str, Any], patience: float = 0.5) -> Iterator[None]:
+    """Hold the build lock or raise BuildRefusedError; the kernel frees it on crash."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")  # noqa: SIM115 - held open for the lifetime of the lock
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BuildRefusedError(read_holder(path)) from None
+        if not _acquire(handle, patience):
+            raise BuildRefusedError(read_holder(path))
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps({**holder, "pid": os.getpid()}))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from pipeline import progress
@@ -41,6 +43,7 @@ def build_status(shown_build_id: str | None) -> None:
         min(done / total, 1.0) if total else 0.0,
         text=f"Building: {done}/{total or '?'} · {state.get('current') or 'starting'}",
     )
-    remaining = state.get("remaining")
-    if remaining is not None:
+    expected = state.get("expected_seconds")
+    if expected:
+        remaining = max(expected - (time.time() - float(state.get("started") or 0)), 0)
         st.caption(f"About {remaining:.0f}s left (from the last build's duration).")

@@ -66,123 +66,123 @@ final as (
 select * from final
 
 {% else %}
-with
+    with
 
-snapshot_dates as (
+    snapshot_dates as (
 
-    select * from {{ ref('int_snapshot_dates') }}
+        select * from {{ ref('int_snapshot_dates') }}
 
-),
+    ),
 
-subscriptions as (
+    subscriptions as (
 
-    select * from {{ ref('stg_raw__subscriptions') }}
+        select * from {{ ref('stg_raw__subscriptions') }}
 
-),
+    ),
 
-customer_lifetimes as (
+    customer_lifetimes as (
 
-    select
-        customer_id,
-        min(started_at) as first_started_at,
-        max(ended_at) filter (where status = 'cancelled') as cancelled_on,
-        bool_or(ended_at is null) as is_open
+        select
+            customer_id,
+            min(started_at) as first_started_at,
+            max(ended_at) filter (where status = 'cancelled') as cancelled_on,
+            bool_or(ended_at is null) as is_open
 
-    from subscriptions
-    group by customer_id
+        from subscriptions
+        group by customer_id
 
-),
+    ),
 
-churn_dates as (
+    churn_dates as (
 
-    select
-        customer_id,
-        first_started_at,
-        case when not is_open then cancelled_on end as churned_on
+        select
+            customer_id,
+            first_started_at,
+            case when not is_open then cancelled_on end as churned_on
 
-    from customer_lifetimes
+        from customer_lifetimes
 
-),
+    ),
 
-in_force as (
+    in_force as (
 
-    select
-        snapshot_dates.snapshot_date,
-        snapshot_dates.is_matured,
-        subscriptions.customer_id,
-        subscriptions.plan,
-        subscriptions.billing_period,
-        subscriptions.seats,
-        subscriptions.mrr,
-        subscriptions.started_at as period_started_at
+        select
+            snapshot_dates.snapshot_date,
+            snapshot_dates.is_matured,
+            subscriptions.customer_id,
+            subscriptions.plan,
+            subscriptions.billing_period,
+            subscriptions.seats,
+            subscriptions.mrr,
+            subscriptions.started_at as period_started_at
 
-    from snapshot_dates
-    inner join subscriptions
-        on
-            snapshot_dates.snapshot_date > subscriptions.started_at
-            and snapshot_dates.snapshot_date <= coalesce(subscriptions.ended_at, date '9999-12-31')
+        from snapshot_dates
+        inner join subscriptions
+            on
+                snapshot_dates.snapshot_date > subscriptions.started_at
+                and snapshot_dates.snapshot_date <= coalesce(subscriptions.ended_at, date '9999-12-31')
 
-),
+    ),
 
-mrr_90_days_before as (
+    mrr_90_days_before as (
 
-    select
-        snapshot_dates.snapshot_date,
-        subscriptions.customer_id,
-        subscriptions.mrr
+        select
+            snapshot_dates.snapshot_date,
+            subscriptions.customer_id,
+            subscriptions.mrr
 
-    from snapshot_dates
-    inner join subscriptions
-        on
-            snapshot_dates.snapshot_date - 90 > subscriptions.started_at
-            and snapshot_dates.snapshot_date - 90
-            <= coalesce(subscriptions.ended_at, date '9999-12-31')
+        from snapshot_dates
+        inner join subscriptions
+            on
+                snapshot_dates.snapshot_date - 90 > subscriptions.started_at
+                and snapshot_dates.snapshot_date - 90
+                <= coalesce(subscriptions.ended_at, date '9999-12-31')
 
-),
+    ),
 
-final as (
+    final as (
 
-    select
-        in_force.customer_id,
-        in_force.snapshot_date,
-        in_force.plan,
-        in_force.billing_period,
-        in_force.seats,
-        in_force.mrr,
-        in_force.mrr - coalesce(mrr_90_days_before.mrr, 0) as mrr_change_90d,
-        {{ dbt.datediff('churn_dates.first_started_at', 'in_force.snapshot_date', 'day') }}
-            as tenure_days,
-        case in_force.billing_period
-            when 'annual' then {{ dbt.datediff(
+        select
+            in_force.customer_id,
+            in_force.snapshot_date,
+            in_force.plan,
+            in_force.billing_period,
+            in_force.seats,
+            in_force.mrr,
+            in_force.mrr - coalesce(mrr_90_days_before.mrr, 0) as mrr_change_90d,
+            {{ dbt.datediff('churn_dates.first_started_at', 'in_force.snapshot_date', 'day') }}
+                as tenure_days,
+            case in_force.billing_period
+                when 'annual' then {{ dbt.datediff(
                 'in_force.snapshot_date',
                 "(in_force.period_started_at + to_years(cast(date_sub('year', in_force.period_started_at, in_force.snapshot_date) as integer) + 1))",
                 'day'
             ) }}
-            else {{ dbt.datediff(
+                else {{ dbt.datediff(
                 'in_force.snapshot_date',
                 "(in_force.period_started_at + to_months(cast(date_sub('month', in_force.period_started_at, in_force.snapshot_date) as integer) + 1))",
                 'day'
             ) }}
-        end as days_to_renewal,
-        in_force.is_matured,
-        case
-            when in_force.is_matured
-                then coalesce(
-                    churn_dates.churned_on < in_force.snapshot_date + {{ var('horizon_days') }},
-                    false
-                )
-        end as churned_within_horizon
+            end as days_to_renewal,
+            in_force.is_matured,
+            case
+                when in_force.is_matured
+                    then coalesce(
+                        churn_dates.churned_on < in_force.snapshot_date + {{ var('horizon_days') }},
+                        false
+                    )
+            end as churned_within_horizon
 
-    from in_force
-    inner join churn_dates
-        on in_force.customer_id = churn_dates.customer_id
-    left join mrr_90_days_before
-        on
-            in_force.customer_id = mrr_90_days_before.customer_id
-            and in_force.snapshot_date = mrr_90_days_before.snapshot_date
+        from in_force
+        inner join churn_dates
+            on in_force.customer_id = churn_dates.customer_id
+        left join mrr_90_days_before
+            on
+                in_force.customer_id = mrr_90_days_before.customer_id
+                and in_force.snapshot_date = mrr_90_days_before.snapshot_date
 
-)
+    )
 
-select * from final
+    select * from final
 
 {% endif %}

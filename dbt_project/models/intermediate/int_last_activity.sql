@@ -17,7 +17,7 @@ grid as (
 
     from {{ ref('stg_raw__customers') }} as customers
     inner join {{ ref('int_snapshot_dates') }} as snapshot_dates
-        on snapshot_dates.snapshot_date > customers.signup_date
+        on customers.signup_date < snapshot_dates.snapshot_date
 
 ),
 
