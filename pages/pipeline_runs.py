@@ -93,7 +93,15 @@ else:
             nodes[["name", "resource_type", "layer", "status", "seconds", "rows", "message"]],
             hide_index=True,
             width="stretch",
-            column_config={"seconds": st.column_config.NumberColumn(format="%.2f")},
+            column_config={
+                "name": "Node",
+                "resource_type": "Kind",
+                "layer": "Layer",
+                "status": "Status",
+                "seconds": st.column_config.NumberColumn("Seconds", format="%.2f"),
+                "rows": st.column_config.NumberColumn("Rows", help="Models only"),
+                "message": "Message",
+            },
         )
 
 st.subheader("Model versions")
@@ -106,7 +114,13 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
-            "backtest_roc_auc": st.column_config.NumberColumn("Backtest ROC AUC", format="%.3f")
+            "model_version": "Version",
+            "trained_at": st.column_config.DatetimeColumn("Trained", format="YYYY-MM-DD HH:mm"),
+            "build_id": "Build",
+            "n_train": st.column_config.NumberColumn("Training rows"),
+            "backtest_roc_auc": st.column_config.NumberColumn("Backtest ROC AUC", format="%.3f"),
+            "in_service": "In service",
+            "pinned": "Pinned",
         },
     )
     choice, action = st.columns([3, 1])
