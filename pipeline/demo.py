@@ -154,8 +154,8 @@ PRIORITY_CUTS = (0.0, 1.3, 2.0)
 CATEGORIES = ("bug", "billing", "how-to", "feature request")
 
 # Churn hazard (logit per month for monthly billing; annual contracts decide at renewal).
-HAZARD_BASE = -4.6
-HAZARD_LOW_ENGAGEMENT = 0.7
+HAZARD_BASE = -4.85
+HAZARD_LOW_ENGAGEMENT = 0.9
 HAZARD_DECLINE = 0.9
 HAZARD_LOW_UTILIZATION = 1.2
 HAZARD_UTILIZATION_PIVOT = 0.55
@@ -167,7 +167,7 @@ ONBOARDING_DAYS = 91
 HAZARD_TENURE = -0.15
 HAZARD_FRAILTY_SIGMA = 0.45
 HAZARD_ANNUAL_RENEWAL_SHIFT = 2.0
-HAZARD_ANNUAL_MIDTERM_SHIFT = -2.0  # early terminations of annual contracts are rare
+HAZARD_ANNUAL_MIDTERM_SHIFT = -2.5  # early terminations of annual contracts are rare
 HAZARD_SEASON = (0.35, 0.0, 0.0, 0.0, 0.0, 0.15, 0.0, 0.0, 0.0, 0.0, 0.0, 0.15)
 WIND_DOWN_PROB = (0.5, 0.3)  # (monthly, annual): churners who stop using the product first
 WIND_DOWN_DAYS = (5, 40)
