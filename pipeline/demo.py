@@ -4,6 +4,10 @@ Every account carries hidden monthly states (engagement, payment trouble, frustr
 drift over time. Churn hazard depends on those states in the month of churn, while the raw
 tables only record noisy traces of them (daily usage, payment attempts, tickets), so a model
 can learn real signal but cannot read the answer off the data.
+
+Adding a scenario: register its name in SCENARIOS, then either change the simulated world
+(prices in `_monthly_price`, churn drivers in `_hazard_logit`, usage in `_usage_month`) or
+how it gets recorded (drop, duplicate or delay rows in `_apply_scenario`).
 """
 
 from __future__ import annotations
@@ -19,60 +23,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-SCENARIOS = ("clean",)
-TABLES = ("accounts", "subscriptions", "usage_daily", "invoices", "payments", "tickets")
+from pipeline.contract import CONTRACT
 
-# Exact raw schema; the dbt sources depend on these names and types.
+SCENARIOS = ("clean",)
+TABLES = tuple(table.name for table in CONTRACT)
+# The raw schema is the raw-data contract (pipeline/contract.py): the dbt sources read it.
 SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
-    "accounts": (
-        ("account_id", "VARCHAR"),
-        ("account_name", "VARCHAR"),
-        ("signup_date", "DATE"),
-        ("plan", "VARCHAR"),
-        ("segment", "VARCHAR"),
-        ("region", "VARCHAR"),
-        ("seats", "INTEGER"),
-        ("platform", "VARCHAR"),
-    ),
-    "subscriptions": (
-        ("subscription_id", "VARCHAR"),
-        ("account_id", "VARCHAR"),
-        ("plan", "VARCHAR"),
-        ("billing_period", "VARCHAR"),
-        ("seats", "INTEGER"),
-        ("mrr", "DOUBLE"),
-        ("started_at", "DATE"),
-        ("ended_at", "DATE"),
-        ("status", "VARCHAR"),
-    ),
-    "usage_daily": (
-        ("account_id", "VARCHAR"),
-        ("usage_date", "DATE"),
-        ("active_users", "INTEGER"),
-        ("events", "INTEGER"),
-    ),
-    "invoices": (
-        ("invoice_id", "VARCHAR"),
-        ("account_id", "VARCHAR"),
-        ("invoice_date", "DATE"),
-        ("due_date", "DATE"),
-        ("amount", "DOUBLE"),
-    ),
-    "payments": (
-        ("payment_id", "VARCHAR"),
-        ("invoice_id", "VARCHAR"),
-        ("account_id", "VARCHAR"),
-        ("attempted_at", "TIMESTAMP"),
-        ("amount", "DOUBLE"),
-        ("status", "VARCHAR"),
-    ),
-    "tickets": (
-        ("ticket_id", "VARCHAR"),
-        ("account_id", "VARCHAR"),
-        ("created_at", "TIMESTAMP"),
-        ("priority", "VARCHAR"),
-        ("category", "VARCHAR"),
-    ),
+    table.name: tuple((column.name, column.type) for column in table.columns) for table in CONTRACT
 }
 
 # Identifiers: prefix + 1-based number, zero-padded (wider numbers are kept whole).
@@ -109,7 +66,9 @@ RENEWAL_PRICE_INCREASE_PROB = 0.1
 RENEWAL_PRICE_INCREASE = 1.08
 
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
-SEGMENT_SEAT_CUTS = (15.0, 120.0)  # log-seat thresholds (with noise) between segments
+SEGMENT_SEAT_CUTS = (15.0, 120.0)  # seat thresholds (on a noisy log scale) between segments
+SEGMENT_NOISE = 0.5
+SEGMENT_ENTERPRISE_PLAN_BONUS = 0.8  # enterprise-plan buyers lean to the Enterprise segment
 REGIONS = ("North America", "EMEA", "APAC", "LATAM")
 REGION_SHARE = (0.45, 0.30, 0.15, 0.10)
 REGION_PRICE = (1.05, 1.0, 0.95, 0.85)
@@ -122,16 +81,19 @@ PLATFORM_BUGGINESS = (1.0, 1.1, 1.4)
 # Engagement: monthly mean-reverting walk with occasional shocks; usage observes it noisily.
 ENGAGEMENT_MEAN = 0.3
 ENGAGEMENT_SPREAD = 0.8
+EXISTING_ENGAGEMENT_BONUS = 0.2  # survivors: today's base is more engaged than new signups
 ENGAGEMENT_REVERSION = 0.2
 ENGAGEMENT_STEP_SIGMA = 0.35
 ENGAGEMENT_DROP_PROB = 0.035
 ENGAGEMENT_DROP_SIZE = 1.0
 ENGAGEMENT_LIFT_PROB = 0.02
 ENGAGEMENT_LIFT_SIZE = 0.7
-ONBOARDING_RAMP = 1.0  # new accounts start this far below their mean engagement
+ONBOARDING_RAMP = (0.5, 1.5)  # new accounts start this far below their mean engagement
+UTILIZATION_CAP_BETA = (4.0, 2.0)  # share of seats that could ever be active (x the max)
 DAILY_ENGAGEMENT_NOISE = 0.35
 EVENTS_PER_USER_MEDIAN = 25.0
-EVENTS_NOISE = 0.3
+EVENTS_PER_USER_SIGMA = 0.5  # between accounts
+EVENTS_NOISE = 0.3  # between days
 
 # Payment trouble: a two-state Markov chain per account, some accounts chronically affected.
 TROUBLE_ENTER_PROB = 0.015
@@ -139,19 +101,28 @@ TROUBLE_STAY_PROB = 0.7
 CHRONIC_TROUBLE_SHARE = 0.06
 CHRONIC_TROUBLE_ENTER_PROB = 0.25
 CHRONIC_TROUBLE_STAY_PROB = 0.8
+INITIAL_TROUBLE_PROB = (0.04, 0.5)  # (ordinary, chronic) accounts at the window start
+SMB_TROUBLE_RISK = 1.3  # relative chronic-trouble risk of SMB vs larger segments
 FIRST_ATTEMPT_FAIL_PROB = (0.025, 0.7)  # (no trouble, trouble)
 RETRY_FAIL_PROB = (0.3, 0.55)
 MAX_PAYMENT_ATTEMPTS = 4
+FIRST_ATTEMPT_DAYS = 2  # the first charge runs within this many days of the invoice
+RETRY_AFTER_DAYS = (3, 6)  # [low, high) days between attempts
 
 # Frustration: decaying level with random flare-ups; tickets observe it noisily.
 FRUSTRATION_DECAY = 0.6
 FRUSTRATION_FLARE_PROB = 0.06
 FRUSTRATION_FLARE_MEAN = 1.5
-TICKETS_PER_MONTH_BASE = 0.25
+INITIAL_FRUSTRATION_MEAN = 0.3
+TICKETS_PER_MONTH_BASE = 0.6
+TICKETS_CALM_LEVEL = 0.2  # tickets of an account without frustration, in frustration units
 PRIORITIES = ("low", "normal", "high", "urgent")
 PRIORITY_FRUSTRATION = 0.3
+PRIORITY_ENTERPRISE = 0.3
 PRIORITY_CUTS = (0.0, 1.3, 2.0)
 CATEGORIES = ("bug", "billing", "how-to", "feature request")
+CATEGORY_BASE_WEIGHT = (0.25, 0.10, 0.30, 0.25)
+CATEGORY_DRIVER_WEIGHT = (0.25, 0.60, 0.40, 0.0)  # x (frustration, payment trouble, new, -)
 
 # Churn hazard (logit per month for monthly billing; annual contracts decide at renewal).
 HAZARD_BASE = -4.85
@@ -175,6 +146,10 @@ WIND_DOWN_DAYS = (5, 40)
 # Plan and seat changes.
 UPGRADE_PROB = 0.004
 DOWNGRADE_PROB = 0.003
+PLAN_STEP_SHARE = 0.4  # share of changes that move plan rather than seats
+UPGRADE_SEAT_RATIO = (1.2, 2.0)
+DOWNGRADE_SEAT_RATIO = (0.5, 0.85)
+UPGRADE_USER_GROWTH = 1.1  # an upgrade brings some new users along
 CHANGE_ENGAGEMENT_SENSITIVITY = 1.0
 CHANGE_MIN_TENURE_DAYS = 30
 MAX_UTILIZATION_CAP = 0.95
@@ -314,7 +289,7 @@ def build_tables(
 
 
 def _apply_scenario(tables: dict[str, pa.Table], scenario: str) -> dict[str, pa.Table]:
-    """Hook for data-quality or world-change scenarios; "clean" leaves the tables as simulated."""
+    """Change how the simulated world gets recorded; "clean" keeps the tables as simulated."""
     return tables
 
 
@@ -390,7 +365,11 @@ def _accounts(cal: Calendar, customers: int, rng: np.random.Generator) -> Accoun
     seats = np.clip(
         np.round(np.exp(log_seats)), np.asarray(SEATS_MIN)[plan], np.asarray(SEATS_MAX)[plan]
     ).astype(np.int32)
-    segment_score = np.log(seats) + 0.8 * (plan == 3) + rng.normal(0.0, 0.5, n)
+    segment_score = (
+        np.log(seats)
+        + SEGMENT_ENTERPRISE_PLAN_BONUS * (plan == PLANS.index("enterprise"))
+        + rng.normal(0.0, SEGMENT_NOISE, n)
+    )
     segment = np.searchsorted(np.log(SEGMENT_SEAT_CUTS), segment_score).astype(np.int8)
     region = _choice(rng, REGION_SHARE, n)
     platform = _choice(rng, PLATFORM_SHARE, n)
@@ -399,10 +378,15 @@ def _accounts(cal: Calendar, customers: int, rng: np.random.Generator) -> Accoun
         rng.normal(0.0, NEGOTIATED_PRICE_SIGMA, n)
     )
     existing = signup < cal.start
-    engagement_mean = ENGAGEMENT_MEAN + ENGAGEMENT_SPREAD * rng.normal(size=n) + 0.2 * existing
-    chronic_trouble = rng.random(n) < CHRONIC_TROUBLE_SHARE * np.asarray(REGION_PAYMENT_RISK)[
-        region
-    ] * (1.3 - 0.3 * (segment > 0))
+    engagement_mean = (
+        ENGAGEMENT_MEAN
+        + ENGAGEMENT_SPREAD * rng.normal(size=n)
+        + EXISTING_ENGAGEMENT_BONUS * existing
+    )
+    trouble_risk = np.asarray(REGION_PAYMENT_RISK)[region] * np.where(
+        segment == 0, SMB_TROUBLE_RISK, 1.0
+    )
+    chronic_trouble = rng.random(n) < CHRONIC_TROUBLE_SHARE * trouble_risk
     return Accounts(
         signup=signup,
         plan=plan,
@@ -413,10 +397,10 @@ def _accounts(cal: Calendar, customers: int, rng: np.random.Generator) -> Accoun
         annual=annual,
         price_factor=price_factor,
         engagement_mean=engagement_mean,
-        utilization_cap=MAX_UTILIZATION_CAP * rng.beta(4.0, 2.0, n),
+        utilization_cap=MAX_UTILIZATION_CAP * rng.beta(*UTILIZATION_CAP_BETA, n),
         frailty=rng.normal(0.0, HAZARD_FRAILTY_SIGMA, n),
         chronic_trouble=chronic_trouble,
-        events_per_user=EVENTS_PER_USER_MEDIAN * np.exp(rng.normal(0.0, 0.5, n)),
+        events_per_user=EVENTS_PER_USER_MEDIAN * np.exp(rng.normal(0.0, EVENTS_PER_USER_SIGMA, n)),
     )
 
 
@@ -516,10 +500,13 @@ def _simulate(cal: Calendar, acc: Accounts, rng: np.random.Generator) -> Simulat
     e = np.where(
         existing,
         acc.engagement_mean + stationary_sd * rng.normal(size=n),
-        acc.engagement_mean - ONBOARDING_RAMP * rng.uniform(0.5, 1.5, n),
+        acc.engagement_mean - rng.uniform(*ONBOARDING_RAMP, n),
     )
-    trouble = existing & (rng.random(n) < np.where(acc.chronic_trouble, 0.5, 0.04))
-    frustration = np.where(existing, rng.exponential(0.3, n), 0.0)
+    initial_trouble = np.where(
+        acc.chronic_trouble, INITIAL_TROUBLE_PROB[1], INITIAL_TROUBLE_PROB[0]
+    )
+    trouble = existing & (rng.random(n) < initial_trouble)
+    frustration = np.where(existing, rng.exponential(INITIAL_FRUSTRATION_MEAN, n), 0.0)
 
     engagement = np.empty((n, months + 1))
     engagement[:, 0] = e
@@ -644,14 +631,14 @@ def _change_plans(
     u = rng.random(n)
     up = eligible & (u < p_up)
     down = eligible & ~up & (u < p_up + p_down) & ((seats > 1) | (plan > 0))
-    plan_step = rng.random(n) < 0.4
+    plan_step = rng.random(n) < PLAN_STEP_SHARE
     new_plan = plan.copy()
-    new_plan[up & plan_step & (plan < 3)] += 1
+    new_plan[up & plan_step & (plan < len(PLANS) - 1)] += 1
     # A plan downgrade only when the seats fit the smaller plan; otherwise seats go down.
     fits_lower = seats <= np.asarray(SEATS_MAX)[np.maximum(plan - 1, 0)]
     new_plan[down & plan_step & (plan > 0) & fits_lower] -= 1
     plan_moved = new_plan != plan
-    ratio = np.where(up, rng.uniform(1.2, 2.0, n), rng.uniform(0.5, 0.85, n))
+    ratio = np.where(up, rng.uniform(*UPGRADE_SEAT_RATIO, n), rng.uniform(*DOWNGRADE_SEAT_RATIO, n))
     new_seats = np.where(
         plan_moved,
         np.maximum(seats, np.asarray(SEATS_MIN)[new_plan]),
@@ -663,7 +650,8 @@ def _change_plans(
     if not changed.any():
         return plan, seats, cap, start, term_end
     # The people using the product stay the same, so utilization capacity scales inversely.
-    new_cap = np.minimum(MAX_UTILIZATION_CAP, cap * seats / new_seats * np.where(up, 1.1, 1.0))
+    growth = np.where(up, UPGRADE_USER_GROWTH, 1.0)
+    new_cap = np.minimum(MAX_UTILIZATION_CAP, cap * seats / new_seats * growth)
     new_start = np.where(changed, day, start)
     new_term_end = np.where(changed & acc.annual, _add_months(day, 12) - 1, term_end)
     idx = np.flatnonzero(changed)
@@ -895,7 +883,7 @@ def _payments_table(
     account, amount, day = invoices["account"], invoices["amount"], invoices["day"]
     invoice = np.arange(len(day))
     in_trouble = sim.trouble[account, _month_index(cal, day)].astype(int)
-    when = day * SECONDS_PER_DAY + rng.integers(0, 2 * SECONDS_PER_DAY, len(day))
+    when = day * SECONDS_PER_DAY + rng.integers(0, FIRST_ATTEMPT_DAYS * SECONDS_PER_DAY, len(day))
     pending = np.ones(len(day), dtype=bool)
     parts: list[tuple[np.ndarray, ...]] = []
     for attempt in range(MAX_PAYMENT_ATTEMPTS):
@@ -905,7 +893,9 @@ def _payments_table(
         idx = np.flatnonzero(pending)
         parts.append((invoice[idx], when[idx], failed[idx]))
         pending &= failed
-        when = when + rng.integers(3 * SECONDS_PER_DAY, 6 * SECONDS_PER_DAY, len(day))
+        low, high = (days * SECONDS_PER_DAY for days in RETRY_AFTER_DAYS)
+        delay = rng.integers(low, high, len(day))
+        when = when + delay
     inv, ts, failed = (np.concatenate(p) for p in zip(*parts, strict=True))
     order = np.lexsort((inv, ts))
     inv, ts, failed = inv[order], ts[order], failed[order]
@@ -925,7 +915,7 @@ def _tickets_table(
     cal: Calendar, acc: Accounts, sim: Simulation, rng: np.random.Generator
 ) -> pa.Table:
     """Support tickets: volume grows with size and frustration, and so do urgency and bugs."""
-    size = 0.5 + 0.5 * np.log10(acc.seats)
+    size = 0.5 + 0.5 * np.log10(acc.seats)  # a 10-seat account files 1x, 1,000 seats 2x
     parts: list[tuple[np.ndarray, ...]] = []
     for m in range(cal.months):
         first, last = int(cal.month_starts[m]), int(cal.month_ends[m])
@@ -934,7 +924,8 @@ def _tickets_table(
         live = np.flatnonzero(span_to > span_from)
         span = (span_to - span_from)[live]
         f = sim.frustration[live, m]
-        lam = TICKETS_PER_MONTH_BASE * size[live] * (0.2 + f) * span / (last - first + 1)
+        level = TICKETS_CALM_LEVEL + f
+        lam = TICKETS_PER_MONTH_BASE * size[live] * level * span / (last - first + 1)
         counts = rng.poisson(lam)
         a = np.repeat(live, counts)
         offset = (rng.random(len(a)) * np.repeat(span, counts) * SECONDS_PER_DAY).astype(np.int64)
@@ -943,17 +934,13 @@ def _tickets_table(
         trouble = sim.trouble[a, m]
         new = (ts // SECONDS_PER_DAY - acc.signup[a]) < ONBOARDING_DAYS
         severity = (
-            rng.normal(size=len(a)) + PRIORITY_FRUSTRATION * f_t + 0.3 * (acc.segment[a] == 2)
+            rng.normal(size=len(a))
+            + PRIORITY_FRUSTRATION * f_t
+            + PRIORITY_ENTERPRISE * (acc.segment[a] == SEGMENTS.index("Enterprise"))
         )
         priority = np.searchsorted(PRIORITY_CUTS, severity)
-        weights = np.column_stack(
-            [
-                0.25 + 0.25 * f_t,
-                0.10 + 0.60 * trouble,
-                0.30 + 0.40 * new,
-                np.full(len(a), 0.25),
-            ]
-        )
+        drivers = np.column_stack([f_t, trouble, new, np.zeros(len(a))])
+        weights = np.asarray(CATEGORY_BASE_WEIGHT) + np.asarray(CATEGORY_DRIVER_WEIGHT) * drivers
         parts.append((a, ts, priority, _pick_rows(rng, weights)))
     a, ts, priority, category = (np.concatenate(p) for p in zip(*parts, strict=True))
     order = np.lexsort((a, ts))
