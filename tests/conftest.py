@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import demo
+from pipeline import demo, warehouse
 from pipeline.build import rebuild
 from pipeline.history import RunRecord
 from pipeline.progress import Progress
@@ -108,3 +108,19 @@ def fresh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
         return settings
 
     return make
+
+
+@pytest.fixture
+def copied_home(built: BuiltHome, tmp_path: Path) -> Settings:
+    """A copy of the session's built home (registry, warehouses, history) to mutate."""
+    home = tmp_path / "home"
+    shutil.copytree(built.settings.home, home, ignore=shutil.ignore_patterns("build.lock"))
+    settings = Settings(home=home)
+    pointer = warehouse.current(built.settings)
+    assert pointer is not None
+    # current.json holds an absolute path into the original home: point it at the copy.
+    copied = home / "warehouses" / Path(pointer["path"]).name
+    settings.current_pointer.write_text(
+        settings.current_pointer.read_text().replace(pointer["path"], str(copied))
+    )
+    return settings

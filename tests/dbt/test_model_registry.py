@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -14,22 +12,6 @@ from pipeline.history import RunRecord
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def copied_home(built, tmp_path: Path) -> Settings:
-    """A copy of the session's built home (registry, warehouses, history) to mutate."""
-    home = tmp_path / "home"
-    shutil.copytree(built.settings.home, home, ignore=shutil.ignore_patterns("build.lock"))
-    settings = Settings(home=home)
-    pointer = warehouse.current(built.settings)
-    assert pointer is not None
-    # current.json holds an absolute path into the original home: point it at the copy.
-    copied = home / "warehouses" / Path(pointer["path"]).name
-    settings.current_pointer.write_text(
-        settings.current_pointer.read_text().replace(pointer["path"], str(copied))
-    )
-    return settings
 
 
 def _predicted_version(settings: Settings) -> str:

@@ -1,0 +1,97 @@
+"""A build that is killed, or that runs while the dashboard reads, never breaks what serves."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipeline import history, queries, warehouse
+from pipeline.build import recover_interrupted
+from pipeline.settings import ROOT, Settings
+
+pytestmark = pytest.mark.slow
+
+
+def _start_cli_build(settings: Settings) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "BATON_HOME": str(settings.home)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "rebuild"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_for_nodes(settings: Settings, process: subprocess.Popen[bytes], done: int) -> None:
+    """Wait until the running build has finished `done` nodes (or fail after 3 minutes)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the build ended before it could be interrupted"
+        try:
+            state = json.loads((settings.home / "progress.json").read_text())
+        except (OSError, ValueError):
+            state = {}
+        if state.get("done", 0) >= done and state.get("build_id") != _serving_build(settings):
+            return
+        time.sleep(0.1)
+    pytest.fail("the build made no progress in 3 minutes")
+
+
+def _serving_build(settings: Settings) -> str | None:
+    pointer = warehouse.current(settings)
+    return pointer["build_id"] if pointer else None
+
+
+def test_sigkill_midway_keeps_the_last_good_build_and_the_next_start_marks_it_interrupted(
+    copied_home: Settings,
+) -> None:
+    before = _serving_build(copied_home)
+    process = _start_cli_build(copied_home)
+    _wait_for_nodes(copied_home, process, done=10)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+    assert _serving_build(copied_home) == before
+    pointer = warehouse.current(copied_home)
+    assert pointer is not None
+    assert len(queries.at_risk(pointer["path"])) > 0
+    killed = history.latest(copied_home)
+    assert killed is not None and killed.status == "running"
+
+    assert recover_interrupted(copied_home) == [killed.build_id]
+    record = history.latest(copied_home)
+    assert record is not None and record.status == "interrupted"
+    assert record.failure is not None and "stopped before finishing" in record.failure["message"]
+    assert not copied_home.build_warehouse_path.exists()
+
+
+def test_reading_the_dashboard_data_during_a_build_never_fails_or_mixes_builds(
+    copied_home: Settings,
+) -> None:
+    process = _start_cli_build(copied_home)
+    seen: set[str] = set()
+    reads = 0
+    try:
+        while process.poll() is None:
+            pointer = warehouse.current(copied_home)
+            assert pointer is not None
+            at_risk = queries.at_risk(pointer["path"])
+            summary = queries.model_summary(pointer["path"])
+            # One consistent build: every row was scored by the model that build registered.
+            assert set(at_risk["model_version"]) == {summary["model_version"]}
+            seen.add(pointer["build_id"])
+            reads += 1
+    finally:
+        process.wait(timeout=600)
+    assert process.returncode == 0
+    assert reads > 5
+    latest = history.latest(copied_home)
+    assert latest is not None and latest.status == "success"
+    assert _serving_build(copied_home) == latest.build_id
