@@ -39,7 +39,7 @@ def live_progress() -> None:
     if job.running:
         state = progress.read(data.settings()) or {}
         total, done = state.get("total") or 0, state.get("done") or 0
-        elapsed = time.time() - float(state.get("started") or time.time())
+        elapsed = max(time.time() - float(state.get("started") or time.time()), 0.0)
         st.progress(
             min(done / total, 1.0) if total else 0.0,
             text=f"Node {done} of {total or '?'}: {state.get('current') or 'starting'} "

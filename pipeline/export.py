@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 
 import pandas as pd
@@ -47,10 +46,8 @@ def export_frame(at_risk: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV with a header row; text is always quoted, so a CR or LF cannot split a row."""
-    return frame.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).encode(
-        "utf-8"
-    )
+    """UTF-8 CSV (RFC 4180 line ends) with a header; a cell holding CR or LF gets quoted."""
+    return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def file_name(snapshot_date: date | str) -> str:

@@ -127,7 +127,7 @@ def test_export_keeps_order_and_top_k_rows_with_the_documented_header() -> None:
     assert list(frame.columns) == HEADER == list(EXPORT_COLUMNS)
     assert frame["customer_id"].tolist() == ["A000000", "A000001", "A000002"]
     data = to_csv_bytes(frame)
-    assert b"\r\n" not in data
+    assert data.count(b"\r\n") == 1 + 3  # RFC 4180 line ends: header and three rows
     assert len(read_csv(data)) == 1 + 3
 
 
