@@ -45,7 +45,8 @@ test: lint
 
 ## dbt docs with the lineage from raw data to predictions (dbt_project/target).
 docs: data
-	cd dbt_project && ../$(BIN)/dbt docs generate --target-path "$(BATON_HOME)/dbt_target"
+	cd dbt_project && ../$(BIN)/dbt docs generate --target-path "$(BATON_HOME)/dbt_docs"
+	@echo "Open $(BATON_HOME)/dbt_docs/index.html, or: cd dbt_project && ../$(BIN)/dbt docs serve --target-path \"$(BATON_HOME)/dbt_docs\""
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
