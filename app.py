@@ -6,22 +6,25 @@ from ui.sidebar import render_sidebar
 
 st.set_page_config(page_title="Baton · churn", page_icon=":material/target:", layout="wide")
 
-# Each url_path differs from its file name: Streamlit would otherwise serve a bookmarked
-# URL such as /why from the pages/ folder directly, skipping this entry file.
+# Page files live in app_pages/, not pages/: Streamlit treats a folder named pages/ as
+# automatic pages and would serve a bookmarked URL from it without running this file.
 navigation = st.navigation(
     [
         st.Page(
-            "pages/at_risk.py", title="At-risk customers", icon=":material/warning:", default=True
+            "app_pages/at_risk.py",
+            title="At-risk customers",
+            icon=":material/warning:",
+            default=True,
         ),
         st.Page(
-            "pages/accuracy.py",
+            "app_pages/accuracy.py",
             title="Accuracy over time",
             icon=":material/monitoring:",
-            url_path="accuracy-over-time",
+            url_path="accuracy",
         ),
-        st.Page("pages/why.py", title="Why", icon=":material/psychology_alt:", url_path="explain"),
+        st.Page("app_pages/why.py", title="Why", icon=":material/psychology_alt:", url_path="why"),
         st.Page(
-            "pages/pipeline_runs.py",
+            "app_pages/pipeline_runs.py",
             title="Pipeline",
             icon=":material/settings:",
             url_path="pipeline",

@@ -116,3 +116,24 @@ def waterfall(contributions: pd.DataFrame, top: int = 10) -> alt.Chart:
         )
         .properties(height=alt.Step(24))
     )
+
+
+def build_durations(runs: pd.DataFrame) -> alt.Chart:
+    """Seconds per build over time, coloured by outcome."""
+    return (
+        alt.Chart(runs)
+        .mark_circle(size=70)
+        .encode(
+            x=alt.X("Started:T", title="Build started (UTC)"),
+            y=alt.Y("Seconds:Q", title="Duration (s)"),
+            color=alt.Color(
+                "Status:N",
+                scale=alt.Scale(
+                    domain=["success", "failed", "interrupted", "running"],
+                    range=["#16a34a", "#dc2626", "#f59e0b", "#9ca3af"],
+                ),
+            ),
+            tooltip=["Build:N", "Trigger:N", "Status:N", alt.Tooltip("Seconds:Q", format=".1f")],
+        )
+        .properties(height=200)
+    )

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 CUSTOMERS, MONTHS = 300, 12
-DEFAULT_PAGE = "pages/at_risk.py"
+DEFAULT_PAGE = "app_pages/at_risk.py"
 
 
 def run_pipeline(home: Path, *args: str, timeout: float = 600) -> str:
@@ -87,11 +87,7 @@ def app() -> AppTest:
 
 @pytest.fixture
 def open_page(app: AppTest) -> Callable[[str], AppTest]:
-    """Run app.py, then switch to a page, as a browser does.
-
-    Switching before the first run would run the page file alone (Streamlit treats
-    `pages/` as a page folder until st.navigation has run), skipping app.py.
-    """
+    """Run app.py, then switch to a page, as a browser does (app.py registers the pages)."""
 
     def open_(page: str = DEFAULT_PAGE) -> AppTest:
         app.run()

@@ -13,7 +13,9 @@ from ui import data
 OpenPage = Callable[..., AppTest]
 
 
-@pytest.mark.parametrize("page", ["pages/at_risk.py", "pages/accuracy.py", "pages/why.py"])
+@pytest.mark.parametrize(
+    "page", ["app_pages/at_risk.py", "app_pages/accuracy.py", "app_pages/why.py"]
+)
 def test_result_pages_say_no_results_yet_instead_of_failing_on_an_empty_home(
     open_page: OpenPage, empty_home: Path, page: str
 ) -> None:
@@ -38,7 +40,7 @@ def test_sidebar_says_no_published_build_yet_on_an_empty_home(
 def test_pipeline_page_invites_a_first_rebuild_on_an_empty_home(
     open_page: OpenPage, empty_home: Path
 ) -> None:
-    at = open_page("pages/pipeline_runs.py")
+    at = open_page("app_pages/pipeline_runs.py")
 
     assert not at.exception
     assert any("No build has been published yet" in m.value for m in at.markdown)
@@ -49,7 +51,7 @@ def test_pipeline_page_invites_a_first_rebuild_on_an_empty_home(
 def test_rebuild_without_raw_data_reports_why_the_build_could_not_start(
     open_page: OpenPage, empty_home: Path
 ) -> None:
-    at = open_page("pages/pipeline_runs.py")
+    at = open_page("app_pages/pipeline_runs.py")
 
     next(b for b in at.button if b.label == "Rebuild").click().run()
     # AppTest does not wait for the build thread; the real rebuild fails at once here.

@@ -14,10 +14,10 @@ from pipeline import export, history, queries, warehouse
 from pipeline.settings import Settings
 
 PAGES = {
-    "pages/at_risk.py": "At-risk customers",
-    "pages/accuracy.py": "Accuracy over time",
-    "pages/why.py": "Why customers are at risk",
-    "pages/pipeline_runs.py": "Pipeline",
+    "app_pages/at_risk.py": "At-risk customers",
+    "app_pages/accuracy.py": "Accuracy over time",
+    "app_pages/why.py": "Why customers are at risk",
+    "app_pages/pipeline_runs.py": "Pipeline",
 }
 
 pytestmark = pytest.mark.slow
@@ -107,7 +107,7 @@ def test_at_risk_list_and_download_show_exactly_the_chosen_number_of_customers(
 def test_accuracy_page_shows_backtest_metrics_and_three_charts(
     open_page: OpenPage, serving_home: Path
 ) -> None:
-    at = open_page("pages/accuracy.py")
+    at = open_page("app_pages/accuracy.py")
 
     assert not at.exception
     metrics = queries.backtest_metrics(serving_path(serving_home))
@@ -125,7 +125,7 @@ def test_accuracy_page_shows_backtest_metrics_and_three_charts(
 def test_why_page_waterfall_follows_the_chosen_customer(
     open_page: OpenPage, serving_home: Path
 ) -> None:
-    at = open_page("pages/why.py")
+    at = open_page("app_pages/why.py")
     path = serving_path(serving_home)
     riskiest = queries.at_risk(path)["customer_id"].tolist()
 
@@ -148,7 +148,7 @@ def test_why_page_waterfall_follows_the_chosen_customer(
 def test_why_page_ranks_features_by_their_average_impact(
     open_page: OpenPage, serving_home: Path
 ) -> None:
-    at = open_page("pages/why.py")
+    at = open_page("app_pages/why.py")
 
     importance = queries.feature_importance(serving_path(serving_home))
     bars = chart_data(at, 0)
@@ -158,7 +158,7 @@ def test_why_page_ranks_features_by_their_average_impact(
 def test_pipeline_page_names_the_serving_build_and_lists_its_run(
     open_page: OpenPage, serving_home: Path
 ) -> None:
-    at = open_page("pages/pipeline_runs.py")
+    at = open_page("app_pages/pipeline_runs.py")
 
     assert not at.exception
     build_id = warehouse.current(Settings(home=serving_home))["build_id"]

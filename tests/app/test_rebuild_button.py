@@ -18,7 +18,7 @@ from pipeline.settings import Settings
 from ui import data
 
 OpenPage = Callable[..., AppTest]
-PIPELINE = "pages/pipeline_runs.py"
+PIPELINE = "app_pages/pipeline_runs.py"
 
 
 def click_rebuild(at: AppTest) -> AppTest:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from pipeline import model_registry, progress
 from pipeline.lock import BuildRefusedError
-from ui import data
+from ui import charts, data
 
 st.title("Pipeline")
 job = data.build_job()
@@ -77,10 +77,13 @@ else:
                 "Model": run.model_version,
                 "Published": run.published,
             }
-            for run in runs[:20]
+            for run in runs
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table.head(20), hide_index=True, width="stretch")
+    timed = table.dropna(subset=["Seconds"]).assign(Started=lambda t: pd.to_datetime(t["Started"]))
+    if len(timed) > 1:
+        st.altair_chart(charts.build_durations(timed), width="stretch")
     st.subheader("Nodes of a build")
     chosen = st.selectbox("Build", [run.build_id for run in runs[:20]])
     run = next(r for r in runs if r.build_id == chosen)
