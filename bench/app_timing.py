@@ -1,0 +1,75 @@
+"""Page script runs and the at-risk CSV export on a built warehouse, timed like a user sees them.
+
+Run as `python -m bench.app_timing` with BATON_HOME set; prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from streamlit.testing.v1 import AppTest
+
+from pipeline import export, queries, warehouse
+from pipeline.settings import ROOT, get_settings
+
+REPEATS = 3  # timed runs after one warm-up; the median is reported
+APP_TIMEOUT_SECONDS = 60
+
+
+def seconds(work: Callable[[], object]) -> float:
+    """Wall seconds of one call."""
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def median_seconds(work: Callable[[], object], repeats: int = REPEATS) -> float:
+    """Median wall seconds over `repeats` calls."""
+    return statistics.median(seconds(work) for _ in range(repeats))
+
+
+def page_times() -> dict[str, dict[str, Any]]:
+    """Per page: the first (cold) run and the median of warm runs; data reads are cached."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT_SECONDS)
+    times: dict[str, dict[str, Any]] = {"app.py (first load)": {"cold": seconds(at.run)}}
+    for page in sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob("*.py")):
+
+        def run_page(page: str = page) -> None:
+            at.switch_page(page).run()
+
+        cold = seconds(run_page)
+        times[page] = {
+            "cold": cold,
+            "warm_median": median_seconds(run_page),
+            "errors": [str(e.value) for e in at.exception],
+        }
+    return times
+
+
+def export_times() -> dict[str, Any]:
+    """Median seconds of the CSV download: read the list, shape it, encode it (full and top 100)."""
+    pointer = warehouse.current(get_settings())
+    if pointer is None:
+        raise SystemExit("no published build")
+    path = pointer["path"]
+
+    sizes: dict[str, int] = {}
+
+    def csv(top: int | None) -> None:
+        data = export.to_csv_bytes(export.export_frame(queries.at_risk(path), top=top))
+        sizes[f"{top or 'full'}_bytes"] = len(data)
+
+    return {
+        "read_seconds": median_seconds(lambda: queries.at_risk(path)),
+        "full_seconds": median_seconds(lambda: csv(None)),
+        "top100_seconds": median_seconds(lambda: csv(100)),
+        **sizes,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps({"pages": page_times(), "export": export_times()}))

@@ -1,0 +1,195 @@
+"""`python -m bench`: demo data, two rebuilds, pages, export and the floor at each size."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import report, stages
+from bench.monitor import ChildRun, run_child
+from pipeline import history, progress
+from pipeline.settings import ROOT, Settings
+
+SIZES = {"S": 5_000, "M": 100_000, "L": 1_000_000}
+APP_SIZE = "M"  # pages and export are timed here, or at the largest size run
+RESULTS_DIR = ROOT / "bench" / "results"
+# The button's code path (pipeline.build.rebuild), with its own trigger name.
+REBUILD = (
+    "import sys\n"
+    "from pipeline.build import rebuild\n"
+    "from pipeline.settings import get_settings\n"
+    "record = rebuild(get_settings(), trigger='bench')\n"
+    "print(record.build_id)\n"
+    "print(record.failure or '', file=sys.stderr)\n"
+    "sys.exit(0 if record.status == 'success' else 1)\n"
+)
+
+
+class ChildFailedError(RuntimeError):
+    """A child process (demo, rebuild, floor, pages) exited with an error."""
+
+
+def parse_sizes(text: str | None, customers: int | None) -> list[tuple[str, int]]:
+    """Named sizes from `S,M,L` plus a custom `--customers N` (default: S, M and L)."""
+    names = [n.strip().upper() for n in text.split(",") if n.strip()] if text else []
+    if not names and customers is None:
+        names = list(SIZES)
+    unknown = [n for n in names if n not in SIZES]
+    if unknown:
+        raise SystemExit(f"unknown size(s) {unknown}; use {', '.join(SIZES)} or --customers N")
+    chosen = [(name, SIZES[name]) for name in names]
+    return chosen + ([(f"{customers:,}", customers)] if customers else [])
+
+
+def _mib(kib: float) -> float:
+    return kib / 1024
+
+
+def _checked(run: ChildRun, what: str) -> ChildRun:
+    """The run, or ChildFailedError with the tail of its stderr."""
+    if run.returncode != 0:
+        tail = "\n".join((run.stderr or run.stdout).strip().splitlines()[-15:])
+        raise ChildFailedError(f"{what} exited with {run.returncode}:\n{tail}")
+    return run
+
+
+def _child(command: list[str], env: dict[str, str], logs: Path, what: str) -> ChildRun:
+    """Run a Python child from the project root and fail loudly if it fails."""
+    return _checked(run_child([sys.executable, *command], env, ROOT, logs), what)
+
+
+def generate(settings: Settings, env: dict[str, str], customers: int, args: Any) -> dict[str, Any]:
+    """Demo data through the CLI: wall time and peak RSS."""
+    command = ["-m", "pipeline", "demo", "--customers", str(customers)]
+    command += ["--months", str(args.months), "--seed", str(args.seed)]
+    run = _child(command, env, settings.home / "bench_logs" / "demo", "demo")
+    return {"seconds": run.seconds, "peak_mib": _mib(run.peak_kib), "output": run.stdout.strip()}
+
+
+def rebuild(settings: Settings, env: dict[str, str], name: str) -> dict[str, Any]:
+    """One rebuild in a child process: per-stage seconds and peak MiB, total, slowest nodes."""
+    launched = time.time()
+
+    def label() -> str:
+        return stages.progress_label(progress.read(settings), launched)
+
+    logs = settings.home / "bench_logs" / name
+    run = _checked(run_child([sys.executable, "-c", REBUILD], env, ROOT, logs, label), name)
+    build_id = run.stdout.strip().splitlines()[-1]
+    record = next(r for r in history.load_all(settings) if r.build_id == build_id)
+    target = settings.dbt_target_dir
+    manifest = json.loads((target / "manifest.json").read_text())
+    by_node = stages.node_stages(record.nodes, manifest)
+    dbt = stages.dbt_times(json.loads((target / "run_results.json").read_text()))
+    build_started = float((progress.read(settings) or {}).get("started", run.started))
+    seconds = stages.stage_seconds(
+        record.nodes, by_node, run.started, dbt, build_started + (record.seconds or 0), run.ended
+    )
+    peaks = stages.attribute(run.samples, by_node)
+    slowest = sorted(record.nodes, key=lambda n: -float(n["seconds"]))[:5]
+    return {
+        "build_id": build_id,
+        "seconds": run.seconds,
+        "peak_mib": _mib(run.peak_kib),
+        "stages": {s: {"seconds": seconds[s], "peak_mib": peaks.get(s)} for s in stages.STAGES},
+        "slowest_nodes": {n["name"]: round(float(n["seconds"]), 2) for n in slowest},
+        "tests": record.tests,
+        "rows": record.rows,
+        "samples": len(run.samples),
+    }
+
+
+def json_child(module: str, args: list[str], env: dict[str, str], logs: Path) -> dict[str, Any]:
+    """Run `python -m module args` and return its JSON output plus its peak MiB."""
+    run = _child(["-m", module, *args], env, logs, module)
+    return {**json.loads(run.stdout.strip().splitlines()[-1]), "peak_mib": _mib(run.peak_kib)}
+
+
+def bench_size(
+    name: str, customers: int, args: argparse.Namespace, workdir: Path, with_app: bool
+) -> dict[str, Any]:
+    """Every measurement of one size, in a fresh BATON_HOME."""
+    (workdir / "homes").mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix=f"{customers}-", dir=workdir / "homes"))
+    settings = Settings(home=home)
+    env = {**os.environ, **dict(args.env), "BATON_HOME": str(home)}
+    logs = home / "bench_logs"
+    print(f"[{name}] {customers:,} accounts in {home}", file=sys.stderr, flush=True)
+    result: dict[str, Any] = {"size": name, "customers": customers, "home": str(home)}
+    result["generate"] = generate(settings, env, customers, args)
+    print(f"[{name}] generated: {result['generate']['output']}", file=sys.stderr, flush=True)
+    result["rebuild"] = rebuild(settings, env, "rebuild")
+    print(f"[{name}] rebuilt in {result['rebuild']['seconds']:.0f}s", file=sys.stderr, flush=True)
+    result["rebuild2"] = rebuild(settings, env, "rebuild2")
+    if with_app:
+        result["app"] = json_child("bench.app_timing", [], env, logs / "app")
+    result["floor"] = json_child("bench.floor", [str(home)], env, logs / "floor")
+    return result
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    cli = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    cli.add_argument("--sizes", help="comma-separated S,M,L (default: all three)")
+    cli.add_argument("--customers", type=int, help="a custom size: this many accounts")
+    cli.add_argument("--months", type=int, default=24)
+    cli.add_argument("--seed", type=int, default=42)
+    cli.add_argument("--out", type=Path, help="JSON file (default bench/results/<timestamp>.json)")
+    cli.add_argument("--workdir", type=Path, help="where the temporary homes go (default: /tmp)")
+    cli.add_argument("--keep", action="store_true", help="keep the homes for inspection")
+    cli.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        type=lambda text: tuple(text.split("=", 1)),
+        metavar="KEY=VALUE",
+        help="extra environment for every child, e.g. OMP_WAIT_POLICY=PASSIVE",
+    )
+    return cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, write the JSON after every size, print the markdown tables."""
+    args = parser().parse_args(argv)
+    sizes = parse_sizes(args.sizes, args.customers)
+    app_size = APP_SIZE if APP_SIZE in dict(sizes) else max(sizes, key=lambda s: s[1])[0]
+    out = args.out or RESULTS_DIR / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "args": {"months": args.months, "seed": args.seed, "env": dict(args.env)},
+        "machine": report.machine(),
+        "sizes": [],
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="baton-bench-", dir=args.workdir))
+    print(f"Writing {out}; homes under {workdir}", file=sys.stderr)
+    failed = None
+    try:
+        for name, customers in sizes:
+            try:
+                measured = bench_size(name, customers, args, workdir, name == app_size)
+            except ChildFailedError as error:
+                failed = {"size": name, "customers": customers, "error": str(error)}
+                print(f"[{name}] {error}", file=sys.stderr)
+            result["sizes"].append(failed or measured)
+            result["machine"]["load_average_end"] = os.getloadavg()
+            out.write_text(json.dumps(result, indent=2))
+            if not args.keep:  # free the disk before the next, larger size
+                shutil.rmtree(workdir / "homes", ignore_errors=True)
+            if failed:
+                break
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    result["sizes"] = [size for size in result["sizes"] if "error" not in size]
+    print(report.markdown(result))
+    print(f"Results: {out}", file=sys.stderr)
+    return 1 if failed else 0
