@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pipeline import export
+from pipeline import export, work_queue
 from ui import data
 
 st.title("At-risk customers")
@@ -15,6 +15,28 @@ if pointer is not None:
         f"churn within {summary['horizon_days']} days. Reasons are the three factors that raise "
         "each customer's risk most (SHAP)."
     )
+    with st.expander("Filter and sort", expanded=False):
+        left, middle, right = st.columns(3)
+        segments = left.multiselect("Segment", sorted(customers["segment"].dropna().unique()))
+        plans = middle.multiselect("Plan", sorted(customers["plan"].dropna().unique()))
+        regions = right.multiselect("Region", sorted(customers["region"].dropna().unique()))
+        low, high = float(customers["mrr"].min()), float(customers["mrr"].max())
+        mrr_range = left.slider("MRR (USD)", low, max(high, low + 1), (low, max(high, low + 1)))
+        order = middle.radio(
+            "Order by",
+            ["risk", "expected_loss"],
+            format_func={"risk": "Risk", "expected_loss": "Expected MRR loss"}.get,
+            horizontal=True,
+        )
+    queue = work_queue.QueueFilter(
+        segments=tuple(segments),
+        plans=tuple(plans),
+        regions=tuple(regions),
+        min_mrr=mrr_range[0] if mrr_range[0] > low else None,
+        max_mrr=mrr_range[1] if mrr_range[1] < high else None,
+        order=order or "risk",
+    )
+    matching = work_queue.select(customers, queue)
     top = st.number_input(
         "How many customers can your team contact?",
         min_value=1,
@@ -23,9 +45,12 @@ if pointer is not None:
         step=10,
         help="Your outreach capacity k; the list and the CSV show the k riskiest customers.",
     )
-    shown = export.export_frame(customers, top=int(top))
+    shown = export.export_frame(matching, top=int(top))
+    if shown.empty:
+        st.info("No customer matches these filters. Widen the MRR range or clear a filter.")
+        st.stop()
     left, middle, right = st.columns(3)
-    left.metric("Customers shown", f"{len(shown):,} of {len(customers):,}")
+    left.metric("Customers shown", f"{len(shown):,} of {len(matching):,} matching")
     middle.metric("MRR at risk (expected)", f"${shown['expected_mrr_loss_usd'].sum():,.0f}")
     right.metric("Average risk shown", f"{shown['risk_pct'].mean():.0f}%")
     st.dataframe(

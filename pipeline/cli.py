@@ -10,7 +10,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline import demo, export, history, mapping, model_registry, queries, warehouse
+from pipeline import (
+    demo,
+    export,
+    history,
+    mapping,
+    model_registry,
+    queries,
+    warehouse,
+    work_queue,
+)
 from pipeline.build import MissingRawDataError, rebuild
 from pipeline.lock import BuildRefusedError
 from pipeline.progress import Progress
@@ -89,7 +98,15 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if path is None:
         print("No published build yet: run `python -m pipeline rebuild` first.", file=sys.stderr)
         return 1
-    frame = export.export_frame(queries.at_risk(path), top=args.top)
+    queue = work_queue.QueueFilter(
+        segments=tuple(args.segment),
+        plans=tuple(args.plan),
+        regions=tuple(args.region),
+        min_mrr=args.min_mrr,
+        max_mrr=args.max_mrr,
+        order=args.sort,
+    )
+    frame = export.export_frame(work_queue.select(queries.at_risk(path), queue), top=args.top)
     Path(args.out).write_bytes(export.to_csv_bytes(frame))
     print(f"Wrote {len(frame)} customers to {args.out}")
     return 0
@@ -182,7 +199,15 @@ def parser() -> argparse.ArgumentParser:
 
     export_cmd = commands.add_parser("export-at-risk", help="write the at-risk CSV")
     export_cmd.add_argument("--out", required=True, help="CSV file to write")
-    export_cmd.add_argument("--top", type=int, default=None, help="only the K riskiest")
+    export_cmd.add_argument("--top", type=int, default=None, help="only the first K")
+    export_cmd.add_argument("--segment", action="append", default=[], help="repeatable")
+    export_cmd.add_argument("--plan", action="append", default=[], help="repeatable")
+    export_cmd.add_argument("--region", action="append", default=[], help="repeatable")
+    export_cmd.add_argument("--min-mrr", type=float, default=None)
+    export_cmd.add_argument("--max-mrr", type=float, default=None)
+    export_cmd.add_argument(
+        "--sort", choices=sorted(work_queue.ORDERS), default="risk", help="order of the list"
+    )
     export_cmd.set_defaults(run=cmd_export)
 
     model_cmd = commands.add_parser("model", help="list model versions or pick the one in service")

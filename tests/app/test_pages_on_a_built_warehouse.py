@@ -95,13 +95,48 @@ def test_at_risk_list_and_download_show_exactly_the_chosen_number_of_customers(
     assert len(shown) == 5
     pd.testing.assert_frame_equal(shown, expected, check_dtype=False)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Customers shown"] == f"5 of {len(scored):,}"
+    assert metrics["Customers shown"] == f"5 of {len(scored):,} matching"
 
     downloaded = media_files(at.get("download_button")[0].proto.url)
     assert downloaded == export.to_csv_bytes(expected)
     cli_csv = tmp_path / "cli.csv"
     pipeline_cli(serving_home, "export-at-risk", "--out", str(cli_csv), "--top", "5")
     assert downloaded == cli_csv.read_bytes(), "the button and the CLI must export the same bytes"
+
+
+def test_filters_and_order_change_the_list_and_the_download_matches_the_filtered_cli_export(
+    open_page: OpenPage,
+    serving_home: Path,
+    media_files: Callable[[str], bytes],
+    pipeline_cli: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    at = open_page()
+    segment = at.multiselect[0]
+    segment.set_value(["SMB"]).run()
+    at.radio[0].set_value("expected_loss").run()
+    at.number_input[0].set_value(7).run()
+
+    assert not at.exception
+    shown = at.dataframe[0].value.reset_index(drop=True)
+    assert set(shown["segment"]) == {"SMB"}
+    losses = shown["expected_mrr_loss_usd"].tolist()
+    assert losses == sorted(losses, reverse=True)
+    downloaded = media_files(at.get("download_button")[0].proto.url)
+    cli_csv = tmp_path / "cli.csv"
+    pipeline_cli(
+        serving_home,
+        "export-at-risk",
+        "--out",
+        str(cli_csv),
+        "--top",
+        "7",
+        "--segment",
+        "SMB",
+        "--sort",
+        "expected_loss",
+    )
+    assert downloaded == cli_csv.read_bytes()
 
 
 def test_accuracy_page_shows_backtest_metrics_and_three_charts(

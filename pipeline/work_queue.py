@@ -1,0 +1,45 @@
+"""The at-risk work queue: the same filters and order for the app, the CSV and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+ORDERS = {"risk": "churn_probability", "expected_loss": "expected_mrr_loss"}
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which at-risk customers to show, and in which order (empty tuple = no filter)."""
+
+    segments: tuple[str, ...] = ()
+    plans: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    min_mrr: float | None = None
+    max_mrr: float | None = None
+    order: str = "risk"
+
+    def __post_init__(self) -> None:
+        if self.order not in ORDERS:
+            raise ValueError(f"order must be one of {sorted(ORDERS)}, not {self.order!r}")
+
+
+def select(at_risk: pd.DataFrame, queue: QueueFilter) -> pd.DataFrame:
+    """Customers matching the filter, highest risk (or expected MRR loss) first."""
+    keep = pd.Series(True, index=at_risk.index)
+    for column, allowed in (
+        ("segment", queue.segments),
+        ("plan", queue.plans),
+        ("region", queue.regions),
+    ):
+        if allowed:
+            keep &= at_risk[column].isin(allowed)
+    if queue.min_mrr is not None:
+        keep &= at_risk["mrr"] >= queue.min_mrr
+    if queue.max_mrr is not None:
+        keep &= at_risk["mrr"] <= queue.max_mrr
+    ordered = at_risk[keep].sort_values(
+        [ORDERS[queue.order], "risk_rank"], ascending=[False, True], kind="stable"
+    )
+    return ordered.reset_index(drop=True)

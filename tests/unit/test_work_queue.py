@@ -1,0 +1,44 @@
+"""The work queue filters and orders at-risk customers the same way everywhere."""
+
+import pandas as pd
+import pytest
+
+from pipeline.work_queue import QueueFilter, select
+
+
+def customers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "risk_rank": [1, 2, 3, 4],
+            "customer_id": ["a", "b", "c", "d"],
+            "segment": ["SMB", "Enterprise", "SMB", "Mid-Market"],
+            "plan": ["starter", "enterprise", "growth", "pro"],
+            "region": ["EMEA", "EMEA", "APAC", "LATAM"],
+            "mrr": [50.0, 9000.0, 300.0, 1200.0],
+            "churn_probability": [0.6, 0.4, 0.3, 0.2],
+            "expected_mrr_loss": [30.0, 3600.0, 90.0, 240.0],
+        }
+    )
+
+
+def test_no_filter_keeps_everyone_in_risk_order() -> None:
+    assert select(customers(), QueueFilter())["customer_id"].tolist() == ["a", "b", "c", "d"]
+
+
+def test_filters_combine_and_keep_risk_order() -> None:
+    queue = QueueFilter(segments=("SMB", "Enterprise"), regions=("EMEA",), min_mrr=100)
+    assert select(customers(), queue)["customer_id"].tolist() == ["b"]
+
+
+def test_expected_loss_order_puts_big_accounts_first() -> None:
+    queue = QueueFilter(order="expected_loss")
+    assert select(customers(), queue)["customer_id"].tolist() == ["b", "d", "c", "a"]
+
+
+def test_a_filter_that_matches_nobody_gives_an_empty_list() -> None:
+    assert select(customers(), QueueFilter(max_mrr=10)).empty
+
+
+def test_unknown_order_is_refused() -> None:
+    with pytest.raises(ValueError, match="order must be one of"):
+        QueueFilter(order="name")
