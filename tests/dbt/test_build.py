@@ -395,6 +395,22 @@ def duplicate_account(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
 
 
 @pytest.fixture(scope="module")
+def retyped_column(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
+    """usage_daily.usage_date arrives as text, with a value that is not a date."""
+
+    def mutate(settings: Settings) -> None:
+        alter_raw(settings.raw_path, "alter table usage_daily alter usage_date type varchar")
+        alter_raw(
+            settings.raw_path,
+            "update usage_daily set usage_date = 'yesterday' "
+            "where rowid = (select min(rowid) from usage_daily)",
+        )
+
+    home = tmp_path_factory.mktemp("retyped-column")
+    return failed_build(home, tools, built, tiny_raw, mutate)
+
+
+@pytest.fixture(scope="module")
 def short_history(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
     """Three months of raw data (too short to train); a second rebuild is tried meanwhile."""
     build = tools[1]
@@ -442,6 +458,17 @@ def test_renamed_raw_column_fails_at_staging_in_the_source_data_layer(renamed_co
 
 def test_renamed_raw_column_keeps_the_last_good_warehouse_serving(renamed_column) -> None:
     assert_last_good_build_serves(renamed_column)
+
+
+def test_retyped_raw_column_fails_in_the_source_data_layer_and_keeps_serving(
+    retyped_column,
+) -> None:
+    failure = retyped_column.record.failure
+    assert failure is not None
+    assert failure["layer"] == "source data", failure
+    assert "yesterday" in failure["message"] or "date" in failure["message"].lower()
+    assert_one_readable_line(failure["message"])
+    assert_last_good_build_serves(retyped_column)
 
 
 def test_next_build_marks_a_run_left_running_by_a_dead_process_interrupted(
