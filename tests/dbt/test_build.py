@@ -25,6 +25,7 @@ import pytest
 from pipeline import history, progress, warehouse
 from pipeline.history import RunRecord
 from pipeline.lock import BuildRefusedError
+from pipeline.mapping import save_dataset
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -411,6 +412,28 @@ def retyped_column(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
 
 
 @pytest.fixture(scope="module")
+def bad_var(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
+    """The dataset's dbt vars set an as-of date that is not a date: a SQL error."""
+
+    def mutate(settings: Settings) -> None:
+        save_dataset(settings, "bad as_of", {"as_of": "last tuesday"})
+
+    home = tmp_path_factory.mktemp("bad-var")
+    return failed_build(home, tools, built, tiny_raw, mutate)
+
+
+@pytest.fixture(scope="module")
+def unknown_churn_definition(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
+    """The dataset's dbt vars name a churn definition the project does not know."""
+
+    def mutate(settings: Settings) -> None:
+        save_dataset(settings, "bad definition", {"churn_definition": "vibes"})
+
+    home = tmp_path_factory.mktemp("unknown-definition")
+    return failed_build(home, tools, built, tiny_raw, mutate)
+
+
+@pytest.fixture(scope="module")
 def short_history(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
     """Three months of raw data (too short to train); a second rebuild is tried meanwhile."""
     build = tools[1]
@@ -458,6 +481,28 @@ def test_renamed_raw_column_fails_at_staging_in_the_source_data_layer(renamed_co
 
 def test_renamed_raw_column_keeps_the_last_good_warehouse_serving(renamed_column) -> None:
     assert_last_good_build_serves(renamed_column)
+
+
+def test_sql_error_in_a_transformation_is_recorded_with_its_node_and_keeps_serving(
+    bad_var,
+) -> None:
+    failure = bad_var.record.failure
+    assert failure is not None
+    assert failure["node"] == "int_data_as_of"
+    assert failure["layer"] == "transformations"
+    assert "last tuesday" in failure["message"]
+    assert_one_readable_line(failure["message"])
+    assert_last_good_build_serves(bad_var)
+
+
+def test_compile_error_names_the_model_and_the_fix_and_keeps_serving(
+    unknown_churn_definition,
+) -> None:
+    failure = unknown_churn_definition.record.failure
+    assert failure is not None
+    assert "churn_definition must be 'contractual' or 'non_contractual'" in failure["message"]
+    assert_one_readable_line(failure["message"])
+    assert_last_good_build_serves(unknown_churn_definition)
 
 
 def test_retyped_raw_column_fails_in_the_source_data_layer_and_keeps_serving(
