@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -95,3 +96,31 @@ def test_reading_the_dashboard_data_during_a_build_never_fails_or_mixes_builds(
     latest = history.latest(copied_home)
     assert latest is not None and latest.status == "success"
     assert _serving_build(copied_home) == latest.build_id
+
+
+def _small_file_limit() -> None:
+    """In the child: files may not grow past 3 MB, as on a full disk (EFBIG, not a kill)."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (3 * 1024 * 1024, 3 * 1024 * 1024))
+
+
+def test_a_full_disk_fails_the_build_cleanly_and_keeps_the_last_good_build(
+    copied_home: Settings,
+) -> None:
+    before = _serving_build(copied_home)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "rebuild"],
+        cwd=ROOT,
+        env={**os.environ, "BATON_HOME": str(copied_home.home)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=_small_file_limit,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "The last good build keeps serving." in done.stderr
+    assert _serving_build(copied_home) == before
+    record = history.latest(copied_home)
+    assert record is not None and record.status == "failed"
+    assert record.failure is not None and record.failure["message"]
+    assert not copied_home.build_warehouse_path.exists()
