@@ -5,10 +5,12 @@ Run as `python -m bench.app_timing` with BATON_HOME set; prints one JSON object.
 
 from __future__ import annotations
 
+import ast
 import json
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from streamlit.testing.v1 import AppTest
@@ -18,6 +20,7 @@ from pipeline.settings import ROOT, get_settings
 
 REPEATS = 3  # timed runs after one warm-up; the median is reported
 APP_TIMEOUT_SECONDS = 60
+APP = ROOT / "app.py"
 
 
 def seconds(work: Callable[[], object]) -> float:
@@ -32,11 +35,28 @@ def median_seconds(work: Callable[[], object], repeats: int = REPEATS) -> float:
     return statistics.median(seconds(work) for _ in range(repeats))
 
 
+def app_pages(app: Path = APP) -> list[str]:
+    """The page files the app registers: every `st.Page("<file>.py", ...)` in its entry file."""
+    pages = [
+        str(call.args[0].value)
+        for call in ast.walk(ast.parse(app.read_text()))
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "Page"
+        and call.args
+        and isinstance(call.args[0], ast.Constant)
+        and str(call.args[0].value).endswith(".py")
+    ]
+    if not pages:
+        raise SystemExit(f"no st.Page(...) file found in {app}")
+    return pages
+
+
 def page_times() -> dict[str, dict[str, Any]]:
     """Per page: the first (cold) run and the median of warm runs; data reads are cached."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=APP_TIMEOUT_SECONDS)
+    at = AppTest.from_file(str(APP), default_timeout=APP_TIMEOUT_SECONDS)
     times: dict[str, dict[str, Any]] = {"app.py (first load)": {"cold": seconds(at.run)}}
-    for page in sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob("*.py")):
+    for page in app_pages():
 
         def run_page(page: str = page) -> None:
             at.switch_page(page).run()

@@ -151,7 +151,11 @@ def floor_table(results: list[dict[str, Any]]) -> str:
 def app_table(app: dict[str, Any]) -> str:
     """Markdown table of page script runs and CSV export times at one size."""
     rows = [
-        [page, cell(t.get("cold"), digits=2), cell(t.get("warm_median"), digits=2)]
+        [
+            page + (" (raised an exception)" if t.get("errors") else ""),
+            cell(t.get("cold"), digits=2),
+            cell(t.get("warm_median"), digits=2),
+        ]
         for page, t in app["pages"].items()
     ]
     csv = app["export"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench import report, stages
+from bench.app_timing import app_pages
 from bench.floor import feature_models
 from bench.monitor import Sample
 from bench.runner import parse_sizes
@@ -243,3 +245,17 @@ def test_floor_rebuilds_the_feature_mart_after_every_model_it_reads() -> None:
     names = [n["name"] for n in feature_models(manifest)]
 
     assert names == ["stg_a", "stg_b", "int_ab", "customer_snapshots"]
+
+
+def test_pages_are_read_from_the_apps_navigation(tmp_path: Path) -> None:
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import streamlit as st\n"
+        "st.navigation([\n"
+        '    st.Page("app_pages/a.py", title="A", default=True),\n'
+        '    st.Page("app_pages/b.py", url_path="bee"),\n'
+        "    st.Page(lambda: None, title='inline'),\n"
+        "]).run()\n"
+    )
+
+    assert app_pages(app) == ["app_pages/a.py", "app_pages/b.py"]
