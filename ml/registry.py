@@ -9,11 +9,28 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import xgboost as xgb
 
 from ml.calibration import Calibrator
 from ml.config import ModelConfig
 from ml.train import ChurnModel
+
+# Columns of a registry record (to_record), as the dbt models that hold one store them.
+RECORD_SCHEMA = pa.schema(
+    [
+        ("model_version", pa.string()),
+        ("trained_at", pa.timestamp("us", tz="UTC")),
+        ("dbt_invocation_id", pa.string()),
+        ("data_fingerprint", pa.string()),
+        ("n_train", pa.int64()),
+        ("n_trees", pa.int64()),
+        ("config", pa.string()),
+        ("categories", pa.string()),
+        ("calibrator", pa.string()),
+        ("booster_json", pa.string()),
+    ]
+)
 
 
 def data_fingerprint(frame: pd.DataFrame) -> str:

@@ -7,23 +7,8 @@ import pyarrow as pa
 
 from ml.config import from_dbt
 from ml.frame import LABEL
-from ml.registry import data_fingerprint, to_record
+from ml.registry import RECORD_SCHEMA, data_fingerprint, to_record
 from ml.train import fit_churn_model
-
-SCHEMA = pa.schema(
-    [
-        ("model_version", pa.string()),
-        ("trained_at", pa.timestamp("us", tz="UTC")),
-        ("dbt_invocation_id", pa.string()),
-        ("data_fingerprint", pa.string()),
-        ("n_train", pa.int64()),
-        ("n_trees", pa.int64()),
-        ("config", pa.string()),
-        ("categories", pa.string()),
-        ("calibrator", pa.string()),
-        ("booster_json", pa.string()),
-    ]
-)
 
 
 def model(dbt, session):
@@ -40,4 +25,4 @@ def model(dbt, session):
         fingerprint=data_fingerprint(labeled),
         invocation_id=os.environ.get("BATON_BUILD_ID", "dbt-cli"),
     )
-    return pa.Table.from_pylist([record], schema=SCHEMA)
+    return pa.Table.from_pylist([record], schema=RECORD_SCHEMA)

@@ -5,25 +5,14 @@ import math
 import pyarrow as pa
 
 from ml.promotion import as_row, decide
+from ml.registry import RECORD_SCHEMA
 
-RECORD_COLUMNS = [
-    ("model_version", pa.string()),
-    ("trained_at", pa.timestamp("us", tz="UTC")),
-    ("dbt_invocation_id", pa.string()),
-    ("data_fingerprint", pa.string()),
-    ("n_train", pa.int64()),
-    ("n_trees", pa.int64()),
-    ("config", pa.string()),
-    ("categories", pa.string()),
-    ("calibrator", pa.string()),
-    ("booster_json", pa.string()),
-]
 DECISION_COLUMNS = [
     ("candidate_version", pa.string()),
     ("promoted", pa.bool_()),
     ("decision_reason", pa.string()),
 ]
-SCHEMA = pa.schema([*RECORD_COLUMNS, *DECISION_COLUMNS])
+SCHEMA = pa.schema([*RECORD_SCHEMA, *DECISION_COLUMNS])
 
 
 def model(dbt, session):
@@ -52,6 +41,6 @@ def model(dbt, session):
         record = candidate
     else:
         row = known.iloc[0].to_dict()
-        record = {name: row.get(name) for name, _ in RECORD_COLUMNS}
+        record = {name: row.get(name) for name in RECORD_SCHEMA.names}
         record["dbt_invocation_id"] = row.get("build_id")
     return pa.Table.from_pylist([as_row(decision, record)], schema=SCHEMA)
