@@ -169,9 +169,11 @@ def app_table(app: dict[str, Any]) -> str:
 def markdown(result: dict[str, Any]) -> str:
     """Every table of a benchmark result, with the machine it ran on."""
     info = result["machine"]
+    extra = ", ".join(f"`{k}={v}`" for k, v in result["args"]["env"].items())
     parts = [
         f"Machine: {info['cores']} cores, {info['ram_gib']} GiB, {info['cpu_model']}; "
-        f"load average at start {info['load_average'][0]:.1f}. Cells: seconds / peak RSS.",
+        f"load average at start {info['load_average'][0]:.1f}. Cells: seconds / peak RSS."
+        + (f" Extra environment: {extra}." if extra else ""),
         sizes_table(result["sizes"]),
         floor_table(result["sizes"]),
     ]

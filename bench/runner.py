@@ -66,7 +66,9 @@ def _child(command: list[str], env: dict[str, str], logs: Path, what: str) -> Ch
     return _checked(run_child([sys.executable, *command], env, ROOT, logs), what)
 
 
-def generate(settings: Settings, env: dict[str, str], customers: int, args: Any) -> dict[str, Any]:
+def generate(
+    settings: Settings, env: dict[str, str], customers: int, args: argparse.Namespace
+) -> dict[str, Any]:
     """Demo data through the CLI: wall time and peak RSS."""
     command = ["-m", "pipeline", "demo", "--customers", str(customers)]
     command += ["--months", str(args.months), "--seed", str(args.seed)]
