@@ -9,6 +9,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from ml.config import ModelConfig
 from ml.frame import labels
@@ -39,7 +40,9 @@ def fit_logistic(frame: pd.DataFrame, config: ModelConfig) -> Pipeline:
         ]
     )
     model = make_pipeline(prep, LogisticRegression(max_iter=1000, C=1.0))
-    return model.fit(_inputs(frame, config), labels(frame))
+    # One BLAS thread: a busy-waiting second thread costs more than it gains here (bench/).
+    with threadpool_limits(limits=1, user_api="blas"):
+        return model.fit(_inputs(frame, config), labels(frame))
 
 
 def logistic_scores(model: Pipeline, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:

@@ -21,8 +21,10 @@ def model(dbt, session):
     dbt.config(materialized="table")
     registry = dbt.ref("ml_model_in_service").df()
     fitted = from_record(registry.iloc[0].to_dict())
-    snapshots = dbt.ref("customer_snapshots").df()
-    latest = snapshots[snapshots[SNAPSHOT] == snapshots[SNAPSHOT].max()]
+    snapshots = dbt.ref("customer_snapshots")
+    newest = snapshots.aggregate(f"max({SNAPSHOT})").fetchall()[0][0]
+    # Only the newest snapshot is scored: filter in DuckDB, not after loading every month.
+    latest = snapshots.filter(f"{SNAPSHOT} = DATE '{newest.isoformat()}'").df()
     values, base_value = contributions(fitted, latest)
     explained = long_contributions(fitted, latest, values)
     explained["base_value"] = base_value

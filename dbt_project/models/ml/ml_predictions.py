@@ -23,8 +23,10 @@ def model(dbt, session):
     registry = dbt.ref("ml_model_in_service").df()
     record = registry.iloc[0].to_dict()
     fitted = from_record(record)
-    snapshots = dbt.ref("customer_snapshots").df()
-    latest = snapshots[snapshots[SNAPSHOT] == snapshots[SNAPSHOT].max()]
+    snapshots = dbt.ref("customer_snapshots")
+    newest = snapshots.aggregate(f"max({SNAPSHOT})").fetchall()[0][0]
+    # Only the newest snapshot is scored: filter in DuckDB, not after loading every month.
+    latest = snapshots.filter(f"{SNAPSHOT} = DATE '{newest.isoformat()}'").df()
     raw = fitted.raw_probability(latest)
     probability = fitted.calibrator.transform(raw)
     # Rank by calibrated probability, ties broken by the finer-grained raw score.
