@@ -11,10 +11,13 @@ st.set_page_config(page_title="Baton · churn", page_icon=":material/target:", l
 navigation = st.navigation(
     [
         st.Page(
+            "app_pages/overview.py", title="Overview", icon=":material/dashboard:", default=True
+        ),
+        st.Page(
             "app_pages/at_risk.py",
             title="At-risk customers",
             icon=":material/warning:",
-            default=True,
+            url_path="at-risk",
         ),
         st.Page(
             "app_pages/accuracy.py",

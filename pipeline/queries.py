@@ -72,3 +72,21 @@ def model_summary(path: str | Path) -> dict[str, Any]:
         ).fetchone()
         columns = [c[0] for c in connection.description or []]
     return dict(zip(columns, row, strict=True)) if row else {}
+
+
+def movement(current: pd.DataFrame, previous: pd.DataFrame | None, k: int) -> pd.DataFrame:
+    """The top k now, each marked new (not in the previous top k), rising, falling or steady."""
+    top = current.head(k)[["customer_id", "customer_name", "mrr", "churn_probability"]].copy()
+    if previous is None:
+        top["movement"] = "first build"
+        top["change_pts"] = float("nan")
+        return top
+    before = previous.set_index("customer_id")
+    earlier_top = set(previous.head(k)["customer_id"])
+    was = top["customer_id"].map(before["churn_probability"])
+    top["change_pts"] = (top["churn_probability"] - was) * 100
+    top["movement"] = "steady"
+    top.loc[top["change_pts"] >= 5, "movement"] = "rising"
+    top.loc[top["change_pts"] <= -5, "movement"] = "falling"
+    top.loc[~top["customer_id"].isin(earlier_top), "movement"] = "new"
+    return top

@@ -28,6 +28,19 @@ def current(settings: Settings) -> dict[str, Any] | None:
     return pointer if Path(pointer.get("path", "")).exists() else None
 
 
+def previous(settings: Settings) -> Path | None:
+    """The published warehouse before the one in service, if it is still kept."""
+    pointer = current(settings)
+    if pointer is None:
+        return None
+    older = [
+        path
+        for path in sorted(settings.warehouses_dir.glob("*.duckdb"), reverse=True)
+        if path.stem < pointer["build_id"]
+    ]
+    return older[0] if older else None
+
+
 @contextmanager
 def connect(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-only connection, so builds and other readers are never blocked."""

@@ -65,6 +65,13 @@ def model_summary(build_id: str, path: str) -> dict[str, Any]:
     return queries.model_summary(path)
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def previous_at_risk(build_id: str) -> pd.DataFrame | None:
+    """At-risk customers of the build published before `build_id`, if it is still kept."""
+    path = warehouse.previous(settings())
+    return queries.at_risk(path) if path is not None else None
+
+
 def runs() -> list[history.RunRecord]:
     """Run history, newest first (small JSON files: not cached, always current)."""
     return history.load_all(settings())

@@ -16,7 +16,8 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 CUSTOMERS, MONTHS = 300, 12
-DEFAULT_PAGE = "app_pages/at_risk.py"
+DEFAULT_PAGE = "app_pages/overview.py"  # what app.py opens first
+AT_RISK_PAGE = "app_pages/at_risk.py"
 
 
 def run_pipeline(home: Path, *args: str, timeout: float = 600) -> str:
@@ -89,7 +90,7 @@ def app() -> AppTest:
 def open_page(app: AppTest) -> Callable[[str], AppTest]:
     """Run app.py, then switch to a page, as a browser does (app.py registers the pages)."""
 
-    def open_(page: str = DEFAULT_PAGE) -> AppTest:
+    def open_(page: str = AT_RISK_PAGE) -> AppTest:
         app.run()
         if page != DEFAULT_PAGE:
             app.switch_page(page).run()

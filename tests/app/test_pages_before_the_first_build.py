@@ -14,7 +14,8 @@ OpenPage = Callable[..., AppTest]
 
 
 @pytest.mark.parametrize(
-    "page", ["app_pages/at_risk.py", "app_pages/accuracy.py", "app_pages/why.py"]
+    "page",
+    ["app_pages/overview.py", "app_pages/at_risk.py", "app_pages/accuracy.py", "app_pages/why.py"],
 )
 def test_result_pages_say_no_results_yet_instead_of_failing_on_an_empty_home(
     open_page: OpenPage, empty_home: Path, page: str

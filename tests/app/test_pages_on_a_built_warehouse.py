@@ -14,6 +14,7 @@ from pipeline import export, history, queries, warehouse
 from pipeline.settings import Settings
 
 PAGES = {
+    "app_pages/overview.py": "Overview",
     "app_pages/at_risk.py": "At-risk customers",
     "app_pages/accuracy.py": "Accuracy over time",
     "app_pages/why.py": "Why customers are at risk",

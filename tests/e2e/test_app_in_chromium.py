@@ -25,7 +25,7 @@ CHARTS = '[data-testid="stVegaLiteChart"].vega-embed > :is(svg, canvas)'
 CAPACITY_LABEL = "How many customers can your team contact?"
 REBUILD_SECONDS = 180
 # url_path of each st.Page in app.py.
-AT_RISK, ACCURACY, WHY, PIPELINE = "/", "/accuracy", "/why", "/pipeline"
+OVERVIEW, AT_RISK, ACCURACY, WHY, PIPELINE = "/", "/at-risk", "/accuracy", "/why", "/pipeline"
 REBUILD = re.compile(r"(^|\s)Rebuild$")  # the button, not "Use and rebuild"
 # Holds the build lock the way `python -m pipeline rebuild` does, until stdin closes.
 HOLD_LOCK = """
@@ -78,12 +78,13 @@ def markdown(page: Page, text: str) -> Locator:
 @pytest.mark.parametrize(
     ("path", "title", "ready", "charts"),
     [
+        (OVERVIEW, "Overview", '[data-testid="stMetric"]', 0),
         (AT_RISK, "At-risk customers", '[data-testid="stDownloadButton"]', 0),
         (ACCURACY, "Accuracy over time", CHARTS, 3),
         (WHY, "Why customers are at risk", CHARTS, 2),
         (PIPELINE, "Pipeline", '[data-testid="stDataFrame"]', 0),
     ],
-    ids=["at_risk", "accuracy", "why", "pipeline_runs"],
+    ids=["overview", "at_risk", "accuracy", "why", "pipeline_runs"],
 )
 def test_every_page_opens_without_exception_and_draws_its_charts(
     page: Page,
