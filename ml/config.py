@@ -41,12 +41,24 @@ class ModelConfig:
         cls,
         dictionary: list[dict[str, Any]],
         exclude: list[str] | None = None,
+        include: list[str] | None = None,
         params: dict[str, Any] | None = None,
         **options: Any,
     ) -> ModelConfig:
         """Build a config from feature-dictionary rows ({feature, kind}) and dbt options."""
         excluded = set(exclude or [])
-        kept = [row for row in dictionary if row["feature"] not in excluded]
+        included = set(include or [row["feature"] for row in dictionary])
+        unknown = (included | excluded) - {row["feature"] for row in dictionary}
+        if unknown:
+            raise ValueError(
+                f"Unknown features in include_features/exclude_features: {sorted(unknown)}; "
+                "see the feature_dictionary model for the names."
+            )
+        kept = [
+            row
+            for row in dictionary
+            if row["feature"] in included and row["feature"] not in excluded
+        ]
         return cls(
             numeric_features=tuple(r["feature"] for r in kept if r["kind"] == "numeric"),
             categorical_features=tuple(r["feature"] for r in kept if r["kind"] == "categorical"),
@@ -60,6 +72,7 @@ def from_dbt(options: dict[str, Any], dictionary: list[dict[str, Any]]) -> Model
     return ModelConfig.from_dictionary(
         dictionary,
         exclude=json.loads(options["exclude_features"]),
+        include=json.loads(options["include_features"]) or None,
         params=json.loads(options["xgboost_params"]),
         horizon_days=options["horizon_days"],
         capacity_k=options["capacity_k"],

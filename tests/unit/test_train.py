@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from ml.config import ModelConfig
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT, labels
 from ml.train import InsufficientHistoryError, fit_churn_model, split_rows
 
@@ -120,3 +121,16 @@ def test_a_feature_without_any_value_in_training_is_left_out(make_frame, make_co
     assert "active_days_30d" not in model.config.features
     assert "days_since_last_activity" in model.config.features
     assert np.isfinite(model.predict_proba(frame)).all()
+
+
+def test_include_and_exclude_lists_pick_features_and_unknown_names_are_refused() -> None:
+    dictionary = [
+        {"feature": "a", "kind": "numeric"},
+        {"feature": "b", "kind": "numeric"},
+        {"feature": "plan", "kind": "categorical"},
+    ]
+    config = ModelConfig.from_dictionary(dictionary, include=["a", "plan"], exclude=["plan"])
+    assert config.features == ("a",)
+    assert ModelConfig.from_dictionary(dictionary).features == ("a", "b", "plan")
+    with pytest.raises(ValueError, match="Unknown features"):
+        ModelConfig.from_dictionary(dictionary, exclude=["typo"])
