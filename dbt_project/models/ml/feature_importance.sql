@@ -3,27 +3,19 @@ with
 
 explanations as (
 
-    select * from {{ ref('ml_explanations') }}
-
-),
-
-features as (
-
-    select * from {{ ref('feature_dictionary') }}
+    select * from {{ ref('customer_explanations') }}
 
 ),
 
 final as (
 
     select
-        explanations.feature,
-        features.label,
-        avg(abs(explanations.contribution)) as mean_abs_shap
+        feature,
+        label,
+        avg(abs(contribution)) as mean_abs_shap
 
     from explanations
-    inner join features
-        on explanations.feature = features.feature
-    group by explanations.feature, features.label
+    group by feature, label
 
 )
 
