@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,25 +10,13 @@ import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+from tests.support import run_pipeline
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
 CUSTOMERS, MONTHS = 300, 12
 DEFAULT_PAGE = "app_pages/overview.py"  # what app.py opens first
 AT_RISK_PAGE = "app_pages/at_risk.py"
-
-
-def run_pipeline(home: Path, *args: str, timeout: float = 600) -> str:
-    """Run `python -m pipeline ...` for one BATON_HOME, as a user would; return stdout."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=ROOT,
-        env={**os.environ, "BATON_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, f"pipeline {args} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 def clear_streamlit_caches() -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.support import run_pipeline
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CUSTOMERS, MONTHS = 500, 12
@@ -31,20 +33,6 @@ CHROMIUM_ARGS = [
 SERVER_START_SECONDS = 60
 # A loaded 2-core machine: give assertions on the page more than Playwright's 5 s.
 expect.set_options(timeout=15_000)
-
-
-def run_pipeline(home: Path, *args: str, timeout: float = 600) -> str:
-    """Run `python -m pipeline ...` for one BATON_HOME, as a user would; return stdout."""
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=ROOT,
-        env={**os.environ, "BATON_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, f"pipeline {args} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 def free_port() -> int:

@@ -75,12 +75,7 @@
 
     with
 
-    _prep_training as (
-
-        select * from {{ relation }}
-        {% if where %}where {{ where }}{% endif %}
-
-    ),
+    {{ _prep_training_rows(relation, where) }},
 
     {% for column in columns %}
     {%- set quoted = _prep_quote(column) %}
@@ -270,15 +265,7 @@
 
     with
 
-    _prep_source as (
-
-        select
-            *,
-            row_number() over () as _prep_row_number
-
-        from {{ relation }}
-
-    ),
+    {{ _prep_numbered_source(relation) }},
 
     {% for column in columns %}
     _prep_categories_{{ loop.index }} as (

@@ -143,3 +143,28 @@
         {{ exceptions.raise_compiler_error(macro_name ~ ": pass at least one column.") }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- CTE `_prep_source`: the input rows numbered, so apply macros can return them in order. -#}
+{% macro _prep_numbered_source(relation) %}
+    _prep_source as (
+
+        select
+            *,
+            row_number() over () as _prep_row_number
+
+        from {{ relation }}
+
+    )
+{%- endmacro %}
+
+
+{#- CTE `_prep_training`: the rows a fit learns from (`where` filters them, e.g. by time). -#}
+{% macro _prep_training_rows(relation, where) %}
+    _prep_training as (
+
+        select * from {{ relation }}
+        {% if where %}where {{ where }}{% endif %}
+
+    )
+{%- endmacro %}

@@ -45,12 +45,7 @@
 
     with
 
-    _prep_training as (
-
-        select * from {{ relation }}
-        {% if where %}where {{ where }}{% endif %}
-
-    ),
+    {{ _prep_training_rows(relation, where) }},
 
     _prep_moments as (
 
@@ -118,15 +113,7 @@
 
     with
 
-    _prep_source as (
-
-        select
-            *,
-            row_number() over () as _prep_row_number
-
-        from {{ relation }}
-
-    ),
+    {{ _prep_numbered_source(relation) }},
 
     _prep_params as (
 
