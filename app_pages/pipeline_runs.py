@@ -1,7 +1,5 @@
 """Pipeline: rebuild, live progress, recent builds with per-node status, tests and timing."""
 
-import time
-
 import pandas as pd
 import streamlit as st
 
@@ -38,13 +36,7 @@ def live_progress() -> None:
     """Per-node progress of a running build, or how the last build of this app ended."""
     if job.running:
         state = progress.read(data.settings()) or {}
-        total, done = state.get("total") or 0, state.get("done") or 0
-        elapsed = max(time.time() - float(state.get("started") or time.time()), 0.0)
-        st.progress(
-            min(done / total, 1.0) if total else 0.0,
-            text=f"Node {done} of {total or '?'}: {state.get('current') or 'starting'} "
-            f"({elapsed:.0f}s elapsed)",
-        )
+        st.progress(progress.share_done(state), text=progress.describe(state))
     elif job.error:
         st.error(f"The build could not start: {job.error}")
 

@@ -66,11 +66,12 @@ def _mark_interrupted(settings: Settings) -> list[str]:
     return interrupted
 
 
-def _expected_seconds(settings: Settings) -> float | None:
+def _node_seconds(settings: Settings) -> dict[str, float]:
+    """Seconds per node in the last successful build: the basis of the time-left estimate."""
     for record in history.load_all(settings):
-        if record.status == "success" and record.seconds:
-            return record.seconds
-    return None
+        if record.status == "success" and record.nodes:
+            return {node["unique_id"]: float(node["seconds"]) for node in record.nodes}
+    return {}
 
 
 def _first_failure(outcome: DbtOutcome) -> dict[str, str] | None:
@@ -137,7 +138,7 @@ def rebuild(
         history.save(settings, record)
         warehouse.reset_build_dir(settings)
         model_registry.ensure(settings)
-        state = progress.Progress(build_id, trigger, expected_seconds=_expected_seconds(settings))
+        state = progress.Progress(build_id, trigger, node_seconds=_node_seconds(settings))
         try:
             outcome = _run_with_progress(settings, build_id, state, on_progress)
             record.nodes = [asdict(node) for node in outcome.nodes]

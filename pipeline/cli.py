@@ -16,6 +16,7 @@ from pipeline import (
     history,
     mapping,
     model_registry,
+    progress,
     queries,
     warehouse,
     work_queue,
@@ -27,8 +28,10 @@ from pipeline.settings import Settings, get_settings
 
 
 def _print_progress(state: Progress) -> None:
+    """A redrawn progress bar on a terminal, one plain line per node event otherwise."""
     if sys.stderr.isatty():
-        print(f"\r\033[K{state.line()}", end="", file=sys.stderr, flush=True)
+        line = progress.describe(state.to_dict(), bar=True)
+        print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
     else:
         print(state.line(), file=sys.stderr, flush=True)
 

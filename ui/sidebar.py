@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from pipeline import progress
@@ -37,13 +35,4 @@ def build_status(shown_build_id: str | None) -> None:
         st.caption("No build running.")
         return
     state = progress.read(data.settings()) or {}
-    total = state.get("total") or 0
-    done = state.get("done") or 0
-    st.progress(
-        min(done / total, 1.0) if total else 0.0,
-        text=f"Building: {done}/{total or '?'} · {state.get('current') or 'starting'}",
-    )
-    expected = state.get("expected_seconds")
-    if expected:
-        remaining = max(expected - (time.time() - float(state.get("started") or 0)), 0)
-        st.caption(f"About {remaining:.0f}s left (from the last build's duration).")
+    st.progress(progress.share_done(state), text=progress.describe(state))

@@ -73,6 +73,36 @@ def test_sigkill_midway_keeps_the_last_good_build_and_the_next_start_marks_it_in
     assert not copied_home.build_warehouse_path.exists()
 
 
+def test_two_cli_rebuilds_started_together_run_exactly_one_and_refuse_the_other_politely(
+    copied_home: Settings,
+) -> None:
+    runs_before = {record.build_id for record in history.load_all(copied_home)}
+    env = {**os.environ, "BATON_HOME": str(copied_home.home)}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "rebuild"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=600) for process in processes]
+    outcomes = [
+        (process.returncode, output) for process, output in zip(processes, outputs, strict=True)
+    ]
+
+    codes = sorted(code for code, _ in outcomes)
+    assert codes == [0, 2], outcomes
+    refused_stderr = next(err for code, (_, err) in outcomes if code == 2)
+    assert "Build not started: A build is already running (started by cli" in refused_stderr
+    new_runs = [r for r in history.load_all(copied_home) if r.build_id not in runs_before]
+    assert [run.status for run in new_runs] == ["success"]
+    assert _serving_build(copied_home) == new_runs[0].build_id
+
+
 def test_reading_the_dashboard_data_during_a_build_never_fails_or_mixes_builds(
     copied_home: Settings,
 ) -> None:

@@ -48,15 +48,48 @@ def test_unknown_events_change_nothing() -> None:
     assert (state.done, state.total, state.current, state.failed) == (0, 0, "", [])
 
 
-def test_line_shows_count_node_elapsed_and_estimate() -> None:
-    state = Progress("B-1", "app", started=time.time() - 8, expected_seconds=20)
+def start(name: str) -> NodeEvent:
+    return NodeEvent("start", f"model.baton.{name}", name, "model")
+
+
+LAST_BUILD = {"model.baton.stg_a": 2.0, "model.baton.ml_backtest": 20.0, "model.baton.ml_x": 5.0}
+
+
+def test_estimate_sums_the_last_build_time_of_every_node_not_finished_yet() -> None:
+    state = Progress("B-1", "app", node_seconds=LAST_BUILD)
+    assert state.remaining_seconds == pytest.approx(27.0)
+    state.apply(start("stg_a"))
+    state.apply(finish("stg_a", "success"))
+    assert state.remaining_seconds == pytest.approx(25.0)
+
+
+def test_running_node_is_credited_with_the_time_it_has_already_spent() -> None:
+    state = Progress("B-1", "app", node_seconds=LAST_BUILD)
+    state.apply(start("ml_backtest"))
+    state.current_started = time.time() - 8
+    assert state.remaining_seconds == pytest.approx(12.0 + 2.0 + 5.0, abs=0.5)
+    state.current_started = time.time() - 100
+    assert state.remaining_seconds == pytest.approx(2.0 + 5.0, abs=0.5)
+
+
+def test_line_shows_count_node_its_usual_time_elapsed_and_estimate() -> None:
+    state = Progress("B-1", "app", started=time.time() - 8, node_seconds=LAST_BUILD)
     state.apply(NodeEvent("total", total=40))
-    state.apply(NodeEvent("start", "model.baton.ml_backtest", "ml_backtest", "model"))
     for _ in range(12):
         state.apply(finish("x", "success"))
-    assert re.fullmatch(r"\[12/40\] ml_backtest \(8s elapsed, about 1[12]s left\)", state.line()), (
-        state.line()
-    )
+    state.apply(start("ml_backtest"))
+    state.current_started = time.time() - 8
+    assert re.fullmatch(
+        r"\[12/40\] ml_backtest \(usually 20s\) \(8s elapsed, about 1[89]s left\)", state.line()
+    ), state.line()
+
+
+def test_terminal_bar_fills_with_the_share_of_nodes_done() -> None:
+    state = Progress("B-1", "cli")
+    state.apply(NodeEvent("total", total=4))
+    state.apply(finish("x", "success"))
+    line = progress.describe(state.to_dict(), bar=True)
+    assert line.startswith("[" + "#" * 6 + "-" * 18 + "] 1/4 ")
 
 
 def test_line_before_dbt_reports_anything_has_no_estimate() -> None:
@@ -65,14 +98,20 @@ def test_line_before_dbt_reports_anything_has_no_estimate() -> None:
     assert state.remaining_seconds is None
 
 
-def test_estimate_never_goes_negative_when_a_build_runs_long() -> None:
-    state = Progress("B-1", "app", started=time.time() - 100, expected_seconds=20)
-    assert state.remaining_seconds == 0.0
+def test_estimate_counts_down_between_file_updates(tmp_path) -> None:
+    settings = Settings(home=tmp_path)
+    progress.write(settings, Progress("B-1", "app", node_seconds={"model.baton.a": 30.0}))
+    state = progress.read(settings)
+    assert state is not None
+    state["updated"] -= 10
+    assert "about 20s left" in progress.describe(state)
+    state["updated"] -= 100
+    assert "about 0s left" in progress.describe(state)
 
 
 def test_progress_round_trips_through_the_shared_file(tmp_path) -> None:
     settings = Settings(home=tmp_path)
-    state = Progress("B-7", "cli", expected_seconds=30)
+    state = Progress("B-7", "cli", node_seconds={"model.baton.stg_a": 10.0, "model.baton.b": 20.0})
     state.apply(NodeEvent("total", total=3))
     state.apply(finish("stg_a", "error"))
     progress.write(settings, state)
@@ -81,7 +120,7 @@ def test_progress_round_trips_through_the_shared_file(tmp_path) -> None:
     assert read["build_id"] == "B-7"
     assert read["trigger"] == "cli"
     assert (read["done"], read["total"], read["failed"]) == (1, 3, ["stg_a"])
-    assert read["remaining"] == pytest.approx(30, abs=2)
+    assert read["remaining"] == pytest.approx(20, abs=1)
     assert read["elapsed"] >= 0
 
 
