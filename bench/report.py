@@ -108,8 +108,10 @@ def size_row(result: dict[str, Any]) -> list[str]:
         *stages,
         cell(build["seconds"], build["peak_mib"]),
         cell(second["stages"]["parse"]["seconds"]) if second else DASH,
+        cell(second["seconds"], second["peak_mib"]) if second else DASH,
         cell(floor["seconds"], floor["peak_mib"]) if floor else DASH,
         f"{build['seconds'] / floor['seconds']:.1f}x" if floor else DASH,
+        f"{second['seconds'] / floor['seconds']:.1f}x" if floor and second else DASH,
     ]
 
 
@@ -122,8 +124,10 @@ def sizes_table(results: list[dict[str, Any]]) -> str:
         *(STAGE_TITLES[s] for s in STAGES),
         "rebuild total",
         "2nd build dbt parse",
+        "2nd build total (cache reused)",
         "floor",
         "rebuild / floor",
+        "2nd build / floor",
     ]
     return _table(header, [size_row(r) for r in results])
 

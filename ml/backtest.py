@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from ml.baselines import fit_logistic, logistic_scores, recency_scores
+import ml.baselines
+import ml.calibration
+import ml.config
+import ml.frame
+import ml.train
+from ml import cache as ml_cache
+from ml.baselines import RECENCY_FEATURE, fit_logistic, logistic_scores, recency_scores
 from ml.config import ModelConfig
-from ml.frame import CUSTOMER, LABEL, SNAPSHOT, labels, matured_before
+from ml.frame import CUSTOMER, LABEL, SNAPSHOT, labels, matured_before, model_frame
 from ml.metrics import evaluate
 from ml.train import InsufficientHistoryError, fit_churn_model
 
@@ -15,71 +25,123 @@ MODEL = "xgboost"
 RECENCY = "recency"
 LOGISTIC = "logistic"
 METHODS = (MODEL, RECENCY, LOGISTIC)
+MRR = "mrr"
+# Columns the backtest reads besides the features: its metrics and the recency baseline.
+EXTRA_COLUMNS = (MRR, RECENCY_FEATURE)
+COLUMNS = ["scoring_month", "method", CUSTOMER, "score", "probability", "churned", "mrr", "n_train"]
+# The code a backtest month's scores depend on: a change to any of it recomputes every month.
+# Hashed once, at import: a long-running process (the app) keeps running the code it loaded.
+CODE_VERSION = ml_cache.code_version(
+    (ml.baselines, ml.calibration, ml.config, ml.frame, ml.train, sys.modules[__name__])
+)
 
 
 def scoring_months(frame: pd.DataFrame, config: ModelConfig) -> list[pd.Timestamp]:
     """The newest `backtest_months` labeled months that have enough history before them."""
     labeled = frame[frame[LABEL].notna()]
     months = sorted(pd.to_datetime(labeled[SNAPSHOT]).unique())
+    # One row per labeled month is enough to count the matured months before each one.
+    per_month = pd.DataFrame({SNAPSHOT: months, LABEL: True})
     eligible = [
         month
         for month in months
-        if pd.to_datetime(matured_before(labeled, month, config.horizon_days)[SNAPSHOT]).nunique()
+        if len(matured_before(per_month, month, config.horizon_days))
         >= max(config.min_train_months, 1)
     ]
     return eligible[-config.backtest_months :]
 
 
-def walk_forward(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
-    """Scores of every method for every customer of every backtest month (long format)."""
-    labeled = frame[frame[LABEL].notna()]
-    snapshot = pd.to_datetime(labeled[SNAPSHOT])
-    parts = []
-    for month in scoring_months(frame, config):
-        history = matured_before(labeled, month, config.horizon_days)
-        target = labeled[snapshot == month]
-        try:
-            model = fit_churn_model(history, config)
-        except InsufficientHistoryError:
-            continue
-        logistic = fit_logistic(history, config)
-        raw = model.raw_probability(target)
-        logistic_probability = logistic_scores(logistic, target, config)
-        recency = recency_scores(target)
-        # method: (ranking score, calibrated probability or NaN)
-        scores = {
-            MODEL: (raw, model.calibrator.transform(raw)),
-            RECENCY: (recency, np.full(len(target), np.nan)),
-            LOGISTIC: (logistic_probability, logistic_probability),
-        }
-        for method, (score, probability) in scores.items():
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "scoring_month": month,
-                        "method": method,
-                        CUSTOMER: target[CUSTOMER].to_numpy(),
-                        "score": score,
-                        "probability": probability,
-                        "churned": labels(target),
-                        "mrr": pd.to_numeric(target["mrr"], errors="coerce").to_numpy(),
-                        "n_train": model.n_train,
-                    }
-                )
+def score_month(history: pd.DataFrame, target: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
+    """Every method's scores for one month's customers, from models fitted on `history`."""
+    model = fit_churn_model(history, config)
+    logistic = fit_logistic(history, config)
+    raw = model.raw_probability(target)
+    logistic_probability = logistic_scores(logistic, target, config)
+    # method: (ranking score, calibrated probability or NaN)
+    scores = {
+        MODEL: (raw, model.calibrator.transform(raw)),
+        RECENCY: (recency_scores(target), np.full(len(target), np.nan)),
+        LOGISTIC: (logistic_probability, logistic_probability),
+    }
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "method": method,
+                    CUSTOMER: target[CUSTOMER].to_numpy(dtype=object),
+                    "score": np.asarray(score, dtype=float),
+                    "probability": np.asarray(probability, dtype=float),
+                    "churned": labels(target),
+                    "mrr": pd.to_numeric(target[MRR], errors="coerce").to_numpy(dtype=float),
+                    "n_train": model.n_train,
+                }
             )
-    if not parts:
-        return pd.DataFrame(
-            columns=[
-                "scoring_month",
-                "method",
-                CUSTOMER,
-                "score",
-                "probability",
-                "churned",
-                "mrr",
-                "n_train",
-            ]
+            for method, (score, probability) in scores.items()
+        ],
+        ignore_index=True,
+    )
+
+
+def _history(labeled: pd.DataFrame, month: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+    """What was known at `month` (ml.frame.matured_before), as a slice of the month-sorted frame."""
+    snapshot = labeled[SNAPSHOT].to_numpy()
+    per_month = pd.DataFrame({SNAPSHOT: np.unique(snapshot), LABEL: True})
+    known = set(matured_before(per_month, month, horizon_days)[SNAPSHOT])
+    end = int(np.searchsorted(snapshot, max(known), side="right")) if known else 0
+    if set(np.unique(snapshot[:end])) == known:  # a prefix in time, as matured months are
+        return labeled.iloc[:end]
+    return labeled[labeled[SNAPSHOT].isin(known)]
+
+
+def _month_keys(
+    labeled: pd.DataFrame, config: ModelConfig
+) -> Callable[[pd.DataFrame, pd.Timestamp], str]:
+    """Cache key of one month: code, config, and the digests of its history and scored rows."""
+    digests = ml_cache.digests_by_month(labeled, SNAPSHOT)
+    fixed = (CODE_VERSION, ml_cache.config_text(config))
+
+    def month_key(history: pd.DataFrame, month: pd.Timestamp) -> str:
+        learned = sorted(pd.to_datetime(history[SNAPSHOT].unique()))
+        return ml_cache.key(
+            *fixed,
+            *(f"history {m:%Y-%m-%d} {digests[m]}" for m in learned),
+            f"scored {month:%Y-%m-%d} {digests[month]}",
         )
+
+    return month_key
+
+
+def walk_forward(
+    frame: pd.DataFrame, config: ModelConfig, cache: Path | None = None
+) -> pd.DataFrame:
+    """Scores of every method for every customer of every backtest month (long format).
+
+    With a `cache` folder, a month whose history, scored rows, config and code are all
+    unchanged since an earlier run is read back instead of refitted (see ml.cache).
+    """
+    lean = model_frame(frame, config, extra=EXTRA_COLUMNS)
+    # In month order, so each month's history is a slice of this frame, not a copy.
+    labeled = lean[lean[LABEL].notna()].sort_values(SNAPSHOT, kind="stable", ignore_index=True)
+    del lean
+    snapshot = labeled[SNAPSHOT]
+    month_key = _month_keys(labeled, config) if cache else None
+    parts, used = [], []
+    for month in scoring_months(labeled, config):
+        history = _history(labeled, month, config.horizon_days)
+        target = labeled[snapshot == month]
+        name = month_key(history, month) if month_key else ""
+        scored = ml_cache.load(cache, name)
+        if scored is None:
+            try:
+                scored = score_month(history, target, config)
+            except InsufficientHistoryError:
+                continue
+            ml_cache.save(cache, name, scored)
+        used.append(name)
+        parts.append(scored.assign(scoring_month=month)[COLUMNS])
+    ml_cache.prune(cache, used, spare=2 * max(len(used), config.backtest_months))
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
     return pd.concat(parts, ignore_index=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +23,14 @@ class InsufficientHistoryError(ValueError):
 # customers instead of later months (a customer is never on both sides).
 MONTHS_FOR_TIME_SPLIT = 3
 HELD_OUT_SHARE = 0.15
+# Keys of `config.params` that steer training here rather than being XGBoost parameters.
+TRAINING_OPTIONS = (
+    "n_estimators",
+    "early_stopping_rounds",
+    "negatives_per_positive",
+    "min_negatives",
+    "refit_on_all_months",
+)
 
 
 @dataclass
@@ -67,7 +76,7 @@ class ChurnModel:
     calibrator: Calibrator
     config: ModelConfig
     categories: dict[str, list[str]]
-    n_train: int
+    n_train: int  # training rows the model learned from (sampled negatives stand for the rest)
 
     def raw_probability(self, frame: pd.DataFrame) -> np.ndarray:
         """Uncalibrated probabilities from the booster."""
@@ -81,9 +90,19 @@ class ChurnModel:
         return self.calibrator.transform(self.raw_probability(frame))
 
 
-def without_empty_features(train: pd.DataFrame, config: ModelConfig) -> ModelConfig:
-    """Drop features with no value at all in training (e.g. tickets a dataset does not have)."""
-    present = {name for name in config.features if train[name].notna().any()}
+def without_empty_features(
+    train: pd.DataFrame, config: ModelConfig, rows: np.ndarray | None = None
+) -> ModelConfig:
+    """Drop features with no value at all in training (e.g. tickets a dataset does not have).
+
+    `rows` (positions) limits the check to part of the frame without copying that part.
+    """
+
+    def has_values(name: str) -> bool:
+        present = train[name].notna().to_numpy()
+        return bool((present if rows is None else present[rows]).any())
+
+    present = {name for name in config.features if has_values(name)}
     return replace(
         config,
         numeric_features=tuple(f for f in config.numeric_features if f in present),
@@ -91,9 +110,45 @@ def without_empty_features(train: pd.DataFrame, config: ModelConfig) -> ModelCon
     )
 
 
+def row_buckets(frame: pd.DataFrame, seed: int) -> np.ndarray:
+    """A stable pseudo-random number in [0, 1) per (customer, snapshot), whatever the row order."""
+    customers = frame[CUSTOMER]
+    if not isinstance(customers.dtype, pd.CategoricalDtype):
+        customers = customers.astype(str)
+    customer = pd.util.hash_pandas_object(
+        customers, index=False, hash_key=f"baton{seed:011d}"[-16:]
+    ).to_numpy()
+    day = pd.to_datetime(frame[SNAPSHOT]).to_numpy().astype("datetime64[D]").astype(np.uint64)
+    mixed = pd.util.hash_array(customer ^ (day * np.uint64(0x9E3779B97F4A7C15)))
+    return (mixed >> np.uint64(11)) / float(2**53)
+
+
+def negative_sample_weights(
+    y: np.ndarray, buckets: np.ndarray, per_positive: float | None, min_negatives: int = 0
+) -> np.ndarray:
+    """Every positive and some negatives, weighted to stand for all of them.
+
+    Keeps about max(`per_positive` x positives, `min_negatives`) negatives (all of them when
+    that is not fewer). One weight per row: 0 for a dropped negative, n_negatives / n_kept
+    for a kept one, 1 for a positive, so the weighted class balance (and so the raw
+    probabilities) match the full data in expectation. Negatives are kept by their
+    `row_buckets` value, so the sample does not depend on row order, and a larger share
+    keeps a superset of a smaller one.
+    """
+    weights = np.ones(len(y), dtype=np.float32)
+    negatives = y == 0
+    n_negative, n_positive = int(negatives.sum()), len(y) - int(negatives.sum())
+    wanted = max(per_positive * n_positive, min_negatives) if per_positive else n_negative
+    if n_positive == 0 or n_negative <= wanted:
+        return weights
+    kept = negatives & (buckets < wanted / n_negative)
+    weights[negatives] = 0.0
+    weights[kept] = n_negative / max(int(kept.sum()), 1)
+    return weights
+
+
 def _booster_params(config: ModelConfig) -> dict[str, Any]:
-    params = {k: v for k, v in config.params.items() if k != "early_stopping_rounds"}
-    params.pop("n_estimators", None)
+    params = {k: v for k, v in config.params.items() if k not in TRAINING_OPTIONS}
     return {
         "objective": "binary:logistic",
         "eval_metric": "logloss",
@@ -105,29 +160,87 @@ def _booster_params(config: ModelConfig) -> dict[str, Any]:
     }
 
 
-def fit_churn_model(frame: pd.DataFrame, config: ModelConfig) -> ChurnModel:
-    """Fit the booster with early stopping, then calibrate on held-back rows (split_rows)."""
-    split = split_rows(frame, config.min_train_months)
-    train, valid, calib = frame[split.train], frame[split.validation], frame[split.calibration]
-    config = without_empty_features(train, config)
-    categories = learn_categories(train, config)
+def _sampled_rows(
+    y: np.ndarray, buckets: np.ndarray, rows: np.ndarray, config: ModelConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of `rows` kept by negative sampling, in bucket order, and their weights.
 
-    def dmatrix(part: pd.DataFrame) -> xgb.DMatrix:
+    Bucket order, not input order, so XGBoost's own row subsampling (and so the model)
+    does not depend on how the warehouse happened to order the rows.
+    """
+    weights = negative_sample_weights(
+        y[rows],
+        buckets[rows],
+        config.params.get("negatives_per_positive"),
+        int(config.params.get("min_negatives") or 0),
+    )
+    kept, kept_weights = rows[weights > 0], weights[weights > 0]
+    order = np.argsort(buckets[kept], kind="stable")
+    return kept[order], kept_weights[order]
+
+
+def fit_churn_model(frame: pd.DataFrame, config: ModelConfig) -> ChurnModel:
+    """Fit the booster with early stopping, then calibrate on held-back rows (split_rows).
+
+    Training and early stopping see every positive and a weighted sample of negatives
+    (`negatives_per_positive`); calibration always sees its whole slice, so calibrated
+    probabilities are judged on the real class balance.
+    """
+    split = split_rows(frame, config.min_train_months)
+    train_rows = np.flatnonzero(split.train)
+    # Column by column, so the (large) training part is never copied whole.
+    config = without_empty_features(frame, config, rows=train_rows)
+    categories = learn_categories(frame[list(config.categorical_features)].iloc[train_rows], config)
+    y, buckets = labels(frame), row_buckets(frame, config.seed)
+
+    def dmatrix(rows: np.ndarray, weight: np.ndarray | None = None) -> xgb.DMatrix:
+        part = frame.iloc[rows]
         return xgb.DMatrix(
-            to_matrix(part, config, categories), label=labels(part), enable_categorical=True
+            to_matrix(part, config, categories),
+            label=y[rows],
+            weight=weight,
+            enable_categorical=True,
         )
 
-    dvalid = dmatrix(valid)
     booster = xgb.train(
         _booster_params(config),
-        dmatrix(train),
+        dmatrix(*_sampled_rows(y, buckets, train_rows, config)),
         num_boost_round=int(config.params["n_estimators"]),
-        evals=[(dvalid, "validation")],
+        evals=[
+            (
+                dmatrix(*_sampled_rows(y, buckets, np.flatnonzero(split.validation), config)),
+                "validation",
+            )
+        ],
         early_stopping_rounds=int(config.params["early_stopping_rounds"]),
         verbose_eval=False,
     )
     # Keep only the trees up to the best validation round.
     booster = booster[: booster.best_iteration + 1]
-    model = ChurnModel(booster, Calibrator(), config, categories, n_train=len(train))
+    model = ChurnModel(booster, Calibrator(), config, categories, n_train=len(train_rows))
+    calib = frame[split.calibration]
     model.calibrator.fit(model.raw_probability(calib), labels(calib))
+    if config.params.get("refit_on_all_months") and split.by_time:
+        _refit_on_all_months(model, dmatrix, y, buckets)
     return model
+
+
+def _refit_on_all_months(
+    model: ChurnModel,
+    dmatrix: Callable[[np.ndarray, np.ndarray | None], xgb.DMatrix],
+    y: np.ndarray,
+    buckets: np.ndarray,
+) -> None:
+    """Refit the booster on every matured month with the rounds early stopping chose.
+
+    With few months, the newest two (held back for early stopping and calibration) are a
+    large, recent share of the history. The calibrator stays the one fitted out of sample
+    on the early-stopped booster.
+    """
+    every_row = np.arange(len(y))
+    model.booster = xgb.train(
+        _booster_params(model.config),
+        dmatrix(*_sampled_rows(y, buckets, every_row, model.config)),
+        num_boost_round=model.booster.num_boosted_rounds(),
+    )
+    model.n_train = len(every_row)

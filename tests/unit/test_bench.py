@@ -194,13 +194,15 @@ def test_markdown_table_has_one_row_per_size_with_seconds_and_mib_of_every_stage
 
     header, separator, small, medium = table.splitlines()
     columns = header.count("|") - 1
-    assert columns == 2 + 1 + len(stages.STAGES) + 4
+    assert columns == 2 + 1 + len(stages.STAGES) + 6
     assert separator.count("---") == columns
     assert all(row.count("|") - 1 == columns for row in (small, medium))
     assert small.startswith("| S | 5,000 | 2.0 s / 300 MiB | 1.0 s / 100 MiB |")
-    assert "| 30.0 s / 1,536 MiB | 0.8 s | 10.0 s / 800 MiB | 3.0x |" in small
+    assert small.endswith(
+        "| 30.0 s / 1,536 MiB | 0.8 s | 30.0 s / 1,536 MiB | 10.0 s / 800 MiB | 3.0x | 3.0x |"
+    )
     assert medium.startswith("| M | 100,000 |")
-    assert medium.endswith("| 0.8 s | – | – |")
+    assert medium.endswith("| 0.8 s | 30.0 s / 1,536 MiB | – | – | – |")
 
 
 def test_a_cell_without_measurement_shows_a_dash() -> None:

@@ -1,21 +1,31 @@
--- Global feature importance: mean absolute SHAP value over the scored customers.
+-- Global feature importance: mean absolute SHAP value over a uniform random sample of the
+-- scored customers (the explained top of the at-risk list would overstate risk drivers).
 with
 
 explanations as (
 
-    select * from {{ ref('customer_explanations') }}
+    select * from {{ ref('ml_explanations') }}
+
+),
+
+features as (
+
+    select * from {{ ref('feature_dictionary') }}
 
 ),
 
 final as (
 
     select
-        feature,
-        label,
-        avg(abs(contribution)) as mean_abs_shap
+        explanations.feature,
+        features.label,
+        avg(abs(explanations.contribution)) as mean_abs_shap
 
     from explanations
-    group by feature, label
+    inner join features
+        on explanations.feature = features.feature
+    where explanations.importance_sample
+    group by explanations.feature, features.label
 
 )
 

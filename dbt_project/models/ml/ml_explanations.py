@@ -1,9 +1,15 @@
-"""SHAP contributions (log-odds) of every feature for every scored customer."""
+"""SHAP contributions (log-odds) of every feature for the customers who need reasons.
 
+Explained: everyone on a book of up to 10,000 customers; on a larger one, the riskiest and
+largest expected losses at capacity (overall and per segment, plan and region) and a random
+sample that global importance averages over (ml.explain).
+"""
+
+import numpy as np
 import pyarrow as pa
 
-from ml.explain import contributions, long_contributions
-from ml.frame import SNAPSHOT
+from ml.explain import contributions, long_contributions, rows_to_explain
+from ml.frame import CUSTOMER, SNAPSHOT
 from ml.registry import from_record
 
 SCHEMA = pa.schema(
@@ -13,6 +19,7 @@ SCHEMA = pa.schema(
         ("feature_value", pa.string()),
         ("contribution", pa.float64()),
         ("base_value", pa.float64()),
+        ("importance_sample", pa.bool_()),
     ]
 )
 
@@ -21,11 +28,25 @@ def model(dbt, session):
     dbt.config(materialized="table")
     registry = dbt.ref("ml_model_in_service").df()
     fitted = from_record(registry.iloc[0].to_dict())
+    options = dbt.ref("ml_config").df()
+    predictions = dbt.ref("ml_predictions").df()
     snapshots = dbt.ref("customer_snapshots")
     newest = snapshots.aggregate(f"max({SNAPSHOT})").fetchall()[0][0]
     # Only the newest snapshot is scored: filter in DuckDB, not after loading every month.
     latest = snapshots.filter(f"{SNAPSHOT} = DATE '{newest.isoformat()}'").df()
-    values, base_value = contributions(fitted, latest)
-    explained = long_contributions(fitted, latest, values)
+    scored = latest[[CUSTOMER]].merge(
+        predictions[[CUSTOMER, "churn_probability", "risk_rank"]], on=CUSTOMER, how="left"
+    )
+    explain, sample = rows_to_explain(
+        latest,
+        scored["churn_probability"].to_numpy(dtype=float),
+        scored["risk_rank"].to_numpy(dtype=np.int64),
+        capacity_k=int(options["capacity_k"].iloc[0]),
+        seed=fitted.config.seed,
+    )
+    chosen = latest[explain]
+    values, base_value = contributions(fitted, chosen)
+    explained = long_contributions(fitted, chosen, values)
     explained["base_value"] = base_value
+    explained["importance_sample"] = np.repeat(sample[explain], len(fitted.config.features))
     return pa.Table.from_pandas(explained, schema=SCHEMA, preserve_index=False)

@@ -1,0 +1,108 @@
+"""Reuse of ML work whose inputs did not change: Parquet files keyed by a fingerprint.
+
+A key hashes everything a result depends on: the rows it learned from and scored (as
+order-independent digests), the model configuration, and the code and library versions
+that computed it. Same key, same result; any change gives a new key, so nothing is ever
+invalidated by hand. Files are written atomically and the folder is pruned to the
+entries the last runs used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ml.config import ModelConfig
+
+# Set to "off" to compute everything afresh (e.g. to time a cold build).
+SWITCH = "BATON_ML_CACHE"
+LIBRARIES = ("xgboost", "scikit-learn", "numpy", "pandas")
+# Config fields that do not change what is computed for one month or one model.
+NOT_IN_KEY = ("backtest_months", "capacity_k")
+
+
+def folder_from_env(name: str) -> Path | None:
+    """BATON_HOME/cache/<name>, or None when there is no BATON_HOME or the cache is off."""
+    home = os.environ.get("BATON_HOME")
+    if not home or os.environ.get(SWITCH, "").lower() in ("off", "0", "false"):
+        return None
+    return Path(home) / "cache" / name
+
+
+def code_version(modules: Iterable[ModuleType]) -> str:
+    """A hash of the modules' source and the numerical libraries' versions."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(Path(str(module.__file__)).read_bytes())
+    for library in LIBRARIES:
+        digest.update(f"{library}={metadata.version(library)}".encode())
+    return digest.hexdigest()
+
+
+def config_text(config: ModelConfig) -> str:
+    """The config as canonical JSON, without fields that do not change a result."""
+    fields = {k: v for k, v in asdict(config).items() if k not in NOT_IN_KEY}
+    return json.dumps(fields, sort_keys=True, default=list)
+
+
+def digests_by_month(frame: pd.DataFrame, month_column: str) -> dict[pd.Timestamp, str]:
+    """Per month, a digest of its rows (every column) that does not depend on row order."""
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    months = pd.to_datetime(frame[month_column]).to_numpy()
+    digests = {}
+    for month in np.unique(months):
+        hashed = np.sort(rows[months == month])
+        digests[pd.Timestamp(month)] = hashlib.sha256(hashed.tobytes()).hexdigest()
+    return digests
+
+
+def key(*parts: str) -> str:
+    """One fingerprint of several parts."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def load(folder: Path | None, name: str) -> pd.DataFrame | None:
+    """The stored frame, or None when it is absent or unreadable; marks it as used."""
+    if folder is None:
+        return None
+    path = folder / f"{name}.parquet"
+    try:
+        frame = pd.read_parquet(path)
+        os.utime(path)
+    except (OSError, ValueError):
+        return None
+    return frame
+
+
+def save(folder: Path | None, name: str, frame: pd.DataFrame, **options: Any) -> None:
+    """Store a frame atomically (write a temporary file, then rename)."""
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{name}.{os.getpid()}.tmp"
+    frame.to_parquet(temporary, index=False, **options)
+    temporary.replace(folder / f"{name}.parquet")
+
+
+def prune(folder: Path | None, used: Iterable[str], spare: int) -> None:
+    """Keep the entries just used plus the `spare` most recently used others; drop the rest."""
+    if folder is None or not folder.exists():
+        return
+    keep = set(used)
+    others = sorted(
+        (p for p in folder.glob("*.parquet") if p.stem not in keep),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for path in others[spare:]:
+        path.unlink(missing_ok=True)

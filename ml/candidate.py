@@ -1,0 +1,55 @@
+"""This build's candidate model: fitted on every matured snapshot, or reused if unchanged."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import ml.calibration
+import ml.config
+import ml.frame
+import ml.registry
+import ml.train
+from ml import cache as ml_cache
+from ml.config import ModelConfig
+from ml.frame import SNAPSHOT, model_frame
+from ml.registry import to_record
+from ml.train import fit_churn_model
+
+# The code a candidate depends on: a change to any of it refits. Hashed once, at import:
+# a long-running process (the app) keeps running the code it loaded.
+CODE_VERSION = ml_cache.code_version(
+    (ml.calibration, ml.config, ml.frame, ml.registry, ml.train, sys.modules[__name__])
+)
+
+
+def candidate_record(
+    labeled: pd.DataFrame,
+    config: ModelConfig,
+    trained_at: datetime,
+    invocation_id: str,
+    cache: Path | None = None,
+) -> dict[str, Any]:
+    """The registry record of a model fitted on `labeled`, reused from `cache` if identical.
+
+    Identical means the same training rows (in any order), config, code and library
+    versions; the reused record keeps its version and training time, since it is the same
+    model, and names this build as the one that produced it.
+    """
+    lean = model_frame(labeled, config)
+    digests = ml_cache.digests_by_month(lean, SNAPSHOT)
+    fingerprint = ml_cache.key(*(f"{m:%Y-%m-%d} {d}" for m, d in sorted(digests.items())))
+    name = ml_cache.key(CODE_VERSION, ml_cache.config_text(config), fingerprint)
+    stored = ml_cache.load(cache, name)
+    if stored is not None and len(stored) == 1:
+        record = {str(column): value for column, value in stored.iloc[0].items()}
+    else:
+        fitted = fit_churn_model(lean, config)
+        record = to_record(fitted, trained_at, fingerprint[:16], invocation_id)
+        ml_cache.save(cache, name, pd.DataFrame([record]))
+    ml_cache.prune(cache, [name], spare=4)
+    return {**record, "dbt_invocation_id": invocation_id}
