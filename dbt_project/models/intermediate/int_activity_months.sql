@@ -27,7 +27,8 @@ final as (
     select
         *,
         min(first_activity_date) over customer_history as first_ever_activity_date,
-        sum(active_days) over customer_history as active_days_to_date
+        sum(active_days) over customer_history as active_days_to_date,
+        sum(events) over customer_history as events_to_date
 
     from monthly
     window customer_history as (

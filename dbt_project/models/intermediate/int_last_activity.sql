@@ -28,7 +28,8 @@ previous_activity as (
         grid.snapshot_date,
         months.last_activity_date,
         months.first_ever_activity_date,
-        months.active_days_to_date
+        months.active_days_to_date,
+        months.events_to_date
 
     from grid
     asof left join months
@@ -79,6 +80,7 @@ final as (
         previous_activity.last_activity_date,
         previous_activity.first_ever_activity_date,
         previous_activity.active_days_to_date,
+        previous_activity.events_to_date,
         next_activity.next_activity_date,
         coalesce(six_months.active_days_6m, 0) as active_days_6m,
         coalesce(six_months.events_6m, 0) as events_6m

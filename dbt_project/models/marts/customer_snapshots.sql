@@ -38,6 +38,26 @@ tickets as (
 
 ),
 
+payment_history as (
+
+    select * from {{ ref('int_payment_history') }}
+
+),
+
+activity_gaps as (
+
+    select
+        customer_id,
+        snapshot_date,
+        {{ dbt.datediff('last_activity_date', 'snapshot_date', 'day') }} as days_since_last,
+        {{ dbt.datediff('first_ever_activity_date', 'last_activity_date', 'day') }} as active_span,
+        {{ dbt.datediff('first_ever_activity_date', 'snapshot_date', 'day') }} as observed_span,
+        active_days_to_date
+
+    from last_activity
+
+),
+
 final as (
 
     select
@@ -87,6 +107,19 @@ final as (
         cast(coalesce(payments.failed_payments_90d, 0) as double) as failed_payments_90d,
         cast(coalesce(payments.paid_amount_30d, 0) as double) as paid_amount_30d,
         cast(coalesce(payments.paid_amount_90d, 0) as double) as paid_amount_90d,
+        cast(coalesce(last_activity.events_to_date, 0) as double) as events_to_date,
+        cast(coalesce(payment_history.paid_amount_to_date, 0) as double) as paid_amount_to_date,
+        payment_history.paid_amount_to_date
+        / nullif(payment_history.payments_to_date, 0) as average_payment,
+        cast(payment_history.largest_payment_to_date as double) as largest_payment,
+        cast(activity_gaps.active_span as double)
+        / nullif(activity_gaps.active_days_to_date - 1, 0) as average_days_between_activity,
+        cast(activity_gaps.days_since_last as double) / nullif(
+            cast(activity_gaps.active_span as double) / nullif(activity_gaps.active_days_to_date - 1, 0),
+            0
+        ) as recency_vs_average_gap,
+        cast(activity_gaps.active_span as double)
+        / nullif(activity_gaps.observed_span, 0) as activity_span_share,
         cast(coalesce(tickets.tickets_30d, 0) as double) as tickets_30d,
         cast(coalesce(tickets.tickets_90d, 0) as double) as tickets_90d,
         cast(coalesce(tickets.urgent_tickets_90d, 0) as double) as urgent_tickets_90d,
@@ -112,6 +145,14 @@ final as (
         on
             spine.customer_id = tickets.customer_id
             and spine.snapshot_date = tickets.snapshot_date
+    left join payment_history
+        on
+            spine.customer_id = payment_history.customer_id
+            and spine.snapshot_date = payment_history.snapshot_date
+    left join activity_gaps
+        on
+            spine.customer_id = activity_gaps.customer_id
+            and spine.snapshot_date = activity_gaps.snapshot_date
 
 )
 

@@ -1,0 +1,75 @@
+-- Successful payments (orders, for a retailer) per customer from their first one up to each
+-- month-start snapshot: count, total and largest. Refunds and failed attempts are left out,
+-- so the total is what the customer spent, not what they kept.
+with
+
+payments as (
+
+    select * from {{ ref('stg_raw__payments') }}
+
+),
+
+grid as (
+
+    select
+        customers.customer_id,
+        snapshot_dates.snapshot_date
+
+    from {{ ref('stg_raw__customers') }} as customers
+    inner join {{ ref('int_snapshot_dates') }} as snapshot_dates
+        on customers.signup_date < snapshot_dates.snapshot_date
+
+),
+
+monthly as (
+
+    select
+        customer_id,
+        cast(date_trunc('month', attempted_at) as date) as payment_month,
+        count(*) as payments,
+        sum(amount) as paid_amount,
+        max(amount) as largest_payment
+
+    from payments
+    where not is_failed and amount > 0
+    group by 1, 2
+
+),
+
+cumulative as (
+
+    select
+        customer_id,
+        payment_month,
+        sum(payments) over customer_history as payments_to_date,
+        sum(paid_amount) over customer_history as paid_amount_to_date,
+        max(largest_payment) over customer_history as largest_payment_to_date
+
+    from monthly
+    window customer_history as (
+        partition by customer_id
+        order by payment_month
+        rows between unbounded preceding and current row
+    )
+
+),
+
+final as (
+
+    -- Snapshots are month starts, so every month before the snapshot's is strictly before it.
+    select
+        grid.customer_id,
+        grid.snapshot_date,
+        coalesce(cumulative.payments_to_date, 0) as payments_to_date,
+        coalesce(cumulative.paid_amount_to_date, 0) as paid_amount_to_date,
+        cumulative.largest_payment_to_date
+
+    from grid
+    asof left join cumulative
+        on
+            grid.customer_id = cumulative.customer_id
+            and grid.snapshot_date > cumulative.payment_month
+
+)
+
+select * from final
