@@ -1,15 +1,31 @@
 """At-risk customers: who is most likely to churn within the horizon, and why."""
 
+import pandas as pd
 import streamlit as st
 
-from pipeline import export, work_queue
+from pipeline import export, queries, work_queue
 from ui import data
+
+VIEW_ORDER = [
+    "customer_name",
+    "risk_pct",
+    "movement",
+    "risk_change_pts",
+    "reason_1",
+    "reason_2",
+    "reason_3",
+    "mrr_usd",
+    "expected_mrr_loss_usd",
+    "segment",
+    "plan",
+    "customer_id",
+]
 
 st.title("At-risk customers")
 pointer = data.require_build()
 if pointer is not None:
     summary = data.model_summary(pointer["build_id"], pointer["path"])
-    customers = data.at_risk(pointer["build_id"], pointer["path"])
+    customers = data.work_queue(pointer["build_id"], pointer["path"])
     st.caption(
         f"Customers active on {summary['snapshot_date']}, ranked by the probability that they "
         f"churn within {summary['horizon_days']} days. Reasons are the three factors that raise "
@@ -50,28 +66,44 @@ if pointer is not None:
         st.info("No customer matches these filters. Widen the MRR range or clear a filter.")
         st.stop()
     left, middle, right = st.columns(3)
-    left.metric("Customers shown", f"{len(shown):,} of {len(matching):,} matching")
+    left.metric("Customers shown, of those matching", f"{len(shown):,} of {len(matching):,}")
     middle.metric("MRR at risk (expected)", f"${shown['expected_mrr_loss_usd'].sum():,.0f}")
     right.metric("Average risk shown", f"{shown['risk_pct'].mean():.0f}%")
+    # A customer new to the list has no change: show an empty cell, not "None".
+    change = shown["risk_change_pts"].map(lambda pts: "" if pd.isna(pts) else f"{pts:+.1f}")
     st.dataframe(
-        shown,
+        shown.assign(risk_change_pts=change),
         hide_index=True,
         width="stretch",
+        # Who, how risky, what changed and why first; the CSV keeps its documented order.
+        column_order=VIEW_ORDER,
         column_config={
-            "customer_id": "Customer",
+            "customer_id": st.column_config.TextColumn("Customer", width="small"),
             "customer_name": "Name",
-            "segment": "Segment",
-            "plan": "Plan",
-            "mrr_usd": st.column_config.NumberColumn("MRR", format="dollar"),
+            "segment": st.column_config.TextColumn("Segment", width="small"),
+            "plan": st.column_config.TextColumn("Plan", width="small"),
+            "mrr_usd": st.column_config.NumberColumn("MRR", format="dollar", width="small"),
             "risk_pct": st.column_config.ProgressColumn(
                 "Risk", format="%.0f%%", min_value=0, max_value=100
+            ),
+            "movement": st.column_config.TextColumn(
+                "Since last build",
+                help=(
+                    f"new: entered the top {int(summary['capacity_k'])} or was not scored in "
+                    f"the previous build; rising or falling: risk moved by "
+                    f"{queries.MOVE_POINTS:.0f} points or more; steady: less."
+                ),
+            ),
+            "risk_change_pts": st.column_config.TextColumn(
+                "Risk change (points)",
+                help="Risk now minus risk in the previous build, in percentage points.",
             ),
             "expected_mrr_loss_usd": st.column_config.NumberColumn(
                 "Expected loss", format="dollar", help="Risk x MRR"
             ),
-            "reason_1": "Top reason",
-            "reason_2": "Second reason",
-            "reason_3": "Third reason",
+            "reason_1": st.column_config.TextColumn("Top reason", width="medium"),
+            "reason_2": st.column_config.TextColumn("Second reason", width="medium"),
+            "reason_3": st.column_config.TextColumn("Third reason", width="medium"),
             "snapshot_date": None,
             "model_version": None,
         },

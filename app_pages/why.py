@@ -1,4 +1,4 @@
-"""Why: which factors drive churn risk overall, and for one customer."""
+"""Why: which factors drive churn risk overall, across the at-risk list, and for one customer."""
 
 import streamlit as st
 
@@ -7,14 +7,31 @@ from ui import charts, data
 st.title("Why customers are at risk")
 pointer = data.require_build()
 if pointer is not None:
-    importance = data.importance(pointer["build_id"], pointer["path"])
-    customers = data.at_risk(pointer["build_id"], pointer["path"])
+    build_id, path = pointer["build_id"], pointer["path"]
+    importance = data.importance(build_id, path)
+    customers = data.at_risk(build_id, path)
+    summary = data.model_summary(build_id, path)
+    k = min(int(summary["capacity_k"]), len(customers))
+
     st.subheader("What drives risk overall")
     st.altair_chart(charts.importance_bars(importance), width="stretch")
     st.caption(
         "Average size of each factor's effect on customers' risk scores (SHAP values), "
         "over every scored customer. Longer bars matter more, in either direction."
     )
+
+    st.subheader(f"Top reasons across the {k} customers your team can contact")
+    counts = data.top_reason_counts(build_id, path, k)
+    if counts.empty:
+        st.caption("No reasons are stored for the at-risk customers of this build.")
+    else:
+        st.altair_chart(charts.reason_counts(counts), width="stretch")
+        st.caption(
+            f"For each factor, how many of the {k} riskiest customers have it among their "
+            "three reasons on the At-risk list. A factor that dominates calls for one "
+            "playbook (for example, a payment reminder) rather than one call per customer."
+        )
+
     st.subheader("One customer")
     labels = {
         row.customer_id: f"#{row.risk_rank} · {row.customer_name} ({row.churn_probability:.0%})"
@@ -24,10 +41,26 @@ if pointer is not None:
         f"Customer (the {len(labels)} riskiest)", options=list(labels), format_func=labels.get
     )
     if chosen is not None:
-        contributions = data.explanation(pointer["build_id"], pointer["path"], chosen)
-        st.altair_chart(charts.waterfall(contributions), width="stretch")
-        st.caption(
-            "Starting from the average customer's score, red bars raise this customer's risk "
-            "and green bars lower it. Scores are the model's log-odds before calibration, so "
-            "the last bar ranks customers but is not the risk % shown in the list."
-        )
+        risk = float(customers.loc[customers["customer_id"] == chosen, "churn_probability"].iloc[0])
+        steps, in_points = data.waterfall(build_id, path, chosen, risk)
+        if steps.empty:
+            st.info(
+                "No explanation is stored for this customer in this build. Pick a customer "
+                "higher on the list, or rebuild."
+            )
+        elif in_points:
+            st.altair_chart(charts.waterfall(steps, in_points=True), width="stretch")
+            st.caption(
+                f"Starting from a typical customer's risk, red bars raise this customer's risk "
+                f"and green bars lower it, ending at the {risk:.0%} shown on the At-risk list. "
+                "Points are approximate: the model adds effects on another scale, so the same "
+                "factor would count for a little more or less if taken in another order."
+            )
+        else:
+            st.altair_chart(charts.waterfall(steps, in_points=False), width="stretch")
+            st.caption(
+                "Starting from a typical customer's score, red bars raise this customer's risk "
+                "and green bars lower it. These scores are the model's log-odds: they could not "
+                f"be turned into points that add up to the {risk:.0%} on the At-risk list for "
+                "this build, so the bars show the order and direction of each effect only."
+            )

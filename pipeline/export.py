@@ -14,6 +14,8 @@ EXPORT_COLUMNS = {
     "plan": "plan",
     "mrr_usd": "mrr",
     "risk_pct": "churn_probability",
+    "movement": "movement",
+    "risk_change_pts": "change_pts",
     "expected_mrr_loss_usd": "expected_mrr_loss",
     "reason_1": "reason_1",
     "reason_2": "reason_2",
@@ -33,8 +35,14 @@ def neutralize(value: object) -> object:
 
 
 def export_frame(at_risk: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
-    """The rows and order shown, in export columns: risk in %, money rounded to cents."""
+    """The rows and order shown, in export columns: risk in %, money rounded to cents.
+
+    Movement comes from `queries.movement` (the list with `movement` and `change_pts`);
+    rows without it export blank movement cells rather than a guess.
+    """
     rows = at_risk if top is None else at_risk.head(top)
+    if "movement" not in rows:
+        rows = rows.assign(movement="", change_pts=float("nan"))
     out = pd.DataFrame({name: rows[source] for name, source in EXPORT_COLUMNS.items()})
     out["risk_pct"] = (out["risk_pct"] * 100).round(1)
     out["mrr_usd"] = out["mrr_usd"].round(2)

@@ -20,24 +20,52 @@ METRIC_NAMES = {
 }
 
 
-def metric_over_time(metrics: pd.DataFrame, metric: str) -> alt.Chart:
-    """One line per method of a metric by scoring month."""
-    frame = metrics.assign(Method=metrics["method"].map(METHOD_NAMES))
-    return (
-        alt.Chart(frame)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("yearmonth(scoring_month):T", title="Scoring month"),
-            y=alt.Y(f"{metric}:Q", title=METRIC_NAMES[metric], scale=alt.Scale(zero=False)),
-            color=alt.Color("Method:N", scale=METHOD_COLORS),
-            tooltip=[
-                alt.Tooltip("yearmonth(scoring_month):T", title="Month"),
-                "Method:N",
-                alt.Tooltip(f"{metric}:Q", title=METRIC_NAMES[metric], format=".2f"),
-            ],
-        )
-        .properties(height=260)
+MEASURED, PROVISIONAL = "Measured (labels matured)", "Provisional estimate"
+STATUS_DASH = alt.Scale(domain=[MEASURED, PROVISIONAL], range=[[1, 0], [5, 4]])
+
+
+def metric_over_time(
+    metrics: pd.DataFrame, metric: str, provisional: pd.DataFrame | None = None
+) -> alt.LayerChart:
+    """One line per method of a metric by scoring month; a provisional estimate for months
+    whose labels have not matured is a dashed segment to a hollow, fainter point."""
+    measured = metrics.assign(Method=metrics["method"].map(METHOD_NAMES), Status=MEASURED)
+    parts = [measured[["scoring_month", "Method", "Status", metric]].assign(estimate=False)]
+    if provisional is not None and not provisional.empty and metric in provisional:
+        estimate = provisional.assign(Method=METHOD_NAMES["xgboost"], Status=PROVISIONAL)
+        last = measured[measured["method"] == "xgboost"].sort_values("scoring_month").tail(1)
+        # The dashed segment starts at the last measured point of the same method.
+        parts.append(last[["scoring_month", "Method", metric]].assign(Status=PROVISIONAL))
+        parts.append(estimate[["scoring_month", "Method", "Status", metric]].assign(estimate=True))
+    frame = pd.concat(parts, ignore_index=True)
+    frame["estimate"] = frame["estimate"].astype("boolean").fillna(False).astype(bool)
+    title = METRIC_NAMES[metric]
+    x = alt.X("yearmonth(scoring_month):T", title="Scoring month")
+    y = alt.Y(f"{metric}:Q", title=title, scale=alt.Scale(zero=False))
+    color = alt.Color(
+        "Method:N", scale=METHOD_COLORS, title=None, legend=alt.Legend(orient="bottom")
     )
+    tooltip = [
+        alt.Tooltip("yearmonth(scoring_month):T", title="Month"),
+        alt.Tooltip("Method:N"),
+        alt.Tooltip("Status:N"),
+        alt.Tooltip(f"{metric}:Q", title=title, format=".2f"),
+    ]
+    base = alt.Chart(frame).encode(x=x, y=y, color=color)
+    lines = base.mark_line()
+    if frame["estimate"].any():
+        lines = lines.encode(
+            strokeDash=alt.StrokeDash(
+                "Status:N", scale=STATUS_DASH, title=None, legend=alt.Legend(orient="top")
+            )
+        )
+    points = base.transform_filter(alt.datum.Status == MEASURED).mark_point(filled=True, size=40)
+    estimates = base.transform_filter(alt.datum.estimate).mark_point(
+        filled=False, size=110, strokeWidth=2, opacity=0.6
+    )
+    return alt.layer(
+        lines, points.encode(tooltip=tooltip), estimates.encode(tooltip=tooltip)
+    ).properties(height=300 if frame["estimate"].any() else 260)
 
 
 def importance_bars(importance: pd.DataFrame, top: int = 15) -> alt.Chart:
@@ -57,62 +85,99 @@ def importance_bars(importance: pd.DataFrame, top: int = 15) -> alt.Chart:
     )
 
 
-def waterfall(contributions: pd.DataFrame, top: int = 10) -> alt.Chart:
-    """Waterfall from the average customer's score to this customer's, largest effects first."""
-    shown = contributions.head(top)
-    rest = contributions.iloc[top:]["contribution"].sum()
-    steps = [("Average customer", float(contributions["base_value"].iloc[0]), "base")]
-    steps += [
-        (f"{row.label} = {row.display_value}", float(row.contribution), "step")
-        for row in shown.itertuples()
-    ]
-    if len(contributions) > top:
-        steps.append((f"{len(contributions) - top} other features", float(rest), "step"))
-    rows, running = [], 0.0
-    for order, (name, value, kind) in enumerate(steps):
-        start = 0.0 if kind == "base" else running
-        running = value if kind == "base" else running + value
-        rows.append(
-            {
-                "order": order,
-                "step": name,
-                "start": start,
-                "end": running,
-                "value": value,
-                "effect": "Average"
-                if kind == "base"
-                else ("Raises risk" if value > 0 else "Lowers risk"),
-            }
-        )
-    rows.append(
-        {
-            "order": len(rows),
-            "step": "This customer",
-            "start": 0.0,
-            "end": running,
-            "value": running,
-            "effect": "Average",
-        }
+EFFECT_COLORS = alt.Scale(
+    domain=["Raises risk", "Lowers risk", "Typical and total"],
+    range=["#dc2626", "#16a34a", "#9ca3af"],
+)
+
+
+def waterfall(steps: pd.DataFrame, in_points: bool = True) -> alt.Chart:
+    """Bars from the typical customer's risk to this customer's, one per factor.
+
+    `steps` comes from pipeline.risk_points.waterfall_steps. In points of risk when that
+    conversion is available (approximate), else in log-odds of the booster.
+    """
+    unit = "_pts" if in_points else ""
+    frame = steps.assign(
+        effect=[
+            "Typical and total"
+            if kind != "step"
+            else ("Raises risk" if value > 0 else "Lowers risk")
+            for kind, value in zip(steps["kind"], steps["value"], strict=True)
+        ],
+        label=[
+            _step_label(
+                row.step,
+                row.kind,
+                getattr(row, f"end{unit}"),
+                getattr(row, f"value{unit}"),
+                in_points,
+            )
+            for row in steps.itertuples()
+        ],
     )
-    frame = pd.DataFrame(rows)
+    title = "Risk of churn, % (approximate)" if in_points else "Risk score (log-odds)"
     return (
         alt.Chart(frame)
         .mark_bar()
         .encode(
             y=alt.Y(
-                "step:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelLimit=360)
+                "label:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelLimit=420)
             ),
-            x=alt.X("start:Q", title="Risk score (log-odds)"),
-            x2="end:Q",
+            x=alt.X(f"start{unit}:Q", title=title),
+            x2=f"end{unit}:Q",
+            color=alt.Color("effect:N", scale=EFFECT_COLORS, title=None),
+            tooltip=[
+                alt.Tooltip("step:N", title="Factor"),
+                alt.Tooltip(
+                    f"value{unit}:Q", format="+.1f" if in_points else "+.3f", title="Effect"
+                ),
+                alt.Tooltip("value:Q", format="+.3f", title="SHAP value (log-odds)"),
+            ],
+        )
+        .properties(height=alt.Step(26))
+    )
+
+
+def _step_label(step: str, kind: str, end: float, value: float, in_points: bool) -> str:
+    """A bar's axis label: the fact and its effect ("No activity for 41 days (+12.3 pts)")."""
+    if not in_points:
+        return step if kind != "step" else f"{step} ({value:+.2f})"
+    if kind != "step":
+        return f"{step}: {end:.1f}%"
+    return f"{step} ({value:+.1f} pts)"
+
+
+REASON_RANKS = {1: "Top reason", 2: "Second reason", 3: "Third reason"}
+
+
+def reason_counts(counts: pd.DataFrame) -> alt.Chart:
+    """Stacked bars: for each factor, how many at-risk customers have it as a top-3 reason."""
+    totals = counts.groupby("label")["customers"].sum().sort_values(ascending=False)
+    frame = counts.assign(rank=counts["reason_rank"].map(REASON_RANKS))
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "sum(customers):Q", title="At-risk customers with this among their top 3 reasons"
+            ),
+            y=alt.Y(
+                "label:N", sort=totals.index.tolist(), title=None, axis=alt.Axis(labelLimit=320)
+            ),
             color=alt.Color(
-                "effect:N",
+                "rank:N",
                 scale=alt.Scale(
-                    domain=["Raises risk", "Lowers risk", "Average"],
-                    range=["#dc2626", "#16a34a", "#9ca3af"],
+                    domain=list(REASON_RANKS.values()), range=["#1d4ed8", "#3b82f6", "#93c5fd"]
                 ),
                 title=None,
             ),
-            tooltip=["step:N", alt.Tooltip("value:Q", format="+.3f", title="Contribution")],
+            order=alt.Order("reason_rank:Q"),
+            tooltip=[
+                alt.Tooltip("label:N", title="Factor"),
+                alt.Tooltip("rank:N", title="As"),
+                alt.Tooltip("customers:Q", title="Customers"),
+            ],
         )
         .properties(height=alt.Step(24))
     )
@@ -137,3 +202,107 @@ def build_durations(runs: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=200)
     )
+
+
+# --- Health: monitors behind the triage verdict ------------------------------------------
+
+REFERENCE_COLOR, CURRENT_COLOR, ALARM_COLOR = "#9ca3af", "#2563eb", "#dc2626"
+WINDOW_NAMES = {"reference": "Reference months", "current": "Newest snapshot"}
+KIND_NAMES = {"realized": MEASURED, "estimated": PROVISIONAL}
+
+
+def _change_rule(frame: pd.DataFrame, field: str) -> alt.Chart:
+    """A red vertical rule where things changed (rows with a value in `field`)."""
+    return (
+        alt.Chart(frame)
+        .transform_filter(f"isValid(datum.{field})")
+        .mark_rule(color=ALARM_COLOR, strokeDash=[4, 3])
+        .encode(x=f"min({field}):T", tooltip=[alt.Tooltip(f"min({field}):T", title="Changed")])
+    )
+
+
+def volume_band(volume: pd.DataFrame, changed_at: object = None) -> alt.LayerChart:
+    """Rows per day of one source, its learned range (grey band), days outside it in red."""
+    frame = volume.assign(
+        day=pd.to_datetime(volume["day"]),
+        changed=pd.to_datetime(changed_at) if changed_at else pd.NaT,
+        outside=volume["status"] != "in range",
+    )
+    base = alt.Chart(frame).encode(x=alt.X("day:T", title="Day"))
+    band = base.mark_area(color=REFERENCE_COLOR, opacity=0.3).encode(
+        y=alt.Y("low_rows:Q", title="Rows per day"), y2="high_rows:Q"
+    )
+    line = base.mark_line(color=CURRENT_COLOR, strokeWidth=1.2).encode(y="row_count:Q")
+    points = (
+        base.transform_filter("datum.outside")
+        .mark_circle(color=ALARM_COLOR, size=28)
+        .encode(
+            y="row_count:Q",
+            tooltip=[
+                alt.Tooltip("day:T", title="Day"),
+                alt.Tooltip("row_count:Q", title="Rows", format=",.0f"),
+                alt.Tooltip("expected_rows:Q", title="Expected", format=",.0f"),
+                alt.Tooltip("status:N", title="Status"),
+            ],
+        )
+    )
+    return alt.layer(band, line, points, _change_rule(frame, "changed")).properties(height=240)
+
+
+def distribution_compare(distribution: pd.DataFrame) -> alt.Chart:
+    """Share of customers per bin of one feature: reference months (grey) vs newest (blue)."""
+    frame = distribution.assign(Window=distribution["time_window"].map(WINDOW_NAMES))
+    order = frame.sort_values("bin_order")["bin_label"].drop_duplicates().tolist()
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("bin_label:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30)),
+            xOffset=alt.XOffset("Window:N", sort=list(WINDOW_NAMES.values())),
+            y=alt.Y("share:Q", title="Share of customers", axis=alt.Axis(format="%")),
+            color=alt.Color(
+                "Window:N",
+                scale=alt.Scale(
+                    domain=list(WINDOW_NAMES.values()), range=[REFERENCE_COLOR, CURRENT_COLOR]
+                ),
+                title=None,
+            ),
+            tooltip=[
+                alt.Tooltip("bin_label:N", title="Values"),
+                "Window:N",
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+                alt.Tooltip("customers:Q", title="Customers", format=","),
+            ],
+        )
+        .properties(height=240)
+    )
+
+
+def monitored_over_time(
+    performance: pd.DataFrame, metric: str, limit: str, title: str, changed_at: object = None
+) -> alt.LayerChart:
+    """A metric per snapshot month (measured solid, estimated dashed), its reference mean
+    (grey) and the limit recent months are judged against (red), the change marked."""
+    frame = performance.assign(
+        month=pd.to_datetime(performance["snapshot_date"]),
+        Status=performance["kind"].map(KIND_NAMES),
+        changed=pd.to_datetime(changed_at) if changed_at else pd.NaT,
+    )
+    reference = metric.replace("roc_auc", "reference_roc_auc").replace(
+        "churn_rate", "reference_churn_rate"
+    )
+    fmt = ".1%" if metric == "churn_rate" else ".3f"
+    base = alt.Chart(frame).encode(x=alt.X("yearmonth(month):T", title="Snapshot month"))
+    line = base.mark_line(point=True, color=CURRENT_COLOR).encode(
+        y=alt.Y(f"{metric}:Q", title=title, scale=alt.Scale(zero=False)),
+        strokeDash=alt.StrokeDash("Status:N", scale=STATUS_DASH, title=None),
+        tooltip=[
+            alt.Tooltip("yearmonth(month):T", title="Month"),
+            alt.Tooltip(f"{metric}:Q", title=title, format=fmt),
+            "Status:N",
+            alt.Tooltip("time_window:N", title="Window"),
+        ],
+    )
+    mean = base.mark_rule(color=REFERENCE_COLOR).encode(y=f"mean({reference}):Q")
+    bound = base.mark_rule(color=ALARM_COLOR, strokeDash=[6, 3]).encode(y=f"mean({limit}):Q")
+    return alt.layer(line, mean, bound, _change_rule(frame, "changed")).properties(height=240)

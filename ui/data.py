@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pipeline import history, queries, warehouse
+from pipeline import history, queries, risk_points, warehouse
 from pipeline.jobs import BuildJob
 from pipeline.settings import Settings, get_settings
 
@@ -59,6 +59,32 @@ def explanation(build_id: str, path: str, customer_id: str) -> pd.DataFrame:
     return queries.customer_explanation(path, customer_id)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def waterfall(build_id: str, path: str, customer_id: str, risk: float) -> tuple[pd.DataFrame, bool]:
+    """One customer's waterfall steps, and whether they are in points of risk (approximate)."""
+    return risk_points.customer_waterfall(
+        explanation(build_id, path, customer_id), queries.calibrator(path), risk
+    )
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def top_reason_counts(build_id: str, path: str, k: int) -> pd.DataFrame:
+    """How many of the k riskiest customers have each feature as a top-3 reason."""
+    return queries.top_reason_counts(path, k)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def provisional_accuracy(build_id: str, path: str) -> pd.DataFrame:
+    """Expected precision and recall at k for months whose labels have not matured."""
+    return queries.provisional_accuracy(path)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def estimate_track_record(build_id: str, path: str) -> pd.DataFrame:
+    """Expected vs realized precision at k per backtest month."""
+    return queries.estimate_track_record(path)
+
+
 @st.cache_data(max_entries=4, show_spinner=False)
 def model_summary(build_id: str, path: str) -> dict[str, Any]:
     """Model version, training and as-of facts of a build."""
@@ -66,10 +92,10 @@ def model_summary(build_id: str, path: str) -> dict[str, Any]:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def previous_at_risk(build_id: str) -> pd.DataFrame | None:
-    """At-risk customers of the build published before `build_id`, if it is still kept."""
-    path = warehouse.previous(settings())
-    return queries.at_risk(path) if path is not None else None
+def work_queue(build_id: str, path: str) -> pd.DataFrame:
+    """At-risk customers of a build with their movement since the build published before it
+    (the same function the CLI export uses, so the download and the CLI agree)."""
+    return queries.at_risk_with_movement(path, warehouse.previous(settings()))
 
 
 def runs() -> list[history.RunRecord]:
@@ -87,3 +113,56 @@ def require_build() -> dict[str, Any] | None:
             "No data yet? Run `python -m pipeline demo` first."
         )
     return pointer
+
+
+# --- Health: the triage verdict and the monitors behind it ------------------------------
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def triage(build_id: str, path: str) -> dict[str, Any] | None:
+    """The verdict of a build (None for a warehouse built before the monitors)."""
+    return queries.triage(path)
+
+
+def verdict_now() -> dict[str, Any] | None:
+    """The verdict to show: a failed last build's own (its source data broke), else the
+    serving build's; None when there is none yet."""
+    runs_ = runs()
+    last = runs_[0] if runs_ else None
+    if last is not None and last.status == "failed" and last.triage:
+        return queries.build_triage(last, None)
+    pointer = serving()
+    if pointer is None:
+        return None
+    found = triage(pointer["build_id"], pointer["path"])
+    return {**found, "build_id": pointer["build_id"], "build_failed": False} if found else None
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def quality_checks(build_id: str, path: str) -> pd.DataFrame:
+    """Every data-quality check of a build."""
+    return queries.quality_checks(path)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def feature_drift(build_id: str, path: str) -> pd.DataFrame:
+    """Drift per feature and of the scores."""
+    return queries.feature_drift(path)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def feature_distribution(build_id: str, path: str) -> pd.DataFrame:
+    """Reference vs current shares per bin of every feature."""
+    return queries.feature_distribution(path)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def source_volume(build_id: str, path: str) -> pd.DataFrame:
+    """Rows per day of each source against its learned range."""
+    return queries.source_volume(path)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def performance(build_id: str, path: str) -> pd.DataFrame:
+    """Churn rate and accuracy per month, realized or estimated."""
+    return queries.performance(path)

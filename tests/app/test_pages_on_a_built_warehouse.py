@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline import export, history, queries, warehouse
 from pipeline.settings import Settings
+from ui import charts
 
 PAGES = {
     "app_pages/overview.py": "Overview",
@@ -23,6 +24,7 @@ PAGES = {
 
 pytestmark = pytest.mark.slow
 OpenPage = Callable[..., AppTest]
+WATERFALL = 2  # the Why page's charts: importance, top reasons, waterfall
 
 
 def serving_path(home: Path) -> str:
@@ -30,6 +32,12 @@ def serving_path(home: Path) -> str:
     pointer = warehouse.current(Settings(home=home))
     assert pointer is not None, "the fixture build did not publish a warehouse"
     return str(pointer["path"])
+
+
+def query(path: str, sql: str, params: list[object] | None = None) -> pd.DataFrame:
+    """Rows of the published warehouse, read-only."""
+    with warehouse.connect(path) as connection:
+        return connection.execute(sql, params or []).df()
 
 
 def chart_data(at: AppTest, index: int) -> pd.DataFrame:
@@ -90,13 +98,15 @@ def test_at_risk_list_and_download_show_exactly_the_chosen_number_of_customers(
     at.number_input[0].set_value(5).run()
 
     assert not at.exception
-    scored = queries.at_risk(serving_path(serving_home))
+    scored = queries.at_risk_with_movement(
+        serving_path(serving_home), warehouse.previous(Settings(home=serving_home))
+    )
     expected = export.export_frame(scored, top=5)
     shown = at.dataframe[0].value.reset_index(drop=True)
     assert len(shown) == 5
     pd.testing.assert_frame_equal(shown, expected, check_dtype=False)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Customers shown"] == f"5 of {len(scored):,} matching"
+    assert metrics["Customers shown, of those matching"] == f"5 of {len(scored):,}"
 
     downloaded = media_files(at.get("download_button")[0].proto.url)
     assert downloaded == export.to_csv_bytes(expected)
@@ -167,14 +177,14 @@ def test_why_page_waterfall_follows_the_chosen_customer(
 
     assert not at.exception
     assert at.selectbox[0].value == riskiest[0]
-    first = chart_data(at, 1)
+    first = chart_data(at, WATERFALL)
 
     at.selectbox[0].select(riskiest[1]).run()
 
     assert not at.exception
-    second = chart_data(at, 1)
+    second = chart_data(at, WATERFALL)
     expected = queries.customer_explanation(path, riskiest[1])
-    final_score = second.loc[second["step"] == "This customer", "end"].item()
+    final_score = second.loc[second["kind"] == "total", "end"].item()
     assert final_score == pytest.approx(
         expected["base_value"].iloc[0] + expected["contribution"].sum(), abs=1e-6
     )
@@ -205,3 +215,202 @@ def test_pipeline_page_names_the_serving_build_and_lists_its_run(
     nodes = at.dataframe[1].value
     assert {"model", "test"} <= set(nodes["resource_type"])
     assert (nodes["status"].isin(["success", "pass"])).all()
+
+
+def test_at_risk_list_says_first_build_when_there_is_no_earlier_build_to_compare(
+    open_page: OpenPage, serving_home: Path
+) -> None:
+    at = open_page()
+
+    shown = at.dataframe[0].value
+    assert warehouse.previous(Settings(home=serving_home)) is None
+    assert set(shown["movement"]) == {queries.NO_PREVIOUS}
+    assert shown["risk_change_pts"].isna().all()
+    overview = at.switch_page("app_pages/overview.py").run()
+    assert any("no earlier build" in c.value for c in overview.caption)
+
+
+def test_reasons_on_the_list_are_the_customers_top_risk_drivers_worded_from_the_meta(
+    open_page: OpenPage, serving_home: Path
+) -> None:
+    at = open_page()
+
+    shown = at.dataframe[0].value
+    explanations = query(
+        serving_path(serving_home),
+        "select customer_id, feature, reason, contribution from customer_explanations",
+    )
+    drivers = (
+        explanations[explanations["contribution"] > 0]
+        .sort_values(["customer_id", "contribution", "feature"], ascending=[True, False, True])
+        .groupby("customer_id")["reason"]
+        .apply(lambda reasons: reasons.head(3).tolist())
+    )
+    assert len(shown) > 0
+    for row in shown.itertuples():
+        listed = [getattr(row, f"reason_{rank}") for rank in (1, 2, 3)]
+        listed = [reason if isinstance(reason, str) else None for reason in listed]
+        expected = drivers.get(row.customer_id, [])
+        assert listed == expected + [None] * (3 - len(expected)), row.customer_id
+    cells = shown[["reason_1", "reason_2", "reason_3"]].to_numpy().ravel()
+    assert not any("{" in str(cell) for cell in cells), "a placeholder was left unfilled"
+
+
+@pytest.mark.parametrize(
+    ("feature", "expected"),
+    [
+        (
+            "days_since_last_activity",
+            lambda v: f"No activity for {v:,.0f} day{'' if v == 1 else 's'}",
+        ),
+        (
+            "events_trend_30d",
+            lambda v: (
+                "Product usage unchanged vs the previous month"
+                if round(100 * abs(v - 1)) == 0
+                else f"Product usage {'up' if v > 1 else 'down'} {100 * abs(v - 1):,.0f}% vs the "
+                "previous month"
+            ),
+        ),
+        (
+            "mrr_change_90d",
+            lambda v: (
+                "MRR unchanged vs 90 days ago"
+                if f"{abs(v):,.0f}" == "0"
+                else f"MRR {'up' if v > 0 else 'down'} ${abs(v):,.0f} vs 90 days ago"
+            ),
+        ),
+        (
+            "failed_payments_30d",
+            lambda v: f"{v:,.0f} failed payment{'' if v == 1 else 's'} in the last 30 days",
+        ),
+    ],
+)
+def test_reasons_word_values_as_changes_and_counts_in_plain_words(
+    serving_home: Path, feature: str, expected: Callable[[float], str]
+) -> None:
+    rows = query(
+        serving_path(serving_home),
+        "select feature_value, reason from customer_explanations "
+        "where feature = ? and feature_value <> ''",
+        [feature],
+    )
+
+    assert not rows.empty, f"no customer has a value for {feature}"
+    for row in rows.itertuples():
+        assert row.reason == expected(float(row.feature_value)), row
+
+
+def test_a_feature_without_reason_meta_reads_label_and_value(serving_home: Path) -> None:
+    # Features added later (or from your own data) may lack a template: they still read.
+    rows = query(
+        serving_path(serving_home),
+        "select explanations.label, explanations.display_value, explanations.reason, "
+        "features.reason_template "
+        "from customer_explanations as explanations "
+        "inner join feature_dictionary as features using (feature) "
+        "where explanations.feature_value <> ''",
+    )
+    untemplated = rows[rows["reason_template"] == ""]
+    assert (
+        untemplated["reason"] == untemplated["label"] + ": " + untemplated["display_value"]
+    ).all()
+    assert (rows["reason_template"] != "").mean() > 0.9, "most features should carry a template"
+
+
+def test_why_page_waterfall_walks_in_points_to_the_risk_on_the_list(
+    open_page: OpenPage, serving_home: Path
+) -> None:
+    at = open_page("app_pages/why.py")
+    customers = queries.at_risk(serving_path(serving_home))
+
+    for customer in customers["customer_id"].head(3):
+        at.selectbox[0].select(customer).run()
+        steps = chart_data(at, WATERFALL)
+        listed = customers.loc[customers["customer_id"] == customer, "churn_probability"].item()
+
+        assert not at.exception
+        assert at.get("vega_lite_chart")[WATERFALL].proto.spec.count("approximate") >= 1
+        base = steps.loc[steps["kind"] == "base", "end_pts"].item()
+        total = steps.loc[steps["kind"] == "total", "end_pts"].item()
+        walked = base + steps.loc[steps["kind"] == "step", "value_pts"].sum()
+        assert walked == pytest.approx(total, abs=1e-9)
+        assert total == pytest.approx(100 * listed, abs=0.05), "must end at the listed risk"
+        assert any("approximate" in c.value for c in at.caption)
+
+
+def test_why_page_counts_each_factor_among_the_top_reasons_of_the_k_riskiest(
+    open_page: OpenPage, serving_home: Path
+) -> None:
+    at = open_page("app_pages/why.py")
+    path = serving_path(serving_home)
+    k = int(queries.model_summary(path)["capacity_k"])
+    top = queries.at_risk(path).head(k)
+
+    counts = chart_data(at, 1)
+    reasons = top[["reason_1", "reason_2", "reason_3"]].notna()
+    assert counts["customers"].sum() == reasons.to_numpy().sum()
+    for rank in (1, 2, 3):
+        assert (
+            counts.loc[counts["reason_rank"] == rank, "customers"].sum()
+            == reasons[f"reason_{rank}"].sum()
+        )
+    assert counts.groupby("label")["customers"].sum().max() <= len(top)
+
+
+def test_accuracy_page_marks_the_unmatured_month_as_a_provisional_estimate(
+    open_page: OpenPage, serving_home: Path
+) -> None:
+    at = open_page("app_pages/accuracy.py")
+    path = serving_path(serving_home)
+    scored = queries.at_risk(path)
+    k = int(queries.model_summary(path)["capacity_k"])
+
+    precision = chart_data(at, 1)
+    estimates = precision[precision["estimate"]]
+    assert len(estimates) == 1
+    estimate = estimates.iloc[0]
+    assert estimate["Status"] == charts.PROVISIONAL
+    assert pd.Timestamp(estimate["scoring_month"]) == pd.Timestamp(scored["snapshot_date"].max())
+    assert (
+        pd.Timestamp(estimate["scoring_month"])
+        > precision["scoring_month"][~precision["estimate"]].max()
+    )
+    assert estimate["precision_at_k"] == pytest.approx(scored["churn_probability"].head(k).mean())
+    measured = precision[precision["Status"] == charts.MEASURED]
+    assert len(measured) == len(queries.backtest_metrics(path))
+    spec = at.get("vega_lite_chart")[1].proto.spec
+    assert '"strokeDash"' in spec and charts.PROVISIONAL in spec, "provisional needs a legend entry"
+    assert any(m.value.startswith("**Provisional (") for m in at.markdown)
+
+
+@pytest.mark.parametrize("page", ["app_pages/accuracy.py", "app_pages/why.py"])
+def test_charts_leave_text_and_background_colours_to_the_theme(
+    open_page: OpenPage, serving_home: Path, page: str
+) -> None:
+    at = open_page(page)
+
+    specs = [chart.proto.spec.lower() for chart in at.get("vega_lite_chart")]
+    assert specs
+    for spec in specs:
+        for fixed in ('"black"', '"white"', '"#000', '"#fff', '"background"'):
+            assert fixed not in spec, f"{fixed} would be unreadable in one of the themes"
+
+
+def test_a_filter_that_matches_nobody_says_so_and_how_to_widen_it(
+    open_page: OpenPage, serving_home: Path
+) -> None:
+    scored = queries.at_risk(serving_path(serving_home))
+    richest = scored.loc[scored["mrr"].idxmax()]
+    other_segment = next(s for s in sorted(scored["segment"].unique()) if s != richest["segment"])
+    at = open_page()
+
+    at.multiselect[0].set_value([other_segment]).run()
+    at.slider[0].set_value((float(richest["mrr"]), float(richest["mrr"]))).run()
+
+    assert not at.exception
+    assert [i.value for i in at.info] == [
+        "No customer matches these filters. Widen the MRR range or clear a filter."
+    ]
+    assert not at.dataframe
+    assert not at.get("download_button")

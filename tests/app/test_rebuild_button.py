@@ -122,5 +122,5 @@ def test_rebuild_is_refused_while_another_process_holds_the_build_lock(
     assert "already running (started by cli at 2026-01-01T09:00:00+00:00" in at.warning[0].value
     assert fake_build.triggers == []
     # Both the page and the sidebar show the other process's build as running.
-    assert [p.proto.text for p in page_progress] == ["Node 0 of ?: starting (0s elapsed)"]
-    assert [p.proto.text for p in sidebar_progress] == ["Building: 0/? · starting"]
+    assert [p.proto.text for p in page_progress] == ["[0/?] starting (0s elapsed)"]
+    assert [p.proto.text for p in sidebar_progress] == ["[0/?] starting (0s elapsed)"]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from pipeline import export, history, queries, warehouse
 from pipeline.lock import is_locked
@@ -81,10 +81,11 @@ def markdown(page: Page, text: str) -> Locator:
         (OVERVIEW, "Overview", '[data-testid="stMetric"]', 0),
         (AT_RISK, "At-risk customers", '[data-testid="stDownloadButton"]', 0),
         (ACCURACY, "Accuracy over time", CHARTS, 3),
-        (WHY, "Why customers are at risk", CHARTS, 2),
+        (WHY, "Why customers are at risk", CHARTS, 3),
         (PIPELINE, "Pipeline", '[data-testid="stDataFrame"]', 0),
+        ("/health", "Health", CHARTS, 4),
     ],
-    ids=["overview", "at_risk", "accuracy", "why", "pipeline_runs"],
+    ids=["overview", "at_risk", "accuracy", "why", "pipeline_runs", "health"],
 )
 def test_every_page_opens_without_exception_and_draws_its_charts(
     page: Page,
@@ -104,6 +105,51 @@ def test_every_page_opens_without_exception_and_draws_its_charts(
     screenshot(page, request.node.callspec.id)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    ("path", "title", "charts"),
+    [
+        (OVERVIEW, "Overview", 0),
+        (AT_RISK, "At-risk customers", 0),
+        (ACCURACY, "Accuracy over time", 3),
+        (WHY, "Why customers are at risk", 3),
+    ],
+    ids=["overview", "at_risk", "accuracy", "why"],
+)
+def test_every_result_page_is_readable_in_the_dark_theme(
+    browser: Browser,
+    app_url: str,
+    screenshot: Callable[[Page, str], Path],
+    request: pytest.FixtureRequest,
+    path: str,
+    title: str,
+    charts: int,
+) -> None:
+    # No theme is configured, so Streamlit follows the browser's colour scheme.
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 1600}, color_scheme="dark", accept_downloads=True
+    )
+    page = context.new_page()
+    try:
+        open_page(page, app_url + path, title)
+        expect(page.locator(CHARTS)).to_have_count(charts)
+        page.wait_for_timeout(500)
+
+        background = page.get_by_test_id("stApp").evaluate(
+            "element => getComputedStyle(element).backgroundColor"
+        )
+        assert luminance(background) < 0.2, f"dark theme not applied: {background}"
+        screenshot(page, f"{request.node.callspec.id}_dark")
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def luminance(css_rgb: str) -> float:
+    """Relative brightness (0 black .. 1 white) of a CSS `rgb(r, g, b)` colour."""
+    red, green, blue = (int(part) for part in re.findall(r"\d+", css_rgb)[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
 
 
 def test_first_page_sidebar_says_what_the_pages_show(page: Page, app_url: str) -> None:
@@ -231,3 +277,31 @@ def test_rebuild_button_publishes_a_new_build_and_refuses_a_second_click(
     assert (runs[0].build_id, runs[0].trigger, runs[0].status) == (after, "app", "success")
     page.wait_for_timeout(1000)
     screenshot(page, "pipeline_after_rebuild")
+
+
+def test_after_a_second_build_the_csv_carries_movement_and_matches_the_cli(
+    page: Page,
+    app_url: str,
+    baton_home: Path,
+    pipeline_cli: Callable[..., str],
+    tmp_path: Path,
+    screenshot: Callable[[Page, str], Path],
+) -> None:
+    settings = Settings(home=baton_home)
+    if warehouse.previous(settings) is None:  # run alone: make the second build here
+        pipeline_cli(baton_home, "rebuild")
+    path = warehouse.current(settings)["path"]
+    moved = queries.at_risk_with_movement(path, warehouse.previous(settings))
+    open_page(page, app_url + AT_RISK, "At-risk customers")
+    capacity = page.get_by_role("spinbutton", name=CAPACITY_LABEL, exact=True)
+    top = int(capacity.input_value())
+
+    downloaded, _ = download_csv(page, tmp_path, "app.csv")
+
+    rows = list(csv.DictReader(io.StringIO(downloaded.decode("utf-8"))))
+    assert [row["movement"] for row in rows] == moved["movement"].head(top).tolist()
+    assert all(row["movement"] != queries.NO_PREVIOUS for row in rows)
+    cli_csv = tmp_path / "cli.csv"
+    pipeline_cli(baton_home, "export-at-risk", "--out", str(cli_csv), "--top", str(top))
+    assert downloaded == cli_csv.read_bytes(), "the button and the CLI must export the same bytes"
+    screenshot(page, "at_risk_after_second_build")

@@ -18,6 +18,8 @@ HEADER = [
     "plan",
     "mrr_usd",
     "risk_pct",
+    "movement",
+    "risk_change_pts",
     "expected_mrr_loss_usd",
     "reason_1",
     "reason_2",
@@ -110,8 +112,8 @@ def test_exported_numbers_stay_numeric_even_when_negative() -> None:
     for column in ("mrr_usd", "risk_pct", "expected_mrr_loss_usd"):
         assert pd.api.types.is_numeric_dtype(frame[column]), column
     body = read_csv(to_csv_bytes(frame))[1:]
-    assert body[1][4] == "-50.0"  # not "'-50.0"
-    assert body[1][6] == "-25.0"
+    assert body[1][HEADER.index("mrr_usd")] == "-50.0"  # not "'-50.0"
+    assert body[1][HEADER.index("expected_mrr_loss_usd")] == "-25.0"
 
 
 def test_export_converts_risk_to_percent_and_rounds_money_to_cents() -> None:
@@ -129,6 +131,21 @@ def test_export_keeps_order_and_top_k_rows_with_the_documented_header() -> None:
     data = to_csv_bytes(frame)
     assert data.count(b"\r\n") == 1 + 3  # RFC 4180 line ends: header and three rows
     assert len(read_csv(data)) == 1 + 3
+
+
+def test_export_carries_each_customers_movement_and_risk_change_in_points() -> None:
+    rows = at_risk_rows(["a", "b", "c"]).assign(
+        movement=["new", "rising", "falling"], change_pts=[float("nan"), 7.5, -12.0]
+    )
+    body = read_csv(to_csv_bytes(export_frame(rows)))[1:]
+    moves = [(row[HEADER.index("movement")], row[HEADER.index("risk_change_pts")]) for row in body]
+    assert moves == [("new", ""), ("rising", "7.5"), ("falling", "-12.0")]
+
+
+def test_export_leaves_movement_blank_when_the_rows_carry_none() -> None:
+    frame = export_frame(at_risk_rows(["a", "b"]))
+    assert frame["movement"].tolist() == ["", ""]
+    assert frame["risk_change_pts"].isna().all()
 
 
 @pytest.mark.parametrize(

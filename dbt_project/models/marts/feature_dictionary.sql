@@ -12,11 +12,17 @@
                     'label': meta.label,
                     'kind': meta.kind,
                     'unit': meta.unit or '',
+                    'reason': meta.reason or '',
+                    'reason_if_missing': meta.reason_if_missing or '',
                     'description': column.description,
                 }) -%}
             {%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
+{%- endif %}
+{%- if var('dataset_kind', 'events') == 'flat' -%}
+    {#- A flat customer file: the features its mapping declares (macros/flat_features.sql). -#}
+    {%- set features = flat_features() -%}
 {%- endif %}
 
 with
@@ -27,9 +33,11 @@ features as (
         select
             {{ loop.index }} as position,
             {{ dbt.string_literal(feature.name) }} as feature,
-            {{ dbt.string_literal(feature.label) }} as label,
+            {{ dbt.string_literal(feature.label | replace("'", "''")) }} as label,
             {{ dbt.string_literal(feature.kind) }} as kind,
             {{ dbt.string_literal(feature.unit) }} as unit,
+            {{ dbt.string_literal(feature.reason | replace("'", "''")) }} as reason_template,
+            {{ dbt.string_literal(feature.reason_if_missing | replace("'", "''")) }} as reason_if_missing,
             {{ dbt.string_literal(feature.description | replace("'", "''")) }} as description
         {% if not loop.last %}union all{% endif %}
     {% else %}
@@ -39,6 +47,8 @@ features as (
             '' as label,
             '' as kind,
             '' as unit,
+            '' as reason_template,
+            '' as reason_if_missing,
             '' as description
         where false
     {% endfor %}

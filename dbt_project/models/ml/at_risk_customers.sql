@@ -1,5 +1,6 @@
 -- The newest snapshot's customers ranked by churn risk, with expected MRR loss and the
--- three features that raise each customer's risk most (largest positive SHAP values).
+-- three features that raise each customer's risk most (largest positive SHAP values),
+-- each worded as a fact ("No activity for 41 days").
 with
 
 predictions as (
@@ -24,7 +25,8 @@ ranked_reasons as (
 
     select
         customer_id,
-        label || ': ' || display_value as reason,
+        feature,
+        reason,
         row_number() over (
             partition by customer_id
             order by contribution desc, feature asc
@@ -41,7 +43,10 @@ top_reasons as (
         customer_id,
         max(reason) filter (where reason_rank = 1) as reason_1,
         max(reason) filter (where reason_rank = 2) as reason_2,
-        max(reason) filter (where reason_rank = 3) as reason_3
+        max(reason) filter (where reason_rank = 3) as reason_3,
+        max(feature) filter (where reason_rank = 1) as reason_1_feature,
+        max(feature) filter (where reason_rank = 2) as reason_2_feature,
+        max(feature) filter (where reason_rank = 3) as reason_3_feature
 
     from ranked_reasons
     where reason_rank <= 3
@@ -64,6 +69,9 @@ final as (
         top_reasons.reason_1,
         top_reasons.reason_2,
         top_reasons.reason_3,
+        top_reasons.reason_1_feature,
+        top_reasons.reason_2_feature,
+        top_reasons.reason_3_feature,
         predictions.snapshot_date,
         predictions.model_version
 

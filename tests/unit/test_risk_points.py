@@ -1,0 +1,84 @@
+"""SHAP contributions walked as points of calibrated risk for the Why page's waterfall."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.calibration import Calibrator
+from pipeline.risk_points import customer_waterfall, waterfall_steps
+
+PLATT = {"method": "platt", "params": {"coef": [0.9], "intercept": [-0.4]}}
+
+
+def explanation(contributions: list[float], base: float = -3.0) -> pd.DataFrame:
+    """One customer's contributions, largest |effect| first, as queries returns them."""
+    ordered = sorted(contributions, key=abs, reverse=True)
+    return pd.DataFrame(
+        {
+            "reason": [f"factor {i}" for i in range(len(ordered))],
+            "contribution": ordered,
+            "base_value": base,
+        }
+    )
+
+
+def sigmoid(x: float) -> float:
+    return float(1 / (1 + np.exp(-x)))
+
+
+def test_steps_add_up_from_the_typical_customer_to_the_customers_probability() -> None:
+    steps = waterfall_steps(explanation([1.5, -0.4, 0.8, 0.05]))
+
+    total = steps.loc[steps["kind"] == "total", "end_pts"].item()
+    base = steps.loc[steps["kind"] == "base", "end_pts"].item()
+    assert base == pytest.approx(100 * sigmoid(-3.0))
+    assert total == pytest.approx(100 * sigmoid(-3.0 + 1.5 - 0.4 + 0.8 + 0.05))
+    assert base + steps.loc[steps["kind"] == "step", "value_pts"].sum() == pytest.approx(total)
+
+
+def test_each_step_keeps_the_sign_of_its_log_odds_contribution() -> None:
+    steps = waterfall_steps(explanation([1.5, -0.4, 0.8]), Calibrator.from_dict(PLATT).transform)
+
+    moves = steps[steps["kind"] == "step"]
+    assert (np.sign(moves["value_pts"]) == np.sign(moves["value"])).all()
+
+
+def test_calibrated_path_ends_at_the_calibrated_probability() -> None:
+    calibrator = Calibrator.from_dict(PLATT)
+    steps = waterfall_steps(explanation([2.0, 0.3, -0.1], base=-2.5), calibrator.transform)
+
+    expected = calibrator.transform(np.array([sigmoid(-2.5 + 2.0 + 0.3 - 0.1)]))[0]
+    assert steps["end_pts"].iloc[-1] == pytest.approx(100 * expected)
+
+
+def test_small_effects_beyond_the_top_are_one_bar() -> None:
+    steps = waterfall_steps(explanation([1.0, 0.5, 0.2, 0.1, -0.05]), top=2)
+
+    assert steps["step"].tolist() == [
+        "Typical customer",
+        "factor 0",
+        "factor 1",
+        "3 other factors",
+        "This customer",
+    ]
+    assert steps.loc[3, "value"] == pytest.approx(0.2 + 0.1 - 0.05)
+
+
+def test_points_are_refused_when_they_would_not_end_at_the_listed_risk() -> None:
+    contributions = explanation([1.0, 0.5])
+    listed = sigmoid(-3.0 + 1.5)
+
+    _, honest = customer_waterfall(contributions, {}, listed)
+    _, off = customer_waterfall(contributions, {}, listed + 0.02)
+
+    assert honest is True
+    assert off is False
+
+
+def test_a_customer_without_stored_contributions_gets_no_steps() -> None:
+    steps, in_points = customer_waterfall(explanation([])[0:0], PLATT, 0.5)
+
+    assert steps.empty
+    assert in_points is False
