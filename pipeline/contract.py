@@ -3,6 +3,11 @@
 The demo generator writes these tables directly; your own data gets here through a mapping
 file (`python -m pipeline import MAPPING.yml`). Tables marked optional may be left out of
 a mapping: they are then created empty, and the features built on them are zero or null.
+
+Each column also carries the validation rules the importer applies (pipeline/validation.py):
+amounts and counts that cannot be negative, dates that cannot lie in the future; each table
+its key (no duplicates) and the event date that cannot precede the customer's signup.
+A flat customer file (mapping `kind: flat`) uses FLAT_TABLE instead, plus declared features.
 """
 
 from __future__ import annotations
@@ -18,21 +23,34 @@ class Column:
     type: str
     required: bool
     description: str
+    non_negative: bool = False
+    may_be_future: bool = False
+
+    @property
+    def is_date(self) -> bool:
+        """True for DATE and TIMESTAMP columns (checked for parseability and future dates)."""
+        return self.type in ("DATE", "TIMESTAMP")
 
 
 @dataclass(frozen=True)
 class Table:
-    """One contract table."""
+    """One contract table: its columns, key, and the date of its events (if any)."""
 
     name: str
     description: str
     required: bool
     columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    event_date: str | None = None
 
     @property
     def column_names(self) -> tuple[str, ...]:
         """Column names in contract order."""
         return tuple(column.name for column in self.columns)
+
+    def column(self, name: str) -> Column:
+        """The contract column called `name`."""
+        return next(column for column in self.columns if column.name == name)
 
 
 CONTRACT: tuple[Table, ...] = (
@@ -47,9 +65,10 @@ CONTRACT: tuple[Table, ...] = (
             Column("plan", "VARCHAR", False, "Plan or product tier at signup."),
             Column("segment", "VARCHAR", False, "Market segment."),
             Column("region", "VARCHAR", False, "Region or country."),
-            Column("seats", "INTEGER", False, "Licensed seats at signup."),
+            Column("seats", "INTEGER", False, "Licensed seats at signup.", non_negative=True),
             Column("platform", "VARCHAR", False, "Main client platform."),
         ),
+        key=("account_id",),
     ),
     Table(
         "subscriptions",
@@ -60,12 +79,14 @@ CONTRACT: tuple[Table, ...] = (
             Column("account_id", "VARCHAR", True, "Customer."),
             Column("plan", "VARCHAR", False, "Plan of the period."),
             Column("billing_period", "VARCHAR", True, "monthly or annual."),
-            Column("seats", "INTEGER", False, "Licensed seats."),
-            Column("mrr", "DOUBLE", True, "Monthly recurring revenue."),
+            Column("seats", "INTEGER", False, "Licensed seats.", non_negative=True),
+            Column("mrr", "DOUBLE", True, "Monthly recurring revenue.", non_negative=True),
             Column("started_at", "DATE", True, "First day of the period."),
-            Column("ended_at", "DATE", False, "Last day; null while running."),
+            Column("ended_at", "DATE", False, "Last day; null while running.", may_be_future=True),
             Column("status", "VARCHAR", True, "active, cancelled or changed."),
         ),
+        key=("subscription_id",),
+        event_date="started_at",
     ),
     Table(
         "usage_daily",
@@ -74,9 +95,23 @@ CONTRACT: tuple[Table, ...] = (
         (
             Column("account_id", "VARCHAR", True, "Customer."),
             Column("usage_date", "DATE", True, "Day of the activity."),
-            Column("active_users", "INTEGER", True, "Distinct users active that day (1 if n/a)."),
-            Column("events", "INTEGER", True, "Events, orders or lines recorded that day."),
+            Column(
+                "active_users",
+                "INTEGER",
+                True,
+                "Distinct users active that day (1 if n/a).",
+                non_negative=True,
+            ),
+            Column(
+                "events",
+                "INTEGER",
+                True,
+                "Events, orders or lines recorded that day.",
+                non_negative=True,
+            ),
         ),
+        key=("account_id", "usage_date"),
+        event_date="usage_date",
     ),
     Table(
         "invoices",
@@ -86,9 +121,11 @@ CONTRACT: tuple[Table, ...] = (
             Column("invoice_id", "VARCHAR", True, "Unique invoice id."),
             Column("account_id", "VARCHAR", True, "Customer."),
             Column("invoice_date", "DATE", True, "Day issued."),
-            Column("due_date", "DATE", False, "Day due."),
-            Column("amount", "DOUBLE", True, "Amount."),
+            Column("due_date", "DATE", False, "Day due.", may_be_future=True),
+            Column("amount", "DOUBLE", True, "Amount.", non_negative=True),
         ),
+        key=("invoice_id",),
+        event_date="invoice_date",
     ),
     Table(
         "payments",
@@ -99,9 +136,11 @@ CONTRACT: tuple[Table, ...] = (
             Column("invoice_id", "VARCHAR", False, "Invoice paid."),
             Column("account_id", "VARCHAR", True, "Customer."),
             Column("attempted_at", "TIMESTAMP", True, "When attempted."),
-            Column("amount", "DOUBLE", True, "Amount."),
+            Column("amount", "DOUBLE", True, "Amount (negative for a refund)."),
             Column("status", "VARCHAR", True, "succeeded or failed."),
         ),
+        key=("payment_id",),
+        event_date="attempted_at",
     ),
     Table(
         "tickets",
@@ -114,7 +153,73 @@ CONTRACT: tuple[Table, ...] = (
             Column("priority", "VARCHAR", False, "low, normal, high or urgent."),
             Column("category", "VARCHAR", False, "Free category."),
         ),
+        key=("ticket_id",),
+        event_date="created_at",
     ),
 )
 
 TABLES: dict[str, Table] = {table.name: table for table in CONTRACT}
+
+
+def checks(table: Table, column: Column) -> str:
+    """The column-specific validation rules, in words (docs/data-contract.md lists them)."""
+    words = []
+    if column.non_negative:
+        words.append("not negative")
+    if column.is_date:
+        words.append("a date" + ("" if column.may_be_future else ", not in the future"))
+    if table.event_date == column.name:
+        words.append("not before signup")
+    if column.name == "account_id" and table.name not in ("accounts", "customer_exports"):
+        words.append("a known customer")
+    return "; ".join(words)
+
+
+FLAT_TABLE = Table(
+    "customer_exports",
+    "Flat customer file (mapping `kind: flat`): one row per customer and export, with a churn "
+    "flag, plus one column per declared feature. Exports accumulate in dbt snapshots.",
+    True,
+    (
+        Column("account_id", "VARCHAR", True, "Unique customer id (unique within an export)."),
+        Column(
+            "churned",
+            "BOOLEAN",
+            True,
+            "Churn flag: the customer left within `horizon_days` before the export.",
+        ),
+        Column("exported_on", "DATE", False, "Day of the export (defaults to the import day)."),
+        Column("account_name", "VARCHAR", False, "Display name (defaults to the id)."),
+        Column("segment", "VARCHAR", False, "Market segment (a filter on the at-risk list)."),
+        Column("plan", "VARCHAR", False, "Plan or product (a filter on the at-risk list)."),
+        Column("region", "VARCHAR", False, "Region or country (a filter on the at-risk list)."),
+        Column("mrr", "DOUBLE", False, "Monthly revenue, for expected loss.", non_negative=True),
+        Column(
+            "days_since_last_activity",
+            "DOUBLE",
+            False,
+            "Days since the last activity, for the recency baseline.",
+            non_negative=True,
+        ),
+    ),
+    key=("account_id", "exported_on"),
+)
+# Feature kinds of a flat file and the type each is stored as.
+FEATURE_TYPES = {"numeric": "DOUBLE", "categorical": "VARCHAR"}
+# Names the flat feature mart already uses; a declared feature cannot take one.
+RESERVED_FEATURE_NAMES = frozenset(
+    {
+        "customer_id",
+        "customer_name",
+        "snapshot_date",
+        "exported_on",
+        "churned",
+        "is_matured",
+        "churned_within_horizon",
+        *FLAT_TABLE.column_names,
+        "dbt_scd_id",
+        "dbt_updated_at",
+        "dbt_valid_from",
+        "dbt_valid_to",
+    }
+)

@@ -119,6 +119,19 @@ def use_version(settings: Settings, version: str | None) -> None:
             connection.close()
 
 
+def retire_service(settings: Settings, reason: str) -> None:
+    """Take every model out of service (e.g. new data with other features); call under the
+    build lock. The next build's candidate then goes into service as the first model."""
+    if not settings.registry_path.exists():
+        return
+    connection = duckdb.connect(str(settings.registry_path))
+    try:
+        connection.execute("delete from service_state")
+        connection.execute("insert into service_state values (null, false, ?, now())", [reason])
+    finally:
+        connection.close()
+
+
 def versions(settings: Settings) -> pd.DataFrame:
     """Every registered version, newest first, with whether it is the one in service."""
     connection = duckdb.connect(str(ensure(settings)), read_only=True)

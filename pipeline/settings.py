@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = ROOT / "dbt_project"
+# Where mapping files may read data from besides BATON_HOME (BATON_DATA_DIR overrides):
+# `data/` in the project and the team's shared datasets folder next to it.
+DEFAULT_DATA_DIRS = (ROOT / "data", ROOT.parent / "shared" / "datasets")
+DEFAULT_MAX_FILE_MB = 500.0
+
+
+def _data_dirs() -> tuple[Path, ...]:
+    """BATON_DATA_DIR (folders separated by `:`), else the defaults; resolved."""
+    configured = os.environ.get("BATON_DATA_DIR", "")
+    folders = [Path(p) for p in configured.split(os.pathsep) if p.strip()] or DEFAULT_DATA_DIRS
+    return tuple(Path(folder).expanduser().resolve() for folder in folders)
+
+
+def _max_file_mb() -> float:
+    """BATON_MAX_FILE_MB, else the default; a bad value falls back to the default."""
+    try:
+        return float(os.environ.get("BATON_MAX_FILE_MB", DEFAULT_MAX_FILE_MB))
+    except ValueError:
+        return DEFAULT_MAX_FILE_MB
 
 
 @dataclass(frozen=True)
@@ -15,6 +34,30 @@ class Settings:
     """Where Baton keeps raw data, warehouses, run history and the build lock."""
 
     home: Path
+    # Folders besides `home` that mapping files and uploads may read (BATON_DATA_DIR).
+    data_dirs: tuple[Path, ...] = field(default_factory=_data_dirs)
+    # Source files larger than this are refused before they are read (BATON_MAX_FILE_MB).
+    max_file_mb: float = field(default_factory=_max_file_mb)
+
+    @property
+    def allowed_roots(self) -> tuple[Path, ...]:
+        """The only folders a mapping's source paths may resolve into."""
+        return (self.home.resolve(), *self.data_dirs)
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Files uploaded on the Data page, under sanitized names."""
+        return self.home / "uploads"
+
+    @property
+    def mappings_dir(self) -> Path:
+        """Mapping files saved by the Data page."""
+        return self.home / "mappings"
+
+    @property
+    def history_path(self) -> Path:
+        """dbt snapshots of flat customer exports, accumulated build after build."""
+        return self.home / "history.duckdb"
 
     @property
     def raw_path(self) -> Path:

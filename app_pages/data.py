@@ -1,0 +1,289 @@
+"""Your data: upload files, map their columns onto the data contract, validate, import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from pipeline import importer, mapping, uploads, validation
+from pipeline.contract import CONTRACT, FLAT_TABLE, Table
+from pipeline.lock import BuildRefusedError
+from pipeline.safety import UnsafePathError, quote_identifier
+from ui import data
+
+NOT_MAPPED = "— not mapped —"
+EXPRESSION = "(expression)"
+LEAVE_OUT = "— leave out —"
+KINDS = {
+    "flat": "One row per customer, with a churn flag (e.g. a CRM export)",
+    "events": "Customers plus dated events: orders, usage, subscriptions, payments",
+}
+
+
+def upload_files() -> None:
+    """Store what the user uploads (sanitized names under BATON_HOME/uploads)."""
+    files = st.file_uploader(
+        "CSV or Parquet files", type=["csv", "parquet"], accept_multiple_files=True
+    )
+    for file in files or []:
+        try:
+            saved = uploads.save_upload(data.settings(), file.name, file.getvalue())
+        except (UnsafePathError, OSError) as error:
+            st.error(f"{file.name} was not stored: {error}")
+        else:
+            st.caption(f"Stored as {saved.name}.")
+
+
+def column_choice(label: str, column: str, columns: list[str], key: str, required: bool) -> str:
+    """A dropdown of the file's columns (or an expression) for one contract column."""
+    options = [*([] if required else [NOT_MAPPED]), *columns, EXPRESSION]
+    guess = uploads.guess_column(column, columns)
+    index = options.index(guess) if guess in options else 0
+    chosen = st.selectbox(label, options, index=index, key=key)
+    if chosen == EXPRESSION:
+        return st.text_input(
+            f"Expression for {column}",
+            key=f"{key}-expression",
+            placeholder="e.g. Quantity * UnitPrice",
+            help="One SQL expression over the file's columns (DuckDB syntax).",
+        )
+    if chosen == NOT_MAPPED:
+        return ""
+    return quote_identifier(chosen)
+
+
+def map_columns(table: Table, columns: list[str], key: str) -> dict[str, str]:
+    """Dropdowns for every column of a contract table; the mapped expressions."""
+    mapped = {}
+    grid = st.columns(3)
+    for position, column in enumerate(table.columns):
+        with grid[position % 3]:
+            label = f"{column.name}{' *' if column.required else ''}"
+            expression = column_choice(
+                label, column.name, columns, f"{key}-{column.name}", column.required
+            )
+        if expression:
+            mapped[column.name] = expression
+    return mapped
+
+
+def choose_features(columns: list[str], types: dict[str, str], used: set[str]) -> dict[str, Any]:
+    """The columns to learn from, with plain labels and kinds the user can edit."""
+    candidates = [c for c in columns if c not in used]
+    chosen = st.multiselect(
+        "Columns the model learns from",
+        candidates,
+        default=candidates,
+        key="flat-features",
+        help="Leave out identifiers and anything known only after a customer left.",
+    )
+    table = pd.DataFrame(
+        {
+            "column": chosen,
+            "label": [uploads.feature_label(c) for c in chosen],
+            "kind": [uploads.guess_kind(types.get(c, "")) for c in chosen],
+            "unit": [""] * len(chosen),
+        }
+    )
+    edited = st.data_editor(
+        table,
+        key="flat-feature-labels",
+        hide_index=True,
+        disabled=["column"],
+        column_config={
+            "label": st.column_config.TextColumn("Plain label", required=True),
+            "kind": st.column_config.SelectboxColumn(
+                "Kind", options=["numeric", "categorical"], required=True
+            ),
+            "unit": st.column_config.SelectboxColumn(
+                "Unit", options=["", "usd", "days", "months", "count", "share", "ratio", "times"]
+            ),
+        },
+    )
+    features: dict[str, Any] = {}
+    for row in edited.itertuples(index=False):
+        features[uploads.feature_name(str(row.column))] = {
+            "expression": quote_identifier(str(row.column)),
+            "label": str(row.label),
+            "kind": str(row.kind),
+            **({"unit": str(row.unit)} if row.unit else {}),
+        }
+    return features
+
+
+def flat_mapping(files: list[Path]) -> dict[str, Any] | None:
+    """The mapping document of a flat customer file, from the widgets."""
+    upload = st.selectbox("File", files, format_func=lambda p: p.name, key="flat-file")
+    columns, types = show_preview(upload)
+    if columns is None:
+        return None
+    st.subheader("Map the columns")
+    st.caption("Columns marked * are required. Pick a column of the file, or write an expression.")
+    mapped = map_columns(FLAT_TABLE, columns, "flat")
+    # Identifiers, the flag and the date are not features; segment, plan and MRR may be.
+    used = {
+        expression.strip('"').replace('""', '"')
+        for column, expression in mapped.items()
+        if column in ("account_id", "churned", "exported_on", "account_name")
+    }
+    st.subheader("Features")
+    return {
+        "kind": "flat",
+        "sources": {"customers": uploads.source_entry(upload)},
+        "tables": {FLAT_TABLE.name: {"from": "customers", "columns": mapped}},
+        "features": choose_features(columns, types, used),
+    }
+
+
+def events_mapping(files: list[Path]) -> dict[str, Any]:
+    """The mapping document of an event dataset: a file and column dropdowns per table."""
+    sources: dict[str, str] = {}
+    tables: dict[str, Any] = {}
+    for table in CONTRACT:
+        with st.expander(
+            f"{table.name}{' (required)' if table.required else ''}: {table.description}"
+        ):
+            options = [*([] if table.required else [LEAVE_OUT]), *files]
+            upload = st.selectbox(
+                "File",
+                options,
+                format_func=lambda p: p if isinstance(p, str) else p.name,
+                key=f"{table.name}-file",
+            )
+            if isinstance(upload, str):
+                continue
+            columns, _ = show_preview(upload)
+            if columns is None:
+                continue
+            source = uploads.feature_name(upload.stem)
+            sources[source] = uploads.source_entry(upload)
+            spec: dict[str, Any] = {
+                "from": source,
+                "columns": map_columns(table, columns, table.name),
+            }
+            where = st.text_input("Keep only rows where (optional)", key=f"{table.name}-where")
+            group_by = st.text_input(
+                "Group by (optional, comma-separated expressions)", key=f"{table.name}-group"
+            )
+            if where:
+                spec["where"] = where
+            if group_by:
+                spec["group_by"] = [g.strip() for g in group_by.split(",") if g.strip()]
+            tables[table.name] = spec
+    return {"kind": "events", "sources": sources, "tables": tables}
+
+
+def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str]]:
+    """The first rows of a file; its columns and types (None when it cannot be read)."""
+    try:
+        frame, types = uploads.preview(data.settings(), upload)
+    except (duckdb.Error, UnsafePathError, OSError) as error:
+        st.error(
+            f"{upload.name} could not be read: {str(error).splitlines()[0]} Check that it is a "
+            "CSV or Parquet file, or upload it again."
+        )
+        return None, {}
+    st.dataframe(frame, hide_index=True, height=220)
+    return list(types), types
+
+
+def settings_for(kind: str) -> dict[str, Any]:
+    """Churn definition, horizon and capacity, as mapping vars."""
+    left, middle, right = st.columns(3)
+    horizon = left.number_input(
+        "Churn horizon (days)",
+        min_value=7,
+        max_value=365,
+        value=30,
+        help="Flat files: the period the churn flag covers. Events: how far ahead to predict.",
+    )
+    capacity = middle.number_input(
+        "Customers you can contact per cycle", min_value=1, max_value=100_000, value=100
+    )
+    values: dict[str, Any] = {"horizon_days": int(horizon), "capacity_k": int(capacity)}
+    if kind == "events":
+        definition = right.radio(
+            "Churn means",
+            ["contractual", "non_contractual"],
+            format_func=lambda d: {
+                "contractual": "a subscription ends (contractual)",
+                "non_contractual": "no activity for a while (non-contractual)",
+            }[d],
+        )
+        values["churn_definition"] = definition
+        if definition == "non_contractual":
+            values["inactivity_days"] = int(
+                right.number_input("Active means activity in the last (days)", 7, 730, 90)
+            )
+    return values
+
+
+def show_problems(problems: list[validation.Problem]) -> None:
+    """The same report as the CLI, as a table."""
+    st.error(
+        f"{len(problems)} problem(s) found; nothing was imported and the dashboard keeps "
+        "serving the last good build."
+    )
+    st.dataframe(validation.as_frame(problems), hide_index=True)
+
+
+def validate_and_import(document: dict[str, Any], do_import: bool) -> None:
+    """Save the mapping, validate it, and import it when asked and clean."""
+    settings = data.settings()
+    try:
+        path = uploads.write_mapping(settings, document)
+        parsed = mapping.read_mapping(path, settings)
+        if not do_import:
+            problems = importer.validate_mapping(parsed, settings)
+            if problems:
+                show_problems(problems)
+            else:
+                st.success(f"No problems found. Mapping saved to {path}.")
+            return
+        counts = importer.import_mapping(parsed, settings)
+    except mapping.MappingError as error:
+        show_problems(error.problems)
+    except BuildRefusedError as error:
+        st.warning(f"Not imported: {error}")
+    except (OSError, duckdb.Error) as error:
+        st.error(f"The import could not run: {str(error).splitlines()[0]} Try again.")
+    else:
+        rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items() if count)
+        st.success(
+            f"Imported ({rows}); mapping saved to {path}. Rebuild on the Pipeline page to "
+            "train, score and explain on your data."
+        )
+        st.page_link(
+            "app_pages/pipeline_runs.py", label="Go to Pipeline", icon=":material/settings:"
+        )
+
+
+st.title("Your data")
+st.caption(
+    "Upload your files, map their columns onto Baton's data contract (docs/data-contract.md), "
+    "validate, and import. Nothing reaches the dashboard until a rebuild succeeds."
+)
+upload_files()
+available = uploads.list_uploads(data.settings())
+if not available:
+    st.info("Upload a CSV or Parquet file to start.")
+else:
+    kind = st.radio(
+        "What does your data look like?", list(KINDS), format_func=KINDS.get, key="kind"
+    )
+    name = st.text_input("Dataset name", value="My data", key="dataset-name").strip() or "My data"
+    document = flat_mapping(available) if kind == "flat" else events_mapping(available)
+    if document is not None:
+        st.subheader("Settings")
+        document = {"name": name, **document, "vars": settings_for(kind)}
+        validate, do_import = st.columns([1, 1])
+        if validate.button("Validate", icon=":material/rule:"):
+            validate_and_import(document, do_import=False)
+        if do_import.button("Import", type="primary", icon=":material/upload:"):
+            validate_and_import(document, do_import=True)
+        with st.expander("Mapping file"):
+            st.code(uploads.yaml_text(document), language="yaml")

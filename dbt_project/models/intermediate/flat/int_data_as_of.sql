@@ -1,0 +1,24 @@
+-- The data as-of date of a flat customer file: the `as_of` var when set, else the day after
+-- the newest export. Replaces the event-based model of the same name for flat files.
+with
+
+exports as (
+
+    select max(exported_on) as latest from {{ ref('customer_exports_history') }}
+
+),
+
+final as (
+
+    select
+        {% if var('as_of') %}
+            cast('{{ var("as_of") }}' as date)
+        {% else %}
+            cast(latest + interval 1 day as date)
+        {% endif %} as as_of_date
+
+    from exports
+
+)
+
+select * from final

@@ -1,0 +1,229 @@
+"""Guards for user input: file paths stay in allowed folders, SQL stays a single expression.
+
+A mapping file and the Data page hand Baton paths, column names and small SQL expressions
+(`amount: Quantity * UnitPrice`). Paths must resolve (symlinks followed) inside BATON_HOME or
+a configured data folder; identifiers are quoted; expressions are parsed by DuckDB's own
+parser and accepted only as one scalar expression that reads no file, runs no statement and
+holds no subquery. Imports additionally run on a DuckDB connection locked to those folders.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+UPLOAD_SUFFIXES = (".csv", ".parquet", ".pq")
+MAX_EXPRESSION_CHARS = 2_000
+# Functions that read files, the network or the environment, or change the session. Table
+# functions cannot run inside one expression anyway; this is defense in depth.
+FORBIDDEN_FUNCTIONS = frozenset(
+    {
+        "glob",
+        "query",
+        "query_table",
+        "getenv",
+        "current_setting",
+        "sniff_csv",
+        "load_extension",
+        "install",
+        "load",
+        "attach",
+        "detach",
+        "copy",
+        "export_database",
+        "import_database",
+        "checkpoint",
+        "force_checkpoint",
+        "set_variable",
+        "getvariable",
+        "st_read",
+        "read_text",
+        "read_blob",
+    }
+)
+FORBIDDEN_PREFIXES = (
+    "read_",
+    "parquet_",
+    "scan_",
+    "sqlite_",
+    "postgres_",
+    "mysql_",
+    "iceberg_",
+    "delta_",
+    "pragma_",
+    "duckdb_",
+    "http",
+    "s3",
+)
+_NOT_ONE_EXPRESSION = {
+    "where_clause": "a WHERE clause",
+    "having": "a HAVING clause",
+    "qualify": "a QUALIFY clause",
+    "sample": "a SAMPLE clause",
+}
+
+
+class UnsafePathError(ValueError):
+    """A path resolves outside the folders Baton may read."""
+
+
+class UnsafeExpressionError(ValueError):
+    """A mapping expression is not one plain SQL expression."""
+
+
+def resolve_inside(base: Path, spec: str, roots: Iterable[Path]) -> Path:
+    """Resolve `spec` against `base`, following symlinks; refuse anything outside `roots`."""
+    text = str(spec).strip()
+    if not text or "\x00" in text:
+        raise UnsafePathError(f"{spec!r} is not a file path.")
+    candidate = Path(text).expanduser()
+    if not candidate.is_absolute():
+        candidate = base / candidate
+    resolved = candidate.resolve()
+    allowed = [Path(root).resolve() for root in roots]
+    if not any(resolved.is_relative_to(root) for root in allowed):
+        folders = ", ".join(str(root) for root in allowed)
+        raise UnsafePathError(
+            f"{text!r} resolves to {resolved}, outside the folders Baton may read ({folders}). "
+            "Move the file into one of them, or add its folder to BATON_DATA_DIR."
+        )
+    return resolved
+
+
+def sanitize_upload_name(name: str) -> str:
+    """A safe file name for an upload: no folders, plain characters, a known extension."""
+    base = re.split(r"[\\/]", unicodedata.normalize("NFKC", str(name)))[-1]
+    stem, dot, suffix = base.rpartition(".")
+    if not dot or f".{suffix.lower()}" not in UPLOAD_SUFFIXES:
+        raise UnsafePathError(f"{name!r}: only {', '.join(UPLOAD_SUFFIXES)} files can be uploaded.")
+    clean = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_.")[:100] or "upload"
+    return f"{clean}.{suffix.lower()}"
+
+
+def quote_identifier(name: str) -> str:
+    """A DuckDB identifier in double quotes, embedded quotes doubled."""
+    if "\x00" in name:
+        raise UnsafeExpressionError("A column name cannot contain a NUL character.")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
+    """Every dict in a parsed-SQL JSON tree, depth first."""
+    if isinstance(tree, dict):
+        yield tree
+        for value in tree.values():
+            yield from _nodes(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _nodes(value)
+
+
+def _parse(expression: str) -> dict[str, Any]:
+    """DuckDB's parse tree of `SELECT <expression>` (no catalog, nothing executed)."""
+    with duckdb.connect(":memory:") as connection:
+        row = connection.execute(
+            "select json_serialize_sql(?)", ["select " + expression]
+        ).fetchone()
+    tree = json.loads(row[0]) if row else {"error": True, "error_message": "no result"}
+    if tree.get("error"):
+        message = str(tree.get("error_message", "")).splitlines()[0]
+        if "Only SELECT" in message:
+            message = "it contains a statement (only one expression is allowed)"
+        raise UnsafeExpressionError(f"{expression!r} is not a SQL expression: {message}")
+    return dict(tree)
+
+
+def _forbidden(function: str) -> bool:
+    name = function.lower()
+    return name in FORBIDDEN_FUNCTIONS or name.startswith(FORBIDDEN_PREFIXES)
+
+
+def check_expression(expression: Any) -> str:
+    """One scalar SQL expression, re-printed by DuckDB's parser; raise UnsafeExpressionError.
+
+    Refused: several statements (`;`), subqueries, FROM/WHERE/aliases, `*`, parameters, and
+    functions that read files or the environment (read_csv, glob, getenv, ...). The text
+    returned is DuckDB's own rendering of the parse tree, so comments cannot hide anything.
+    """
+    if isinstance(expression, bool) or not isinstance(expression, str | int | float):
+        raise UnsafeExpressionError(f"{expression!r} is not a SQL expression.")
+    text = str(expression).strip()
+    if not text:
+        raise UnsafeExpressionError("An expression is empty.")
+    if len(text) > MAX_EXPRESSION_CHARS or "\x00" in text:
+        raise UnsafeExpressionError(f"{text[:60]!r}... is too long for one expression.")
+    tree = _parse(text)
+    statements = tree.get("statements") or []
+    if len(statements) != 1:
+        raise UnsafeExpressionError(f"{text!r} holds {len(statements)} statements, not one.")
+    node = statements[0]["node"]
+    problems = [label for key, label in _NOT_ONE_EXPRESSION.items() if node.get(key)]
+    if (node.get("from_table") or {}).get("type") != "EMPTY":
+        problems.append("a FROM clause")
+    if (
+        node.get("group_expressions")
+        or node.get("modifiers")
+        or (node.get("cte_map") or {}).get("map")
+    ):
+        problems.append("GROUP BY, ORDER BY, LIMIT, DISTINCT or WITH")
+    select_list = node.get("select_list") or []
+    if len(select_list) != 1:
+        problems.append(f"{len(select_list)} expressions separated by commas")
+    elif select_list[0].get("alias"):
+        problems.append("an alias (AS ...)")
+    for item in _nodes(select_list):
+        kind = item.get("class")
+        if kind == "SUBQUERY":
+            problems.append("a subquery")
+        elif kind == "STAR":
+            problems.append("a * column list")
+        elif kind == "PARAMETER":
+            problems.append("a query parameter")
+        function = item.get("function_name")
+        if isinstance(function, str) and _forbidden(function):
+            problems.append(f"the function {function}() (it reads files or settings)")
+    if problems:
+        raise UnsafeExpressionError(
+            f"{text!r} is not a single plain expression: it has {', '.join(sorted(set(problems)))}."
+        )
+    with duckdb.connect(":memory:") as connection:
+        row = connection.execute("select json_deserialize_sql(?)", [json.dumps(tree)]).fetchone()
+    rendered = str(row[0]) if row else ""
+    if not rendered.upper().startswith("SELECT "):
+        raise UnsafeExpressionError(f"{text!r} could not be re-printed as an expression.")
+    return rendered[len("SELECT ") :]
+
+
+# Bare words DuckDB parses as column references but binds to functions when no column has
+# that name.
+SPECIAL_NAMES = frozenset(
+    {"current_date", "current_time", "current_timestamp", "localtime", "localtimestamp"}
+)
+
+
+def column_references(expression: str) -> list[tuple[str, ...]]:
+    """The (possibly dotted) column references an expression reads, e.g. ("Quantity",)."""
+    tree = _parse(expression)
+    return [
+        tuple(str(part) for part in item["column_names"])
+        for item in _nodes(tree.get("statements") or [])
+        if item.get("class") == "COLUMN_REF"
+        and item.get("column_names")
+        and not (
+            len(item["column_names"]) == 1 and item["column_names"][0].lower() in SPECIAL_NAMES
+        )
+    ]
+
+
+def lock_down(connection: duckdb.DuckDBPyConnection, roots: Iterable[Path]) -> None:
+    """Let this connection touch only files under `roots`, for good (no attach, no install)."""
+    folders = [str(Path(root).resolve()) + "/" for root in roots]
+    connection.execute("set allowed_directories = ?", [folders])
+    connection.execute("set enable_external_access = false")
+    connection.execute("set lock_configuration = true")

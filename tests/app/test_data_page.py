@@ -1,0 +1,99 @@
+"""The Data page: upload, map with dropdowns, validate (problems as a table), import."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+from streamlit.testing.v1 import AppTest
+
+from pipeline.mapping import read_mapping
+from pipeline.settings import Settings
+
+DATA_PAGE = "app_pages/data.py"
+CSV = (
+    "customerID,Churn,Contract,MonthlyCharges,tenure\n"
+    "c-1,Yes,Month-to-month,70.5,2\n"
+    "c-2,No,Two year,20.0,60\n"
+    "c-3,No,One year,55.25,24\n"
+)
+
+
+def upload(app: AppTest, name: str, content: bytes) -> AppTest:
+    app.file_uploader[0].set_value((name, content, "text/csv"))
+    return app.run()
+
+
+def test_data_page_asks_for_a_file_first(
+    empty_home: Path, open_page: Callable[[str], AppTest]
+) -> None:
+    app = open_page(DATA_PAGE)
+    assert not app.exception
+    assert "Upload a CSV or Parquet file to start." in [i.value for i in app.info]
+
+
+def test_uploads_are_stored_under_a_safe_name_inside_the_home(
+    empty_home: Path, open_page: Callable[[str], AppTest]
+) -> None:
+    app = upload(open_page(DATA_PAGE), "../../evil name;rm.csv", CSV.encode())
+    assert not app.exception
+    assert [p.name for p in (empty_home / "uploads").iterdir()] == ["evil_name_rm.csv"]
+    assert not (empty_home.parent / "evil name;rm.csv").exists()
+    assert app.selectbox(key="flat-file").value.name == "evil_name_rm.csv"
+
+
+def test_validate_shows_every_problem_as_a_table_and_imports_nothing(
+    empty_home: Path, open_page: Callable[[str], AppTest]
+) -> None:
+    bad = CSV + "c-2,maybe,Two year,-3,5\n"
+    app = upload(open_page(DATA_PAGE), "customers.csv", bad.encode())
+    app.button[0].click().run()  # Validate
+    assert not app.exception
+    assert "3 problem(s) found" in app.error[0].value
+    table = app.dataframe[-1].value
+    assert set(zip(table["column"], table["rule"], strict=True)) == {
+        ("account_id, exported_on", "duplicate key"),
+        ("mrr", "negative value"),
+        ("churned", "wrong type"),
+    }
+    assert not (empty_home / "raw.duckdb").exists()
+
+
+def test_import_saves_the_mapping_and_loads_the_file_with_dropdowns_and_an_expression(
+    empty_home: Path, open_page: Callable[[str], AppTest]
+) -> None:
+    app = upload(open_page(DATA_PAGE), "customers.csv", CSV.encode())
+    # The dropdowns guessed the id, flag and revenue columns; revenue becomes an expression.
+    assert app.selectbox(key="flat-account_id").value == "customerID"
+    assert app.selectbox(key="flat-churned").value == "Churn"
+    app.selectbox(key="flat-mrr").set_value("(expression)").run()
+    app.text_input(key="flat-mrr-expression").input("MonthlyCharges * 1.0").run()
+    app.text_input(key="dataset-name").input("Acme CRM").run()
+    app.button[1].click().run()  # Import
+    assert not app.exception, app.exception
+    assert "Imported (customer_exports: 3)" in app.success[0].value
+    saved = empty_home / "mappings" / "acme_crm.yml"
+    mapping = read_mapping(saved, Settings(home=empty_home))
+    assert mapping.problems == []
+    assert mapping.tables["customer_exports"].columns["mrr"] == "(MonthlyCharges * 1.0)"
+    assert [f.name for f in mapping.features] == ["contract", "monthly_charges", "tenure"]
+    dataset = json.loads((empty_home / "dataset.json").read_text())
+    assert dataset["name"] == "Acme CRM" and dataset["vars"]["dataset_kind"] == "flat"
+    with duckdb.connect(str(empty_home / "raw.duckdb"), read_only=True) as connection:
+        rows = connection.execute("select account_id, mrr from customer_exports order by 1")
+        assert rows.fetchall() == [("c-1", 70.5), ("c-2", 20.0), ("c-3", 55.25)]
+
+
+def test_events_mode_offers_a_file_and_dropdowns_per_contract_table(
+    empty_home: Path, open_page: Callable[[str], AppTest]
+) -> None:
+    app = upload(open_page(DATA_PAGE), "orders.csv", b"customer,day,amount\n1,2024-01-02,3.5\n")
+    app.radio(key="kind").set_value("events").run()
+    assert not app.exception
+    assert app.selectbox(key="accounts-file").value.name == "orders.csv"
+    assert app.selectbox(key="accounts-account_id").value == "customer"
+    app.button[0].click().run()  # Validate: signup_date is required but has no column
+    assert not app.exception
+    assert "problem(s) found" in app.error[0].value

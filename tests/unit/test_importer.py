@@ -1,0 +1,206 @@
+"""Importing swaps raw data only when everything is valid; flat files; the CLI report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from pipeline import model_registry
+from pipeline.importer import import_mapping, validate_mapping
+from pipeline.lock import BuildRefusedError, build_lock
+from pipeline.mapping import MappingError, dataset_name, dataset_vars, read_mapping, save_dataset
+from pipeline.settings import ROOT, Settings
+
+CUSTOMERS = (
+    "id,Churn,Plan,monthly,tenure,Contract\n"
+    "a1,Yes,basic,10.5,3,Month-to-month\n"
+    "a2,No,pro,99,40,Two year\n"
+    "a3,No,basic,12,12,One year\n"
+)
+FLAT: dict[str, Any] = {
+    "name": "Flat shop",
+    "kind": "flat",
+    "sources": {"crm": "customers.csv"},
+    "tables": {
+        "customer_exports": {
+            "from": "crm",
+            "columns": {"account_id": "id", "churned": "Churn", "plan": "Plan", "mrr": "monthly"},
+        }
+    },
+    "features": {
+        "tenure": {"label": "Months as a customer", "kind": "numeric", "unit": "months"},
+        "contract": {"expression": "Contract", "label": "Contract", "kind": "categorical"},
+    },
+}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    data = tmp_path / "data"
+    data.mkdir()
+    return Settings(home=tmp_path / "home", data_dirs=(data.resolve(),)).ensure()
+
+
+def write(settings: Settings, mapping: dict[str, Any], csv: str = CUSTOMERS) -> Path:
+    """The mapping and its CSV in the data folder; returns the mapping's path."""
+    data = settings.data_dirs[0]
+    (data / "customers.csv").write_text(csv)
+    path = data / f"{mapping['name'].replace(' ', '_')}.yml"
+    path.write_text(yaml.safe_dump(mapping, sort_keys=False))
+    return path
+
+
+def flat(**changes: Any) -> dict[str, Any]:
+    mapping = yaml.safe_load(yaml.safe_dump(FLAT))
+    mapping.update(changes)
+    return mapping
+
+
+def test_flat_import_writes_one_typed_column_per_feature(settings: Settings) -> None:
+    counts = import_mapping(read_mapping(write(settings, FLAT), settings), settings)
+    assert counts == {"customer_exports": 3}
+    with duckdb.connect(str(settings.raw_path), read_only=True) as connection:
+        types = dict(
+            connection.execute(
+                "select column_name, column_type from (describe customer_exports)"
+            ).fetchall()
+        )
+        exported = connection.execute(
+            "select distinct exported_on = current_date from customer_exports"
+        ).fetchall()
+    assert types["tenure"] == "DOUBLE" and types["contract"] == "VARCHAR"
+    assert types["churned"] == "BOOLEAN" and types["exported_on"] == "DATE"
+    assert exported == [(True,)]
+
+
+def test_flat_dataset_passes_its_feature_declarations_to_dbt(settings: Settings) -> None:
+    import_mapping(read_mapping(write(settings, FLAT), settings), settings)
+    dbt_vars = dataset_vars(settings)
+    assert dbt_vars["dataset_kind"] == "flat"
+    assert dbt_vars["min_train_months"] == 1
+    assert [f["name"] for f in dbt_vars["flat_features"]] == ["tenure", "contract"]
+    assert dbt_vars["flat_features"][0] == {
+        "name": "tenure",
+        "label": "Months as a customer",
+        "kind": "numeric",
+        "unit": "months",
+        "reason": "",
+        "reason_if_missing": "",
+        "description": "Months as a customer",
+    }
+
+
+def test_flat_file_problems_are_all_reported(settings: Settings) -> None:
+    csv = CUSTOMERS + "a2,maybe,pro,-5,forty,Two year\n"
+    mapping = flat(
+        features={
+            **FLAT["features"],
+            "Bad Name": {"label": "x", "kind": "numeric"},
+            "snapshot_date": {"label": "clash", "kind": "numeric"},
+            "colour": {"label": "Colour", "kind": "text"},
+        }
+    )
+    problems = validate_mapping(read_mapping(write(settings, mapping, csv), settings), settings)
+    found = {(p.table, p.column, p.rule) for p in problems}
+    assert {
+        ("customer_exports", "features.Bad Name", "invalid feature"),
+        ("customer_exports", "features.snapshot_date", "invalid feature"),
+        ("customer_exports", "features.colour", "invalid feature"),
+        ("customer_exports", "churned", "wrong type"),
+        ("customer_exports", "mrr", "negative value"),
+        ("customer_exports", "tenure", "wrong type"),
+        ("customer_exports", "account_id, exported_on", "duplicate key"),
+    } <= found
+
+
+def test_flat_mapping_without_features_or_churn_flag_is_refused(settings: Settings) -> None:
+    mapping = flat(features={})
+    del mapping["tables"]["customer_exports"]["columns"]["churned"]
+    found = {(p.column, p.rule) for p in read_mapping(write(settings, mapping), settings).problems}
+    assert {("features", "missing column"), ("churned", "missing column")} <= found
+
+
+def test_failed_import_leaves_raw_data_untouched(settings: Settings) -> None:
+    import_mapping(read_mapping(write(settings, FLAT), settings), settings)
+    before = settings.raw_path.read_bytes()
+    bad = write(settings, FLAT, CUSTOMERS + "a9,Yes,basic,1,not a number,x\n")
+    with pytest.raises(MappingError) as error:
+        import_mapping(read_mapping(bad, settings), settings)
+    assert [p.rule for p in error.value.problems] == ["wrong type"]
+    assert settings.raw_path.read_bytes() == before
+    assert sorted(p.name for p in settings.home.glob(".raw-import-*")) == []
+
+
+def test_import_is_refused_while_a_build_runs(settings: Settings) -> None:
+    path = write(settings, FLAT)
+    with (
+        build_lock(settings.lock_path, {"trigger": "button", "started_at": "now"}),
+        pytest.raises(BuildRefusedError, match="started by button"),
+    ):
+        import_mapping(read_mapping(path, settings), settings)
+    assert not settings.raw_path.exists()
+
+
+def test_switching_dataset_keeps_each_history_and_retires_the_model(settings: Settings) -> None:
+    model_registry.ensure(settings)
+    with duckdb.connect(str(settings.registry_path)) as connection:
+        connection.execute("insert into service_state values ('v-demo', true, 'pinned', now())")
+    save_dataset(settings, "demo", {})
+    settings.history_path.write_text("demo history")
+    save_dataset(settings, "Flat shop", {"dataset_kind": "flat"})
+    assert not settings.history_path.exists()
+    assert (settings.home / "history" / "demo.duckdb").read_text() == "demo history"
+    with duckdb.connect(str(settings.registry_path), read_only=True) as connection:
+        state = connection.execute(
+            "select model_version, pinned, reason from service_state"
+        ).fetchall()
+    assert state == [(None, False, "Dataset changed from 'demo' to 'Flat shop'.")]
+    save_dataset(settings, "demo", {})
+    assert settings.history_path.read_text() == "demo history"
+    assert dataset_name(settings) == "demo"
+
+
+def test_cli_import_lists_every_problem_and_exits_non_zero(settings: Settings) -> None:
+    import_mapping(read_mapping(write(settings, FLAT), settings), settings)
+    before = settings.raw_path.read_bytes()
+    csv = CUSTOMERS + "a2,maybe,pro,-5,forty,Two year\n"
+    mapping = flat(sources={"crm": "customers.csv", "secret": "/etc/passwd"})
+    mapping["features"]["contract"]["expression"] = "Contract; drop table customer_exports"
+    path = write(settings, mapping, csv)
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "import", str(path)],
+        cwd=ROOT,
+        env={**os.environ, "BATON_HOME": str(settings.home), "BATON_DATA_DIR": str(path.parent)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    report = result.stderr
+    assert "Import failed; raw data and the serving build are unchanged. 6 problem(s):" in report
+    for line in (
+        "mapping.sources.secret: unsafe path",
+        "customer_exports.features.contract: unsafe expression",
+        "customer_exports.churned: wrong type (1 row)",
+        "customer_exports.mrr: negative value (1 row)",
+        "customer_exports.tenure: wrong type (1 row)",
+        "customer_exports.account_id, exported_on: duplicate key (2 rows)",
+    ):
+        assert line in report, report
+    assert "account_id='a2'" in report
+    assert settings.raw_path.read_bytes() == before
+
+
+def test_flat_export_dates_must_be_present_when_mapped(settings: Settings) -> None:
+    csv = "id,Churn,Plan,monthly,tenure,Contract,as_of\na1,No,b,1,2,x,2024-01-31\na2,No,b,1,2,x,\n"
+    mapping = flat()
+    mapping["tables"]["customer_exports"]["columns"]["exported_on"] = "as_of"
+    problems = validate_mapping(read_mapping(write(settings, mapping, csv), settings), settings)
+    assert [(p.column, p.rule, p.count) for p in problems] == [("exported_on", "missing value", 1)]
