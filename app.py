@@ -27,6 +27,15 @@ navigation = st.navigation(
         ),
         st.Page("app_pages/why.py", title="Why", icon=":material/psychology_alt:", url_path="why"),
         st.Page(
+            "app_pages/health.py",
+            title="Health",
+            icon=":material/health_metrics:",
+            url_path="health",
+        ),
+        st.Page(
+            "app_pages/data.py", title="Your data", icon=":material/upload_file:", url_path="data"
+        ),
+        st.Page(
             "app_pages/pipeline_runs.py",
             title="Pipeline",
             icon=":material/settings:",

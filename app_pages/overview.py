@@ -4,13 +4,24 @@ import streamlit as st
 
 from pipeline import queries
 from ui import data
+from ui.health import verdict_name
+
+CHANGED_COLUMNS = [
+    "customer_id",
+    "customer_name",
+    "mrr",
+    "risk_pct",
+    "movement",
+    "change",
+    "reason_1",
+]
 
 st.title("Overview")
 pointer = data.require_build()
 if pointer is not None:
     build_id, path = pointer["build_id"], pointer["path"]
     summary = data.model_summary(build_id, path)
-    customers = data.at_risk(build_id, path)
+    customers = data.work_queue(build_id, path)
     metrics = data.backtest(build_id, path)
     k = min(int(summary["capacity_k"]), len(customers))
     top = customers.head(k)
@@ -21,27 +32,43 @@ if pointer is not None:
 
     risk, money, accuracy, health = st.columns(4)
     risk.metric(f"Expected churners in the top {k}", f"{top['churn_probability'].sum():.0f}")
-    money.metric("MRR at risk in the top k", f"${top['expected_mrr_loss'].sum():,.0f}")
+    money.metric(f"MRR at risk in the top {k}", f"${top['expected_mrr_loss'].sum():,.0f}")
     if metrics.empty:
-        accuracy.metric("Last matured month", "not yet")
+        accuracy.metric(
+            "Last matured month",
+            "not yet",
+            help="Accuracy appears once the churn horizon has passed for a scored month.",
+        )
     else:
         last = metrics["scoring_month"].max()
-        month = metrics[metrics["scoring_month"] == last].set_index("method")
-        model, baseline = (month.loc[m, "precision_at_k"] for m in ("xgboost", "recency"))
+        month = metrics[metrics["scoring_month"] == last].set_index("method")["precision_at_k"]
+        model, baseline = month.get("xgboost", float("nan")), month.get("recency")
         accuracy.metric(
             f"Precision in top {k}, {last:%b %Y}",
             f"{model:.0%}",
-            delta=f"{model - baseline:+.0%} vs days since last activity",
+            delta=None
+            if baseline is None
+            else f"{(model - baseline) * 100:+.0f} pts vs no-ML ranking",
             delta_color="normal",
+            help=f"Of the {k} customers the model flagged that month, the share who left; "
+            "the no-ML ranking calls the customers inactive the longest.",
         )
     runs = data.runs()
     last_run = runs[0] if runs else None
-    if last_run is None or last_run.status == "success":
-        health.metric("Pipeline", "Healthy")
-    elif last_run.status == "running":
-        health.metric("Pipeline", "Building")
+    verdict = data.verdict_now()
+    if last_run is not None and last_run.status == "running":
+        health.metric("Pipeline health", "Building")
+    elif verdict is not None:
+        health.metric("Pipeline health", verdict_name(verdict), help=verdict["summary"])
+        if verdict["verdict"] != "healthy":
+            health.caption(f"The {verdict['owner']} should act; see **Health**.")
+    elif last_run is not None and last_run.status != "success":
+        health.metric("Pipeline health", "Last build failed")
     else:
-        health.metric("Pipeline", "Last build failed")
+        health.metric(
+            "Pipeline health", "Not available", help="Rebuild once to get a verdict (Health)."
+        )
+    if last_run is not None and last_run.status in ("failed", "interrupted"):
         st.warning(
             f"The last build {last_run.status} at "
             f"{(last_run.failure or {}).get('node') or 'an unknown step'}; these numbers come "
@@ -49,31 +76,49 @@ if pointer is not None:
         )
 
     st.subheader("What changed since the last build")
-    moved = queries.movement(customers, data.previous_at_risk(build_id), k)
-    counts = moved["movement"].value_counts()
-    if "first build" in counts:
-        st.caption("This is the first published build: changes appear after the next one.")
+    counts = top["movement"].value_counts()
+    if queries.NO_PREVIOUS in counts:
+        st.caption(
+            "There is no earlier build of these customers to compare with: changes appear "
+            "after the next build."
+        )
     else:
         new, rising, falling = (int(counts.get(name, 0)) for name in ("new", "rising", "falling"))
         st.markdown(
             f"In the top {k}: **{new}** new customers, **{rising}** rising and **{falling}** "
-            "falling by 5 points of risk or more."
+            f"falling by {queries.MOVE_POINTS:.0f} points of risk or more."
         )
-        changed = moved[moved["movement"] != "steady"].sort_values(
-            "change_pts", ascending=False, na_position="first"
-        )
-        st.dataframe(
-            changed.head(15),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "customer_id": "Customer",
-                "customer_name": "Name",
-                "mrr": st.column_config.NumberColumn("MRR", format="dollar"),
-                "churn_probability": st.column_config.ProgressColumn(
-                    "Risk", format="percent", min_value=0, max_value=1
-                ),
-                "movement": "Movement",
-                "change_pts": st.column_config.NumberColumn("Change (points)", format="%+.0f"),
-            },
-        )
+        changed = top[top["movement"] != "steady"]
+        # New customers by risk, then the biggest rises, then the biggest falls.
+        changed = changed.assign(
+            risk_pct=changed["churn_probability"] * 100,
+            change=[
+                "not scored before" if change != change else f"{change:+.1f} points"
+                for change in changed["change_pts"]
+            ],
+            group=changed["movement"].map({"new": 0, "rising": 1, "falling": 2}),
+            key=changed["change_pts"].where(
+                changed["movement"] == "falling", -changed["churn_probability"]
+            ),
+        ).sort_values(["group", "key"], kind="stable")
+        if not changed.empty:
+            st.dataframe(
+                changed[CHANGED_COLUMNS],
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "customer_id": "Customer",
+                    "customer_name": "Name",
+                    "mrr": st.column_config.NumberColumn("MRR", format="dollar"),
+                    "risk_pct": st.column_config.ProgressColumn(
+                        "Risk", format="%.0f%%", min_value=0, max_value=100
+                    ),
+                    "movement": "Since last build",
+                    "change": "Risk change",
+                    "reason_1": "Top reason",
+                },
+            )
+            st.caption(
+                "New: entered the top list or was not scored in the previous build. Open "
+                "**At-risk customers** for the full list with every reason and the CSV."
+            )

@@ -10,10 +10,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
-from pipeline import history, model_registry, progress, warehouse
+from ml import triage
+from pipeline import history, model_registry, progress, queries, warehouse
 from pipeline.dbt_runner import DbtOutcome, NodeEvent, NodeResult, run_dbt
 from pipeline.history import RunRecord
 from pipeline.lock import build_lock, is_locked
@@ -111,11 +113,27 @@ def _inspect_build(settings: Settings, nodes: list[NodeResult], record: RunRecor
             if found:
                 record.model_version, record.candidate_version = str(found[0]), str(found[1])
                 record.promoted, record.model_decision = bool(found[2]), str(found[3])
+        if "triage_verdict" in models:
+            record.triage = queries.triage_from(connection)
         connection.execute("detach raw")
         connection.execute("checkpoint")
     finally:
         connection.close()
     record.rows = rows
+
+
+def _failed_triage(settings: Settings, failure: dict[str, str]) -> dict[str, Any] | None:
+    """A data_quality verdict when the source data broke the build, with any schema changes."""
+    verdict = triage.failed_build(failure)
+    if verdict is None:
+        return None
+    try:  # the schema monitor reads no staging model, so it ran even if staging failed
+        with warehouse.connect(settings.build_warehouse_path) as connection:
+            changes = connection.execute("select * from monitor_schema_changes").df()
+        verdict.evidence += triage.schema_evidence(changes)
+    except duckdb.Error:
+        pass
+    return verdict.as_dict()
 
 
 def rebuild(
@@ -144,7 +162,9 @@ def rebuild(
             record.nodes = [asdict(node) for node in outcome.nodes]
             record.tests = _test_summary(outcome.nodes)
             record.failure = _first_failure(outcome)
-            if record.failure is None:
+            if record.failure is not None:
+                record.triage = _failed_triage(settings, record.failure)
+            else:
                 _inspect_build(settings, outcome.nodes, record)
                 published = warehouse.publish(settings, build_id)
                 record.published = True

@@ -14,10 +14,12 @@ from pipeline import (
     demo,
     export,
     history,
+    importer,
     mapping,
     model_registry,
     progress,
     queries,
+    validation,
     warehouse,
     work_queue,
 )
@@ -40,25 +42,44 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Write demo raw data into BATON_HOME."""
     settings.ensure()
     counts = demo.generate(
-        settings.raw_path, customers=args.customers, months=args.months, seed=args.seed
+        settings.raw_path,
+        customers=args.customers,
+        months=args.months,
+        seed=args.seed,
+        scenario=args.scenario,
+        scenario_start=args.scenario_start,
     )
     rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items())
     mapping.save_dataset(settings, "demo", {})
-    print(f"Demo data written to {settings.raw_path} ({rows})")
+    scenario = "" if args.scenario == "clean" else f", scenario {args.scenario}"
+    print(f"Demo data written to {settings.raw_path} ({rows}{scenario})")
     return 0
+
+
+def _month(text: str) -> date:
+    """`YYYY-MM` (or a full date) as the first day of that month, for --scenario-start."""
+    try:
+        return date.fromisoformat(f"{text}-01" if len(text) == 7 else text).replace(day=1)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a month like 2026-07, not {text!r}") from error
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Load your own data through a mapping file; exit 1 listing every problem found."""
     try:
-        counts = mapping.import_mapping(mapping.load_mapping(Path(args.mapping)), settings)
+        counts = importer.import_mapping(
+            mapping.read_mapping(Path(args.mapping), settings), settings
+        )
     except mapping.MappingError as error:
         print(
-            f"Import failed; raw data unchanged. {len(error.problems)} problem(s):", file=sys.stderr
+            f"Import failed; raw data and the serving build are unchanged. "
+            f"{len(error.problems)} problem(s):\n{validation.report(error.problems)}",
+            file=sys.stderr,
         )
-        for problem in error.problems:
-            print(f"  - {problem}", file=sys.stderr)
         return 1
+    except BuildRefusedError as error:
+        print(f"Import not applied: {error}", file=sys.stderr)
+        return 2
     rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items())
     print(f"Imported into {settings.raw_path} ({rows}). Run `python -m pipeline rebuild` next.")
     return 0
@@ -109,7 +130,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         max_mrr=args.max_mrr,
         order=args.sort,
     )
-    frame = export.export_frame(work_queue.select(queries.at_risk(path), queue), top=args.top)
+    rows = queries.at_risk_with_movement(path, warehouse.previous(settings))
+    frame = export.export_frame(work_queue.select(rows, queue), top=args.top)
     Path(args.out).write_bytes(export.to_csv_bytes(frame))
     print(f"Wrote {len(frame)} customers to {args.out}")
     return 0
@@ -124,6 +146,7 @@ def status(settings: Settings) -> dict[str, Any]:
         "serving_build": (warehouse.current(settings) or {}).get("build_id"),
         "model": None,
         "backtest": [],
+        "triage": queries.build_triage(last, warehouse.current(settings)),
     }
     if path is not None:
         summary = queries.model_summary(path)
@@ -163,6 +186,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  failed at {failure['node']} ({failure['layer']}): {failure['message']}")
     model = data["model"] or {}
     print(f"Serving build {data['serving_build']}, model {model.get('model_version')}")
+    verdict = data["triage"]
+    if verdict:
+        print(f"Verdict {verdict['verdict']} (owner: {verdict['owner']}): {verdict['summary']}")
     return 0
 
 
@@ -191,6 +217,19 @@ def parser() -> argparse.ArgumentParser:
     demo_cmd.add_argument("--customers", type=int, default=5000)
     demo_cmd.add_argument("--months", type=int, default=24)
     demo_cmd.add_argument("--seed", type=int, default=42)
+    demo_cmd.add_argument(
+        "--scenario",
+        choices=demo.SCENARIOS,
+        default="clean",
+        help="what happens to the data or the world (see pipeline/demo.py)",
+    )
+    demo_cmd.add_argument(
+        "--scenario-start",
+        type=_month,
+        default=None,
+        metavar="YYYY-MM",
+        help=f"month the scenario starts (default: {demo.SCENARIO_MONTHS} months before the end)",
+    )
     demo_cmd.set_defaults(run=cmd_demo)
 
     import_cmd = commands.add_parser("import", help="load your own data via a mapping file")

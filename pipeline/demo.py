@@ -5,6 +5,24 @@ drift over time. Churn hazard depends on those states in the month of churn, whi
 tables only record noisy traces of them (daily usage, payment attempts, tickets), so a model
 can learn real signal but cannot read the answer off the data.
 
+Scenarios (`python -m pipeline demo --scenario NAME [--scenario-start YYYY-MM]`), each
+deterministic for a seed and, by default, starting SCENARIO_MONTHS (3) months before the end
+so that the newest matured months already show the effect:
+
+- `clean`: nothing happens.
+- `tracking_outage`: from the start month the web client's tracker loses 60% of the daily
+  usage records of web accounts (OUTAGE_PLATFORM, OUTAGE_LOSS). Only the recording is wrong:
+  behaviour, payments, tickets and churn are exactly as in `clean`.
+- `price_increase`: from the start month the starter plan costs 30% more (PRICE_INCREASE_PLAN,
+  PRICE_INCREASE): monthly starter accounts pay it from the start day, annual ones from their
+  next renewal, new starter subscriptions at the new price. Raised accounts feel the higher
+  price in their churn hazard, and price-sensitive (SMB) ones churn markedly more
+  (PRICE_SHOCK_HAZARD). The inputs are valid; the world changed.
+- `schema_change`: the raw column `usage_daily.events` arrives renamed to `event_count`
+  (SCHEMA_CHANGE); the data is otherwise clean. A build fails at the staging contract.
+- `late_data`: the newest LATE_DAYS (5) days of `usage_daily` are missing, as after a stale
+  load; every other source is complete.
+
 Adding a scenario: register its name in SCENARIOS, then either change the simulated world
 (prices in `_monthly_price`, churn drivers in `_hazard_logit`, usage in `_usage_month`) or
 how it gets recorded (drop, duplicate or delay rows in `_apply_scenario`).
@@ -25,7 +43,7 @@ import pyarrow.compute as pc
 
 from pipeline.contract import CONTRACT
 
-SCENARIOS = ("clean",)
+SCENARIOS = ("clean", "tracking_outage", "price_increase", "schema_change", "late_data")
 TABLES = tuple(table.name for table in CONTRACT)
 # The raw schema is the raw-data contract (pipeline/contract.py): the dbt sources read it.
 SCHEMAS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -154,6 +172,16 @@ CHANGE_ENGAGEMENT_SENSITIVITY = 1.0
 CHANGE_MIN_TENURE_DAYS = 30
 MAX_UTILIZATION_CAP = 0.95
 
+# Scenarios (see the module docstring): where they start and how strong they are.
+SCENARIO_MONTHS = 3  # default start: this many months before the end (the last 3 are affected)
+OUTAGE_PLATFORM = "web"  # accounts whose usage records the broken tracker loses
+OUTAGE_LOSS = 0.6  # share of their daily usage records lost from the start day on
+PRICE_INCREASE_PLAN = "starter"
+PRICE_INCREASE = 1.3  # list price multiplier of that plan from the start day on
+PRICE_SHOCK_HAZARD = 1.0  # extra churn logit of raised, price-sensitive (SMB) accounts
+LATE_DAYS = 5  # newest days of usage_daily missing in `late_data`
+SCHEMA_CHANGE = ("usage_daily", "events", "event_count")  # table, column, new name
+
 NAME_PREFIXES = (
     "North", "South", "East", "West", "Blue", "Red", "Green", "Silver", "Golden", "Iron",
     "Bright", "Clear", "Swift", "True", "Bold", "Summit", "River", "Lake", "Cedar", "Maple",
@@ -208,6 +236,19 @@ class Calendar:
 
 
 @dataclass(frozen=True)
+class Scenario:
+    """A demo scenario: its name and its first affected day (day number)."""
+
+    name: str = "clean"
+    start: int = NO_DAY
+
+    @property
+    def raises_prices(self) -> bool:
+        """True when the starter plan gets more expensive from `start` on."""
+        return self.name == "price_increase"
+
+
+@dataclass(frozen=True)
 class Accounts:
     """Static account attributes, observable ones and hidden traits, indexed 0..n-1."""
 
@@ -254,28 +295,47 @@ def generate(
     seed: int = 42,
     end: date = date(2026, 9, 30),
     scenario: str = "clean",
+    scenario_start: date | None = None,
 ) -> dict[str, int]:
     """Write the demo raw tables into a fresh DuckDB file at `path`; return row counts per table."""
-    if scenario not in SCENARIOS:
-        raise ValueError(f"unknown demo scenario {scenario!r}; expected one of {SCENARIOS}")
     if customers < 1 or months < 1:
         raise ValueError("customers and months must be positive")
-    tables = build_tables(customers, months, seed, end, scenario)
+    tables = build_tables(customers, months, seed, end, scenario, scenario_start)
     _write_duckdb(Path(path), tables)
     return {name: tables[name].num_rows for name in TABLES}
 
 
+def default_scenario_start(end: date, months_before: int = SCENARIO_MONTHS) -> date:
+    """First day of the month `months_before` months before the end (the last ones affected)."""
+    month = np.datetime64(end, "M") - (months_before - 1)
+    return date.fromisoformat(str(month.astype("datetime64[D]")))
+
+
 def build_tables(
-    customers: int, months: int, seed: int, end: date, scenario: str = "clean"
+    customers: int,
+    months: int,
+    seed: int,
+    end: date,
+    scenario: str = "clean",
+    scenario_start: date | None = None,
 ) -> dict[str, pa.Table]:
     """Simulate the customer base and return the raw tables as Arrow tables."""
-    streams = np.random.SeedSequence(seed).spawn(len(TABLES) + 1)
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown demo scenario {scenario!r}; expected one of {SCENARIOS}")
+    # One more stream than the tables need: the scenario's own draws never shift theirs.
+    streams = np.random.SeedSequence(seed).spawn(len(TABLES) + 2)
     rng = dict(
-        zip(("simulation", *TABLES), (np.random.default_rng(s) for s in streams), strict=True)
+        zip(
+            ("simulation", *TABLES, "scenario"),
+            (np.random.default_rng(s) for s in streams),
+            strict=True,
+        )
     )
     cal = _calendar(end, months)
+    start = (scenario_start or default_scenario_start(end)).replace(day=1)
+    chosen = Scenario(scenario, int(np.datetime64(start, "D").astype(np.int64)))
     acc = _accounts(cal, customers, rng["accounts"])
-    sim = _simulate(cal, acc, rng["simulation"])
+    sim = _simulate(cal, acc, rng["simulation"], chosen)
     invoices = _invoice_rows(cal, acc, sim)
     tables = {
         "accounts": _accounts_table(acc, rng["accounts"]),
@@ -285,11 +345,31 @@ def build_tables(
         "payments": _payments_table(cal, sim, invoices, customers, rng["payments"]),
         "tickets": _tickets_table(cal, acc, sim, rng["tickets"]),
     }
-    return _apply_scenario(tables, scenario)
+    return _apply_scenario(tables, chosen, cal, acc, rng["scenario"])
 
 
-def _apply_scenario(tables: dict[str, pa.Table], scenario: str) -> dict[str, pa.Table]:
+def _apply_scenario(
+    tables: dict[str, pa.Table],
+    scenario: Scenario,
+    cal: Calendar,
+    acc: Accounts,
+    rng: np.random.Generator,
+) -> dict[str, pa.Table]:
     """Change how the simulated world gets recorded; "clean" keeps the tables as simulated."""
+    usage = tables["usage_daily"]
+    day = pc.cast(usage["usage_date"], pa.int32()).to_numpy()
+    if scenario.name == "tracking_outage":
+        account = usage["account_id"].combine_chunks().indices.to_numpy()
+        web = acc.platform[account] == PLATFORMS.index(OUTAGE_PLATFORM)
+        lost = web & (day >= scenario.start) & (rng.random(len(day)) < OUTAGE_LOSS)
+        return {**tables, "usage_daily": usage.filter(pa.array(~lost))}
+    if scenario.name == "late_data":
+        late = day > cal.end - LATE_DAYS
+        return {**tables, "usage_daily": usage.filter(pa.array(~late))}
+    if scenario.name == "schema_change":
+        table, column, renamed = SCHEMA_CHANGE
+        names = [renamed if name == column else name for name in tables[table].column_names]
+        return {**tables, table: tables[table].rename_columns(names)}
     return tables
 
 
@@ -404,9 +484,23 @@ def _accounts(cal: Calendar, customers: int, rng: np.random.Generator) -> Accoun
     )
 
 
-def _monthly_price(plan: np.ndarray, factor: np.ndarray, annual: np.ndarray) -> np.ndarray:
-    """Per-seat monthly price: list price x negotiated factor, discounted for annual billing."""
-    return np.asarray(LIST_PRICE_PER_SEAT)[plan] * factor * np.where(annual, ANNUAL_DISCOUNT, 1.0)
+def _monthly_price(
+    plan: np.ndarray,
+    factor: np.ndarray,
+    annual: np.ndarray,
+    start: np.ndarray | None = None,
+    scenario: Scenario | None = None,
+) -> np.ndarray:
+    """Per-seat monthly price: list price x negotiated factor, discounted for annual billing.
+
+    Under `price_increase`, rows of the raised plan starting on or after the scenario start
+    pay the higher list price.
+    """
+    price = np.asarray(LIST_PRICE_PER_SEAT)[plan] * factor * np.where(annual, ANNUAL_DISCOUNT, 1.0)
+    if scenario is not None and scenario.raises_prices and start is not None:
+        raised = (plan == PLANS.index(PRICE_INCREASE_PLAN)) & (start >= scenario.start)
+        price = np.where(raised, price * PRICE_INCREASE, price)
+    return price
 
 
 def _next_term_end(start: np.ndarray, after: int) -> np.ndarray:
@@ -472,8 +566,18 @@ def _hazard_logit(
     trouble: np.ndarray,
     frustration: np.ndarray,
     price_factor: np.ndarray,
+    raised: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Monthly churn logit from this month's latent states (mostly unseen before the month)."""
+    """Monthly churn logit from this month's latent states (mostly unseen before the month).
+
+    `raised` marks accounts whose price a `price_increase` scenario raised: they feel the
+    higher price, and price-sensitive (SMB) ones churn markedly more.
+    """
+    if raised is not None:
+        price_factor = np.where(raised, price_factor * PRICE_INCREASE, price_factor)
+        shock = PRICE_SHOCK_HAZARD * (raised & (acc.segment == SEGMENTS.index("SMB")))
+    else:
+        shock = np.zeros(len(price_factor))
     tenure = np.maximum(0, cal.month_starts[m] - acc.signup)
     utilization = cap * _sigmoid(e_now)
     own_price = price_factor / np.asarray(REGION_PRICE)[acc.region]
@@ -489,11 +593,16 @@ def _hazard_logit(
         + HAZARD_TENURE * np.log1p(tenure / 365.0)
         + HAZARD_SEASON[cal.calendar_month(m)]
         + acc.frailty
+        + shock
     )
 
 
-def _simulate(cal: Calendar, acc: Accounts, rng: np.random.Generator) -> Simulation:
+def _simulate(
+    cal: Calendar, acc: Accounts, rng: np.random.Generator, scenario: Scenario | None = None
+) -> Simulation:
     """Run the monthly latent-state simulation: churn, wind-down, plan and seat changes."""
+    scenario = scenario or Scenario()
+    raised_plan = PLANS.index(PRICE_INCREASE_PLAN)
     n, months = len(acc.signup), cal.months
     existing = acc.signup < cal.start
     stationary_sd = ENGAGEMENT_STEP_SIGMA / np.sqrt(1 - (1 - ENGAGEMENT_REVERSION) ** 2)
@@ -529,9 +638,16 @@ def _simulate(cal: Calendar, acc: Accounts, rng: np.random.Generator) -> Simulat
     segments: list[tuple[np.ndarray, ...]] = [
         (np.arange(n), acc.signup.copy(), plan.copy(), seats.copy(), factor.copy())
     ]
+    raised = np.zeros(n, dtype=bool)  # price_increase: accounts paying the raised price
 
     for m in range(months):
         first, last = int(cal.month_starts[m]), int(cal.month_ends[m])
+        # price_increase: monthly accounts of the raised plan are told this month and pay the
+        # new price from their next invoice (same billing day) on.
+        pending = np.zeros(n, dtype=bool)
+        if scenario.raises_prices and first <= scenario.start <= last:
+            pending = (acc.signup < scenario.start) & (cancel == NO_DAY) & ~acc.annual
+            pending &= plan == raised_plan
         live = (acc.signup <= last) & (cancel == NO_DAY)
         e = _step_engagement(e, acc, live, rng)
         trouble = _step_trouble(trouble, acc, live, rng)
@@ -544,8 +660,9 @@ def _simulate(cal: Calendar, acc: Accounts, rng: np.random.Generator) -> Simulat
 
         at_risk = (acc.signup < first) & (cancel == NO_DAY)
         logit = _hazard_logit(
-            cal, m, acc, e, engagement[:, max(m - 1, 0)], cap, trouble, frustration, factor
-        )
+            cal, m, acc, e, engagement[:, max(m - 1, 0)], cap, trouble, frustration, factor,
+            raised | pending if scenario.raises_prices else None,
+        )  # fmt: skip
         renewing = acc.annual & (term_end <= last)
         prob = np.where(
             acc.annual,
@@ -561,33 +678,49 @@ def _simulate(cal: Calendar, acc: Accounts, rng: np.random.Generator) -> Simulat
         wind_down = churn & (rng.random(n) < wind_down_prob)
         lead = rng.integers(WIND_DOWN_DAYS[0], WIND_DOWN_DAYS[1] + 1, n)
         stop = np.where(churn, np.where(wind_down, cancel - lead, cancel), stop)
+        if pending.any():
+            month_gap = _months_since_epoch(np.array([first])) - _months_since_epoch(start)
+            new_start = _add_months(start, month_gap)
+            hit = pending & ((cancel == NO_DAY) | (cancel >= new_start))
+            start = np.where(hit, new_start, start)
+            idx = np.flatnonzero(hit)
+            segments.append((idx, start[idx], plan[idx], seats[idx], factor[idx]))
+            raised |= hit
 
         # Renewals that continue may carry a price increase (a new subscription row).
         renewed = at_risk & renewing & ~churn
         raise_price = renewed & (rng.random(n) < RENEWAL_PRICE_INCREASE_PROB)
         raise_price &= term_end + 1 <= cal.end
-        if raise_price.any():
+        # price_increase: annual accounts of the raised plan pay the new price from renewal.
+        new_list_price = np.zeros(n, dtype=bool)
+        if scenario.raises_prices:
+            new_list_price = renewed & ~raised & (plan == raised_plan)
+            new_list_price &= (term_end + 1 >= scenario.start) & (term_end + 1 <= cal.end)
+        new_row = raise_price | new_list_price
+        if new_row.any():
             factor = np.where(raise_price, factor * RENEWAL_PRICE_INCREASE, factor)
-            start = np.where(raise_price, term_end + 1, start)
-            idx = np.flatnonzero(raise_price)
+            start = np.where(new_row, term_end + 1, start)
+            idx = np.flatnonzero(new_row)
             segments.append((idx, start[idx], plan[idx], seats[idx], factor[idx]))
+        raised |= new_list_price
         term_end = np.where(
-            raise_price,
+            new_row,
             _add_months(start, 12) - 1,
             np.where(renewed, _next_term_end(start, last + 1), term_end),
         )
 
         plan, seats, cap, start, term_end = _change_plans(
-            acc, m, e, at_risk & ~churn & (first - start > CHANGE_MIN_TENURE_DAYS), day,
+            acc, m, e, at_risk & ~churn & ~pending & (first - start > CHANGE_MIN_TENURE_DAYS), day,
             plan, seats, cap, factor, start, term_end, segments, change_day, rng,
         )  # fmt: skip
+        raised &= plan == raised_plan
         seats_after[:, m] = seats
         cap_after[:, m] = cap
 
     seg = [np.concatenate(parts) for parts in zip(*segments, strict=True)]
     order = np.lexsort((seg[1], seg[0]))
     seg_account, seg_start, seg_plan, seg_seats, seg_factor = (part[order] for part in seg)
-    seg_price = _monthly_price(seg_plan, seg_factor, acc.annual[seg_account])
+    seg_price = _monthly_price(seg_plan, seg_factor, acc.annual[seg_account], seg_start, scenario)
     return Simulation(
         engagement=engagement,
         trouble=trouble_hist,
@@ -955,6 +1088,14 @@ def _tickets_table(
     )
 
 
+def _raw_schema(name: str, table: pa.Table) -> tuple[tuple[str, str], ...]:
+    """The contract's columns and types, with the column `schema_change` renames if renamed."""
+    table_name, column, renamed = SCHEMA_CHANGE
+    if name == table_name and renamed in table.column_names:
+        return tuple((renamed if col == column else col, typ) for col, typ in SCHEMAS[name])
+    return SCHEMAS[name]
+
+
 def _write_duckdb(path: Path, tables: dict[str, pa.Table]) -> None:
     """Load the tables into a temporary DuckDB file next to `path`, then swap it in atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -964,7 +1105,7 @@ def _write_duckdb(path: Path, tables: dict[str, pa.Table]) -> None:
         try:
             con.execute("set enable_progress_bar = false")
             for name in TABLES:
-                columns = ", ".join(f"{col} {typ}" for col, typ in SCHEMAS[name])
+                columns = ", ".join(f"{col} {typ}" for col, typ in _raw_schema(name, tables[name]))
                 con.execute(f"create table main.{name} ({columns})")
                 con.register("staged", tables[name])
                 con.execute(f"insert into main.{name} by name select * from staged")

@@ -31,6 +31,9 @@ class RunRecord:
     published: bool = False
     failure: dict[str, str] | None = None
     pid: int = field(default_factory=os.getpid)
+    # Is it the data, the world or the model? {verdict, owner, summary, evidence, changed_at}
+    # from the build's triage_verdict model, or from its failure when the source data broke.
+    triage: dict[str, Any] | None = None
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -1,4 +1,8 @@
-"""Choose the model that scores this build: the candidate, the model in service, or a pin."""
+"""Choose the model that scores this build: the candidate, the model in service, or a pin.
+
+A data-quality alarm (monitor_data_quality) keeps the model in service: a model trained on
+broken inputs never replaces one trained on good data.
+"""
 
 import math
 
@@ -6,6 +10,7 @@ import pyarrow as pa
 
 from ml.promotion import as_row, decide
 from ml.registry import RECORD_SCHEMA
+from ml.triage import hold_for_data_quality
 
 DECISION_COLUMNS = [
     ("candidate_version", pa.string()),
@@ -22,6 +27,7 @@ def model(dbt, session):
     options = dbt.ref("ml_config").df()
     versions = dbt.source("registry", "model_versions").df()
     state = dbt.source("registry", "service_state").df()
+    quality = dbt.ref("monitor_data_quality").df()
 
     candidate = candidates.iloc[0].to_dict()
     model_auc = metrics.loc[metrics["method"] == "xgboost", "roc_auc"].mean()
@@ -37,6 +43,7 @@ def model(dbt, session):
         pinned=bool(serving.get("pinned", False)),
         tolerance=float(options["promotion_tolerance"].iloc[0]),
     )
+    decision = hold_for_data_quality(decision, quality, serving_version if len(known) else None)
     if decision.promoted:
         record = candidate
     else:

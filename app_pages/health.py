@@ -1,0 +1,140 @@
+"""Health: is it the data, the world or the model? The verdict first, then the evidence."""
+
+import streamlit as st
+
+from ui import charts, data, health
+
+st.title("Health")
+verdict = data.verdict_now()
+pointer = data.serving()
+
+if verdict is None and pointer is None:
+    st.info(
+        "No verdict yet: the pipeline has not completed a build. Open **Pipeline** and press "
+        "**Rebuild**, or run `python -m pipeline rebuild`."
+    )
+elif verdict is None:
+    st.info(
+        "Verdict not available for the build in service: it was made before the monitors "
+        "existed (rebuild once: **Pipeline** > **Rebuild**), or from a flat customer file, "
+        "which has no event sources to monitor."
+    )
+else:
+    show = {"success": st.success, "error": st.error, "warning": st.warning}
+    show[health.VERDICT_TONE.get(verdict["verdict"], "warning")](
+        f"**{health.verdict_name(verdict)}.** {verdict['summary']}"
+    )
+    since = f" · **Since** {verdict['changed_at']}" if verdict.get("changed_at") else ""
+    st.markdown(f"**Who acts** {health.owner_name(verdict)}{since}")
+    as_of = f", data as of {verdict['data_as_of']}" if verdict.get("data_as_of") else ""
+    st.caption(f"Verdict of build {verdict['build_id']}{as_of}.")
+    if verdict.get("build_failed"):
+        st.caption(
+            f"Build {verdict['build_id']} failed, so nothing it computed is in service; the "
+            f"monitors below describe the build in service"
+            f"{' (' + pointer['build_id'] + ')' if pointer else ''}."
+        )
+    evidence = health.evidence_table(verdict)
+    st.subheader("Evidence")
+    if evidence.empty:
+        st.caption("No monitor fired: every check below is within its learned range.")
+    else:
+        st.dataframe(evidence, hide_index=True, width="stretch")
+
+if pointer is not None:
+    build_id, path = pointer["build_id"], pointer["path"]
+    checks = data.quality_checks(build_id, path)
+    volume = data.source_volume(build_id, path)
+    drift = data.feature_drift(build_id, path)
+    distribution = data.feature_distribution(build_id, path)
+    performance = data.performance(build_id, path)
+    shown = data.triage(build_id, path) or {}
+    changed_at = shown.get("changed_at")
+
+    if not checks.empty:
+        st.subheader("Data quality")
+        fired = int(checks["fired"].sum())
+        st.caption(
+            f"{len(checks)} checks on the raw sources (freshness, rows per day, nulls, new "
+            f"values, hard rules, schema vs the previous build): {fired} fired."
+        )
+        source = health.first_alarmed_source(checks, volume)
+        if source is not None:
+            sources = sorted(volume["source_table"].unique())
+            chosen = st.selectbox("Rows per day of", sources, index=sources.index(source))
+            st.altair_chart(
+                charts.volume_band(volume[volume["source_table"] == chosen], changed_at),
+                width="stretch",
+            )
+            st.caption(
+                "Grey: the range learned from the same weekday of the previous weeks. Red "
+                "dots: days outside it; the dashed line marks when things changed."
+            )
+        st.dataframe(
+            checks[["check_name", "source_table", "column_name", "fired", "message"]],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "check_name": "Check",
+                "source_table": "Source",
+                "column_name": "Column",
+                "fired": "Fired",
+                "message": "Finding",
+            },
+        )
+
+    if not drift.empty:
+        st.subheader("Feature drift")
+        moved = drift[drift["drifted"].astype(bool)]
+        st.caption(
+            f"Newest snapshot vs the reference months, for every model feature and the scores: "
+            f"{len(moved)} beyond their limits, learned from how much the reference months "
+            "differ from one another."
+        )
+        feature = health.first_drifted(drift)
+        labels = dict(zip(drift["feature"], drift["label"], strict=True))
+        features = drift["feature"].tolist()
+        chosen = st.selectbox(
+            "Distribution of",
+            features,
+            index=features.index(feature) if feature in features else 0,
+            format_func=lambda name: labels.get(name, name),
+        )
+        st.altair_chart(
+            charts.distribution_compare(distribution[distribution["feature"] == chosen]),
+            width="stretch",
+        )
+        st.dataframe(
+            drift[["label", "psi", "psi_limit", "js_distance", "js_limit", "drifted"]],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "label": "Feature",
+                "psi": st.column_config.NumberColumn("PSI", format="%.3f"),
+                "psi_limit": st.column_config.NumberColumn("PSI limit", format="%.3f"),
+                "js_distance": st.column_config.NumberColumn("Jensen-Shannon", format="%.3f"),
+                "js_limit": st.column_config.NumberColumn("JS limit", format="%.3f"),
+                "drifted": "Drifted",
+            },
+        )
+
+    if not performance.empty:
+        st.subheader("Performance over time")
+        st.caption(
+            "Measured once a month's labels matured; the newest month is an estimate from the "
+            "calibrated probabilities. Grey: the reference months' mean; red dashes: the limit "
+            "the recent months are judged against."
+        )
+        churn, auc = st.columns(2)
+        churn.altair_chart(
+            charts.monitored_over_time(
+                performance, "churn_rate", "churn_rate_high", "Churn rate", changed_at
+            ),
+            width="stretch",
+        )
+        auc.altair_chart(
+            charts.monitored_over_time(
+                performance, "roc_auc", "roc_auc_low", "Model ROC AUC", changed_at
+            ),
+            width="stretch",
+        )

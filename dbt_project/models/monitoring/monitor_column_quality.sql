@@ -1,0 +1,132 @@
+-- Column profiles per source: null rate, distinct values and hard-rule violations in the
+-- recent window (rows dated from `recent_start` on) against everything before it. The
+-- columns come from the staging models' YAML (their contracts list every column); the rules
+-- are invariants no valid row breaks. Payment amounts have no rule: refunds are negative.
+{%- set sources = [
+    {'table': 'accounts', 'model': 'stg_raw__customers', 'day': 'signup_date', 'rules': {}},
+    {'table': 'subscriptions', 'model': 'stg_raw__subscriptions', 'day': 'started_at', 'rules': {
+        'seats': 'seats < 0',
+        'mrr': 'mrr < 0',
+        'ended_at': 'ended_at < started_at',
+    }},
+    {'table': 'usage_daily', 'model': 'stg_raw__activity', 'day': 'activity_date', 'rules': {
+        'active_users': 'active_users < 0',
+        'events': 'events < 0',
+    }},
+    {'table': 'invoices', 'model': 'stg_raw__invoices', 'day': 'invoice_date', 'rules': {
+        'amount': 'amount < 0',
+        'due_date': 'due_date < invoice_date',
+    }},
+    {'table': 'payments', 'model': 'stg_raw__payments', 'day': 'cast(attempted_at as date)', 'rules': {}},
+    {'table': 'tickets', 'model': 'stg_raw__tickets', 'day': 'cast(created_at as date)', 'rules': {}},
+] %}
+
+with
+
+config as (
+
+    select * from {{ ref('monitor_config') }}
+
+),
+
+{% for source in sources %}
+    {{ source.table }}_rows as (
+
+        select
+            source_rows.*,
+            {{ source.day }} >= config.recent_start as is_recent
+
+        from {{ ref(source.model) }} as source_rows
+        cross join config
+
+    ),
+
+{% endfor %}
+
+profiles as (
+
+    {%- set selects = [] %}
+    {%- for source in sources %}
+        {%- set columns = [] %}
+        {%- if execute %}
+            {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == source.model %}
+                {%- for column in node.columns.values() %}
+                    {%- do columns.append(column) %}
+                {%- endfor %}
+            {%- endfor %}
+        {%- endif %}
+        {%- for column in columns %}
+            {%- set rule = source.rules.get(column.name, '') %}
+            {#- distinct values of text columns, except identifiers (costly, never categories) #}
+            {%- set is_text = (column.data_type or '') | lower == 'varchar' and not column.name.endswith('_id') %}
+            {%- set sql %}
+    select
+        '{{ source.table }}' as source_table,
+        '{{ column.name }}' as column_name,
+        '{{ (column.data_type or "") | lower }}' as data_type,
+        count(*) filter (where is_recent) as rows_recent,
+        count(*) filter (where not is_recent) as rows_before,
+        count(*) filter (where is_recent and {{ column.name }} is null) as nulls_recent,
+        count(*) filter (where not is_recent and {{ column.name }} is null) as nulls_before,
+        {% if is_text -%}
+            count(distinct {{ column.name }}) filter (where is_recent) as distinct_recent,
+            count(distinct {{ column.name }}) filter (where not is_recent) as distinct_before,
+            count(distinct {{ column.name }}) as distinct_all,
+        {%- else -%}
+            cast(null as bigint) as distinct_recent,
+            cast(null as bigint) as distinct_before,
+            cast(null as bigint) as distinct_all,
+        {%- endif %}
+        {% if rule -%}
+            count(*) filter (where is_recent and ({{ rule }})) as invalid_recent,
+        {%- else -%}
+            cast(0 as bigint) as invalid_recent,
+        {%- endif %}
+        '{{ rule }}' as rule
+    from {{ source.table }}_rows
+            {%- endset %}
+            {%- do selects.append(sql) %}
+        {%- endfor %}
+    {%- endfor %}
+    {%- if selects %}
+        {{ selects | join('\n    union all\n') }}
+    {%- else %}
+        select
+            '' as source_table,
+            '' as column_name,
+            '' as data_type,
+            cast(0 as bigint) as rows_recent,
+            cast(0 as bigint) as rows_before,
+            cast(0 as bigint) as nulls_recent,
+            cast(0 as bigint) as nulls_before,
+            cast(null as bigint) as distinct_recent,
+            cast(null as bigint) as distinct_before,
+            cast(null as bigint) as distinct_all,
+            cast(0 as bigint) as invalid_recent,
+            '' as rule
+        where false
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        source_table,
+        column_name,
+        data_type,
+        rows_recent,
+        rows_before,
+        nulls_recent / nullif(rows_recent, 0) as null_rate_recent,
+        nulls_before / nullif(rows_before, 0) as null_rate_before,
+        distinct_recent,
+        distinct_before,
+        distinct_all - distinct_before as new_values,
+        invalid_recent,
+        rule
+
+    from profiles
+
+)
+
+select * from final

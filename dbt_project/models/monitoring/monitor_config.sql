@@ -1,0 +1,54 @@
+-- The monitors' settings (dbt vars) and the windows they compare, as one row every monitor reads.
+-- Recent window: the last `monitor_recent_months` calendar months of data. Features of the
+-- newest snapshot are compared with the `monitor_reference_months` snapshots whose features
+-- predate the recent window; outcomes of the recent matured months with the snapshots whose
+-- labels had matured before it.
+with
+
+as_of as (
+
+    select as_of_date from {{ ref('int_data_as_of') }}
+
+),
+
+snapshot_dates as (
+
+    select * from {{ ref('int_snapshot_dates') }}
+
+),
+
+settings as (
+
+    select
+        as_of.as_of_date,
+        {{ var('monitor_reference_months', 6) }} as reference_months,
+        {{ var('monitor_recent_months', 3) }} as recent_months,
+        {{ var('volume_history_weeks', 8) }} as volume_history_weeks,
+        {{ var('freshness_tolerance_days', 1) }} as freshness_tolerance_days,
+        cast(
+            date_trunc('month', as_of.as_of_date - interval 1 day)
+            - to_months({{ var('monitor_recent_months', 3) }} - 1)
+            as date
+        ) as recent_start
+
+    from as_of
+
+),
+
+final as (
+
+    select
+        settings.*,
+        (select max(snapshot_dates.snapshot_date) from snapshot_dates) as current_snapshot,
+        cast(settings.recent_start - to_months(settings.reference_months - 1) as date)
+            as feature_reference_from,
+        settings.recent_start as feature_reference_to,
+        cast(settings.recent_start - to_months(settings.reference_months) as date)
+            as outcome_reference_from,
+        cast(settings.recent_start - interval 1 month as date) as outcome_reference_to
+
+    from settings
+
+)
+
+select * from final

@@ -1,0 +1,32 @@
+"""Every data-quality check of this build, fired or not (rules in ml/triage.py).
+
+Only source-level monitors feed it, never predictions, so the model promotion
+(ml_model_in_service) can read it without a cycle in the DAG.
+"""
+
+import pyarrow as pa
+
+from ml.triage import quality_checks
+
+SCHEMA = pa.schema(
+    [
+        ("check_name", pa.string()),
+        ("source_table", pa.string()),
+        ("column_name", pa.string()),
+        ("value", pa.float64()),
+        ("threshold", pa.float64()),
+        ("fired", pa.bool_()),
+        ("first_seen", pa.date32()),
+        ("message", pa.string()),
+    ]
+)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    freshness = dbt.ref("monitor_source_freshness").df()
+    volume = dbt.ref("monitor_source_volume").df()
+    columns = dbt.ref("monitor_column_quality").df()
+    schema = dbt.ref("monitor_schema_changes").df()
+    checks = quality_checks(freshness, volume, columns, schema)
+    return pa.Table.from_pandas(checks, schema=SCHEMA, preserve_index=False)

@@ -1,0 +1,50 @@
+"""Binned distributions of every model feature and of the model's scores, per snapshot month.
+
+The reference months (features that predate the recent window) and the newest snapshot,
+scored by the model in service, so score drift reflects the inputs, not a model change.
+"""
+
+import pandas as pd
+import pyarrow as pa
+
+from ml.drift import feature_profiles
+from ml.frame import SNAPSHOT
+from ml.registry import from_record
+from ml.triage import DRIFT_BINS, PREDICTION, windows_from_config
+
+SCHEMA = pa.schema(
+    [
+        ("feature", pa.string()),
+        ("kind", pa.string()),
+        ("period", pa.date32()),
+        ("time_window", pa.string()),
+        ("bin_order", pa.int64()),
+        ("bin_label", pa.string()),
+        ("rows", pa.int64()),
+    ]
+)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = dbt.ref("monitor_config").df()
+    service = dbt.ref("ml_model_in_service").df()
+    windows = windows_from_config(settings.iloc[0].to_dict())
+    fitted = from_record(service.iloc[0].to_dict())
+    months = [*windows.feature_reference, windows.current_snapshot]
+    dates = ", ".join(f"DATE '{month.isoformat()}'" for month in months)
+    snapshots = dbt.ref("customer_snapshots")
+    frame = snapshots.filter(f"{SNAPSHOT} in ({dates})").df()
+    frame[PREDICTION] = fitted.predict_proba(frame) if len(frame) else []
+    profiles = feature_profiles(
+        frame,
+        numeric=fitted.config.numeric_features,
+        categorical=fitted.config.categorical_features,
+        period=SNAPSHOT,
+        reference_periods=windows.feature_reference,
+        current_period=windows.current_snapshot,
+        bins=DRIFT_BINS,
+        scores=[PREDICTION],
+    )
+    profiles["period"] = pd.to_datetime(profiles["period"]).dt.date
+    return pa.Table.from_pandas(profiles, schema=SCHEMA, preserve_index=False)

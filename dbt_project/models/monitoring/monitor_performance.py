@@ -1,0 +1,50 @@
+"""Churn rate and accuracy per snapshot month: realized once matured, estimated before."""
+
+import pyarrow as pa
+
+from ml.drift import expected_performance
+from ml.triage import performance_table, windows_from_config
+
+SCHEMA = pa.schema(
+    [
+        ("snapshot_date", pa.date32()),
+        ("time_window", pa.string()),
+        ("kind", pa.string()),
+        ("customers", pa.float64()),
+        ("churn_rate", pa.float64()),
+        ("roc_auc", pa.float64()),
+        ("precision_at_k", pa.float64()),
+        ("baseline_roc_auc", pa.float64()),
+        ("model_lead", pa.float64()),
+        ("reference_churn_rate", pa.float64()),
+        ("churn_rate_high", pa.float64()),
+        ("reference_roc_auc", pa.float64()),
+        ("roc_auc_low", pa.float64()),
+        ("reference_model_lead", pa.float64()),
+    ]
+)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = dbt.ref("monitor_config").df()
+    options = dbt.ref("ml_config").df()
+    windows = windows_from_config(settings.iloc[0].to_dict())
+    capacity_k = int(options["capacity_k"].iloc[0])
+    metrics = dbt.ref("ml_backtest_metrics").df()
+    snapshots = dbt.ref("customer_snapshots")
+    outcomes = (
+        snapshots.filter("is_matured")
+        .aggregate(
+            "snapshot_date, count(*) as customers, "
+            "avg(case when churned_within_horizon then 1.0 else 0.0 end) as churn_rate",
+            "snapshot_date",
+        )
+        .df()
+    )
+    scored = dbt.ref("ml_predictions").df()
+    current = expected_performance(
+        scored["churn_probability"].to_numpy(), scored["raw_probability"].to_numpy(), capacity_k
+    )
+    table = performance_table(metrics, outcomes, current, windows)
+    return pa.Table.from_pandas(table, schema=SCHEMA, preserve_index=False)

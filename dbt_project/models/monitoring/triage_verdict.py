@@ -1,0 +1,55 @@
+"""The build's verdict: healthy, data_quality, world_change or model, with evidence and owner."""
+
+import pyarrow as pa
+
+from ml.triage import decide, evidence_json, windows_from_config
+
+SCHEMA = pa.schema(
+    [
+        ("verdict", pa.string()),
+        ("owner", pa.string()),
+        ("summary", pa.string()),
+        ("evidence", pa.string()),
+        ("changed_at", pa.date32()),
+        ("data_as_of", pa.date32()),
+        ("recent_start", pa.date32()),
+        ("checks_fired", pa.int64()),
+        ("features_drifted", pa.int64()),
+        ("model_version", pa.string()),
+        ("model_decision", pa.string()),
+    ]
+)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = dbt.ref("monitor_config").df()
+    checks = dbt.ref("monitor_data_quality").df()
+    drift = dbt.ref("monitor_feature_drift").df()
+    performance = dbt.ref("monitor_performance").df()
+    in_service = dbt.ref("ml_model_in_service").df()
+    dictionary = dbt.ref("feature_dictionary").df()
+    windows = windows_from_config(settings.iloc[0].to_dict())
+    service = in_service.iloc[0].to_dict()
+    verdict = decide(
+        checks,
+        drift,
+        performance,
+        windows,
+        labels=dict(zip(dictionary["feature"], dictionary["label"], strict=True)),
+        model_reason=str(service["decision_reason"]),
+    )
+    row = {
+        "verdict": verdict.verdict,
+        "owner": verdict.owner,
+        "summary": verdict.summary,
+        "evidence": evidence_json(verdict.evidence),
+        "changed_at": verdict.changed_at,
+        "data_as_of": windows.as_of,
+        "recent_start": windows.recent_start,
+        "checks_fired": int(checks["fired"].sum()),
+        "features_drifted": int((drift["drifted"] & (drift["kind"] != "prediction")).sum()),
+        "model_version": service["model_version"],
+        "model_decision": service["decision_reason"],
+    }
+    return pa.Table.from_pylist([row], schema=SCHEMA)

@@ -1,0 +1,171 @@
+"""AppTest of the Health page and the Overview badge on a real small warehouse."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.testing.v1 import AppTest
+
+from ml import triage
+from pipeline import history, queries, warehouse
+from pipeline.history import RunRecord
+from pipeline.settings import Settings
+from ui.health import VERDICT_NAMES
+
+pytestmark = pytest.mark.slow
+HEALTH = "app_pages/health.py"
+OpenPage = Callable[..., AppTest]
+
+
+def serving_path(home: Path) -> str:
+    pointer = warehouse.current(Settings(home=home))
+    assert pointer is not None, "the fixture build did not publish a warehouse"
+    return str(pointer["path"])
+
+
+def copy_of(home: Path, target: Path) -> Path:
+    """A copy of a built home (never mutate the shared one) with its pointer fixed."""
+    shutil.copytree(home, target, ignore=shutil.ignore_patterns("build.lock"))
+    path = serving_path(home)
+    copied = target / "warehouses" / Path(path).name
+    pointer = target / "current.json"
+    pointer.write_text(pointer.read_text().replace(path, str(copied)))
+    return target
+
+
+def chart_data(at: AppTest, index: int) -> pd.DataFrame:
+    chart = at.get("vega_lite_chart")[index].proto
+    return convert_arrow_bytes_to_pandas_df(chart.datasets[0].data.data)
+
+
+def verdict_box(at: AppTest) -> str:
+    """The text of the first success, warning or error box: the verdict sentence."""
+    boxes = [*at.success, *at.warning, *at.error]
+    assert boxes, "no verdict shown"
+    return str(boxes[0].value)
+
+
+def test_health_page_says_the_verdict_first_then_shows_the_evidence(
+    open_page: OpenPage, serving_home: Path
+) -> None:
+    at = open_page(HEALTH)
+
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Health"]
+    verdict = queries.triage(serving_path(serving_home))
+    assert verdict is not None
+    box = verdict_box(at)
+    assert box.startswith(f"**{VERDICT_NAMES[verdict['verdict']]}.**")
+    assert verdict["summary"] in box
+    owner = verdict["owner"][:1].upper() + verdict["owner"][1:]
+    assert at.markdown[0].value.startswith(f"**Who acts** {owner}")
+    assert [s.value for s in at.subheader] == [
+        "Evidence",
+        "Data quality",
+        "Feature drift",
+        "Performance over time",
+    ]
+    assert len(at.get("vega_lite_chart")) == 4  # volume, distribution, churn, accuracy
+
+
+def test_feature_distribution_follows_the_chosen_feature(
+    open_page: OpenPage, serving_home: Path
+) -> None:
+    at = open_page(HEALTH)
+    path = serving_path(serving_home)
+    drift = queries.feature_drift(path)
+    chooser = next(s for s in at.selectbox if s.label == "Distribution of")
+    assert chooser.value == drift["feature"].iloc[0]  # most severe first
+
+    chooser.select("tenure_days").run()
+
+    assert not at.exception
+    shown = chart_data(at, 1)
+    expected = queries.feature_distribution(path)
+    expected = expected[expected["feature"] == "tenure_days"]
+    assert sorted(shown["bin_label"].unique()) == sorted(expected["bin_label"].unique())
+    assert set(shown["Window"]) == {"Reference months", "Newest snapshot"}
+    assert shown["share"].sum() == pytest.approx(2.0)
+
+
+def test_overview_badge_shows_the_verdict(open_page: OpenPage, serving_home: Path) -> None:
+    at = open_page("app_pages/overview.py")
+
+    verdict = queries.triage(serving_path(serving_home))
+    assert verdict is not None
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Pipeline health"] == VERDICT_NAMES[verdict["verdict"]]
+
+
+def test_health_page_before_the_first_build_says_what_to_do(
+    open_page: OpenPage, empty_home: Path
+) -> None:
+    at = open_page(HEALTH)
+
+    assert not at.exception
+    assert "No verdict yet" in at.info[0].value
+    assert "python -m pipeline rebuild" in at.info[0].value
+
+
+def test_a_build_broken_by_its_source_data_shows_a_data_problem_while_the_last_good_serves(
+    open_page: OpenPage,
+    built_home: Path,
+    use_home: Callable[[Path], Path],
+    tmp_path: Path,
+) -> None:
+    home = use_home(copy_of(built_home, tmp_path / "home"))
+    failure = {
+        "node": "stg_raw__activity",
+        "layer": "source data",
+        "message": 'Binder Error: Referenced column "events" not found',
+    }
+    verdict = triage.failed_build(failure)
+    assert verdict is not None
+    failed = RunRecord(
+        build_id="29991231T000000Z-broken",
+        trigger="test",
+        started_at="2999-12-31T00:00:00+00:00",
+        status="failed",
+        failure=failure,
+        triage=verdict.as_dict(),
+    )
+    history.save(Settings(home=home), failed)
+
+    at = open_page(HEALTH)
+
+    assert not at.exception
+    assert at.error[0].value.startswith("**Data problem.** It is the data: the build failed at")
+    assert at.markdown[0].value == "**Who acts** Analytics engineer"
+    assert any(failed.build_id in c.value for c in at.caption)
+    serving = warehouse.current(Settings(home=home))
+    assert serving is not None
+    assert any(serving["build_id"] in c.value for c in at.caption)
+    evidence = at.dataframe[0].value
+    assert evidence["About"].tolist() == ["stg_raw__activity"]
+
+    overview = at.switch_page("app_pages/overview.py").run()
+    assert {m.label: m.value for m in overview.metric}["Pipeline health"] == "Data problem"
+
+
+def test_a_build_made_before_the_monitors_says_the_verdict_is_not_available(
+    open_page: OpenPage,
+    built_home: Path,
+    use_home: Callable[[Path], Path],
+    tmp_path: Path,
+) -> None:
+    home = use_home(copy_of(built_home, tmp_path / "home"))
+    with duckdb.connect(serving_path(home)) as connection:
+        connection.execute("drop table triage_verdict")
+
+    at = open_page(HEALTH)
+
+    assert not at.exception
+    assert "Verdict not available" in at.info[0].value
+    overview = at.switch_page("app_pages/overview.py").run()
+    assert {m.label: m.value for m in overview.metric}["Pipeline health"] == "Not available"

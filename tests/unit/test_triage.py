@@ -1,0 +1,370 @@
+"""The triage rules: data-quality checks, the promotion hold, bands and the verdict."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml import triage
+from ml.promotion import decide
+
+WINDOWS = triage.Windows(
+    as_of=date(2026, 10, 1),
+    recent_start=date(2026, 7, 1),
+    current_snapshot=date(2026, 10, 1),
+    feature_reference=tuple(d.date() for d in pd.date_range("2026-02-01", periods=6, freq="MS")),
+    outcome_reference=tuple(d.date() for d in pd.date_range("2026-01-01", periods=6, freq="MS")),
+)
+
+
+def freshness(lag: int = 0, allowed: int = 1, newest: str | None = "2026-09-30") -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "source_table": "usage_daily",
+                "newest_date": pd.Timestamp(newest) if newest else pd.NaT,
+                "lag_days": lag,
+                "allowed_lag_days": allowed,
+            }
+        ]
+    )
+
+
+def volume(below_days: int = 0, above_days: int = 0) -> pd.DataFrame:
+    days = pd.date_range("2026-07-01", periods=20, freq="D")
+    status = ["below"] * below_days + ["above"] * above_days
+    status += ["in range"] * (len(days) - len(status))
+    return pd.DataFrame(
+        {
+            "source_table": "usage_daily",
+            "day": days,
+            "row_count": [500.0 if s == "below" else 1000.0 for s in status],
+            "expected_rows": 1000.0,
+            "status": status,
+            "time_window": "recent",
+        }
+    )
+
+
+def column(**overrides: object) -> pd.DataFrame:
+    row = {
+        "source_table": "payments",
+        "column_name": "status",
+        "data_type": "varchar",
+        "rows_recent": 100,
+        "null_rate_recent": 0.0,
+        "null_rate_before": 0.0,
+        "distinct_before": 2,
+        "new_values": 0,
+        "invalid_recent": 0,
+        "rule": "",
+    }
+    return pd.DataFrame([{**row, **overrides}])
+
+
+def schema(status: str = "unchanged") -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "source_table": "usage_daily",
+                "column_name": "events",
+                "status": status,
+                "previous_type": "integer",
+                "current_type": None if status == "removed" else "integer",
+                "previous_build_id": "b1",
+            }
+        ]
+    )
+
+
+def checks(**parts: pd.DataFrame) -> pd.DataFrame:
+    return triage.quality_checks(
+        parts.get("freshness", freshness()),
+        parts.get("volume", volume()),
+        parts.get("columns", column()),
+        parts.get("schema", schema()),
+    )
+
+
+def fired(frame: pd.DataFrame) -> list[str]:
+    return frame.loc[frame["fired"], "check_name"].tolist()
+
+
+def test_clean_sources_fire_no_check() -> None:
+    assert fired(checks()) == []
+    assert triage.quality_alarm(checks()) is None
+
+
+def test_a_source_lagging_more_than_allowed_is_stale() -> None:
+    result = checks(freshness=freshness(lag=5, allowed=1))
+    assert fired(result) == ["freshness"]
+    row = result[result["fired"]].iloc[0]
+    assert row["first_seen"] == date(2026, 10, 1)
+    assert "5 day(s)" in row["message"]
+
+
+def test_an_empty_source_is_not_stale() -> None:
+    assert triage.freshness_checks(freshness(lag=99, newest=None)) == []
+
+
+def test_volume_alarms_after_three_days_below_range_but_not_for_days_above() -> None:
+    assert fired(checks(volume=volume(below_days=2, above_days=10))) == []
+    result = checks(volume=volume(below_days=3))
+    assert fired(result) == ["volume"]
+    assert result.loc[result["fired"], "first_seen"].item() == date(2026, 7, 1)
+    assert "median 500 vs 1,000 expected" in result.loc[result["fired"], "message"].item()
+
+
+def test_nulls_alarm_only_in_a_column_that_was_complete() -> None:
+    assert fired(checks(columns=column(null_rate_recent=0.2))) == ["null_rate"]
+    assert fired(checks(columns=column(null_rate_recent=0.03))) == []
+    optional = column(null_rate_before=0.6, null_rate_recent=0.9)  # e.g. ended_at
+    assert fired(checks(columns=optional)) == []
+
+
+def test_a_category_value_never_seen_before_alarms_but_not_in_high_cardinality_columns() -> None:
+    assert fired(checks(columns=column(new_values=1))) == ["new_values"]
+    ids = column(column_name="payment_id", distinct_before=90_000, new_values=3_000)
+    assert fired(checks(columns=ids)) == []
+
+
+def test_identifier_columns_have_no_distinct_counts_and_are_skipped() -> None:
+    ids = column(column_name="customer_id", distinct_before=None, new_values=None)
+    assert checks(columns=ids)["check_name"].tolist().count("new_values") == 0
+    nan = column(column_name="customer_id", distinct_before=np.nan, new_values=np.nan)
+    assert checks(columns=nan)["check_name"].tolist().count("new_values") == 0
+
+
+def test_rows_breaking_a_hard_rule_alarm() -> None:
+    broken = column(column_name="amount", data_type="double", rule="amount < 0", invalid_recent=4)
+    result = checks(columns=broken)
+    assert fired(result) == ["out_of_range"]
+    assert "amount < 0" in result.loc[result["fired"], "message"].item()
+
+
+def test_removed_or_retyped_columns_alarm_while_added_ones_are_only_reported() -> None:
+    assert fired(checks(schema=schema("removed"))) == ["schema"]
+    assert fired(checks(schema=schema("retyped"))) == ["schema"]
+    added = checks(schema=schema("added"))
+    assert fired(added) == [] and "added" in added["message"].iloc[-1]
+
+
+def test_compare_schemas_finds_renamed_and_retyped_columns() -> None:
+    before = pd.DataFrame(
+        {
+            "source_table": ["usage_daily"] * 3,
+            "column_name": ["usage_date", "events", "active_users"],
+            "data_type": ["date", "integer", "integer"],
+        }
+    )
+    now = pd.DataFrame(
+        {
+            "source_table": ["usage_daily"] * 3,
+            "column_name": ["usage_date", "event_count", "active_users"],
+            "data_type": ["varchar", "integer", "integer"],
+        }
+    )
+    changes = triage.compare_schemas(now, before, "b1").set_index("column_name")["status"]
+    assert changes.to_dict() == {
+        "active_users": "unchanged",
+        "event_count": "added",
+        "events": "removed",
+        "usage_date": "retyped",
+    }
+    first = triage.compare_schemas(now, None, None)
+    assert set(first["status"]) == {"no previous build"}
+
+
+def test_a_data_quality_alarm_keeps_the_model_in_service_and_says_why() -> None:
+    decision = decide("new", 0.85, "old", 0.80, pinned=False)
+    held = triage.hold_for_data_quality(decision, checks(volume=volume(5)), "old")
+    assert not held.promoted and held.model_version == "old" and held.candidate_version == "new"
+    assert held.reason.startswith("Kept version old: data-quality alarm on volume of usage_daily")
+
+
+def test_without_an_alarm_or_with_a_pin_the_decision_is_unchanged() -> None:
+    promoted = decide("new", 0.85, "old", 0.80, pinned=False)
+    assert triage.hold_for_data_quality(promoted, checks(), "old") == promoted
+    pinned = decide("new", 0.85, "old", 0.80, pinned=True)
+    assert triage.hold_for_data_quality(pinned, checks(volume=volume(5)), "old") == pinned
+
+
+def test_a_model_kept_for_another_reason_also_names_the_data_quality_alarm() -> None:
+    worse = decide("new", 0.70, "old", 0.80, pinned=False)
+    held = triage.hold_for_data_quality(worse, checks(volume=volume(5)), "old")
+    assert not held.promoted and held.model_version == "old"
+    assert held.reason.startswith("Kept version old: data-quality alarm on volume of usage_daily.")
+    assert held.reason.endswith(worse.reason)
+
+
+def test_the_first_model_serves_despite_an_alarm_since_there_is_nothing_to_keep() -> None:
+    first = decide("new", 0.85, None, None, pinned=False)
+    held = triage.hold_for_data_quality(first, checks(volume=volume(5)), None)
+    assert held.promoted and held.model_version == "new"
+    assert "no earlier model to keep" in held.reason
+
+
+def months(start: str, count: int) -> list[date]:
+    return [d.date() for d in pd.date_range(start, periods=count, freq="MS")]
+
+
+def performance(
+    churn: list[float], auc: list[float], baseline: list[float] | None = None
+) -> pd.DataFrame:
+    """Nine matured months (Jan-Sep 2026) with churn, the model's and the logistic baseline's
+    AUC (0.02 below the model's unless given), and the October estimate."""
+    snapshots = months("2026-01-01", 9)
+    outcomes = pd.DataFrame({"snapshot_date": snapshots, "customers": 2000.0, "churn_rate": churn})
+    baseline = baseline or [value - 0.02 for value in auc]
+    metrics = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "scoring_month": snapshots,
+                    "method": method,
+                    "roc_auc": values,
+                    "precision_at_k": 0.3,
+                }
+            )
+            for method, values in (("xgboost", auc), ("logistic", baseline), ("recency", auc))
+        ]
+    )
+    current = {"customers": 2000.0, "churn_rate": 0.03, "roc_auc": 0.8, "precision_at_k": 0.2}
+    return triage.performance_table(metrics, outcomes, current, WINDOWS)
+
+
+STEADY_CHURN = [0.030, 0.028, 0.031, 0.029, 0.030, 0.032, 0.030, 0.029, 0.031]
+STEADY_AUC = [0.84, 0.82, 0.85, 0.83, 0.84, 0.83, 0.84, 0.83, 0.85]
+
+
+def test_performance_table_labels_windows_and_estimates_the_newest_month() -> None:
+    table = performance(STEADY_CHURN, STEADY_AUC).set_index("snapshot_date")
+    assert table.loc[date(2026, 1, 1), "time_window"] == "reference"
+    assert table.loc[date(2026, 7, 1), "time_window"] == "recent"
+    assert table.loc[date(2026, 10, 1), ["time_window", "kind"]].tolist() == [
+        "current",
+        "estimated",
+    ]
+    assert table["reference_churn_rate"].iloc[0] == pytest.approx(np.mean(STEADY_CHURN[:6]))
+    assert table["churn_rate_high"].iloc[0] >= 1.2 * table["reference_churn_rate"].iloc[0]
+    assert table["roc_auc_low"].iloc[0] <= table["reference_roc_auc"].iloc[0] - 0.03
+
+
+def test_churn_shift_and_accuracy_decay_need_the_recent_mean_beyond_the_band() -> None:
+    steady = performance(STEADY_CHURN, STEADY_AUC)
+    assert triage.churn_shift(steady) is None and triage.accuracy_decay(steady) is None
+    rising = performance([*STEADY_CHURN[:6], 0.045, 0.040, 0.042], STEADY_AUC)
+    shift = triage.churn_shift(rising)
+    assert shift is not None and shift.first_month == date(2026, 7, 1)
+    decaying = performance(
+        STEADY_CHURN, [*STEADY_AUC[:6], 0.74, 0.75, 0.73], [a - 0.02 for a in STEADY_AUC]
+    )
+    assert triage.accuracy_decay(decaying) is not None
+
+
+def test_months_harder_for_every_method_are_not_the_models_fault() -> None:
+    harder = [*STEADY_AUC[:6], 0.74, 0.75, 0.73]
+    alike = performance(STEADY_CHURN, harder, [a - 0.02 for a in harder])
+    assert alike["model_lead"].dropna().round(6).eq(0.02).all()
+    assert alike["roc_auc"].iloc[7] < alike["roc_auc_low"].iloc[0]
+    assert triage.accuracy_decay(alike) is None
+    assert verdict_of(auc=harder, baseline=[a - 0.02 for a in harder]).verdict == "healthy"
+
+
+def drift(*drifted: tuple[str, float], kind: str = "numeric") -> pd.DataFrame:
+    rows = [
+        {"feature": name, "kind": kind, "psi": 0.1 * severity, "js_distance": 0.2,
+         "psi_limit": 0.1, "js_limit": 0.1, "severity": severity, "drifted": severity > 1}
+        for name, severity in drifted
+    ]  # fmt: skip
+    rows.append(
+        {"feature": "calm", "kind": "numeric", "psi": 0.01, "js_distance": 0.02,
+         "psi_limit": 0.1, "js_limit": 0.1, "severity": 0.1, "drifted": False}
+    )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def verdict_of(
+    quality: pd.DataFrame | None = None,
+    moved: pd.DataFrame | None = None,
+    churn: list[float] = STEADY_CHURN,
+    auc: list[float] = STEADY_AUC,
+    baseline: list[float] | None = None,
+) -> triage.Verdict:
+    return triage.decide(
+        checks() if quality is None else quality,
+        drift() if moved is None else moved,
+        performance(churn, auc, baseline or [a - 0.02 for a in STEADY_AUC]),
+        WINDOWS,
+        labels={"events_30d": "Product events, last 30 days"},
+    )
+
+
+def test_nothing_fired_is_healthy_and_nobody_has_to_act() -> None:
+    verdict = verdict_of()
+    assert verdict.verdict == "healthy" and verdict.owner == "no one"
+    assert verdict.evidence == [] and verdict.changed_at is None
+
+
+def test_broken_data_wins_over_drift_and_goes_to_the_analytics_engineer() -> None:
+    verdict = verdict_of(
+        quality=checks(volume=volume(10)), moved=drift(("events_30d", 9), ("active_days", 5))
+    )
+    assert verdict.verdict == "data_quality"
+    assert verdict.owner == "analytics engineer"
+    assert verdict.changed_at == date(2026, 7, 1)
+    monitors = [item["monitor"] for item in verdict.evidence]
+    assert monitors[0] == "volume" and "feature_drift" in monitors
+    assert "Product events, last 30 days" in verdict.evidence[1]["message"]
+
+
+def test_valid_inputs_that_moved_are_a_world_change_for_both_teams() -> None:
+    verdict = verdict_of(moved=drift(("price_per_seat", 1.5), ("mrr", 1.2)))
+    assert verdict.verdict == "world_change"
+    assert verdict.owner == "analytics engineer and ML engineer"
+    assert "price per seat" in verdict.summary
+
+
+def test_one_feature_just_past_its_limit_is_not_enough_but_a_strong_one_is() -> None:
+    assert verdict_of(moved=drift(("mrr", 1.3))).verdict == "healthy"
+    assert verdict_of(moved=drift(("mrr", 2.5))).verdict == "world_change"
+
+
+def test_drifting_scores_alone_are_a_world_change() -> None:
+    scores = drift((triage.PREDICTION, 1.5), kind="prediction")
+    verdict = verdict_of(moved=scores)
+    assert verdict.verdict == "world_change"
+    assert verdict.evidence[0]["monitor"] == "prediction_drift"
+
+
+def test_rising_churn_with_stable_inputs_is_a_world_change() -> None:
+    verdict = verdict_of(churn=[*STEADY_CHURN[:6], 0.05, 0.045, 0.048])
+    assert verdict.verdict == "world_change"
+    assert verdict.changed_at == date(2026, 7, 1)
+    assert "churn rose" in verdict.summary
+
+
+def test_decaying_accuracy_with_stable_valid_inputs_is_the_model() -> None:
+    verdict = verdict_of(auc=[*STEADY_AUC[:6], 0.72, 0.74, 0.73])
+    assert verdict.verdict == "model" and verdict.owner == "ML engineer"
+    assert verdict.evidence[0]["monitor"] == "accuracy"
+    assert "logistic regression" in verdict.summary
+
+
+def test_a_build_broken_by_its_source_data_gets_a_data_quality_verdict() -> None:
+    failure = {"node": "stg_raw__activity", "layer": "source data", "message": "events?"}
+    verdict = triage.failed_build(failure)
+    assert verdict is not None and verdict.verdict == "data_quality"
+    assert verdict.evidence[0]["subject"] == "stg_raw__activity"
+    assert "last good build keeps serving" in verdict.summary
+    assert triage.failed_build({"node": "ml_model_candidate", "layer": "ML"}) is None
+    assert triage.failed_build(None) is None
+
+
+def test_evidence_is_plain_json_with_rounded_numbers() -> None:
+    text = triage.evidence_json([{"value": np.float64(0.123456789), "n": np.int64(3), "x": "a"}])
+    assert json.loads(text) == [{"value": 0.1235, "n": 3, "x": "a"}]

@@ -1,0 +1,81 @@
+"""Words and tables for the triage verdict, shared by the Health page and the Overview badge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+# The verdict as a business owner reads it, and how loudly to show it.
+VERDICT_NAMES = {
+    "healthy": "Healthy",
+    "data_quality": "Data problem",
+    "world_change": "World changed",
+    "model": "Model decaying",
+}
+VERDICT_TONE = {
+    "healthy": "success",
+    "data_quality": "error",
+    "world_change": "warning",
+    "model": "warning",
+}
+MONITOR_NAMES = {
+    "build": "Build failure",
+    "freshness": "Freshness",
+    "volume": "Row volume",
+    "null_rate": "Null rate",
+    "new_values": "New values",
+    "out_of_range": "Out of range",
+    "schema": "Schema change",
+    "feature_drift": "Feature drift",
+    "prediction_drift": "Score drift",
+    "churn_rate": "Churn rate",
+    "accuracy": "Accuracy",
+}
+
+
+def verdict_name(verdict: dict[str, Any] | None) -> str:
+    """The badge text of a verdict ("Not available" without one)."""
+    if not verdict:
+        return "Not available"
+    return VERDICT_NAMES.get(str(verdict.get("verdict")), str(verdict.get("verdict")))
+
+
+def owner_name(verdict: dict[str, Any]) -> str:
+    """Who should act, capitalized for the start of a line ("ML" stays upper case)."""
+    owner = str(verdict.get("owner") or "no one")
+    return owner[:1].upper() + owner[1:]
+
+
+def evidence_table(verdict: dict[str, Any]) -> pd.DataFrame:
+    """The evidence of a verdict as rows: monitor, what it is about, and what it found."""
+    rows = [
+        {
+            "Monitor": MONITOR_NAMES.get(str(item.get("monitor")), str(item.get("monitor"))),
+            "About": item.get("subject", ""),
+            "Finding": item.get("message", ""),
+        }
+        for item in verdict.get("evidence") or []
+    ]
+    return pd.DataFrame(rows, columns=["Monitor", "About", "Finding"])
+
+
+def first_drifted(drift: pd.DataFrame) -> str | None:
+    """The most severe drifted feature, else the most severe one (None without features)."""
+    if drift.empty:
+        return None
+    ordered = drift.sort_values("severity", ascending=False)
+    drifted = ordered[ordered["drifted"].astype(bool)]
+    return str((drifted if len(drifted) else ordered)["feature"].iloc[0])
+
+
+def first_alarmed_source(checks: pd.DataFrame, volume: pd.DataFrame) -> str | None:
+    """The source whose volume alarmed, else the busiest source (None without volume)."""
+    if volume.empty:
+        return None
+    if not checks.empty:
+        fired = checks[(checks["check_name"] == "volume") & checks["fired"].astype(bool)]
+        if len(fired):
+            return str(fired["source_table"].iloc[0])
+    busiest = volume.groupby("source_table")["row_count"].sum().sort_values(ascending=False)
+    return str(busiest.index[0])
