@@ -1,6 +1,5 @@
 """At-risk customers: who is most likely to churn within the horizon, and why."""
 
-import pandas as pd
 import streamlit as st
 
 from pipeline import export, queries, work_queue
@@ -69,10 +68,8 @@ if pointer is not None:
     left.metric("Customers shown, of those matching", f"{len(shown):,} of {len(matching):,}")
     middle.metric("MRR at risk (expected)", f"${shown['expected_mrr_loss_usd'].sum():,.0f}")
     right.metric("Average risk shown", f"{shown['risk_pct'].mean():.0f}%")
-    # A customer new to the list has no change: show an empty cell, not "None".
-    change = shown["risk_change_pts"].map(lambda pts: "" if pd.isna(pts) else f"{pts:+.1f}")
     st.dataframe(
-        shown.assign(risk_change_pts=change),
+        shown,
         hide_index=True,
         width="stretch",
         # Who, how risky, what changed and why first; the CSV keeps its documented order.
@@ -94,8 +91,9 @@ if pointer is not None:
                     f"{queries.MOVE_POINTS:.0f} points or more; steady: less."
                 ),
             ),
-            "risk_change_pts": st.column_config.TextColumn(
+            "risk_change_pts": st.column_config.NumberColumn(
                 "Risk change (points)",
+                format="%+.1f",
                 help="Risk now minus risk in the previous build, in percentage points.",
             ),
             "expected_mrr_loss_usd": st.column_config.NumberColumn(
