@@ -17,7 +17,8 @@ if pointer is not None:
     st.altair_chart(charts.importance_bars(importance), width="stretch")
     st.caption(
         "Average size of each factor's effect on customers' risk scores (SHAP values), "
-        "over every scored customer. Longer bars matter more, in either direction."
+        "over every scored customer (a random sample of them on a large book). Longer bars "
+        "matter more, in either direction."
     )
 
     st.subheader(f"Top reasons across the {k} customers your team can contact")

@@ -39,10 +39,11 @@ def _print_progress(state: Progress) -> None:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """Write demo raw data into BATON_HOME."""
+    """Write demo raw data into BATON_HOME (or, with --out, into a file to import)."""
     settings.ensure()
+    target = Path(args.out) if args.out else settings.raw_path
     counts = demo.generate(
-        settings.raw_path,
+        target,
         customers=args.customers,
         months=args.months,
         seed=args.seed,
@@ -50,9 +51,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         scenario_start=args.scenario_start,
     )
     rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items())
-    mapping.save_dataset(settings, "demo", {})
     scenario = "" if args.scenario == "clean" else f", scenario {args.scenario}"
-    print(f"Demo data written to {settings.raw_path} ({rows}{scenario})")
+    if args.out:
+        print(f"Demo data written to {target} ({rows}{scenario}); import it with a mapping.")
+        return 0
+    mapping.save_dataset(settings, "demo", {})
+    print(f"Demo data written to {target} ({rows}{scenario})")
     return 0
 
 
@@ -217,6 +221,11 @@ def parser() -> argparse.ArgumentParser:
     demo_cmd.add_argument("--customers", type=int, default=5000)
     demo_cmd.add_argument("--months", type=int, default=24)
     demo_cmd.add_argument("--seed", type=int, default=42)
+    demo_cmd.add_argument(
+        "--out",
+        help="write to this DuckDB file instead of BATON_HOME (e.g. data/demo.duckdb, "
+        "then `import examples/demo.yml`)",
+    )
     demo_cmd.add_argument(
         "--scenario",
         choices=demo.SCENARIOS,
