@@ -11,13 +11,7 @@ months as (
 
 grid as (
 
-    select
-        customers.customer_id,
-        snapshot_dates.snapshot_date
-
-    from {{ ref('stg_raw__customers') }} as customers
-    inner join {{ ref('int_snapshot_dates') }} as snapshot_dates
-        on customers.signup_date < snapshot_dates.snapshot_date
+    {{ customer_snapshot_grid() }}
 
 ),
 
