@@ -18,6 +18,7 @@ LAYER_BY_FOLDER = {
     "intermediate": "transformations",
     "marts": "transformations",
     "ml": "ML",
+    "monitoring": "monitoring",
 }
 
 
@@ -58,7 +59,7 @@ class DbtOutcome:
 
 
 def layer_of(node: Any) -> str:
-    """The layer a node belongs to (source data, transformations, ML), from its folder."""
+    """The layer a node belongs to (source data, transformations, ML, monitoring), by folder."""
     fqn = list(getattr(node, "fqn", []) or [])
     for part in fqn[1:]:
         if part in LAYER_BY_FOLDER:

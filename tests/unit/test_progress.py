@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from pipeline import progress
-from pipeline.dbt_runner import NodeEvent
+from pipeline.dbt_runner import NodeEvent, layer_of
 from pipeline.progress import Progress
 from pipeline.settings import Settings
 
@@ -129,3 +130,18 @@ def test_reading_progress_without_a_valid_file_gives_none(tmp_path) -> None:
     assert progress.read(settings) is None
     (tmp_path / "progress.json").write_text("{half a file")
     assert progress.read(settings) is None
+
+
+@pytest.mark.parametrize(
+    ("fqn", "layer"),
+    [
+        (["baton", "staging", "stg_raw__usage"], "source data"),
+        (["baton", "intermediate", "int_last_activity"], "transformations"),
+        (["baton", "marts", "flat", "customer_snapshots"], "transformations"),
+        (["baton", "ml", "ml_predictions"], "ML"),
+        (["baton", "monitoring", "triage_verdict"], "monitoring"),
+        (["baton", "unique_at_risk_customers_risk_rank"], "transformations"),
+    ],
+)
+def test_a_failing_node_is_owned_by_the_layer_of_its_folder(fqn: list[str], layer: str) -> None:
+    assert layer_of(SimpleNamespace(fqn=fqn)) == layer
