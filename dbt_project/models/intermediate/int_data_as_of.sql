@@ -28,16 +28,9 @@ subscriptions as (
 final as (
 
     select
-        {% if var('as_of') %}
-            cast('{{ var("as_of") }}' as date)
-        {% else %}
-            cast(
-                greatest(
-                    activity.latest, payments.latest, tickets.latest, subscriptions.latest
-                ) + interval 1 day
-                as date
-            )
-        {% endif %} as as_of_date
+        {{ as_of_date(
+            'greatest(activity.latest, payments.latest, tickets.latest, subscriptions.latest)'
+        ) }} as as_of_date
 
     from activity
     cross join payments

@@ -10,12 +10,7 @@ exports as (
 
 final as (
 
-    select
-        {% if var('as_of') %}
-            cast('{{ var("as_of") }}' as date)
-        {% else %}
-            cast(latest + interval 1 day as date)
-        {% endif %} as as_of_date
+    select {{ as_of_date('latest') }} as as_of_date
 
     from exports
 
