@@ -25,13 +25,21 @@ so that the newest matured months already show the effect:
 
 Adding a scenario: register its name in SCENARIOS, then either change the simulated world
 (prices in `_monthly_price`, churn drivers in `_hazard_logit`, usage in `_usage_month`) or
-how it gets recorded (drop, duplicate or delay rows in `_apply_scenario`).
+how it gets recorded (drop, duplicate or delay rows in `_apply_scenario`, which sees each
+table whole and usage one month at a time).
+
+Memory: usage (about 320 daily rows per account over 24 months) is generated, recorded and
+written one month at a time, and DuckDB puts the written months in account-major order under
+its memory limit, so 1M accounts fit in a few GiB; the other tables are built one at a time.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import shutil
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -42,6 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.contract import CONTRACT
+from pipeline.settings import duckdb_memory_limit
 
 SCENARIOS = ("clean", "tracking_outage", "price_increase", "schema_change", "late_data")
 TABLES = tuple(table.name for table in CONTRACT)
@@ -59,6 +68,9 @@ TICKET_ID_PREFIX = "T"
 
 NO_DAY = np.iinfo(np.int64).max // 2  # "never" for day-number arrays (cancel, change)
 SECONDS_PER_DAY = 86_400
+# Usage rows DuckDB puts in account-major order at once: more rows are ordered in blocks of
+# accounts. Measured at 32M rows: blocks of 8M peak at 0.9 GiB, one sort at 2.8 GiB, same time.
+USAGE_ROWS_PER_SORT = 8_000_000
 
 # Customer base: the window starts with an existing base and adds a steady, seasonal inflow.
 NEW_ACCOUNTS_PER_MONTH = 0.035  # new signups per month as a share of the starting base
@@ -288,6 +300,17 @@ class Simulation:
     seg_mrr: np.ndarray
 
 
+@dataclass(frozen=True)
+class World:
+    """The simulated customer base, the chosen scenario and the random streams of the tables."""
+
+    cal: Calendar
+    acc: Accounts
+    sim: Simulation
+    scenario: Scenario
+    rng: dict[str, np.random.Generator]
+
+
 def generate(
     path: Path,
     customers: int = 5000,
@@ -300,9 +323,10 @@ def generate(
     """Write the demo raw tables into a fresh DuckDB file at `path`; return row counts per table."""
     if customers < 1 or months < 1:
         raise ValueError("customers and months must be positive")
-    tables = build_tables(customers, months, seed, end, scenario, scenario_start)
-    _write_duckdb(Path(path), tables)
-    return {name: tables[name].num_rows for name in TABLES}
+    world = _world(customers, months, seed, end, scenario, scenario_start)
+    tables, usage, accounts = _tables(world), _usage_months(world), len(world.acc.signup)
+    del world  # the simulation is freed once usage is staged, before DuckDB orders it
+    return _write_duckdb(Path(path), tables, usage, accounts)
 
 
 def default_scenario_start(end: date, months_before: int = SCENARIO_MONTHS) -> date:
@@ -311,15 +335,15 @@ def default_scenario_start(end: date, months_before: int = SCENARIO_MONTHS) -> d
     return date.fromisoformat(str(month.astype("datetime64[D]")))
 
 
-def build_tables(
+def _world(
     customers: int,
     months: int,
     seed: int,
     end: date,
     scenario: str = "clean",
     scenario_start: date | None = None,
-) -> dict[str, pa.Table]:
-    """Simulate the customer base and return the raw tables as Arrow tables."""
+) -> World:
+    """Simulate the customer base; the raw tables are drawn from it later, one at a time."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown demo scenario {scenario!r}; expected one of {SCENARIOS}")
     # One more stream than the tables need: the scenario's own draws never shift theirs.
@@ -336,41 +360,66 @@ def build_tables(
     chosen = Scenario(scenario, int(np.datetime64(start, "D").astype(np.int64)))
     acc = _accounts(cal, customers, rng["accounts"])
     sim = _simulate(cal, acc, rng["simulation"], chosen)
+    return World(cal=cal, acc=acc, sim=sim, scenario=chosen, rng=rng)
+
+
+def _tables(world: World) -> Iterator[tuple[str, pa.Table]]:
+    """Every raw table but usage, as recorded, built one at a time so only one is in memory."""
+    cal, acc, sim, rng = world.cal, world.acc, world.sim, world.rng
+    n = len(acc.signup)
     invoices = _invoice_rows(cal, acc, sim)
-    tables = {
-        "accounts": _accounts_table(acc, rng["accounts"]),
-        "subscriptions": _subscriptions_table(acc, sim),
-        "usage_daily": _usage_table(cal, acc, sim, rng["usage_daily"]),
-        "invoices": _invoices_table(invoices, customers),
-        "payments": _payments_table(cal, sim, invoices, customers, rng["payments"]),
-        "tickets": _tickets_table(cal, acc, sim, rng["tickets"]),
+    builders: dict[str, Callable[[], pa.Table]] = {
+        "accounts": lambda: _accounts_table(acc, rng["accounts"]),
+        "subscriptions": lambda: _subscriptions_table(acc, sim),
+        "invoices": lambda: _invoices_table(invoices, n),
+        "payments": lambda: _payments_table(cal, sim, invoices, n, rng["payments"]),
+        "tickets": lambda: _tickets_table(cal, acc, sim, rng["tickets"]),
     }
-    return _apply_scenario(tables, chosen, cal, acc, rng["scenario"])
+    for name, build in builders.items():
+        yield name, _apply_scenario(name, build(), world)
 
 
-def _apply_scenario(
-    tables: dict[str, pa.Table],
-    scenario: Scenario,
-    cal: Calendar,
-    acc: Accounts,
-    rng: np.random.Generator,
-) -> dict[str, pa.Table]:
-    """Change how the simulated world gets recorded; "clean" keeps the tables as simulated."""
-    usage = tables["usage_daily"]
-    day = pc.cast(usage["usage_date"], pa.int32()).to_numpy()
-    if scenario.name == "tracking_outage":
-        account = usage["account_id"].combine_chunks().indices.to_numpy()
-        web = acc.platform[account] == PLATFORMS.index(OUTAGE_PLATFORM)
-        lost = web & (day >= scenario.start) & (rng.random(len(day)) < OUTAGE_LOSS)
-        return {**tables, "usage_daily": usage.filter(pa.array(~lost))}
-    if scenario.name == "late_data":
-        late = day > cal.end - LATE_DAYS
-        return {**tables, "usage_daily": usage.filter(pa.array(~late))}
-    if scenario.name == "schema_change":
-        table, column, renamed = SCHEMA_CHANGE
-        names = [renamed if name == column else name for name in tables[table].column_names]
-        return {**tables, table: tables[table].rename_columns(names)}
-    return tables
+def _usage_months(world: World) -> Iterator[pa.Table]:
+    """Daily usage as recorded, one month at a time, each month ordered by account then day.
+
+    Rows carry the 0-based account index in `account` (the writer orders by it and turns it
+    into `account_id`), so a month costs four int32 columns in memory.
+    """
+    for m in range(world.cal.months):
+        account, day, users, events = _usage_month(
+            world.cal, m, world.acc, world.sim, world.rng["usage_daily"]
+        )
+        month = pa.table(
+            {
+                "account": account,
+                "usage_date": _dates(day),
+                "active_users": users,
+                "events": events,
+            }
+        )
+        yield _apply_scenario("usage_daily", month, world)
+
+
+def _apply_scenario(name: str, table: pa.Table, world: World) -> pa.Table:
+    """Change how the simulated world gets recorded in one raw table (usage: one month of it).
+
+    "clean" keeps the table as simulated. Row-level draws come from the scenario's own stream,
+    so they never shift the draws of the tables.
+    """
+    scenario, rng = world.scenario, world.rng["scenario"]
+    if name == "usage_daily" and scenario.name in ("tracking_outage", "late_data"):
+        day = pc.cast(table["usage_date"], pa.int32()).to_numpy()
+        if scenario.name == "tracking_outage":
+            platform = world.acc.platform[table["account"].to_numpy()]
+            web = platform == PLATFORMS.index(OUTAGE_PLATFORM)
+            dropped = web & (day >= scenario.start) & (rng.random(len(day)) < OUTAGE_LOSS)
+        else:
+            dropped = day > world.cal.end - LATE_DAYS
+        return table.filter(pa.array(~dropped))
+    if scenario.name == "schema_change" and name == SCHEMA_CHANGE[0]:
+        _, column, renamed = SCHEMA_CHANGE
+        return table.rename_columns([renamed if c == column else c for c in table.column_names])
+    return table
 
 
 def _calendar(end: date, months: int) -> Calendar:
@@ -884,25 +933,6 @@ def _subscriptions_table(acc: Accounts, sim: Simulation) -> pa.Table:
     )
 
 
-def _usage_table(
-    cal: Calendar, acc: Accounts, sim: Simulation, rng: np.random.Generator
-) -> pa.Table:
-    """Daily usage, ordered by account then date (fast to load and compresses well)."""
-    chunks = [_usage_month(cal, m, acc, sim, rng) for m in range(cal.months)]
-    position = _account_major_positions([chunk[0] for chunk in chunks])
-    account, day, users, events = (
-        _scatter(position, [chunk[i] for chunk in chunks]) for i in range(4)
-    )
-    return pa.table(
-        {
-            "account_id": _account_ids(account, len(acc.signup)),
-            "usage_date": _dates(day),
-            "active_users": users,
-            "events": events,
-        }
-    )
-
-
 def _usage_month(
     cal: Calendar, m: int, acc: Accounts, sim: Simulation, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -937,27 +967,6 @@ def _usage_month(
         users.astype(np.int32),
         events.astype(np.int32),
     )
-
-
-def _account_major_positions(accounts: list[np.ndarray]) -> np.ndarray:
-    """Target row of every row of the month chunks (each account-major) in account-major order."""
-    n = max(int(a.max(initial=-1)) for a in accounts) + 1
-    counts = [np.bincount(a, minlength=n) for a in accounts]
-    total = np.sum(counts, axis=0)
-    filled = np.cumsum(total) - total
-    positions = []
-    for account, count in zip(accounts, counts, strict=True):
-        chunk_start = np.cumsum(count) - count
-        positions.append(filled[account] + np.arange(len(account)) - chunk_start[account])
-        filled += count
-    return np.concatenate(positions)
-
-
-def _scatter(position: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
-    """Concatenate chunks and move every row to its target position."""
-    out = np.empty(len(position), dtype=chunks[0].dtype)
-    out[position] = np.concatenate(chunks)
-    return out
 
 
 def _invoice_rows(cal: Calendar, acc: Accounts, sim: Simulation) -> dict[str, np.ndarray]:
@@ -1096,20 +1105,28 @@ def _raw_schema(name: str, table: pa.Table) -> tuple[tuple[str, str], ...]:
     return SCHEMAS[name]
 
 
-def _write_duckdb(path: Path, tables: dict[str, pa.Table]) -> None:
-    """Load the tables into a temporary DuckDB file next to `path`, then swap it in atomically."""
+def _write_duckdb(
+    path: Path, tables: Iterable[tuple[str, pa.Table]], usage: Iterable[pa.Table], accounts: int
+) -> dict[str, int]:
+    """Write the tables into a temporary DuckDB file next to `path`, then swap it in atomically.
+
+    Usage months go to a staging file first, then DuckDB writes them account-major into the
+    raw file under the build's memory limit (spilling next to the file if it must).
+    Returns the rows per table, in contract order.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    staging, spill = Path(f"{tmp}.usage"), Path(f"{tmp}.spill")
     try:
-        con = duckdb.connect(str(tmp))
+        con = duckdb.connect(
+            str(tmp), config={"memory_limit": duckdb_memory_limit(), "temp_directory": str(spill)}
+        )
         try:
             con.execute("set enable_progress_bar = false")
-            for name in TABLES:
-                columns = ", ".join(f"{col} {typ}" for col, typ in _raw_schema(name, tables[name]))
-                con.execute(f"create table main.{name} ({columns})")
-                con.register("staged", tables[name])
-                con.execute(f"insert into main.{name} by name select * from staged")
-                con.unregister("staged")
+            counts = {name: _insert(con, name, table) for name, table in tables}
+            con.execute("attach ? as staging", [str(staging)])
+            counts["usage_daily"] = _insert_usage(con, usage, accounts)
+            con.execute("detach staging")
             con.execute("checkpoint")
         finally:
             con.close()
@@ -1117,5 +1134,57 @@ def _write_duckdb(path: Path, tables: dict[str, pa.Table]) -> None:
         Path(f"{path}.wal").unlink(missing_ok=True)
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        for leftover in (tmp, staging, Path(f"{tmp}.wal"), Path(f"{staging}.wal")):
+            leftover.unlink(missing_ok=True)
+        shutil.rmtree(spill, ignore_errors=True)
+    return {name: counts[name] for name in TABLES}
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> int:
+    """Create one raw table with the contract's types and load an Arrow table into it."""
+    columns = ", ".join(f"{col} {typ}" for col, typ in _raw_schema(name, table))
+    con.execute(f"create table main.{name} ({columns})")
+    con.register("staged", table)
+    con.execute(f"insert into main.{name} by name select * from staged")
+    con.unregister("staged")
+    return table.num_rows
+
+
+def _insert_usage(con: duckdb.DuckDBPyConnection, months: Iterable[pa.Table], n: int) -> int:
+    """Stage usage month by month, then write it ordered by account and day; return its rows.
+
+    The order is written in blocks of accounts, each small enough to sort in memory; every
+    staged month is ordered by account, so each block reads only a few row groups of a month.
+    """
+    first: pa.Table | None = None
+    for month in months:
+        con.register("staged", month)
+        if first is None:
+            con.execute("create table staging.usage as select * from staged")
+            first = month.slice(0, 0)
+        else:
+            con.execute("insert into staging.usage select * from staged")
+        con.unregister("staged")
+    assert first is not None, "the window has at least one month"
+    columns = ", ".join(f"{col} {typ}" for col, typ in _raw_schema("usage_daily", first))
+    con.execute(f"create table main.usage_daily ({columns})")
+    numbers = np.arange(n, dtype=np.int32)
+    ids = pa.table(
+        {"account": numbers, "account_id": _ids(ACCOUNT_ID_PREFIX, numbers + 1, ACCOUNT_ID_WIDTH)}
+    )
+    con.register("ids", ids)
+    rows = int(con.execute("select count(*) from staging.usage").fetchall()[0][0])
+    step = math.ceil(n / max(1, math.ceil(rows / USAGE_ROWS_PER_SORT)))  # accounts per block
+    for low in range(0, n, step):
+        con.execute(
+            f"""
+            insert into main.usage_daily by name
+            select ids.account_id, usage.* exclude (account)
+            from staging.usage as usage
+            inner join ids on usage.account = ids.account
+            where usage.account >= {low} and usage.account < {low + step}
+            order by usage.account, usage.usage_date
+            """
+        )
+    con.unregister("ids")
+    return rows

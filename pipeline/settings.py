@@ -12,6 +12,10 @@ DBT_PROJECT_DIR = ROOT / "dbt_project"
 # `data/` in the project and the team's shared datasets folder next to it.
 DEFAULT_DATA_DIRS = (ROOT / "data", ROOT.parent / "shared" / "datasets")
 DEFAULT_MAX_FILE_MB = 500.0
+# DuckDB's own memory (buffer pool) in a build and in demo generation; beyond it DuckDB spills
+# to disk. DuckDB's default (80% of RAM) would alone exceed the 12 GiB budget at 1M customers,
+# and the Python models' pandas/XGBoost memory comes on top. dbt_project/profiles.yml repeats it.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "4GiB"
 
 
 def _data_dirs() -> tuple[Path, ...]:
@@ -27,6 +31,11 @@ def _max_file_mb() -> float:
         return float(os.environ.get("BATON_MAX_FILE_MB", DEFAULT_MAX_FILE_MB))
     except ValueError:
         return DEFAULT_MAX_FILE_MB
+
+
+def duckdb_memory_limit() -> str:
+    """BATON_DUCKDB_MEMORY_LIMIT (a DuckDB size such as 4GiB or 800MB), else the default."""
+    return os.environ.get("BATON_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
 
 
 @dataclass(frozen=True)

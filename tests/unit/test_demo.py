@@ -263,6 +263,28 @@ def test_failed_payments_are_retried_days_later(small) -> None:
     assert 3 * 24 <= retries["min_gap_hours"] <= retries["max_gap_hours"] <= 6 * 24
 
 
+def test_usage_is_stored_by_account_then_date_with_one_row_per_day(small) -> None:
+    usage = _arrow_tables(small[0])["usage_daily"].to_pandas()
+    key = pd.DataFrame(
+        {"account": usage["account_id"].str[1:].astype(int), "day": usage["usage_date"]}
+    )
+    assert usage["account_id"].nunique() > 100
+    assert key.equals(key.sort_values(["account", "day"]))
+    assert not key.duplicated().any()
+
+
+def test_usage_ordered_in_account_blocks_matches_one_sort_when_it_outgrows_a_block(
+    small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "blocked.duckdb"
+    rows = small[1]["usage_daily"]
+    monkeypatch.setattr(demo, "USAGE_ROWS_PER_SORT", rows // 7)  # 8 blocks
+    demo.generate(blocked, **SMALL)
+    first, second = _arrow_tables(small[0]), _arrow_tables(blocked)
+    assert second["usage_daily"].num_rows == rows
+    assert first["usage_daily"].equals(second["usage_daily"])
+
+
 def test_usage_is_lower_on_weekends(small) -> None:
     by_day = _query(
         small[0],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +20,12 @@ START = pd.Timestamp("2026-07-01")  # default: three months before the end
 
 
 def tables(scenario: str, start: date | None = None) -> dict[str, pa.Table]:
-    return demo.build_tables(**SIZE, scenario=scenario, scenario_start=start)
+    """Every raw table of a generated file, in stored row order."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "raw.duckdb"
+        demo.generate(path, **SIZE, scenario=scenario, scenario_start=start)
+        with duckdb.connect(str(path), read_only=True) as connection:
+            return {name: connection.table(name).to_arrow_table() for name in demo.TABLES}
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +184,6 @@ def test_cli_writes_a_scenario_from_a_given_month(
         cli.main([*args, "--scenario", "late_data", "--scenario-start", "July"])
 
 
-def test_unknown_scenarios_are_refused_with_the_known_ones() -> None:
+def test_unknown_scenarios_are_refused_with_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="tracking_outage"):
-        demo.build_tables(**SIZE, scenario="chaos")
+        demo.generate(tmp_path / "raw.duckdb", **SIZE, scenario="chaos")

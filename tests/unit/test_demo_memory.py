@@ -1,0 +1,51 @@
+"""Demo generation at scale: usage streams month by month under DuckDB's memory limit."""
+
+from __future__ import annotations
+
+import re
+import tracemalloc
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipeline import demo, settings
+
+PROFILES = settings.DBT_PROJECT_DIR / "profiles.yml"
+
+
+def _peak_python_bytes(path: Path, months: int) -> int:
+    """Peak memory traced by Python (numpy arrays included) while generating `months`."""
+    tracemalloc.start()
+    try:
+        demo.generate(path, customers=3000, months=months, seed=3)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_python_memory_peak_does_not_grow_with_the_number_of_months(tmp_path: Path) -> None:
+    # Holding every month of usage at once (as before streaming) made 24 months peak 1.7x
+    # higher than 6; streamed, the peak is the same give or take a few percent.
+    six = _peak_python_bytes(tmp_path / "six.duckdb", 6)
+    twenty_four = _peak_python_bytes(tmp_path / "twenty_four.duckdb", 24)
+    assert twenty_four < 1.25 * six
+
+
+def test_generation_uses_the_duckdb_memory_limit_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATON_DUCKDB_MEMORY_LIMIT", "plenty")
+    with pytest.raises(duckdb.Error, match="Memory must have a number"):
+        demo.generate(tmp_path / "raw.duckdb", customers=20, months=2, seed=1)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("BATON_DUCKDB_MEMORY_LIMIT", "300MiB")
+    demo.generate(tmp_path / "raw.duckdb", customers=20, months=2, seed=1)
+    assert [p.name for p in tmp_path.iterdir()] == ["raw.duckdb"]
+
+
+def test_dbt_profile_uses_the_same_default_limit_and_spills_into_the_build_folder() -> None:
+    profile = PROFILES.read_text()
+    limit = re.search(r"env_var\('BATON_DUCKDB_MEMORY_LIMIT', '([^']+)'\)", profile)
+    assert limit is not None and limit.group(1) == settings.DEFAULT_DUCKDB_MEMORY_LIMIT
+    assert "temp_directory: \"{{ env_var('BATON_HOME', '../.baton') }}/build/tmp\"" in profile
