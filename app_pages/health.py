@@ -86,11 +86,16 @@ if pointer is not None:
     if not drift.empty:
         st.subheader("Feature drift")
         moved = drift[drift["drifted"].astype(bool)]
+        counting = int(health.counted(moved).sum())
+        of_them = f" ({counting} counting toward the verdict)" if counting < len(moved) else ""
         st.caption(
             f"Newest snapshot vs the reference months, for every model feature and the scores: "
-            f"{len(moved)} beyond their limits, learned from how much the reference months "
-            "differ from one another."
+            f"{len(moved)} beyond their limits{of_them}, learned from how much the reference "
+            "months differ from one another."
         )
+        skipped = health.not_counted_sentence(drift)
+        if skipped:
+            st.caption(skipped)
         feature = health.first_drifted(drift)
         labels = dict(zip(drift["feature"], drift["label"], strict=True))
         features = drift["feature"].tolist()
@@ -105,7 +110,9 @@ if pointer is not None:
             width="stretch",
         )
         st.dataframe(
-            drift[["label", "psi", "psi_limit", "js_distance", "js_limit", "drifted"]],
+            drift[["label", "psi", "psi_limit", "js_distance", "js_limit", "drifted"]].assign(
+                counted=health.counted(drift)
+            ),
             hide_index=True,
             width="stretch",
             column_config={
@@ -115,6 +122,7 @@ if pointer is not None:
                 "js_distance": st.column_config.NumberColumn("Jensen-Shannon", format="%.3f"),
                 "js_limit": st.column_config.NumberColumn("JS limit", format="%.3f"),
                 "drifted": "Drifted",
+                "counted": "Counts toward verdict",
             },
         )
 

@@ -154,10 +154,11 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
     }
 
 
-def markdown(summary: dict[str, Any], customers: int) -> str:
+def markdown(summary: dict[str, Any], customers: int, months: int = 24) -> str:
     """The README table."""
     lines = [
-        f"| scenario ({customers:,} accounts) | expected verdict | correct / seeds |",
+        f"| scenario ({customers:,} accounts x {months} months) | expected verdict "
+        "| correct / seeds |",
         "|---|---|---|",
     ]
     for scenario, counts in summary["scenarios"].items():
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(clean, ignore_errors=True)
     summary = save()
     print()
-    print(markdown(summary, args.customers))
+    print(markdown(summary, args.customers, args.months))
     print(f"\nResults in {args.out} ({time.time() - started:.0f} s).")
     return 0 if all(o.correct for o in outcomes) else 1
 

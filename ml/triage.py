@@ -10,6 +10,9 @@ frames, so each rule is unit-tested without a build.
 | world_change | valid inputs drifted (2+ features, one strongly, or the scores), or churn rose | both |
 | model | valid, stable inputs and outcomes, but accuracy fell below its band (more than a baseline's) | ML engineer |
 | healthy | nothing fired | no one |
+
+Drift of features accumulated "to date" counts only once the data covers a year before the
+reference months (see TO_DATE below).
 """  # noqa: E501
 
 from __future__ import annotations
@@ -67,6 +70,15 @@ JS_FLOOR = 0.1
 # the scores alone also counts.
 MIN_DRIFTED_FEATURES = 2
 STRONG_DRIFT = 2.0
+# Features accumulated since a customer's first record in the data (column meta
+# `drift: to_date`: totals to date, average and largest payment, usual gap between active
+# days) grow by construction while the data is young: for customers older than the data,
+# the first record is the data's first day, and yearly events (annual payments) have not
+# all happened yet. Their drift counts only when the data covers TO_DATE_MIN_HISTORY_MONTHS
+# (one yearly cycle) before the first reference snapshot; otherwise it is shown, not counted.
+# Their effect on the model still counts through the scores' drift.
+TO_DATE = "to_date"
+TO_DATE_MIN_HISTORY_MONTHS = 12
 
 # Outcomes and accuracy: the mean over the recent matured months against the reference
 # months' mean, by at least a minimum and by BAND_SDS standard errors of the difference of
@@ -512,6 +524,29 @@ def accuracy_decay(performance: pd.DataFrame) -> Shift | None:
     return Shift(mean, reference, low, _day(first.min()) if len(first) else None)
 
 
+def to_date_note(history_months: int) -> str:
+    """Why drift of a "to date" feature does not count with this much history, in a sentence."""
+    covered = f"{history_months} month{'s' if history_months != 1 else ''}"
+    return (
+        f"Accumulated since each customer's first record: with only {covered} of data before "
+        f"the reference months ({TO_DATE_MIN_HISTORY_MONTHS} needed), such features grow by "
+        "construction. Their effect on the model still shows in the scores' drift."
+    )
+
+
+def count_toward_verdict(
+    drift: pd.DataFrame, to_date: list[str], history_months: int
+) -> pd.DataFrame:
+    """The drift table with `counted` (does the feature's drift count toward the verdict) and
+    `note` (why not, or empty): "to date" features count only with a year of history."""
+    young = history_months < TO_DATE_MIN_HISTORY_MONTHS
+    skipped = drift["feature"].isin(to_date) & young
+    return drift.assign(
+        counted=~skipped.to_numpy(dtype=bool),
+        note=np.where(skipped, to_date_note(history_months), ""),
+    )
+
+
 def _names(labels: dict[str, str], features: list[str]) -> str:
     named = [labels.get(f, f.replace("_", " ")) for f in features]
     return ", ".join(named[:-1]) + (" and " if len(named) > 1 else "") + named[-1]
@@ -525,7 +560,10 @@ def decide(
     labels: dict[str, str] | None = None,
     model_reason: str = "",
 ) -> Verdict:
-    """The verdict: data quality first, then a world change, then the model, else healthy."""
+    """The verdict: data quality first, then a world change, then the model, else healthy.
+
+    Drift rows whose `counted` is False (see count_toward_verdict) are left out.
+    """
     labels = {PREDICTION: "predicted churn probability", **(labels or {})}
     evidence: list[dict[str, Any]] = []
     fired = checks[checks["fired"].astype(bool)]
@@ -540,7 +578,9 @@ def decide(
                 "message": row["message"],
             }
         )
-    moved = drift[drift["drifted"].astype(bool)].sort_values("severity", ascending=False)
+    counted = drift["counted"].astype(bool) if "counted" in drift else True
+    moved = drift[drift["drifted"].astype(bool) & counted]
+    moved = moved.sort_values("severity", ascending=False)
     inputs = moved[moved["kind"] != "prediction"]
     for row in _records(moved):
         evidence.append(

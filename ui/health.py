@@ -60,13 +60,35 @@ def evidence_table(verdict: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Monitor", "About", "Finding"])
 
 
+def counted(drift: pd.DataFrame) -> pd.Series:
+    """Whether each feature's drift counts toward the verdict (all do in older warehouses)."""
+    if "counted" not in drift:
+        return pd.Series(True, index=drift.index)
+    return drift["counted"].astype(bool)
+
+
+def not_counted_sentence(drift: pd.DataFrame) -> str | None:
+    """Which features' drift does not count toward the verdict and why (None if all count)."""
+    skipped = drift[~counted(drift)]
+    if skipped.empty:
+        return None
+    names = skipped["label"] if "label" in skipped else skipped["feature"]
+    reasons = " ".join(dict.fromkeys(str(note) for note in skipped["note"] if note))
+    return f"Not counted toward the verdict: {', '.join(map(str, names))}. {reasons}".strip()
+
+
 def first_drifted(drift: pd.DataFrame) -> str | None:
-    """The most severe drifted feature, else the most severe one (None without features)."""
+    """The most severe drifted feature that counts toward the verdict, else the most severe
+    counting one, else the most severe (None without features)."""
     if drift.empty:
         return None
     ordered = drift.sort_values("severity", ascending=False)
-    drifted = ordered[ordered["drifted"].astype(bool)]
-    return str((drifted if len(drifted) else ordered)["feature"].iloc[0])
+    counting = ordered[counted(ordered)]
+    drifted = counting[counting["drifted"].astype(bool)]
+    for candidates in (drifted, counting, ordered):
+        if len(candidates):
+            return str(candidates["feature"].iloc[0])
+    return None
 
 
 def first_alarmed_source(checks: pd.DataFrame, volume: pd.DataFrame) -> str | None:

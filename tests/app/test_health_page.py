@@ -81,17 +81,36 @@ def test_feature_distribution_follows_the_chosen_feature(
     path = serving_path(serving_home)
     drift = queries.feature_drift(path)
     chooser = next(s for s in at.selectbox if s.label == "Distribution of")
-    assert chooser.value == drift["feature"].iloc[0]  # most severe first
+    assert chooser.value == drift.loc[drift["counted"], "feature"].iloc[0]  # most severe counted
+    other = next(f for f in drift["feature"] if f != chooser.value)
 
-    chooser.select("tenure_days").run()
+    chooser.select(other).run()
 
     assert not at.exception
     shown = chart_data(at, 1)
     expected = queries.feature_distribution(path)
-    expected = expected[expected["feature"] == "tenure_days"]
+    expected = expected[expected["feature"] == other]
     assert sorted(shown["bin_label"].unique()) == sorted(expected["bin_label"].unique())
     assert set(shown["Window"]) == {"Reference months", "Newest snapshot"}
     assert shown["share"].sum() == pytest.approx(2.0)
+
+
+def test_health_page_shows_drift_that_did_not_count_and_says_why(
+    open_page: OpenPage, serving_home: Path
+) -> None:
+    at = open_page(HEALTH)
+
+    drift = queries.feature_drift(serving_path(serving_home))
+    skipped = drift[~drift["counted"]]
+    assert skipped["drifted"].any(), "12 months of data: features accumulated to date drift"
+    moved = drift[drift["drifted"]]
+    counting = f"{len(moved)} beyond their limits ({moved['counted'].sum()} counting toward"
+    assert any(counting in c.value for c in at.caption)
+    caption = next(c.value for c in at.caption if c.value.startswith("Not counted"))
+    assert all(label in caption for label in skipped["label"])
+    assert "grow by construction" in caption
+    table = at.dataframe[-1].value
+    assert set(table.loc[~table["counted"], "label"]) == set(skipped["label"])
 
 
 def test_overview_badge_shows_the_verdict(open_page: OpenPage, serving_home: Path) -> None:

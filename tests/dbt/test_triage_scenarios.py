@@ -102,6 +102,30 @@ def test_clean_data_is_healthy_and_status_json_says_so(clean: Built) -> None:
     assert status["build_id"] == clean.record.build_id
 
 
+def test_a_clean_build_on_twelve_months_is_healthy_while_to_date_features_do_not_count(
+    built,
+) -> None:
+    """The session build (tests/conftest.py, 12 months): amounts and payments accumulated to
+    date grow by construction in the data's first year; they are shown, not counted."""
+    triage = built.record.triage or {}
+    assert triage["verdict"] == "healthy", triage.get("evidence")
+    pointer = warehouse.current(built.settings)
+    assert pointer is not None
+    drift = queries.feature_drift(pointer["path"]).set_index("feature")
+    skipped = drift[~drift["counted"]]
+    assert {"average_payment", "largest_payment"} <= set(skipped.index)
+    assert skipped["drifted"].any()  # they did move, so counting them would raise an alarm
+    assert skipped["note"].str.contains("only 4 months of data").all()
+    assert drift.loc["price_per_seat", "counted"] and drift.loc["tenure_days", "counted"]
+
+
+def test_to_date_features_count_once_the_data_covers_a_year(clean: Built) -> None:
+    pointer = warehouse.current(clean.settings)
+    assert pointer is not None
+    drift = queries.feature_drift(pointer["path"])
+    assert drift["counted"].all() and (drift["note"] == "").all()
+
+
 def test_a_tracking_outage_is_a_data_problem_and_the_new_model_is_not_put_in_service(
     scenario: Callable[[str], Built], clean: Built
 ) -> None:

@@ -368,3 +368,30 @@ def test_a_build_broken_by_its_source_data_gets_a_data_quality_verdict() -> None
 def test_evidence_is_plain_json_with_rounded_numbers() -> None:
     text = triage.evidence_json([{"value": np.float64(0.123456789), "n": np.int64(3), "x": "a"}])
     assert json.loads(text) == [{"value": 0.1235, "n": 3, "x": "a"}]
+
+
+def test_to_date_features_do_not_count_while_the_data_covers_less_than_a_year() -> None:
+    moved = drift(("average_payment", 5.5), ("largest_payment", 5.5))
+    young = triage.count_toward_verdict(moved, ["average_payment", "largest_payment"], 4)
+    assert verdict_of(moved=young).verdict == "healthy"
+    skipped = young[~young["counted"]]
+    assert skipped["feature"].tolist() == ["average_payment", "largest_payment"]
+    assert skipped["note"].str.contains("only 4 months of data").all()
+    assert young.loc[young["feature"] == "calm", "note"].tolist() == [""]
+
+
+def test_to_date_features_count_once_the_data_covers_a_year() -> None:
+    moved = drift(("average_payment", 5.5), ("largest_payment", 5.5))
+    year = triage.TO_DATE_MIN_HISTORY_MONTHS
+    mature = triage.count_toward_verdict(moved, ["average_payment", "largest_payment"], year)
+    assert mature["counted"].all() and (mature["note"] == "").all()
+    verdict = verdict_of(moved=mature)
+    assert verdict.verdict == "world_change" and "average payment" in verdict.summary
+
+
+def test_other_features_count_however_short_the_data() -> None:
+    moved = drift(("price_per_seat", 2.5), ("average_payment", 5.5))
+    young = triage.count_toward_verdict(moved, ["average_payment"], 4)
+    verdict = verdict_of(moved=young)
+    assert verdict.verdict == "world_change"
+    assert [item["subject"] for item in verdict.evidence] == ["price_per_seat"]

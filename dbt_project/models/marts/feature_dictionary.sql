@@ -1,6 +1,6 @@
 -- depends_on: {{ ref('customer_snapshots') }}
--- Plain names, kinds and units of the model features, generated from the column `meta` of
--- customer_snapshots so that they are defined once, in YAML, and used everywhere.
+-- Plain names, kinds, units and drift rules of the model features, generated from the column
+-- `meta` of customer_snapshots so that they are defined once, in YAML, and used everywhere.
 {%- set features = [] -%}
 {%- if execute -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == 'customer_snapshots' -%}
@@ -14,6 +14,7 @@
                     'unit': meta.unit or '',
                     'reason': meta.reason or '',
                     'reason_if_missing': meta.reason_if_missing or '',
+                    'drift': meta.drift or '',
                     'description': column.description,
                 }) -%}
             {%- endif -%}
@@ -38,6 +39,7 @@ features as (
             {{ dbt.string_literal(feature.unit) }} as unit,
             {{ dbt.string_literal(feature.reason | replace("'", "''")) }} as reason_template,
             {{ dbt.string_literal(feature.reason_if_missing | replace("'", "''")) }} as reason_if_missing,
+            {{ dbt.string_literal(feature.get('drift') or '') }} as drift,
             {{ dbt.string_literal(feature.description | replace("'", "''")) }} as description
         {% if not loop.last %}union all{% endif %}
     {% else %}
@@ -49,6 +51,7 @@ features as (
             '' as unit,
             '' as reason_template,
             '' as reason_if_missing,
+            '' as drift,
             '' as description
         where false
     {% endfor %}

@@ -2,7 +2,8 @@
 -- Recent window: the last `monitor_recent_months` calendar months of data. Features of the
 -- newest snapshot are compared with the `monitor_reference_months` snapshots whose features
 -- predate the recent window; outcomes of the recent matured months with the snapshots whose
--- labels had matured before it.
+-- labels had matured before it. History months: how much data lies before the first reference
+-- snapshot (features accumulated "to date" count toward the verdict only with a year of it).
 with
 
 as_of as (
@@ -35,10 +36,11 @@ settings as (
 
 ),
 
-final as (
+windows as (
 
     select
         settings.*,
+        (select min(snapshot_dates.snapshot_date) from snapshot_dates) as first_snapshot,
         (select max(snapshot_dates.snapshot_date) from snapshot_dates) as current_snapshot,
         cast(settings.recent_start - to_months(settings.reference_months - 1) as date)
             as feature_reference_from,
@@ -48,6 +50,18 @@ final as (
         cast(settings.recent_start - interval 1 month as date) as outcome_reference_to
 
     from settings
+
+),
+
+final as (
+
+    select
+        windows.*,
+        -- The first snapshot follows the first month with activity: count that month too.
+        datediff('month', windows.first_snapshot, windows.feature_reference_from) + 1
+            as history_months
+
+    from windows
 
 )
 

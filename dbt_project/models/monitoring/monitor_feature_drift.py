@@ -1,9 +1,13 @@
-"""Drift of every model feature and of the scores: PSI, Jensen-Shannon and learned limits."""
+"""Drift of every model feature and of the scores: PSI, Jensen-Shannon and learned limits.
+
+Also whether each drift counts toward the verdict: features accumulated "to date" (column
+meta `drift: to_date`) count only once the data covers a year before the reference months.
+"""
 
 import pyarrow as pa
 
 from ml.drift import drift_table
-from ml.triage import DRIFT_FACTOR, JS_FLOOR, PSI_FLOOR
+from ml.triage import DRIFT_FACTOR, JS_FLOOR, PSI_FLOOR, TO_DATE, count_toward_verdict
 
 SCHEMA = pa.schema(
     [
@@ -15,6 +19,8 @@ SCHEMA = pa.schema(
         ("js_limit", pa.float64()),
         ("severity", pa.float64()),
         ("drifted", pa.bool_()),
+        ("counted", pa.bool_()),
+        ("note", pa.string()),
         ("n_reference", pa.int64()),
         ("n_current", pa.int64()),
         ("reference_periods", pa.int64()),
@@ -25,5 +31,9 @@ SCHEMA = pa.schema(
 def model(dbt, session):
     dbt.config(materialized="table")
     profiles = dbt.ref("monitor_feature_profiles").df()
+    settings = dbt.ref("monitor_config").df()
+    dictionary = dbt.ref("feature_dictionary").df()
     drift = drift_table(profiles, factor=DRIFT_FACTOR, psi_floor=PSI_FLOOR, js_floor=JS_FLOOR)
-    return pa.Table.from_pandas(drift, schema=SCHEMA, preserve_index=False)
+    to_date = dictionary.loc[dictionary["drift"] == TO_DATE, "feature"].tolist()
+    drift = count_toward_verdict(drift, to_date, int(settings["history_months"].iloc[0]))
+    return pa.Table.from_pandas(drift[SCHEMA.names], schema=SCHEMA, preserve_index=False)

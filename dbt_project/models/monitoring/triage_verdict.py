@@ -48,7 +48,9 @@ def model(dbt, session):
         "data_as_of": windows.as_of,
         "recent_start": windows.recent_start,
         "checks_fired": int(checks["fired"].sum()),
-        "features_drifted": int((drift["drifted"] & (drift["kind"] != "prediction")).sum()),
+        "features_drifted": int(
+            (drift["drifted"] & drift["counted"] & (drift["kind"] != "prediction")).sum()
+        ),
         "model_version": service["model_version"],
         "model_decision": service["decision_reason"],
     }
