@@ -72,6 +72,8 @@ if pointer is not None:
         shown,
         hide_index=True,
         width="stretch",
+        # A customer new to the list has no risk change; fewer than three reasons leave blanks.
+        placeholder="",
         # Who, how risky, what changed and why first; the CSV keeps its documented order.
         column_order=VIEW_ORDER,
         column_config={

@@ -106,6 +106,7 @@ if pointer is not None:
                 changed[CHANGED_COLUMNS],
                 hide_index=True,
                 width="stretch",
+                placeholder="",
                 column_config={
                     "customer_id": "Customer",
                     "customer_name": "Name",

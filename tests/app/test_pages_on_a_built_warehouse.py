@@ -226,6 +226,7 @@ def test_at_risk_list_says_first_build_when_there_is_no_earlier_build_to_compare
     assert warehouse.previous(Settings(home=serving_home)) is None
     assert set(shown["movement"]) == {queries.NO_PREVIOUS}
     assert shown["risk_change_pts"].isna().all()
+    assert at.dataframe[0].proto.placeholder == "", "a missing change shows blank, not 'None'"
     overview = at.switch_page("app_pages/overview.py").run()
     assert any("no earlier build" in c.value for c in overview.caption)
 
