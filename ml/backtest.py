@@ -119,10 +119,14 @@ def walk_forward(
     With a `cache` folder, a month whose history, scored rows, config and code are all
     unchanged since an earlier run is read back instead of refitted (see ml.cache).
     """
-    lean = model_frame(frame, config, extra=EXTRA_COLUMNS)
-    # In month order, so each month's history is a slice of this frame, not a copy.
-    labeled = lean[lean[LABEL].notna()].sort_values(SNAPSHOT, kind="stable", ignore_index=True)
-    del lean
+    labeled = model_frame(frame, config, extra=EXTRA_COLUMNS)
+    if labeled[LABEL].isna().any():
+        labeled = labeled[labeled[LABEL].notna()]
+    # In month order, so each month's history is a slice of this frame, not a copy
+    # (`load_labeled` delivers that order, so a large frame is not copied here).
+    if not labeled[SNAPSHOT].is_monotonic_increasing:
+        labeled = labeled.sort_values(SNAPSHOT, kind="stable")
+    labeled = labeled.reset_index(drop=True)
     snapshot = labeled[SNAPSHOT]
     month_key = _month_keys(labeled, config) if cache else None
     parts, used = [], []

@@ -9,7 +9,7 @@ import pyarrow as pa
 from ml.backtest import EXTRA_COLUMNS, walk_forward
 from ml.cache import folder_from_env
 from ml.config import from_dbt
-from ml.frame import LABEL, model_columns
+from ml.frame import load_labeled
 
 SCHEMA = pa.schema(
     [
@@ -31,11 +31,8 @@ def model(dbt, session):
     options = dbt.ref("ml_config").df()
     dictionary = dbt.ref("feature_dictionary").df()
     config = from_dbt(options.iloc[0].to_dict(), dictionary.to_dict("records"))
-    # Only labeled rows and the columns the backtest reads: loading every column (names,
-    # flags) cost twice as long at 100,000 accounts.
-    columns = [c for c in model_columns(config, EXTRA_COLUMNS) if c in snapshots.columns]
-    labeled = snapshots.project(", ".join(f'"{c}"' for c in columns))
-    labeled = labeled.filter(f"{LABEL} is not null").df()
+    # Only labeled rows and the columns the backtest reads, compact (ml.frame.load_labeled).
+    labeled = load_labeled(snapshots, config, EXTRA_COLUMNS)
     predictions = walk_forward(labeled, config, cache=folder_from_env("backtest"))
     if predictions.empty:
         return pa.Table.from_pylist([], schema=SCHEMA)

@@ -12,7 +12,7 @@ import pyarrow as pa
 from ml.cache import folder_from_env
 from ml.candidate import candidate_record
 from ml.config import from_dbt
-from ml.frame import LABEL, model_columns
+from ml.frame import load_labeled
 from ml.registry import RECORD_SCHEMA
 
 
@@ -22,10 +22,8 @@ def model(dbt, session):
     options = dbt.ref("ml_config").df()
     dictionary = dbt.ref("feature_dictionary").df()
     config = from_dbt(options.iloc[0].to_dict(), dictionary.to_dict("records"))
-    # Only labeled rows and the columns training reads (not names or flags).
-    columns = [c for c in model_columns(config) if c in snapshots.columns]
-    labeled = snapshots.project(", ".join(f'"{c}"' for c in columns))
-    labeled = labeled.filter(f"{LABEL} is not null").df()
+    # Only labeled rows and the columns training reads, compact (ml.frame.load_labeled).
+    labeled = load_labeled(snapshots, config)
     record = candidate_record(
         labeled,
         config,
