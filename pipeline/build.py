@@ -20,7 +20,7 @@ from pipeline.dbt_runner import DbtOutcome, NodeEvent, NodeResult, run_dbt
 from pipeline.history import RunRecord
 from pipeline.lock import build_lock, is_locked
 from pipeline.mapping import dataset_vars
-from pipeline.settings import Settings
+from pipeline.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, Settings, duckdb_memory_limit
 
 ProgressCallback = Callable[[progress.Progress], None]
 FAILED_STATUSES = ("error", "fail", "runtime error")
@@ -28,8 +28,25 @@ FAILED_STATUSES = ("error", "fail", "runtime error")
 _DBT_IN_PROCESS = threading.Lock()
 
 
-class MissingRawDataError(FileNotFoundError):
+class BuildSetupError(Exception):
+    """The build cannot start until something in the setup is fixed; the message says what."""
+
+
+class MissingRawDataError(BuildSetupError, FileNotFoundError):
     """Raised when there is no raw data to build from."""
+
+
+def check_memory_limit() -> None:
+    """Refuse a BATON_DUCKDB_MEMORY_LIMIT that DuckDB cannot read, before dbt fails on it."""
+    limit = duckdb_memory_limit()
+    try:
+        duckdb.connect(config={"memory_limit": limit}).close()
+    except duckdb.Error as error:
+        raise BuildSetupError(
+            f"BATON_DUCKDB_MEMORY_LIMIT={limit!r} is not a memory size DuckDB understands "
+            f"({error}). Use a number with a unit, such as 4GiB or 800MB, or unset it for "
+            f"the default ({DEFAULT_DUCKDB_MEMORY_LIMIT})."
+        ) from None
 
 
 def new_build_id() -> str:
@@ -141,6 +158,7 @@ def rebuild(
 ) -> RunRecord:
     """Build everything; publish only on success. Raises BuildRefusedError if one is running."""
     settings.ensure()
+    check_memory_limit()
     if not settings.raw_path.exists():
         raise MissingRawDataError(
             f"No raw data at {settings.raw_path}. Create demo data with "

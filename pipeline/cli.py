@@ -23,7 +23,7 @@ from pipeline import (
     warehouse,
     work_queue,
 )
-from pipeline.build import MissingRawDataError, rebuild
+from pipeline.build import BuildSetupError, rebuild
 from pipeline.lock import BuildRefusedError
 from pipeline.progress import Progress
 from pipeline.settings import Settings, get_settings
@@ -93,7 +93,7 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     """Run the full build; exit 0 on success, 1 with a one-line reason otherwise."""
     try:
         record = rebuild(settings, trigger="cli", on_progress=_print_progress)
-    except (BuildRefusedError, MissingRawDataError) as error:
+    except (BuildRefusedError, BuildSetupError) as error:
         print(f"Build not started: {error}", file=sys.stderr)
         return 2
     if sys.stderr.isatty():

@@ -1,8 +1,11 @@
-"""Demo generation at scale: usage streams month by month under DuckDB's memory limit."""
+"""Memory at scale: demo usage streams month by month; DuckDB runs under a checked limit."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -49,3 +52,22 @@ def test_dbt_profile_uses_the_same_default_limit_and_spills_into_the_build_folde
     limit = re.search(r"env_var\('BATON_DUCKDB_MEMORY_LIMIT', '([^']+)'\)", profile)
     assert limit is not None and limit.group(1) == settings.DEFAULT_DUCKDB_MEMORY_LIMIT
     assert "temp_directory: \"{{ env_var('BATON_HOME', '../.baton') }}/build/tmp\"" in profile
+
+
+def test_a_build_with_an_unreadable_memory_limit_is_refused_with_what_to_fix(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "BATON_HOME": str(tmp_path), "BATON_DUCKDB_MEMORY_LIMIT": "plenty"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "rebuild"],
+        cwd=settings.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Build not started: BATON_DUCKDB_MEMORY_LIMIT='plenty'" in result.stderr
+    assert "such as 4GiB or 800MB" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not any((tmp_path / "runs").glob("*")), "a refused build leaves no run record"
