@@ -65,7 +65,7 @@ def test_only_months_whose_history_or_rows_changed_are_recomputed(
     row = changed.index[first_month][0]
     changed.loc[row, LABEL] = not bool(changed.loc[row, LABEL])
     walk_forward(changed, config, cache=tmp_path)
-    assert fits == months
+    assert sorted(fits) == months  # fitted concurrently, so in any order
 
 
 def test_a_config_change_recomputes_every_month_but_the_capacity_does_not(
