@@ -26,10 +26,10 @@ import xgboost as xgb
 
 from ml.config import from_dbt
 from ml.explain import rows_to_explain
-from ml.frame import LABEL, SNAPSHOT, to_matrix
+from ml.frame import SNAPSHOT, load_labeled, to_matrix
 from ml.train import fit_churn_model
 from pipeline import warehouse
-from pipeline.settings import Settings
+from pipeline.settings import Settings, duckdb_memory_limit
 
 FEATURE_MART = "customer_snapshots"
 EXTRA_STAGES = ("train_1_thread", "shap_package")  # comparisons, not part of the floor
@@ -58,7 +58,11 @@ def run_feature_sql(settings: Settings, folder: Path) -> duckdb.DuckDBPyConnecti
     """Rebuild the feature mart from dbt's compiled SQL in a file whose catalog is `warehouse`."""
     manifest = json.loads((settings.dbt_target_dir / "manifest.json").read_text())
     # Compiled SQL names relations "warehouse"."main"."...": the build file is warehouse.duckdb.
-    connection = duckdb.connect(str(folder / "warehouse.duckdb"))
+    # The build's DuckDB memory limit, so the floor does the same work in the same memory.
+    connection = duckdb.connect(
+        str(folder / "warehouse.duckdb"),
+        config={"memory_limit": duckdb_memory_limit(), "temp_directory": str(folder / "tmp")},
+    )
     connection.execute("attach ? as raw (read_only)", [str(settings.raw_path)])
     for node in feature_models(manifest):
         kind = "view" if node["config"]["materialized"] == "view" else "table"
@@ -92,11 +96,13 @@ def floor(home: Path) -> dict[str, Any]:
     stages: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="floor-", dir=home) as folder:
         connection = timed(stages, "features_sql", run_feature_sql, settings, Path(folder))
-        frame = timed(stages, "load", lambda: connection.table(FEATURE_MART).df())
+        # Loaded as the build's Python models load them: the labeled rows compact (as the
+        # candidate does), the newest snapshot whole (as scoring does).
+        mart = connection.table(FEATURE_MART)
+        labeled = timed(stages, "load", load_labeled, mart, config)
+        newest = f"(select max({SNAPSHOT}) from {FEATURE_MART})"
+        latest = mart.filter(f"{SNAPSHOT} = {newest}").df()
         connection.close()
-    latest = frame[frame[SNAPSHOT] == frame[SNAPSHOT].max()]
-    labeled = frame[frame[LABEL].notna()]
-    del frame
     rows_labeled = len(labeled)
     model = timed(stages, "train", fit_churn_model, labeled, config)
     # The same fit on one thread: OpenMP threads stall when the cores are busy elsewhere.

@@ -126,14 +126,20 @@ def bench_size(
     logs = home / "bench_logs"
     print(f"[{name}] {customers:,} accounts in {home}", file=sys.stderr, flush=True)
     result: dict[str, Any] = {"size": name, "customers": customers, "home": str(home)}
-    result["generate"] = generate(settings, env, customers, args)
-    print(f"[{name}] generated: {result['generate']['output']}", file=sys.stderr, flush=True)
-    result["rebuild"] = rebuild(settings, env, "rebuild")
-    print(f"[{name}] rebuilt in {result['rebuild']['seconds']:.0f}s", file=sys.stderr, flush=True)
-    result["rebuild2"] = rebuild(settings, env, "rebuild2")
-    if with_app:
-        result["app"] = json_child("bench.app_timing", [], env, logs / "app")
-    result["floor"] = json_child("bench.floor", [str(home)], env, logs / "floor")
+    # A failing step (say, the floor running out of memory) keeps what was measured before it.
+    try:
+        result["generate"] = generate(settings, env, customers, args)
+        print(f"[{name}] generated: {result['generate']['output']}", file=sys.stderr, flush=True)
+        result["rebuild"] = rebuild(settings, env, "rebuild")
+        seconds = result["rebuild"]["seconds"]
+        print(f"[{name}] rebuilt in {seconds:.0f}s", file=sys.stderr, flush=True)
+        result["rebuild2"] = rebuild(settings, env, "rebuild2")
+        if with_app:
+            result["app"] = json_child("bench.app_timing", [], env, logs / "app")
+        result["floor"] = json_child("bench.floor", [str(home)], env, logs / "floor")
+    except ChildFailedError as error:
+        result["error"] = str(error)
+        print(f"[{name}] {error}", file=sys.stderr, flush=True)
     return result
 
 
@@ -173,15 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     workdir = Path(tempfile.mkdtemp(prefix="baton-bench-", dir=args.workdir))
     print(f"Writing {out}; homes under {workdir}", file=sys.stderr)
-    failed = None
+    failed = False
     try:
         for name, customers in sizes:
-            try:
-                measured = bench_size(name, customers, args, workdir, name == app_size)
-            except ChildFailedError as error:
-                failed = {"size": name, "customers": customers, "error": str(error)}
-                print(f"[{name}] {error}", file=sys.stderr)
-            result["sizes"].append(failed or measured)
+            measured = bench_size(name, customers, args, workdir, name == app_size)
+            failed = "error" in measured
+            result["sizes"].append(measured)
             result["machine"]["load_average_end"] = os.getloadavg()
             out.write_text(json.dumps(result, indent=2))
             if not args.keep:  # free the disk before the next, larger size
@@ -191,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    result["sizes"] = [size for size in result["sizes"] if "error" not in size]
+    result["sizes"] = [size for size in result["sizes"] if "rebuild" in size]
     print(report.markdown(result))
     print(f"Results: {out}", file=sys.stderr)
     return 1 if failed else 0
