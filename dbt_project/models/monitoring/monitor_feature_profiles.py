@@ -34,7 +34,9 @@ def model(dbt, session):
     months = [*windows.feature_reference, windows.current_snapshot]
     dates = ", ".join(f"DATE '{month.isoformat()}'" for month in months)
     snapshots = dbt.ref("customer_snapshots")
-    frame = snapshots.filter(f"{SNAPSHOT} in ({dates})").df()
+    # Only the snapshot date and the model's features, not every column of the mart.
+    columns = ", ".join(f'"{c}"' for c in [SNAPSHOT, *fitted.config.features])
+    frame = snapshots.filter(f"{SNAPSHOT} in ({dates})").project(columns).df()
     frame[PREDICTION] = fitted.predict_proba(frame) if len(frame) else []
     profiles = feature_profiles(
         frame,
