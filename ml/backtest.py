@@ -32,7 +32,7 @@ METHODS = (MODEL, RECENCY, LOGISTIC)
 MRR = "mrr"
 # Columns the backtest reads besides the features: its metrics and the recency baseline.
 EXTRA_COLUMNS = (MRR, RECENCY_FEATURE)
-# Backtest months fitted at the same time (bench/README.md: on 2 cores, two months with one
+# Backtest months fitted at the same time (README, Speed and memory: on 2 cores, two months with one
 # XGBoost thread each beat one month with two threads, since much of a month is single-threaded).
 MONTHS_AT_ONCE = 2
 COLUMNS = ["scoring_month", "method", CUSTOMER, "score", "probability", "churned", "mrr", "n_train"]
@@ -142,6 +142,13 @@ def walk_forward(
         names.append(month_key(history, month) if month_key else "")
     stored = [ml_cache.load(cache, name) for name in names]
 
+    # Months are independent: fit MONTHS_AT_ONCE at a time, each XGBoost on its share of the
+    # cores, so the single-threaded parts (pandas, the logistic baseline) use every core too.
+    workers = max(1, min(MONTHS_AT_ONCE, os.cpu_count() or 1))
+    one_month = replace(
+        config, params={**config.params, "nthread": max(1, (os.cpu_count() or 1) // workers)}
+    )
+
     def fit(month: pd.Timestamp) -> pd.DataFrame | None:
         """Score one month afresh; None when its history is too short to train on."""
         history = _history(labeled, month, config.horizon_days)
@@ -150,12 +157,6 @@ def walk_forward(
         except InsufficientHistoryError:
             return None
 
-    # Months are independent: fit MONTHS_AT_ONCE at a time, each XGBoost on its share of the
-    # cores, so the single-threaded parts (pandas, the logistic baseline) use every core too.
-    workers = max(1, min(MONTHS_AT_ONCE, os.cpu_count() or 1))
-    one_month = replace(
-        config, params={**config.params, "nthread": max(1, (os.cpu_count() or 1) // workers)}
-    )
     todo = [month for month, scored in zip(months, stored, strict=True) if scored is None]
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
         fresh = dict(zip(todo, pool.map(fit, todo), strict=True))
