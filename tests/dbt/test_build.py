@@ -434,6 +434,17 @@ def unknown_churn_definition(tmp_path_factory, tools, built, tiny_raw) -> Failed
 
 
 @pytest.fixture(scope="module")
+def unknown_percentile_feature(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
+    """The dataset's dbt vars ask for the percentile of a feature the mart does not have."""
+
+    def mutate(settings: Settings) -> None:
+        save_dataset(settings, "bad percentile", {"percentile_features": ["paid_to_date"]})
+
+    home = tmp_path_factory.mktemp("unknown-percentile")
+    return failed_build(home, tools, built, tiny_raw, mutate)
+
+
+@pytest.fixture(scope="module")
 def short_history(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
     """Three months of raw data (too short to train); a second rebuild is tried meanwhile."""
     build = tools[1]
@@ -503,6 +514,18 @@ def test_compile_error_names_the_model_and_the_fix_and_keeps_serving(
     assert "churn_definition must be 'contractual' or 'non_contractual'" in failure["message"]
     assert_one_readable_line(failure["message"])
     assert_last_good_build_serves(unknown_churn_definition)
+
+
+def test_unknown_percentile_feature_names_the_feature_and_the_fix_and_keeps_serving(
+    unknown_percentile_feature,
+) -> None:
+    failure = unknown_percentile_feature.record.failure
+    assert failure is not None
+    assert failure["node"] == "customer_snapshots"
+    assert "'paid_to_date' is not a numeric feature" in failure["message"]
+    assert "feature_dictionary" in failure["message"]
+    assert_one_readable_line(failure["message"])
+    assert_last_good_build_serves(unknown_percentile_feature)
 
 
 def test_retyped_raw_column_fails_in_the_source_data_layer_and_keeps_serving(

@@ -1,5 +1,8 @@
 -- The feature mart the churn model reads: one row per customer and month-start snapshot,
--- every feature computed from data strictly before the snapshot date.
+-- every feature computed from data strictly before the snapshot date. Percentiles within a
+-- snapshot (var `percentile_features`, macros/mart_features.sql) compare a customer only with
+-- the customers of the same snapshot, so they too use nothing dated on or after it.
+{%- set percentiles = percentile_features() %}
 with
 
 spine as (
@@ -156,4 +159,13 @@ final as (
 
 )
 
-select * from final
+select final.*{% for feature in percentiles %},
+    case
+        when final.{{ feature.of }} is not null
+            then percent_rank() over (
+                partition by final.snapshot_date, final.{{ feature.of }} is null
+                order by final.{{ feature.of }}
+            )
+    end as {{ feature.name }}
+{%- endfor %}
+from final

@@ -1,29 +1,12 @@
 -- depends_on: {{ ref('customer_snapshots') }}
 -- Plain names, kinds, units and drift rules of the model features, generated from the column
--- `meta` of customer_snapshots so that they are defined once, in YAML, and used everywhere.
-{%- set features = [] -%}
-{%- if execute -%}
-    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == 'customer_snapshots' -%}
-        {%- for column in node.columns.values() -%}
-            {%- set meta = column.config.meta if column.config and column.config.meta else column.meta -%}
-            {%- if meta and meta.kind -%}
-                {%- do features.append({
-                    'name': column.name,
-                    'label': meta.label,
-                    'kind': meta.kind,
-                    'unit': meta.unit or '',
-                    'reason': meta.reason or '',
-                    'reason_if_missing': meta.reason_if_missing or '',
-                    'drift': meta.drift or '',
-                    'description': column.description,
-                }) -%}
-            {%- endif -%}
-        {%- endfor -%}
-    {%- endfor -%}
-{%- endif %}
+-- `meta` of customer_snapshots so that they are defined once, in YAML, and used everywhere, plus
+-- the percentiles the dbt var `percentile_features` asks for (macros/mart_features.sql).
 {%- if var('dataset_kind', 'events') == 'flat' -%}
     {#- A flat customer file: the features its mapping declares (macros/flat_features.sql). -#}
     {%- set features = flat_features() -%}
+{%- else -%}
+    {%- set features = mart_features() + percentile_features() -%}
 {%- endif %}
 
 with
