@@ -66,7 +66,7 @@
             'label': (base.label or name) ~ ' (percentile)',
             'kind': 'numeric',
             'unit': 'percentile',
-            'reason': (base.label or name) ~ ': {value} of all customers this month',
+            'reason': (base.label or name) ~ ': {value} among customers',
             'reason_if_missing': base.reason_if_missing or '',
             'drift': '',
             'description': 'Share of the customers of the same snapshot with a lower '

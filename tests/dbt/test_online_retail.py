@@ -139,7 +139,7 @@ def test_percentile_features_are_worded_as_a_place_among_the_month_s_customers(
         ).df()
     assert len(reasons) > 1000
     worded = reasons["reason"].str.fullmatch(
-        r"Amount paid to date: (top \d+%|bottom \d+%|lowest|highest) of all customers this month"
+        r"Amount paid to date: (top \d+%|bottom \d+%|lowest|highest) among customers"
     )
     assert worded.all(), reasons[~worded].head()
     top = reasons[reasons["feature_value"].astype(float).between(0.851, 0.854)]
