@@ -31,11 +31,13 @@
 {#
     Features the model also sees as a percentile among the customers of the same snapshot
     (dbt var `percentile_features`, a list of numeric feature names): `<name>_percentile`,
-    0 for the lowest value of the month and 1 for the highest, empty where the feature is.
+    0 for the lowest value of the month and 1 for the highest, empty where the feature is empty.
     A total that grows with every month of data (amount paid to date) is on another scale in
     a young dataset's first months than later; its percentile is not, so a model trained on
     early snapshots still ranks later ones. Each becomes a feature of its own, worded from the
-    feature it ranks. Unknown or non-numeric names stop the build and say what to use instead.
+    feature it ranks, with its drift rule: while a young dataset fills, ties at the bottom of
+    a total to date (one active day) thin out and move its percentile too. Unknown or
+    non-numeric names stop the build and say what to use instead.
 #}
 {% macro percentile_features() %}
     {%- set wanted = var('percentile_features', []) -%}
@@ -68,7 +70,7 @@
             'unit': 'percentile',
             'reason': (base.label or name) ~ ': {value} among customers',
             'reason_if_missing': base.reason_if_missing or '',
-            'drift': '',
+            'drift': base.drift or '',
             'description': 'Share of the customers of the same snapshot with a lower '
                 ~ (base.label or name) | lower ~ ' (percentile, 0 to 1; from percentile_features).',
         }) -%}

@@ -137,6 +137,14 @@ def test_percentile_features_are_worded_as_a_place_among_the_month_s_customers(
             "select feature_value, reason from customer_explanations "
             "where feature = 'paid_amount_to_date_percentile'"
         ).df()
+        drift_rules = dict(
+            connection.execute(
+                "select feature, drift from feature_dictionary where feature like '%_percentile'"
+            ).fetchall()
+        )
+    # A percentile keeps the drift rule of the feature it ranks.
+    assert drift_rules["paid_amount_to_date_percentile"] == "to_date"
+    assert drift_rules["days_since_last_activity_percentile"] == ""
     assert len(reasons) > 1000
     worded = reasons["reason"].str.fullmatch(
         r"Amount paid to date: (top \d+%|bottom \d+%|lowest|highest) among customers"
