@@ -52,9 +52,12 @@ VOLUME_MIN_DAYS = 3
 # alarms when its recent null rate is NULL_RATE_JUMP (absolute) higher.
 NULL_RATE_COMPLETE = 0.01
 NULL_RATE_JUMP = 0.05
-# Text columns with at most this many distinct values before are categories: a value never
-# seen before alarms (a new status, a renamed plan).
+# Text columns with at most this many distinct values before are categories: values never
+# seen before alarm (a new status, a renamed plan) when they are on at least NEW_VALUE_SHARE
+# of the recent rows. Fewer are reported, not an alarm: a first customer from a new country
+# is growth, and a handful of rows cannot move the model.
 CATEGORY_LIMIT = 50
+NEW_VALUE_SHARE = 0.01
 # Schema changes against the previous published build that alarm (added columns do not).
 SCHEMA_ALARMS = ("removed", "retyped")
 
@@ -292,16 +295,19 @@ def column_checks(columns: pd.DataFrame) -> list[dict[str, Any]]:
         distinct = row["distinct_before"]
         if pd.notna(distinct) and 0 < distinct <= CATEGORY_LIMIT:  # a category (text, not ids)
             new = int(row["new_values"])
+            share = float(row["new_value_rows_recent"] or 0) / row["rows_recent"]
+            fired = new > 0 and share >= NEW_VALUE_SHARE
             checks.append(
                 _check(
                     "new_values",
                     row["source_table"],
                     row["column_name"],
-                    new,
-                    0,
-                    new > 0,
-                    f"{name}: {new} value(s) never seen before "
-                    f"({row['distinct_before']} distinct values before)",
+                    share,
+                    NEW_VALUE_SHARE,
+                    fired,
+                    f"{name}: {new} value(s) never seen before, on {share:.1%} of recent rows "
+                    f"({row['distinct_before']} distinct values before)"
+                    + ("" if fired or new == 0 else " (reported, not an alarm)"),
                 )
             )
         if isinstance(row["rule"], str) and row["rule"]:

@@ -60,6 +60,7 @@ def column(**overrides: object) -> pd.DataFrame:
         "null_rate_before": 0.0,
         "distinct_before": 2,
         "new_values": 0,
+        "new_value_rows_recent": 0,
         "invalid_recent": 0,
         "rule": "",
     }
@@ -127,9 +128,34 @@ def test_nulls_alarm_only_in_a_column_that_was_complete() -> None:
 
 
 def test_a_category_value_never_seen_before_alarms_but_not_in_high_cardinality_columns() -> None:
-    assert fired(checks(columns=column(new_values=1))) == ["new_values"]
-    ids = column(column_name="payment_id", distinct_before=90_000, new_values=3_000)
+    assert fired(checks(columns=column(new_values=1, new_value_rows_recent=40))) == ["new_values"]
+    ids = column(
+        column_name="payment_id",
+        distinct_before=90_000,
+        new_values=3_000,
+        new_value_rows_recent=100,
+    )
     assert fired(checks(columns=ids)) == []
+
+
+def test_a_new_value_on_a_handful_of_rows_is_reported_but_does_not_alarm() -> None:
+    # Online Retail: one account from a country never seen before among 960 recent accounts.
+    country = column(
+        source_table="accounts",
+        column_name="region",
+        rows_recent=960,
+        distinct_before=36,
+        new_values=1,
+        new_value_rows_recent=1,
+    )
+    result = checks(columns=country)
+    assert fired(result) == []
+    message = result.loc[result["check_name"] == "new_values", "message"].item()
+    assert "1 value(s) never seen before, on 0.1% of recent rows" in message
+    assert "reported, not an alarm" in message
+    # A renamed plan code is on most recent rows: that alarms.
+    renamed = column(rows_recent=960, new_values=1, new_value_rows_recent=700)
+    assert fired(checks(columns=renamed)) == ["new_values"]
 
 
 def test_identifier_columns_have_no_distinct_counts_and_are_skipped() -> None:

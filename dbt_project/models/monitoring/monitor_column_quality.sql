@@ -72,10 +72,18 @@ profiles as (
             count(distinct {{ column.name }}) filter (where is_recent) as distinct_recent,
             count(distinct {{ column.name }}) filter (where not is_recent) as distinct_before,
             count(distinct {{ column.name }}) as distinct_all,
+            count(*) filter (
+                where is_recent and {{ column.name }} not in (
+                    select earlier.{{ column.name }}
+                    from {{ source.table }}_rows as earlier
+                    where not earlier.is_recent and earlier.{{ column.name }} is not null
+                )
+            ) as new_value_rows_recent,
         {%- else -%}
             cast(null as bigint) as distinct_recent,
             cast(null as bigint) as distinct_before,
             cast(null as bigint) as distinct_all,
+            cast(null as bigint) as new_value_rows_recent,
         {%- endif %}
         {% if rule -%}
             count(*) filter (where is_recent and ({{ rule }})) as invalid_recent,
@@ -102,6 +110,7 @@ profiles as (
             cast(null as bigint) as distinct_recent,
             cast(null as bigint) as distinct_before,
             cast(null as bigint) as distinct_all,
+            cast(null as bigint) as new_value_rows_recent,
             cast(0 as bigint) as invalid_recent,
             '' as rule
         where false
@@ -122,6 +131,7 @@ final as (
         distinct_recent,
         distinct_before,
         distinct_all - distinct_before as new_values,
+        new_value_rows_recent,
         invalid_recent,
         rule
 
