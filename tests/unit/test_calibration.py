@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ml.calibration import MIN_POSITIVES_FOR_ISOTONIC, Calibrator
+from ml.calibration import MIN_POSITIVES_FOR_ISOTONIC, MIN_ROWS_PER_STEP, Calibrator
 
 
 def overconfident(n: int, positives: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -74,3 +74,26 @@ def test_calibrator_round_trips_through_json(positives: int) -> None:
     assert restored.method == fitted.method
     probe = np.concatenate([EXTREMES, raw])
     np.testing.assert_array_equal(restored.transform(probe), fitted.transform(probe))
+
+
+def test_no_isotonic_step_is_smaller_than_its_minimum_so_none_promises_certainty() -> None:
+    raw, y = overconfident(3000, 600)
+    top = np.argsort(raw)[-12:]
+    y[top] = 1  # a dozen top scores that all churned: a plain isotonic fit says 100%
+    calibrator = Calibrator().fit(raw, y)
+    assert calibrator.method == "isotonic"
+    calibrated = calibrator.transform(raw)
+    assert calibrated.max() < 1.0
+    for rate in np.unique(calibrator.params["y"]):
+        assert (calibrated == rate).sum() >= MIN_ROWS_PER_STEP, rate
+
+
+def test_isotonic_steps_match_scikit_learn_when_every_step_is_large() -> None:
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(3)
+    raw = np.repeat([0.1, 0.4, 0.7], 1000)
+    y = (rng.uniform(size=3000) < np.repeat([0.05, 0.3, 0.6], 1000)).astype(int)
+    probe = np.linspace(0, 1, 201)
+    expected = IsotonicRegression(out_of_bounds="clip").fit(raw, y).predict(probe)
+    np.testing.assert_allclose(Calibrator().fit(raw, y).transform(probe), expected, atol=1e-12)
