@@ -2,8 +2,10 @@
 
 A mapping names source files (CSV, Parquet, or a table of a DuckDB file), then for each
 contract table the source, an optional filter and grouping, and one SQL expression per
-contract column (`kind: events`, the default); or, for a flat customer file with a churn
-flag (`kind: flat`), the customer columns and the features to learn from. `read_mapping`
+contract column (`kind: events`, the default), optionally with other words for the
+feature mart's features (`features:`, such as "Units bought to date" for events to date);
+or, for a flat customer file with a churn flag (`kind: flat`), the customer columns and the
+features to learn from. `read_mapping`
 checks the file itself (paths, expressions, settings) and lists every problem; the import
 (pipeline/importer.py) validates the data. `save_dataset` records which dataset raw.duckdb
 holds and the dbt vars its builds need.
@@ -30,7 +32,7 @@ from pipeline.safety import (
     quote_identifier,
     resolve_inside,
 )
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import ROOT, Settings, get_settings
 from pipeline.validation import Problem
 
 KINDS = ("events", "flat")
@@ -39,13 +41,17 @@ TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "f
 SOURCE_KEYS = {"path", "table", "delimiter", "encoding", "header"}
 TABLE_KEYS = {"from", "where", "group_by", "columns"}
 FEATURE_KEYS = {"expression", "label", "kind", "unit", "reason", "reason_if_missing", "description"}
+# What an events mapping may change about a feature of the mart: its words, not its values.
+WORDING_KEYS = {"label", "unit", "reason", "reason_if_missing", "description"}
+MART_YAML = ROOT / "dbt_project" / "models" / "marts" / "customer_snapshots.yml"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 UNIT = re.compile(r"^[a-z_]{0,20}$")
+UNIT_HINT = "unit: one lowercase word (usd, days, months, count, share, ratio, times) or empty."
 # dbt vars are rendered into SQL by dbt: known ones are type-checked, others must be plain.
 INT_VARS = ("horizon_days", "inactivity_days", "capacity_k", "backtest_months", "min_train_months")
 PLAIN_TEXT = re.compile(r"^[A-Za-z0-9_.:+-]{0,64}$")
-RESERVED_VARS = ("dataset_kind", "flat_features")
+RESERVED_VARS = ("dataset_kind", "flat_features", "feature_wording")
 FLAT_DEFAULT_VARS = {"min_train_months": 1}
 MAPPING = "mapping"
 
@@ -121,6 +127,7 @@ class Mapping:
     dbt_vars: dict[str, Any]
     kind: str = "events"
     features: tuple[Feature, ...] = ()
+    wording: dict[str, dict[str, str]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     def contract(self) -> tuple[Table, ...]:
@@ -130,7 +137,7 @@ class Mapping:
     def build_vars(self) -> dict[str, Any]:
         """The dbt vars every build of this dataset gets."""
         if self.kind != "flat":
-            return dict(self.dbt_vars)
+            return {**self.dbt_vars, **({"feature_wording": self.wording} if self.wording else {})}
         return {
             **FLAT_DEFAULT_VARS,
             **self.dbt_vars,
@@ -270,6 +277,72 @@ def _read_table(
     )
 
 
+def mart_features() -> list[str]:
+    """Names of the event feature mart's features (columns of customer_snapshots with a kind)."""
+    model = yaml.safe_load(MART_YAML.read_text(encoding="utf-8"))["models"][0]
+    return [
+        column["name"]
+        for column in model["columns"]
+        if ((column.get("config") or {}).get("meta") or {}).get("kind")
+    ]
+
+
+def _label_problem(label: Any) -> bool:
+    return not isinstance(label, str) or not label.strip() or len(label) > 80
+
+
+def _read_wording(spec: Any, problems: list[Problem]) -> dict[str, dict[str, str]]:
+    """An events mapping's `features:`: new words for features of the mart, by name."""
+    if not isinstance(spec, dict):
+        _report(
+            problems,
+            MAPPING,
+            "features",
+            "invalid setting",
+            "features is a mapping of name: {label, ...}.",
+        )
+        return {}
+    known = mart_features()
+    wording = {}
+    for name, options in spec.items():
+        column = f"features.{name}"
+        if name not in known:
+            _report(
+                problems,
+                MAPPING,
+                column,
+                "invalid feature",
+                "An events mapping can reword the features of customer_snapshots only (such "
+                "as events_to_date or paid_amount_to_date); see the feature_dictionary table.",
+            )
+            continue
+        options = options if isinstance(options, dict) else {}
+        unknown = sorted(set(options) - WORDING_KEYS)
+        if unknown or not options:
+            _report(
+                problems,
+                MAPPING,
+                column,
+                "unknown setting",
+                f"{unknown or 'nothing'} (allowed for an events mapping: {sorted(WORDING_KEYS)}).",
+            )
+            continue
+        if "label" in options and _label_problem(options["label"]):
+            _report(
+                problems,
+                MAPPING,
+                column,
+                "invalid feature",
+                "label: a plain name of up to 80 characters, shown to business users.",
+            )
+            continue
+        if not UNIT.match(str(options.get("unit", "") or "")):
+            _report(problems, MAPPING, column, "invalid feature", UNIT_HINT)
+            continue
+        wording[str(name)] = {key: str(value or "").strip() for key, value in options.items()}
+    return wording
+
+
 def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
     table = FLAT_TABLE.name
     if not isinstance(spec, dict) or not spec:
@@ -311,7 +384,7 @@ def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
                 problems, table, column, "invalid feature", "kind must be numeric or categorical."
             )
         label = options.get("label")
-        if not isinstance(label, str) or not label.strip() or len(label) > 80:
+        if _label_problem(label):
             _report(
                 problems,
                 table,
@@ -321,14 +394,7 @@ def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
             )
         unit = str(options.get("unit", "") or "")
         if not UNIT.match(unit):
-            _report(
-                problems,
-                table,
-                column,
-                "invalid feature",
-                "unit: one lowercase word "
-                "(usd, days, months, count, share, ratio, times) or empty.",
-            )
+            _report(problems, table, column, "invalid feature", UNIT_HINT)
         expression = _expression(
             options.get("expression", quote_identifier(str(name))), table, column, problems
         )
@@ -469,10 +535,11 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
                 ),
             )
     features: tuple[Feature, ...] = ()
+    wording: dict[str, dict[str, str]] = {}
     if kind == "flat":
         features = _read_features(data.get("features"), problems)
-    elif data.get("features"):
-        _report(problems, MAPPING, "features", "unknown setting", "features need `kind: flat`.")
+    elif data.get("features") is not None:
+        wording = _read_wording(data.get("features"), problems)
     return Mapping(
         name=str(data.get("name", path.stem)),
         path=path,
@@ -481,6 +548,7 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
         dbt_vars=dbt_vars,
         kind=kind,
         features=features,
+        wording=wording,
         problems=problems,
     )
 

@@ -1,16 +1,20 @@
 {#
     The model features of the event-based feature mart: every column of customer_snapshots
     whose meta has a `kind` (see customer_snapshots.yml), in column order, with its label,
-    kind, unit, wording and drift rule. Empty while dbt parses (the graph is read at run time).
+    kind, unit, wording and drift rule. A dataset may reword features (dbt var
+    `feature_wording`, set by a mapping's `features:`): {name: {label, unit, reason,
+    reason_if_missing, description}}, for example "Units bought to date" where events are
+    units. Empty while dbt parses (the graph is read at run time).
 #}
 {% macro mart_features() %}
     {%- set features = [] -%}
+    {%- set wording = var('feature_wording', {}) -%}
     {%- if execute -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == 'customer_snapshots' -%}
             {%- for column in node.columns.values() -%}
                 {%- set meta = column.config.meta if column.config and column.config.meta else column.meta -%}
                 {%- if meta and meta.kind -%}
-                    {%- do features.append({
+                    {%- set feature = {
                         'name': column.name,
                         'label': meta.label,
                         'kind': meta.kind,
@@ -19,9 +23,20 @@
                         'reason_if_missing': meta.reason_if_missing or '',
                         'drift': meta.drift or '',
                         'description': column.description,
-                    }) -%}
+                    } -%}
+                    {%- for key, value in wording.get(column.name, {}).items()
+                        if key in ('label', 'unit', 'reason', 'reason_if_missing', 'description') -%}
+                        {%- do feature.update({key: value}) -%}
+                    {%- endfor -%}
+                    {%- do features.append(feature) -%}
                 {%- endif -%}
             {%- endfor -%}
+        {%- endfor -%}
+        {%- for name in wording if name not in (features | map(attribute='name') | list) -%}
+            {{ exceptions.raise_compiler_error(
+                "feature_wording: '" ~ name ~ "' is not a feature of customer_snapshots; "
+                ~ "reword a feature listed in the feature_dictionary table."
+            ) }}
         {%- endfor -%}
     {%- endif -%}
     {{ return(features) }}

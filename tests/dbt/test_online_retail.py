@@ -142,6 +142,12 @@ def test_percentile_features_are_worded_as_a_place_among_the_month_s_customers(
                 "select feature, drift from feature_dictionary where feature like '%_percentile'"
             ).fetchall()
         )
+        labels = dict(
+            connection.execute("select feature, label from feature_dictionary").fetchall()
+        )
+    # The mapping's `features:` reword the mart's events (units bought here), percentiles too.
+    assert labels["events_to_date"] == "Units bought to date"
+    assert labels["events_to_date_percentile"] == "Units bought to date (percentile)"
     # A percentile keeps the drift rule of the feature it ranks.
     assert drift_rules["paid_amount_to_date_percentile"] == "to_date"
     assert drift_rules["days_since_last_activity_percentile"] == ""

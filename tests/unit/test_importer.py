@@ -15,7 +15,14 @@ import yaml
 from pipeline import model_registry
 from pipeline.importer import import_mapping, validate_mapping
 from pipeline.lock import BuildRefusedError, build_lock
-from pipeline.mapping import MappingError, dataset_name, dataset_vars, read_mapping, save_dataset
+from pipeline.mapping import (
+    MappingError,
+    dataset_name,
+    dataset_vars,
+    mart_features,
+    read_mapping,
+    save_dataset,
+)
 from pipeline.settings import ROOT, Settings
 
 CUSTOMERS = (
@@ -125,6 +132,52 @@ def test_flat_mapping_without_features_or_churn_flag_is_refused(settings: Settin
     del mapping["tables"]["customer_exports"]["columns"]["churned"]
     found = {(p.column, p.rule) for p in read_mapping(write(settings, mapping), settings).problems}
     assert {("features", "missing column"), ("churned", "missing column")} <= found
+
+
+UNITS = {
+    "events_to_date": {
+        "label": "Units bought to date",
+        "unit": "count",
+        "reason": "{value} unit{s} bought to date",
+    }
+}
+
+
+def events(features: dict[str, Any]) -> dict[str, Any]:
+    """An events mapping whose `features:` reword features of the mart."""
+    return {
+        "name": "Shop",
+        "sources": {"crm": "customers.csv"},
+        "tables": {"accounts": {"from": "crm", "columns": {"account_id": "id"}}},
+        "features": features,
+    }
+
+
+def test_events_mapping_rewords_features_of_the_mart_for_dbt(settings: Settings) -> None:
+    mapping = read_mapping(write(settings, events(UNITS)), settings)
+    assert [p for p in mapping.problems if p.column.startswith("features")] == []
+    assert mapping.build_vars()["feature_wording"] == UNITS
+    assert "events_to_date" in mart_features() and "customer_id" not in mart_features()
+
+
+def test_events_mapping_rewords_known_features_only_and_never_their_values(
+    settings: Settings,
+) -> None:
+    wording = {
+        "events_2_date": {"label": "Typo"},
+        "mrr": {"expression": "1", "kind": "numeric"},
+        "tenure_days": {"label": " "},
+        "seats": {"unit": "Seats!"},
+    }
+    mapping = read_mapping(write(settings, events(wording)), settings)
+    found = {(p.column, p.rule) for p in mapping.problems}
+    assert {
+        ("features.events_2_date", "invalid feature"),
+        ("features.mrr", "unknown setting"),
+        ("features.tenure_days", "invalid feature"),
+        ("features.seats", "invalid feature"),
+    } <= found
+    assert "feature_wording" not in mapping.build_vars()
 
 
 def test_failed_import_leaves_raw_data_untouched(settings: Settings) -> None:
