@@ -40,7 +40,8 @@ def _isotonic_steps(raw: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
         else:
             steps.append([start, end])
     if len(steps) > 1 and steps[-1][1] - steps[-1][0] < MIN_ROWS_PER_STEP:
-        steps[-2][1] = steps.pop()[1]  # the top step is too small: merge it downwards
+        top = steps.pop()  # the top step is too small: merge it downwards
+        steps[-1][1] = top[1]
     points: dict[str, list[float]] = {"x": [], "y": []}
     for start, end in steps:
         rate = float(target[start:end].mean())

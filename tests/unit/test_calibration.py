@@ -84,7 +84,10 @@ def test_no_isotonic_step_is_smaller_than_its_minimum_so_none_promises_certainty
     assert calibrator.method == "isotonic"
     calibrated = calibrator.transform(raw)
     assert calibrated.max() < 1.0
-    for rate in np.unique(calibrator.params["y"]):
+    points_x, points_y = np.array(calibrator.params["x"]), np.array(calibrator.params["y"])
+    assert np.all(np.diff(points_x) >= 0) and np.all(np.diff(points_y) >= 0)
+    assert np.all(np.diff(calibrated[np.argsort(raw)]) >= 0)
+    for rate in np.unique(points_y):
         assert (calibrated == rate).sum() >= MIN_ROWS_PER_STEP, rate
 
 
