@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import queries, warehouse
+from pipeline import queries, risk_points, warehouse
 from pipeline.importer import import_mapping
 from pipeline.mapping import load_mapping
 from pipeline.settings import ROOT, Settings
@@ -125,6 +125,21 @@ def test_online_retail_scores_and_explains_the_newest_customers(retail: Settings
     assert at_risk["churn_probability"].between(0, 1).all()
     assert at_risk.head(20)["reason_1"].notna().all()
     assert str(at_risk["snapshot_date"].iloc[0]).startswith("2011-12-01")
+
+
+def test_isotonic_calibration_keeps_every_waterfall_in_points_of_risk(retail: Settings) -> None:
+    """Online Retail calibrates with isotonic steps; each top customer's walk ends at its risk."""
+    pointer = warehouse.current(retail)
+    assert pointer is not None
+    calibrator = queries.calibrator(pointer["path"])
+    assert calibrator["method"] == "isotonic"
+    assert max(calibrator["params"]["y"]) < 0.95  # no handful of churners promises certainty
+    for row in queries.at_risk(pointer["path"]).head(10).itertuples():
+        explanation = queries.customer_explanation(pointer["path"], row.customer_id)
+        _, in_points = risk_points.customer_waterfall(
+            explanation, calibrator, float(row.churn_probability)
+        )
+        assert in_points, row.customer_id
 
 
 def test_percentile_features_are_worded_as_a_place_among_the_month_s_customers(
