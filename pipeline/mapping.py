@@ -5,10 +5,9 @@ contract table the source, an optional filter and grouping, and one SQL expressi
 contract column (`kind: events`, the default), optionally with other words for the
 feature mart's features (`features:`, such as "Units bought to date" for events to date);
 or, for a flat customer file with a churn flag (`kind: flat`), the customer columns and the
-features to learn from. `read_mapping`
-checks the file itself (paths, expressions, settings) and lists every problem; the import
-(pipeline/importer.py) validates the data. `save_dataset` records which dataset raw.duckdb
-holds and the dbt vars its builds need.
+features to learn from. `read_mapping` checks the file itself (paths, expressions,
+settings) and lists every problem; the import (pipeline/importer.py) validates the data.
+`save_dataset` records which dataset raw.duckdb holds and the dbt vars its builds need.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ MART_YAML = ROOT / "dbt_project" / "models" / "marts" / "customer_snapshots.yml"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 UNIT = re.compile(r"^[a-z_]{0,20}$")
+LABEL_HINT = "label: a plain name of up to 80 characters, shown to business users."
 UNIT_HINT = "unit: one lowercase word (usd, days, months, count, share, ratio, times) or empty."
 # dbt vars are rendered into SQL by dbt: known ones are type-checked, others must be plain.
 INT_VARS = ("horizon_days", "inactivity_days", "capacity_k", "backtest_months", "min_train_months")
@@ -333,7 +333,7 @@ def _read_wording(spec: Any, problems: list[Problem]) -> dict[str, dict[str, str
                 MAPPING,
                 column,
                 "invalid feature",
-                "label: a plain name of up to 80 characters, shown to business users.",
+                LABEL_HINT,
             )
             continue
         if not UNIT.match(str(options.get("unit", "") or "")):
@@ -390,7 +390,7 @@ def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
                 table,
                 column,
                 "invalid feature",
-                "label: a plain name of up to 80 characters, shown to business users.",
+                LABEL_HINT,
             )
         unit = str(options.get("unit", "") or "")
         if not UNIT.match(unit):
