@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
@@ -32,9 +33,9 @@ def _isotonic_steps(raw: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
     order = np.argsort(raw, kind="stable")
     x, target = raw[order], y[order]
     fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit(x, target).predict(x)
-    bounds = np.flatnonzero(np.r_[True, np.diff(fitted) != 0]).tolist() + [len(x)]
+    bounds = [*np.flatnonzero(np.r_[True, np.diff(fitted) != 0]).tolist(), len(x)]
     steps: list[list[int]] = []
-    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+    for start, end in pairwise(bounds):
         if steps and steps[-1][1] - steps[-1][0] < MIN_ROWS_PER_STEP:
             steps[-1][1] = end  # too small: merge into the next step
         else:
