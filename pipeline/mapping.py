@@ -491,6 +491,15 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
         _report(problems, MAPPING, "kind", "invalid setting", "kind is events or flat.")
         kind = "events"
     dbt_vars = _read_vars(data.get("vars"), problems)
+    if kind == "flat" and dbt_vars.get("percentile_features"):
+        _report(
+            problems,
+            MAPPING,
+            "vars.percentile_features",
+            "invalid setting",
+            "Percentiles rank the event feature mart's features within each month: "
+            "they need `kind: events`.",
+        )
     declared = data.get("sources") or {}
     if not isinstance(declared, dict):
         declared = {}
