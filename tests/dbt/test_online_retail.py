@@ -172,6 +172,7 @@ def test_percentile_features_are_worded_as_a_place_among_the_month_s_customers(
     )
     assert worded.all(), reasons[~worded].head()
     top = reasons[reasons["feature_value"].astype(float).between(0.851, 0.854)]
+    assert len(top) > 0
     assert top["reason"].str.contains(": top 15% ").all(), top.head()
 
 
