@@ -45,10 +45,9 @@ lint: dev-setup
 test: lint
 	$(BIN)/pytest
 
-## dbt docs with the lineage from raw data to predictions (dbt_project/target).
-docs: data
-	cd dbt_project && ../$(BIN)/dbt docs generate --target-path "$(BATON_HOME)/dbt_docs"
-	@echo "Open $(BATON_HOME)/dbt_docs/index.html, or: cd dbt_project && ../$(BIN)/dbt docs serve --target-path \"$(BATON_HOME)/dbt_docs\""
+## dbt docs of the serving build: lineage from raw data to predictions, every model's columns.
+docs: build
+	$(BIN)/python -m pipeline docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

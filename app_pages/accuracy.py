@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pipeline import mapping
+from pipeline import dataset
 from ui import charts, data
 
 st.title("Accuracy over time")
@@ -10,7 +10,7 @@ pointer = data.require_build()
 if pointer is not None:
     metrics = data.backtest(pointer["build_id"], pointer["path"])
     summary = data.model_summary(pointer["build_id"], pointer["path"])
-    flat = mapping.dataset_kind(data.settings()) == "flat"
+    flat = dataset.kind(data.settings()) == "flat"
     if metrics.empty and flat:
         st.info(
             "Your data is one export of a customer file, so there is no earlier export to test "

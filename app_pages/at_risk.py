@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pipeline import export, queries, work_queue
+from pipeline.read import export, queries, work_queue
 from ui import data
 
 VIEW_ORDER = [

@@ -9,10 +9,10 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from pipeline import importer, mapping, uploads, validation
+from pipeline.build.lock import BuildRefusedError
 from pipeline.contract import CONTRACT, FLAT_TABLE, Table
-from pipeline.lock import BuildRefusedError
-from pipeline.safety import UnsafePathError, quote_identifier
+from pipeline.ingest import importer, mapping, uploads, validation
+from pipeline.ingest.safety import UnsafePathError, quote_identifier
 from ui import data
 
 NOT_MAPPED = "— not mapped —"

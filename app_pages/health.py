@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from monitoring import words
 from ui import charts, data, health
 
 st.title("Health")
@@ -22,10 +23,10 @@ elif verdict is None:
 else:
     show = {"success": st.success, "error": st.error, "warning": st.warning}
     show[health.VERDICT_TONE.get(verdict["verdict"], "warning")](
-        f"**{health.verdict_name(verdict)}.** {verdict['summary']}"
+        f"**{words.verdict_name(verdict)}.** {verdict['summary']}"
     )
     since = f" · **Since** {verdict['changed_at']}" if verdict.get("changed_at") else ""
-    st.markdown(f"**Who acts** {health.owner_name(verdict)}{since}")
+    st.markdown(f"**Who acts** {words.owner_name(verdict)}{since}")
     as_of = f", data as of {verdict['data_as_of']}" if verdict.get("data_as_of") else ""
     st.caption(f"Verdict of build {verdict['build_id']}{as_of}.")
     if verdict.get("build_failed"):

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from pipeline import queries
+from monitoring.words import verdict_name
+from pipeline.read import queries
 from ui import data
-from ui.health import verdict_name
 
 CHANGED_COLUMNS = [
     "customer_id",

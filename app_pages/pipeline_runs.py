@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from pipeline import model_registry, progress
-from pipeline.lock import BuildRefusedError
+from pipeline.build import progress, registry
+from pipeline.build.lock import BuildRefusedError
 from ui import charts, data
 
 st.title("Pipeline")
@@ -100,7 +100,7 @@ else:
         )
 
 st.subheader("Model versions")
-versions = model_registry.versions(data.settings())
+versions = registry.versions(data.settings())
 if versions.empty:
     st.caption("No model registered yet.")
 else:
@@ -125,10 +125,10 @@ else:
     )
     if action.button("Use and rebuild", icon=":material/history:"):
         try:
-            model_registry.use_version(
+            registry.use_version(
                 data.settings(), None if version.startswith("automatic") else version
             )
-        except (model_registry.UnknownModelVersionError, BuildRefusedError) as error:
+        except (registry.UnknownModelVersionError, BuildRefusedError) as error:
             st.warning(str(error))
         else:
             refusal = job.start(trigger="app: model use")

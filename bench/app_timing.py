@@ -15,7 +15,8 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
-from pipeline import export, queries, warehouse
+from pipeline import warehouse
+from pipeline.read import export, queries
 from pipeline.settings import ROOT, get_settings
 
 REPEATS = 3  # timed runs after one warm-up; the median is reported

@@ -24,7 +24,7 @@ import numpy as np
 import shap
 import xgboost as xgb
 
-from ml.config import from_dbt
+from ml.config import load_settings, model_config
 from ml.explain import rows_to_explain
 from ml.frame import SNAPSHOT, load_labeled, to_matrix
 from ml.train import fit_churn_model
@@ -90,9 +90,9 @@ def floor(home: Path) -> dict[str, Any]:
     if pointer is None:
         raise SystemExit(f"no published build in {home}")
     with warehouse.connect(pointer["path"]) as built:
-        options = built.execute("select * from ml_config").df().iloc[0].to_dict()
+        options = built.execute("select * from ml_config").df()
         dictionary = built.execute("select * from feature_dictionary").df()
-    config = from_dbt(options, dictionary.to_dict("records"))
+    config = model_config(load_settings(options), dictionary.to_dict("records"))
     stages: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="floor-", dir=home) as folder:
         connection = timed(stages, "features_sql", run_feature_sql, settings, Path(folder))

@@ -15,7 +15,8 @@ from typing import Any
 
 from bench import report, stages
 from bench.monitor import ChildRun, run_child
-from pipeline import history, progress
+from pipeline import history
+from pipeline.build import progress
 from pipeline.settings import ROOT, Settings
 
 SIZES = {"S": 5_000, "M": 100_000, "L": 1_000_000}
@@ -24,7 +25,7 @@ RESULTS_DIR = ROOT / "bench" / "results"
 # The button's code path (pipeline.build.rebuild), with its own trigger name.
 REBUILD = (
     "import sys\n"
-    "from pipeline.build import rebuild\n"
+    "from pipeline.build.rebuild import rebuild\n"
     "from pipeline.settings import get_settings\n"
     "record = rebuild(get_settings(), trigger='bench')\n"
     "print(record.build_id)\n"

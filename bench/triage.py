@@ -47,7 +47,7 @@ EXPECTED = {
 REBUILD = (
     "import json\n"
     "from dataclasses import asdict\n"
-    "from pipeline.build import rebuild\n"
+    "from pipeline.build.rebuild import rebuild\n"
     "from pipeline.settings import get_settings\n"
     "print(json.dumps(asdict(rebuild(get_settings(), trigger='bench-triage'))))\n"
 )

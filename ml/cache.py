@@ -24,19 +24,14 @@ import pandas as pd
 
 from ml.config import ModelConfig
 
-# Set to "off" to compute everything afresh (e.g. to time a cold build).
-SWITCH = "BATON_ML_CACHE"
 LIBRARIES = ("xgboost", "scikit-learn", "numpy", "pandas")
 # Config fields that do not change what is computed for one month or one model.
 NOT_IN_KEY = ("backtest_months", "capacity_k")
 
 
-def folder_from_env(name: str) -> Path | None:
-    """BATON_HOME/cache/<name>, or None when there is no BATON_HOME or the cache is off."""
-    home = os.environ.get("BATON_HOME")
-    if not home or os.environ.get(SWITCH, "").lower() in ("off", "0", "false"):
-        return None
-    return Path(home) / "cache" / name
+def folder(root: str | None, name: str) -> Path | None:
+    """`root`/<name>, or None when there is no cache (the build passes its root, or None)."""
+    return Path(root) / name if root else None
 
 
 def code_version(modules: Iterable[ModuleType]) -> str:

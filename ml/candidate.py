@@ -31,7 +31,7 @@ def candidate_record(
     labeled: pd.DataFrame,
     config: ModelConfig,
     trained_at: datetime,
-    invocation_id: str,
+    build_id: str,
     cache: Path | None = None,
 ) -> dict[str, Any]:
     """The registry record of a model fitted on `labeled`, reused from `cache` if identical.
@@ -49,7 +49,7 @@ def candidate_record(
         record = {str(column): value for column, value in stored.iloc[0].items()}
     else:
         fitted = fit_churn_model(lean, config)
-        record = to_record(fitted, trained_at, fingerprint[:16], invocation_id)
+        record = to_record(fitted, trained_at, fingerprint[:16], build_id)
         ml_cache.save(cache, name, pd.DataFrame([record]))
     ml_cache.prune(cache, [name], spare=4)
-    return {**record, "dbt_invocation_id": invocation_id}
+    return {**record, "build_id": build_id}

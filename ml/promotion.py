@@ -7,10 +7,6 @@ from typing import Any
 
 import numpy as np
 
-# A candidate whose mean backtest ROC AUC is more than this below the model in service
-# stays out of service.
-DEFAULT_TOLERANCE = 0.02
-
 
 @dataclass(frozen=True)
 class Decision:
@@ -28,7 +24,7 @@ def decide(
     in_service_version: str | None,
     in_service_auc: float | None,
     pinned: bool,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float,
 ) -> Decision:
     """Promote the candidate unless a model is pinned or the candidate is clearly worse."""
     if pinned and in_service_version:

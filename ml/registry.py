@@ -21,7 +21,7 @@ RECORD_SCHEMA = pa.schema(
     [
         ("model_version", pa.string()),
         ("trained_at", pa.timestamp("us", tz="UTC")),
-        ("dbt_invocation_id", pa.string()),
+        ("build_id", pa.string()),
         ("data_fingerprint", pa.string()),
         ("n_train", pa.int64()),
         ("n_trees", pa.int64()),
@@ -40,7 +40,7 @@ def data_fingerprint(frame: pd.DataFrame) -> str:
 
 
 def to_record(
-    model: ChurnModel, trained_at: datetime, fingerprint: str, invocation_id: str
+    model: ChurnModel, trained_at: datetime, fingerprint: str, build_id: str
 ) -> dict[str, Any]:
     """One registry row; the version id is the training time plus a hash of the booster."""
     booster_json = model.booster.save_raw(raw_format="json").decode()
@@ -48,7 +48,7 @@ def to_record(
     return {
         "model_version": f"{trained_at:%Y%m%d-%H%M%S}-{digest}",
         "trained_at": trained_at,
-        "dbt_invocation_id": invocation_id,
+        "build_id": build_id,
         "data_fingerprint": fingerprint,
         "n_train": model.n_train,
         "n_trees": model.booster.num_boosted_rounds(),

@@ -6,26 +6,18 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import (
-    demo,
-    export,
-    history,
-    importer,
-    mapping,
-    model_registry,
-    progress,
-    queries,
-    validation,
-    warehouse,
-    work_queue,
-)
-from pipeline.build import BuildSetupError, rebuild
-from pipeline.lock import BuildRefusedError
-from pipeline.progress import Progress
+import demo
+from pipeline import dataset, history, warehouse
+from pipeline.build import context, docs, progress, registry
+from pipeline.build.lock import BuildRefusedError, build_lock
+from pipeline.build.progress import Progress
+from pipeline.build.rebuild import BuildSetupError, rebuild
+from pipeline.ingest import importer, mapping, validation
+from pipeline.read import export, queries, work_queue
 from pipeline.settings import Settings, get_settings
 
 
@@ -55,7 +47,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if args.out:
         print(f"Demo data written to {target} ({rows}{scenario}); import it with a mapping.")
         return 0
-    mapping.save_dataset(settings, "demo", {})
+    dataset.save(settings, dataset.DEMO, {})
     print(f"Demo data written to {target} ({rows}{scenario})")
     return 0
 
@@ -196,16 +188,44 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    """Generate dbt docs of the serving build (lineage and every model's columns)."""
+    try:
+        target = docs.generate(settings)
+    except (docs.NoBuildError, BuildRefusedError, RuntimeError) as error:
+        print(f"Docs not generated: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Docs written to {target}. Open {target / 'index.html'}, or serve them: "
+        f"cd {target} && python -m http.server --bind 127.0.0.1 8080"
+    )
+    return 0
+
+
+def cmd_dbt_vars(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the --vars of a build, for running dbt by hand; write its context database."""
+    settings.ensure()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        with build_lock(settings.lock_path, {"trigger": "dbt-vars", "started_at": started}):
+            context.write_context(settings, f"manual-{started}")
+    except BuildRefusedError as error:
+        print(f"Not now: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(context.dbt_vars(settings), sort_keys=True))
+    return 0
+
+
 def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
     """List model versions, or pin one (or --auto) and rebuild so it scores."""
     if args.action == "list":
-        table = model_registry.versions(settings)
+        table = registry.versions(settings)
         print(table.to_string(index=False) if len(table) else "No model registered yet.")
         return 0
     version = None if args.version in (None, "auto") else args.version
     try:
-        model_registry.use_version(settings, version)
-    except (model_registry.UnknownModelVersionError, BuildRefusedError) as error:
+        registry.use_version(settings, version)
+    except (registry.UnknownModelVersionError, BuildRefusedError) as error:
         print(str(error), file=sys.stderr)
         return 1
     print(f"Model {version} pinned; rebuilding." if version else "Unpinned; rebuilding.")
@@ -267,6 +287,16 @@ def parser() -> argparse.ArgumentParser:
         "version", nargs="?", help="version to pin, or 'auto' for the promotion rule"
     )
     model_cmd.set_defaults(run=cmd_model)
+
+    docs_cmd = commands.add_parser("docs", help="dbt docs of the serving build")
+    docs_cmd.set_defaults(run=cmd_docs)
+
+    vars_cmd = commands.add_parser(
+        "dbt-vars",
+        help="print the --vars a build passes to dbt (to run dbt by hand: "
+        'cd dbt_project && dbt build --profiles-dir . --vars "$(python -m pipeline dbt-vars)")',
+    )
+    vars_cmd.set_defaults(run=cmd_dbt_vars)
 
     status_cmd = commands.add_parser("status", help="last build, model and metrics")
     status_cmd.add_argument("--json", action="store_true", help="print JSON")

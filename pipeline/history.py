@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
+from pipeline.files import write_atomic
 from pipeline.settings import Settings
 
 
@@ -34,13 +34,6 @@ class RunRecord:
     # Is it the data, the world or the model? {verdict, owner, summary, evidence, changed_at}
     # from the build's triage_verdict model, or from its failure when the source data broke.
     triage: dict[str, Any] | None = None
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a file so readers see the old or the new content, never half of it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def save(settings: Settings, record: RunRecord) -> None:

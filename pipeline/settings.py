@@ -33,6 +33,11 @@ def _max_file_mb() -> float:
         return DEFAULT_MAX_FILE_MB
 
 
+def _ml_cache_on() -> bool:
+    """BATON_ML_CACHE=off computes every ML result afresh (e.g. to time a cold build)."""
+    return os.environ.get("BATON_ML_CACHE", "").strip().lower() not in ("off", "0", "false")
+
+
 def duckdb_memory_limit() -> str:
     """BATON_DUCKDB_MEMORY_LIMIT (a DuckDB size such as 4GiB or 800MB), else the default."""
     return os.environ.get("BATON_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
@@ -47,6 +52,8 @@ class Settings:
     data_dirs: tuple[Path, ...] = field(default_factory=_data_dirs)
     # Source files larger than this are refused before they are read (BATON_MAX_FILE_MB).
     max_file_mb: float = field(default_factory=_max_file_mb)
+    # Reuse backtest months and candidates whose inputs did not change (BATON_ML_CACHE).
+    ml_cache: bool = field(default_factory=_ml_cache_on)
 
     @property
     def allowed_roots(self) -> tuple[Path, ...]:
@@ -92,6 +99,16 @@ class Settings:
     def build_warehouse_path(self) -> Path:
         """The DuckDB file dbt writes to; a constant path so partial parsing is reused."""
         return self.build_dir / "warehouse.duckdb"
+
+    @property
+    def context_path(self) -> Path:
+        """Per-build facts dbt reads as the `context` source (pipeline/build/context.py)."""
+        return self.build_dir / "context.duckdb"
+
+    @property
+    def ml_cache_dir(self) -> Path | None:
+        """Where the ML layer keeps results it can reuse (None when BATON_ML_CACHE is off)."""
+        return self.home / "cache" if self.ml_cache else None
 
     @property
     def warehouses_dir(self) -> Path:

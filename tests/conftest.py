@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import demo, warehouse
-from pipeline.build import rebuild
+import demo
+from pipeline import warehouse
+from pipeline.build.progress import Progress
+from pipeline.build.rebuild import rebuild
 from pipeline.history import RunRecord
-from pipeline.progress import Progress
 from pipeline.settings import Settings
 
 # The smallest demo on which the ML still trains and the backtest has several months:
@@ -44,11 +45,8 @@ def home_with_raw(home: Path, raw: Path) -> Settings:
 def run_rebuild(
     settings: Settings, trigger: str = "test", on_progress: Callable[[Progress], None] | None = None
 ) -> RunRecord:
-    """Rebuild with BATON_HOME pointing at `settings.home`, restoring the environment after."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BATON_HOME", str(settings.home))
-        patch.setenv("BATON_BUILD_ID", "")  # rebuild sets it; restored (unset) afterwards
-        return rebuild(settings, trigger=trigger, on_progress=on_progress)
+    """A real rebuild of `settings.home` (the build passes everything to dbt explicitly)."""
+    return rebuild(settings, trigger=trigger, on_progress=on_progress)
 
 
 @pytest.fixture(scope="session")

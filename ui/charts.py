@@ -94,7 +94,7 @@ EFFECT_COLORS = alt.Scale(
 def waterfall(steps: pd.DataFrame, in_points: bool = True) -> alt.Chart:
     """Bars from the typical customer's risk to this customer's, one per factor.
 
-    `steps` comes from pipeline.risk_points.waterfall_steps. In points of risk when that
+    `steps` comes from ml.waterfall.waterfall_steps. In points of risk when that
     conversion is available (approximate), else in log-odds of the booster.
     """
     unit = "_pts" if in_points else ""

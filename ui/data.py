@@ -7,8 +7,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pipeline import history, queries, risk_points, warehouse
-from pipeline.jobs import BuildJob
+from ml import waterfall as risk_points
+from pipeline import history, warehouse
+from pipeline.build.jobs import BuildJob
+from pipeline.read import queries
 from pipeline.settings import Settings, get_settings
 
 

@@ -6,45 +6,14 @@ from typing import Any
 
 import pandas as pd
 
-# The verdict as a business owner reads it, and how loudly to show it.
-VERDICT_NAMES = {
-    "healthy": "Healthy",
-    "data_quality": "Data problem",
-    "world_change": "World changed",
-    "model": "Model decaying",
-}
+from monitoring.words import MONITOR_NAMES
+
 VERDICT_TONE = {
     "healthy": "success",
     "data_quality": "error",
     "world_change": "warning",
     "model": "warning",
 }
-MONITOR_NAMES = {
-    "build": "Build failure",
-    "freshness": "Freshness",
-    "volume": "Row volume",
-    "null_rate": "Null rate",
-    "new_values": "New values",
-    "out_of_range": "Out of range",
-    "schema": "Schema change",
-    "feature_drift": "Feature drift",
-    "prediction_drift": "Score drift",
-    "churn_rate": "Churn rate",
-    "accuracy": "Accuracy",
-}
-
-
-def verdict_name(verdict: dict[str, Any] | None) -> str:
-    """The badge text of a verdict ("Not available" without one)."""
-    if not verdict:
-        return "Not available"
-    return VERDICT_NAMES.get(str(verdict.get("verdict")), str(verdict.get("verdict")))
-
-
-def owner_name(verdict: dict[str, Any]) -> str:
-    """Who should act, capitalized for the start of a line ("ML" stays upper case)."""
-    owner = str(verdict.get("owner") or "no one")
-    return owner[:1].upper() + owner[1:]
 
 
 def evidence_table(verdict: dict[str, Any]) -> pd.DataFrame:

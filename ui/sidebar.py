@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipeline import progress
+from pipeline.build import progress
 from ui import data
 
 POLL_SECONDS = 2.0

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 from streamlit.testing.v1 import AppTest
 
-from pipeline.mapping import read_mapping
+from pipeline.ingest.mapping import read_mapping
 from pipeline.settings import Settings
 
 DATA_PAGE = "app_pages/data.py"

@@ -12,11 +12,12 @@ import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from ml import triage
-from pipeline import history, queries, warehouse
+from monitoring import verdict as triage
+from monitoring.words import VERDICT_NAMES
+from pipeline import history, warehouse
 from pipeline.history import RunRecord
+from pipeline.read import queries
 from pipeline.settings import Settings
-from ui.health import VERDICT_NAMES
 
 pytestmark = pytest.mark.slow
 HEALTH = "app_pages/health.py"

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipeline import export, queries, warehouse
+from pipeline import warehouse
+from pipeline.read import export, queries
 from pipeline.settings import Settings
 from tests.app.conftest import CUSTOMERS, MONTHS
 from tests.support import run_pipeline

@@ -10,7 +10,8 @@ import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from pipeline import export, history, queries, warehouse
+from pipeline import history, warehouse
+from pipeline.read import export, queries
 from pipeline.settings import Settings
 from ui import charts
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline.build.jobs import BuildJob
+from pipeline.build.lock import build_lock
 from pipeline.history import RunRecord
-from pipeline.jobs import BuildJob
-from pipeline.lock import build_lock
 from pipeline.settings import Settings
 from ui import data
 

@@ -22,10 +22,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import history, progress, warehouse
+from pipeline import history, warehouse
+from pipeline.build import progress
+from pipeline.build.lock import BuildRefusedError
+from pipeline.dataset import save as save_dataset
 from pipeline.history import RunRecord
-from pipeline.lock import BuildRefusedError
-from pipeline.mapping import save_dataset
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from pipeline import history, queries, warehouse
-from pipeline.build import recover_interrupted
+from pipeline import history, warehouse
+from pipeline.build.rebuild import recover_interrupted
+from pipeline.read import queries
 from pipeline.settings import ROOT, Settings
 
 pytestmark = pytest.mark.slow

@@ -52,7 +52,7 @@ def test_a_rebuild_on_unchanged_data_reuses_every_backtest_month_and_the_candida
     pd.testing.assert_frame_equal(backtest(copied_home), before)
     candidate = published(copied_home, "select * from ml_model_candidate").iloc[0]
     assert candidate["model_version"] == version
-    assert candidate["dbt_invocation_id"] == record.build_id
+    assert candidate["build_id"] == record.build_id
 
 
 def double_early_usage(settings: Settings) -> None:
@@ -87,7 +87,7 @@ def test_with_the_cache_switched_off_nothing_is_read_or_written(
     months, candidates = entries(copied_home, "backtest"), entries(copied_home, "candidate")
     double_early_usage(copied_home)
 
-    record = build(copied_home)
+    record = build(Settings(home=copied_home.home))  # settings as read with the switch off
 
     assert record.status == "success", record.failure
     assert entries(copied_home, "backtest") == months

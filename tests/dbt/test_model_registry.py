@@ -7,8 +7,10 @@ from collections.abc import Callable
 import duckdb
 import pytest
 
-from pipeline import model_registry, queries, warehouse
+from pipeline import warehouse
+from pipeline.build import registry
 from pipeline.history import RunRecord
+from pipeline.read import queries
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -23,7 +25,7 @@ def _predicted_version(settings: Settings) -> str:
 def test_a_clearly_worse_candidate_is_registered_but_the_model_in_service_keeps_scoring(
     copied_home: Settings, build: Callable[..., RunRecord]
 ) -> None:
-    serving = model_registry.versions(copied_home)
+    serving = registry.versions(copied_home)
     old = serving.loc[serving["in_service"], "model_version"].item()
     with duckdb.connect(str(copied_home.registry_path)) as connection:
         connection.execute("update model_versions set backtest_roc_auc = 0.999")
@@ -40,7 +42,7 @@ def test_a_clearly_worse_candidate_is_registered_but_the_model_in_service_keeps_
 def test_pinning_a_version_makes_the_next_build_score_with_it(
     copied_home: Settings, build: Callable[..., RunRecord]
 ) -> None:
-    old = model_registry.versions(copied_home)["model_version"].iloc[0]
+    old = registry.versions(copied_home)["model_version"].iloc[0]
     with duckdb.connect(str(copied_home.registry_path)) as connection:
         # A second, different version in the registry to roll back to.
         connection.execute(
@@ -49,7 +51,7 @@ def test_pinning_a_version_makes_the_next_build_score_with_it(
             "backtest_roc_auc, registered_at from model_versions where model_version = ?",
             [old],
         )
-    model_registry.use_version(copied_home, "rollback-target")
+    registry.use_version(copied_home, "rollback-target")
 
     record = build(copied_home)
 
@@ -57,10 +59,10 @@ def test_pinning_a_version_makes_the_next_build_score_with_it(
     assert record.model_version == "rollback-target"
     assert "pinned" in (record.model_decision or "")
     assert _predicted_version(copied_home) == "rollback-target"
-    versions = model_registry.versions(copied_home)
+    versions = registry.versions(copied_home)
     assert versions.loc[versions["model_version"] == "rollback-target", "pinned"].item()
 
 
 def test_using_an_unknown_version_is_refused(copied_home: Settings) -> None:
-    with pytest.raises(model_registry.UnknownModelVersionError, match="model list"):
-        model_registry.use_version(copied_home, "no-such-version")
+    with pytest.raises(registry.UnknownModelVersionError, match="model list"):
+        registry.use_version(copied_home, "no-such-version")

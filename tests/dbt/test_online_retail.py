@@ -11,9 +11,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipeline import queries, risk_points, warehouse
-from pipeline.importer import import_mapping
-from pipeline.mapping import load_mapping
+from ml import waterfall as risk_points
+from pipeline import warehouse
+from pipeline.ingest.importer import import_mapping
+from pipeline.ingest.mapping import load_mapping
+from pipeline.read import queries
 from pipeline.settings import ROOT, Settings
 
 MAPPING = ROOT / "examples" / "online_retail.yml"

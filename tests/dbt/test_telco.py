@@ -21,10 +21,11 @@ import streamlit as st
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from pipeline import export, queries, warehouse
+from pipeline import warehouse
 from pipeline.history import RunRecord
-from pipeline.importer import import_mapping
-from pipeline.mapping import read_mapping
+from pipeline.ingest.importer import import_mapping
+from pipeline.ingest.mapping import read_mapping
+from pipeline.read import export, queries
 from pipeline.settings import ROOT, Settings
 
 MAPPING = ROOT / "examples" / "telco.yml"

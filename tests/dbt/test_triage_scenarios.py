@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import cli, demo, queries, warehouse
+from demo import simulator as demo
+from pipeline import cli, warehouse
 from pipeline.history import RunRecord
+from pipeline.read import queries
 from pipeline.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from pipeline import export, history, queries, warehouse
-from pipeline.lock import is_locked
+from pipeline import history, warehouse
+from pipeline.build.lock import is_locked
+from pipeline.read import export, queries
 from pipeline.settings import Settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -31,7 +32,7 @@ REBUILD = re.compile(r"(^|\s)Rebuild$")  # the button, not "Use and rebuild"
 HOLD_LOCK = """
 import sys
 from pathlib import Path
-from pipeline.lock import build_lock
+from pipeline.build.lock import build_lock
 holder = {"trigger": "cli", "started_at": "2026-01-01T09:00:00+00:00", "build_id": "cli-build"}
 with build_lock(Path(sys.argv[1]), holder):
     print("locked", flush=True)

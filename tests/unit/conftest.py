@@ -52,13 +52,17 @@ def churn_frame(
     )
 
 
+# Settings of the synthetic frames (monthly snapshots, a month's horizon).
+OPTIONS = {"horizon_days": 30, "capacity_k": 100, "backtest_months": 12, "min_train_months": 4}
+
+
 def model_config(params: dict[str, object] | None = None, **options: object) -> ModelConfig:
     """The config the synthetic frames fit: three numeric features and one categorical."""
     return ModelConfig(
         numeric_features=NUMERIC,
         categorical_features=CATEGORICAL,
         params={**DEFAULT_PARAMS, **FAST_PARAMS, **(params or {})},
-        **options,  # type: ignore[arg-type]
+        **{**OPTIONS, **options},  # type: ignore[arg-type]
     )
 
 

@@ -17,7 +17,7 @@ LAUNCHED = 1_000.0
 
 
 def node(name: str, seconds: float, resource_type: str = "model") -> dict[str, Any]:
-    """A run-record node as pipeline.build stores it."""
+    """A run-record node as pipeline.build.rebuild stores it."""
     uid = f"{resource_type}.baton.{name}"
     return {"unique_id": uid, "name": name, "resource_type": resource_type, "seconds": seconds}
 
@@ -65,7 +65,7 @@ def test_node_stages_take_each_models_folder_from_the_manifest() -> None:
 
 
 def state(current: str, done: int, total: int, started: float = LAUNCHED + 1) -> dict[str, Any]:
-    """A progress.json as pipeline.progress writes it."""
+    """A progress.json as pipeline.build.progress writes it."""
     return {"started": started, "current": current, "done": done, "total": total}
 
 

@@ -45,7 +45,7 @@ def test_identical_rows_in_any_order_reuse_the_same_model_version(
     assert len(fits) == 1
     assert again["model_version"] == first["model_version"]
     assert again["booster_json"] == first["booster_json"]
-    assert again["dbt_invocation_id"] == "build-2"
+    assert again["build_id"] == "build-2"
     # The reused record is still a valid registry row and a working model.
     table = pa.Table.from_pylist([again], schema=RECORD_SCHEMA)
     restored = from_record(table.to_pylist()[0])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import tracemalloc
@@ -12,7 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline import demo, settings
+from demo import simulator as demo
+from pipeline import settings
+from pipeline.build import context
 
 PROFILES = settings.DBT_PROJECT_DIR / "profiles.yml"
 
@@ -47,11 +48,16 @@ def test_generation_uses_the_duckdb_memory_limit_from_the_environment(
     assert [p.name for p in tmp_path.iterdir()] == ["raw.duckdb"]
 
 
-def test_dbt_profile_uses_the_same_default_limit_and_spills_into_the_build_folder() -> None:
+def test_dbt_profile_uses_the_same_default_limit_and_spills_into_the_build_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     profile = PROFILES.read_text()
-    limit = re.search(r"env_var\('BATON_DUCKDB_MEMORY_LIMIT', '([^']+)'\)", profile)
-    assert limit is not None and limit.group(1) == settings.DEFAULT_DUCKDB_MEMORY_LIMIT
-    assert "temp_directory: \"{{ env_var('BATON_HOME', '../.baton') }}/build/tmp\"" in profile
+    assert "memory_limit: \"{{ var('baton')['memory_limit'] }}\"" in profile
+    assert "temp_directory: \"{{ var('baton')['temp_directory'] }}\"" in profile
+    monkeypatch.delenv("BATON_DUCKDB_MEMORY_LIMIT", raising=False)
+    paths = context.paths(settings.Settings(home=tmp_path))
+    assert paths["memory_limit"] == settings.DEFAULT_DUCKDB_MEMORY_LIMIT
+    assert paths["temp_directory"] == str(tmp_path / "build" / "tmp")
 
 
 def test_a_build_with_an_unreadable_memory_limit_is_refused_with_what_to_fix(

@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from pipeline import cli, demo
+from demo import simulator as demo
+from pipeline import cli
 
 END = date(2026, 9, 30)
 SIZE = {"customers": 1500, "months": 12, "seed": 5, "end": END}

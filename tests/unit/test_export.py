@@ -9,7 +9,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipeline.export import EXPORT_COLUMNS, export_frame, file_name, neutralize, to_csv_bytes
+from pipeline.read.export import EXPORT_COLUMNS, export_frame, file_name, neutralize, to_csv_bytes
 
 HEADER = [
     "customer_id",

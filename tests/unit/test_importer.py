@@ -12,17 +12,13 @@ import duckdb
 import pytest
 import yaml
 
-from pipeline import model_registry
-from pipeline.importer import import_mapping, validate_mapping
-from pipeline.lock import BuildRefusedError, build_lock
-from pipeline.mapping import (
-    MappingError,
-    dataset_name,
-    dataset_vars,
-    mart_features,
-    read_mapping,
-    save_dataset,
-)
+from pipeline.build import registry
+from pipeline.build.lock import BuildRefusedError, build_lock
+from pipeline.dataset import build_vars as dataset_vars
+from pipeline.dataset import name as dataset_name
+from pipeline.dataset import save as save_dataset
+from pipeline.ingest.importer import import_mapping, validate_mapping
+from pipeline.ingest.mapping import MappingError, mart_features, read_mapping
 from pipeline.settings import ROOT, Settings
 
 CUSTOMERS = (
@@ -208,7 +204,7 @@ def test_import_is_refused_while_a_build_runs(settings: Settings) -> None:
 
 
 def test_switching_dataset_keeps_each_history_and_retires_the_model(settings: Settings) -> None:
-    model_registry.ensure(settings)
+    registry.ensure(settings)
     with duckdb.connect(str(settings.registry_path)) as connection:
         connection.execute("insert into service_state values ('v-demo', true, 'pinned', now())")
     save_dataset(settings, "demo", {})

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import history
-from pipeline.build import rebuild, recover_interrupted
+from pipeline.build.lock import BuildRefusedError, build_lock, is_locked, read_holder
+from pipeline.build.rebuild import rebuild, recover_interrupted
 from pipeline.history import RunRecord
-from pipeline.lock import BuildRefusedError, build_lock, is_locked, read_holder
 
 HOLDER = {"trigger": "scheduler", "started_at": "2026-10-01T06:00:00+00:00", "build_id": "B-1"}
 
@@ -23,7 +23,7 @@ HOLDER = {"trigger": "scheduler", "started_at": "2026-10-01T06:00:00+00:00", "bu
 HOLD = """
 import sys
 from pathlib import Path
-from pipeline.lock import build_lock
+from pipeline.build.lock import build_lock
 holder = {"trigger": sys.argv[2], "started_at": "2026-10-01T07:00:00+00:00", "build_id": "B-sub"}
 with build_lock(Path(sys.argv[1]), holder):
     print("held", flush=True)
@@ -33,7 +33,7 @@ with build_lock(Path(sys.argv[1]), holder):
 TRY = """
 import sys
 from pathlib import Path
-from pipeline.lock import BuildRefusedError, build_lock
+from pipeline.build.lock import BuildRefusedError, build_lock
 try:
     with build_lock(Path(sys.argv[1]), {"trigger": "cli"}):
         print("acquired")

@@ -4,7 +4,7 @@ import math
 
 import pandas as pd
 
-from pipeline.queries import movement
+from pipeline.read.queries import movement
 
 
 def at_risk(rows: list[tuple[str, float]]) -> pd.DataFrame:

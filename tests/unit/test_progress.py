@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline import progress
-from pipeline.dbt_runner import NodeEvent, layer_of
-from pipeline.progress import Progress
+from pipeline.build import progress
+from pipeline.build.dbt_runner import NodeEvent, layer_of
+from pipeline.build.progress import Progress
 from pipeline.settings import Settings
 
 

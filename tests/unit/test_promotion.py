@@ -6,7 +6,7 @@ from ml.promotion import decide
 
 
 def test_first_candidate_goes_into_service() -> None:
-    decision = decide("new", 0.80, None, None, pinned=False)
+    decision = decide("new", 0.80, None, None, pinned=False, tolerance=0.02)
     assert decision.promoted and decision.model_version == "new"
 
 
@@ -23,11 +23,11 @@ def test_clearly_worse_candidate_leaves_the_model_in_service_and_says_why() -> N
 
 
 def test_a_pinned_model_keeps_scoring_even_when_the_candidate_is_better() -> None:
-    decision = decide("new", 0.95, "old", 0.60, pinned=True)
+    decision = decide("new", 0.95, "old", 0.60, pinned=True, tolerance=0.02)
     assert not decision.promoted and decision.model_version == "old"
     assert "pinned" in decision.reason
 
 
 def test_candidate_without_backtest_does_not_replace_a_model_with_one() -> None:
-    decision = decide("new", math.nan, "old", 0.80, pinned=False)
+    decision = decide("new", math.nan, "old", 0.80, pinned=False, tolerance=0.02)
     assert not decision.promoted and decision.model_version == "old"

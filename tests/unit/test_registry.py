@@ -51,7 +51,7 @@ def test_record_names_version_time_build_and_data(fitted) -> None:
     record = to_record(fitted, TRAINED_AT, "abc123", "build-1")
     assert record["model_version"].startswith("20261001-123005-")
     assert len(record["model_version"].rsplit("-", 1)[1]) == 8
-    assert record["dbt_invocation_id"] == "build-1"
+    assert record["build_id"] == "build-1"
     assert record["data_fingerprint"] == "abc123"
     assert record["n_trees"] == fitted.booster.num_boosted_rounds()
     assert json.loads(record["calibrator"])["method"] in ("platt", "isotonic", "identity")

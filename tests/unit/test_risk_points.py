@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ml.calibration import Calibrator
-from pipeline.risk_points import customer_waterfall, waterfall_steps
+from ml.waterfall import customer_waterfall, waterfall_steps
 
 PLATT = {"method": "platt", "params": {"coef": [0.9], "intercept": [-0.4]}}
 

@@ -8,9 +8,9 @@ import duckdb
 import pytest
 import yaml
 
-from pipeline.importer import import_mapping, validate_mapping
-from pipeline.mapping import read_mapping
-from pipeline.safety import (
+from pipeline.ingest.importer import import_mapping, validate_mapping
+from pipeline.ingest.mapping import read_mapping
+from pipeline.ingest.safety import (
     UnsafeExpressionError,
     UnsafePathError,
     check_expression,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ml.config import ModelConfig
+from ml.config import select_features
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT, labels
 from ml.train import InsufficientHistoryError, fit_churn_model, split_rows
 
@@ -129,8 +129,7 @@ def test_include_and_exclude_lists_pick_features_and_unknown_names_are_refused()
         {"feature": "b", "kind": "numeric"},
         {"feature": "plan", "kind": "categorical"},
     ]
-    config = ModelConfig.from_dictionary(dictionary, include=["a", "plan"], exclude=["plan"])
-    assert config.features == ("a",)
-    assert ModelConfig.from_dictionary(dictionary).features == ("a", "b", "plan")
+    assert select_features(dictionary, include=("a", "plan"), exclude=("plan",)) == (("a",), ())
+    assert select_features(dictionary) == (("a", "b"), ("plan",))
     with pytest.raises(ValueError, match="Unknown features"):
-        ModelConfig.from_dictionary(dictionary, exclude=["typo"])
+        select_features(dictionary, exclude=("typo",))

@@ -9,10 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml import triage
 from ml.promotion import decide
+from monitoring import drift as drift_rules
+from monitoring import performance as performance_rules
+from monitoring import quality, windows
+from monitoring import verdict as verdicts
 
-WINDOWS = triage.Windows(
+WINDOWS = windows.Windows(
     as_of=date(2026, 10, 1),
     recent_start=date(2026, 7, 1),
     current_snapshot=date(2026, 10, 1),
@@ -83,7 +86,7 @@ def schema(status: str = "unchanged") -> pd.DataFrame:
 
 
 def checks(**parts: pd.DataFrame) -> pd.DataFrame:
-    return triage.quality_checks(
+    return quality.quality_checks(
         parts.get("freshness", freshness()),
         parts.get("volume", volume()),
         parts.get("columns", column()),
@@ -97,7 +100,7 @@ def fired(frame: pd.DataFrame) -> list[str]:
 
 def test_clean_sources_fire_no_check() -> None:
     assert fired(checks()) == []
-    assert triage.quality_alarm(checks()) is None
+    assert quality.quality_alarm(checks()) is None
 
 
 def test_a_source_lagging_more_than_allowed_is_stale() -> None:
@@ -109,7 +112,7 @@ def test_a_source_lagging_more_than_allowed_is_stale() -> None:
 
 
 def test_an_empty_source_is_not_stale() -> None:
-    assert triage.freshness_checks(freshness(lag=99, newest=None)) == []
+    assert quality.freshness_checks(freshness(lag=99, newest=None)) == []
 
 
 def test_volume_alarms_after_three_days_below_range_but_not_for_days_above() -> None:
@@ -194,42 +197,42 @@ def test_compare_schemas_finds_renamed_and_retyped_columns() -> None:
             "data_type": ["varchar", "integer", "integer"],
         }
     )
-    changes = triage.compare_schemas(now, before, "b1").set_index("column_name")["status"]
+    changes = quality.compare_schemas(now, before, "b1").set_index("column_name")["status"]
     assert changes.to_dict() == {
         "active_users": "unchanged",
         "event_count": "added",
         "events": "removed",
         "usage_date": "retyped",
     }
-    first = triage.compare_schemas(now, None, None)
+    first = quality.compare_schemas(now, None, None)
     assert set(first["status"]) == {"no previous build"}
 
 
 def test_a_data_quality_alarm_keeps_the_model_in_service_and_says_why() -> None:
-    decision = decide("new", 0.85, "old", 0.80, pinned=False)
-    held = triage.hold_for_data_quality(decision, checks(volume=volume(5)), "old")
+    decision = decide("new", 0.85, "old", 0.80, pinned=False, tolerance=0.02)
+    held = quality.hold_for_data_quality(decision, checks(volume=volume(5)), "old")
     assert not held.promoted and held.model_version == "old" and held.candidate_version == "new"
     assert held.reason.startswith("Kept version old: data-quality alarm on volume of usage_daily")
 
 
 def test_without_an_alarm_or_with_a_pin_the_decision_is_unchanged() -> None:
-    promoted = decide("new", 0.85, "old", 0.80, pinned=False)
-    assert triage.hold_for_data_quality(promoted, checks(), "old") == promoted
-    pinned = decide("new", 0.85, "old", 0.80, pinned=True)
-    assert triage.hold_for_data_quality(pinned, checks(volume=volume(5)), "old") == pinned
+    promoted = decide("new", 0.85, "old", 0.80, pinned=False, tolerance=0.02)
+    assert quality.hold_for_data_quality(promoted, checks(), "old") == promoted
+    pinned = decide("new", 0.85, "old", 0.80, pinned=True, tolerance=0.02)
+    assert quality.hold_for_data_quality(pinned, checks(volume=volume(5)), "old") == pinned
 
 
 def test_a_model_kept_for_another_reason_also_names_the_data_quality_alarm() -> None:
-    worse = decide("new", 0.70, "old", 0.80, pinned=False)
-    held = triage.hold_for_data_quality(worse, checks(volume=volume(5)), "old")
+    worse = decide("new", 0.70, "old", 0.80, pinned=False, tolerance=0.02)
+    held = quality.hold_for_data_quality(worse, checks(volume=volume(5)), "old")
     assert not held.promoted and held.model_version == "old"
     assert held.reason.startswith("Kept version old: data-quality alarm on volume of usage_daily.")
     assert held.reason.endswith(worse.reason)
 
 
 def test_the_first_model_serves_despite_an_alarm_since_there_is_nothing_to_keep() -> None:
-    first = decide("new", 0.85, None, None, pinned=False)
-    held = triage.hold_for_data_quality(first, checks(volume=volume(5)), None)
+    first = decide("new", 0.85, None, None, pinned=False, tolerance=0.02)
+    held = quality.hold_for_data_quality(first, checks(volume=volume(5)), None)
     assert held.promoted and held.model_version == "new"
     assert "no earlier model to keep" in held.reason
 
@@ -260,7 +263,7 @@ def performance(
         ]
     )
     current = {"customers": 2000.0, "churn_rate": 0.03, "roc_auc": 0.8, "precision_at_k": 0.2}
-    return triage.performance_table(metrics, outcomes, current, WINDOWS)
+    return performance_rules.performance_table(metrics, outcomes, current, WINDOWS)
 
 
 STEADY_CHURN = [0.030, 0.028, 0.031, 0.029, 0.030, 0.032, 0.030, 0.029, 0.031]
@@ -282,14 +285,15 @@ def test_performance_table_labels_windows_and_estimates_the_newest_month() -> No
 
 def test_churn_shift_and_accuracy_decay_need_the_recent_mean_beyond_the_band() -> None:
     steady = performance(STEADY_CHURN, STEADY_AUC)
-    assert triage.churn_shift(steady) is None and triage.accuracy_decay(steady) is None
+    assert performance_rules.churn_shift(steady) is None
+    assert performance_rules.accuracy_decay(steady) is None
     rising = performance([*STEADY_CHURN[:6], 0.045, 0.040, 0.042], STEADY_AUC)
-    shift = triage.churn_shift(rising)
+    shift = performance_rules.churn_shift(rising)
     assert shift is not None and shift.first_month == date(2026, 7, 1)
     decaying = performance(
         STEADY_CHURN, [*STEADY_AUC[:6], 0.74, 0.75, 0.73], [a - 0.02 for a in STEADY_AUC]
     )
-    assert triage.accuracy_decay(decaying) is not None
+    assert performance_rules.accuracy_decay(decaying) is not None
 
 
 def test_months_harder_for_every_method_are_not_the_models_fault() -> None:
@@ -297,7 +301,7 @@ def test_months_harder_for_every_method_are_not_the_models_fault() -> None:
     alike = performance(STEADY_CHURN, harder, [a - 0.02 for a in harder])
     assert alike["model_lead"].dropna().round(6).eq(0.02).all()
     assert alike["roc_auc"].iloc[7] < alike["roc_auc_low"].iloc[0]
-    assert triage.accuracy_decay(alike) is None
+    assert performance_rules.accuracy_decay(alike) is None
     assert verdict_of(auc=harder, baseline=[a - 0.02 for a in harder]).verdict == "healthy"
 
 
@@ -320,8 +324,8 @@ def verdict_of(
     churn: list[float] = STEADY_CHURN,
     auc: list[float] = STEADY_AUC,
     baseline: list[float] | None = None,
-) -> triage.Verdict:
-    return triage.decide(
+) -> verdicts.Verdict:
+    return verdicts.decide(
         checks() if quality is None else quality,
         drift() if moved is None else moved,
         performance(churn, auc, baseline or [a - 0.02 for a in STEADY_AUC]),
@@ -361,7 +365,7 @@ def test_one_feature_just_past_its_limit_is_not_enough_but_a_strong_one_is() -> 
 
 
 def test_drifting_scores_alone_are_a_world_change() -> None:
-    scores = drift((triage.PREDICTION, 1.5), kind="prediction")
+    scores = drift((drift_rules.PREDICTION, 1.5), kind="prediction")
     verdict = verdict_of(moved=scores)
     assert verdict.verdict == "world_change"
     assert verdict.evidence[0]["monitor"] == "prediction_drift"
@@ -383,22 +387,22 @@ def test_decaying_accuracy_with_stable_valid_inputs_is_the_model() -> None:
 
 def test_a_build_broken_by_its_source_data_gets_a_data_quality_verdict() -> None:
     failure = {"node": "stg_raw__activity", "layer": "source data", "message": "events?"}
-    verdict = triage.failed_build(failure)
+    verdict = verdicts.failed_build(failure)
     assert verdict is not None and verdict.verdict == "data_quality"
     assert verdict.evidence[0]["subject"] == "stg_raw__activity"
     assert "last good build keeps serving" in verdict.summary
-    assert triage.failed_build({"node": "ml_model_candidate", "layer": "ML"}) is None
-    assert triage.failed_build(None) is None
+    assert verdicts.failed_build({"node": "ml_model_candidate", "layer": "ML"}) is None
+    assert verdicts.failed_build(None) is None
 
 
 def test_evidence_is_plain_json_with_rounded_numbers() -> None:
-    text = triage.evidence_json([{"value": np.float64(0.123456789), "n": np.int64(3), "x": "a"}])
+    text = verdicts.evidence_json([{"value": np.float64(0.123456789), "n": np.int64(3), "x": "a"}])
     assert json.loads(text) == [{"value": 0.1235, "n": 3, "x": "a"}]
 
 
 def test_to_date_features_do_not_count_while_the_data_covers_less_than_a_year() -> None:
     moved = drift(("average_payment", 5.5), ("largest_payment", 5.5))
-    young = triage.count_toward_verdict(moved, ["average_payment", "largest_payment"], 4)
+    young = drift_rules.count_toward_verdict(moved, ["average_payment", "largest_payment"], 4)
     assert verdict_of(moved=young).verdict == "healthy"
     skipped = young[~young["counted"]]
     assert skipped["feature"].tolist() == ["average_payment", "largest_payment"]
@@ -408,8 +412,8 @@ def test_to_date_features_do_not_count_while_the_data_covers_less_than_a_year() 
 
 def test_to_date_features_count_once_the_data_covers_a_year() -> None:
     moved = drift(("average_payment", 5.5), ("largest_payment", 5.5))
-    year = triage.TO_DATE_MIN_HISTORY_MONTHS
-    mature = triage.count_toward_verdict(moved, ["average_payment", "largest_payment"], year)
+    year = drift_rules.TO_DATE_MIN_HISTORY_MONTHS
+    mature = drift_rules.count_toward_verdict(moved, ["average_payment", "largest_payment"], year)
     assert mature["counted"].all() and (mature["note"] == "").all()
     verdict = verdict_of(moved=mature)
     assert verdict.verdict == "world_change" and "average payment" in verdict.summary
@@ -417,7 +421,7 @@ def test_to_date_features_count_once_the_data_covers_a_year() -> None:
 
 def test_other_features_count_however_short_the_data() -> None:
     moved = drift(("price_per_seat", 2.5), ("average_payment", 5.5))
-    young = triage.count_toward_verdict(moved, ["average_payment"], 4)
+    young = drift_rules.count_toward_verdict(moved, ["average_payment"], 4)
     verdict = verdict_of(moved=young)
     assert verdict.verdict == "world_change"
     assert [item["subject"] for item in verdict.evidence] == ["price_per_seat"]

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.importer import validate_mapping
-from pipeline.mapping import read_mapping
+from pipeline.ingest.importer import validate_mapping
+from pipeline.ingest.mapping import read_mapping
+from pipeline.ingest.validation import Problem
 from pipeline.settings import Settings
-from pipeline.validation import Problem
 
 ACCOUNTS = (
     "id,name,signed_up,seats\n1,Acme,2024-01-01,5\n2,Beta,2024-01-15,3\n3,Core,2024-02-01,1\n"

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from pipeline.work_queue import QueueFilter, select
+from pipeline.read.work_queue import QueueFilter, select
 
 
 def customers() -> pd.DataFrame:

@@ -3,6 +3,7 @@
 import pyarrow as pa
 
 from ml.backtest import monthly_metrics
+from ml.config import load_settings
 
 METRICS = [
     "n_train",
@@ -25,8 +26,7 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    options = dbt.ref("ml_config").df()
-    capacity_k = int(options["capacity_k"].iloc[0])
+    capacity_k = load_settings(dbt.ref("ml_config").df()).capacity_k
     predictions = dbt.ref("ml_backtest_predictions")
     # Every column but the customer id: at 1,000,000 accounts that is 25 million strings.
     predictions = predictions.project(

@@ -1,14 +1,14 @@
 """Walk-forward scores of the model and its baselines for every backtest month.
 
 Months whose history, scored rows, config and code are unchanged since an earlier build
-are read back from BATON_HOME/cache/backtest instead of refitted (ml.backtest, ml.cache).
+are read back from the build's ML cache instead of refitted (ml.backtest, ml.cache).
 """
 
 import pyarrow as pa
 
 from ml.backtest import EXTRA_COLUMNS, walk_forward
-from ml.cache import folder_from_env
-from ml.config import from_dbt
+from ml.cache import folder
+from ml.config import load_settings, model_config
 from ml.frame import load_labeled
 
 SCHEMA = pa.schema(
@@ -30,10 +30,11 @@ def model(dbt, session):
     snapshots = dbt.ref("customer_snapshots")
     options = dbt.ref("ml_config").df()
     dictionary = dbt.ref("feature_dictionary").df()
-    config = from_dbt(options.iloc[0].to_dict(), dictionary.to_dict("records"))
+    build = dbt.source("context", "build").df().iloc[0]
+    config = model_config(load_settings(options), dictionary.to_dict("records"))
     # Only labeled rows and the columns the backtest reads, compact (ml.frame.load_labeled).
     labeled = load_labeled(snapshots, config, EXTRA_COLUMNS)
-    predictions = walk_forward(labeled, config, cache=folder_from_env("backtest"))
+    predictions = walk_forward(labeled, config, cache=folder(build["ml_cache_dir"], "backtest"))
     if predictions.empty:
         return pa.Table.from_pylist([], schema=SCHEMA)
     predictions["scoring_month"] = predictions["scoring_month"].dt.date

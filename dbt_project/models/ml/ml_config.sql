@@ -7,4 +7,4 @@ select
     {{ dbt.string_literal(tojson(var('include_features', []))) }} as include_features,
     {{ dbt.string_literal(tojson(var('exclude_features', []))) }} as exclude_features,
     {{ dbt.string_literal(tojson(var('xgboost_params', {}))) }} as xgboost_params,
-    {{ var('promotion_tolerance', 0.02) }} as promotion_tolerance
+    {{ var('promotion_tolerance') }} as promotion_tolerance

@@ -8,6 +8,7 @@ sample that global importance averages over (ml.explain).
 import numpy as np
 import pyarrow as pa
 
+from ml.config import load_settings
 from ml.explain import contributions, long_contributions, rows_to_explain
 from ml.frame import CUSTOMER, SNAPSHOT
 from ml.registry import from_record
@@ -41,7 +42,7 @@ def model(dbt, session):
         latest,
         scored["churn_probability"].to_numpy(dtype=float),
         scored["risk_rank"].to_numpy(dtype=np.int64),
-        capacity_k=int(options["capacity_k"].iloc[0]),
+        capacity_k=load_settings(options).capacity_k,
         seed=fitted.config.seed,
     )
     chosen = latest[explain]

@@ -8,9 +8,10 @@ import math
 
 import pyarrow as pa
 
+from ml.config import load_settings
 from ml.promotion import as_row, decide
 from ml.registry import RECORD_SCHEMA
-from ml.triage import hold_for_data_quality
+from monitoring.quality import hold_for_data_quality
 
 DECISION_COLUMNS = [
     ("candidate_version", pa.string()),
@@ -41,7 +42,7 @@ def model(dbt, session):
         in_service_version=serving_version if len(known) else None,
         in_service_auc=serving_auc,
         pinned=bool(serving.get("pinned", False)),
-        tolerance=float(options["promotion_tolerance"].iloc[0]),
+        tolerance=load_settings(options).promotion_tolerance,
     )
     decision = hold_for_data_quality(decision, quality, serving_version if len(known) else None)
     if decision.promoted:
@@ -49,5 +50,5 @@ def model(dbt, session):
     else:
         row = known.iloc[0].to_dict()
         record = {name: row.get(name) for name in RECORD_SCHEMA.names}
-        record["dbt_invocation_id"] = row.get("build_id")
+        record["build_id"] = row.get("build_id")
     return pa.Table.from_pylist([as_row(decision, record)], schema=SCHEMA)

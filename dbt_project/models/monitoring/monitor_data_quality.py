@@ -1,4 +1,4 @@
-"""Every data-quality check of this build, fired or not (rules in ml/triage.py).
+"""Every data-quality check of this build, fired or not (rules in monitoring/quality.py).
 
 Only source-level monitors feed it, never predictions, so the model promotion
 (ml_model_in_service) can read it without a cycle in the DAG.
@@ -6,7 +6,7 @@ Only source-level monitors feed it, never predictions, so the model promotion
 
 import pyarrow as pa
 
-from ml.triage import quality_checks
+from monitoring.quality import quality_checks
 
 SCHEMA = pa.schema(
     [

@@ -7,7 +7,7 @@ meta `drift: to_date`) count only once the data covers a year before the referen
 import pyarrow as pa
 
 from ml.drift import drift_table
-from ml.triage import DRIFT_FACTOR, JS_FLOOR, PSI_FLOOR, TO_DATE, count_toward_verdict
+from monitoring.drift import DRIFT_FACTOR, JS_FLOOR, PSI_FLOOR, TO_DATE, count_toward_verdict
 
 SCHEMA = pa.schema(
     [

@@ -10,7 +10,8 @@ import pyarrow as pa
 from ml.drift import feature_profiles
 from ml.frame import SNAPSHOT
 from ml.registry import from_record
-from ml.triage import DRIFT_BINS, PREDICTION, windows_from_config
+from monitoring.drift import DRIFT_BINS, PREDICTION
+from monitoring.windows import windows_from_config
 
 SCHEMA = pa.schema(
     [

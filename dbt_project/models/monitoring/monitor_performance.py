@@ -2,8 +2,10 @@
 
 import pyarrow as pa
 
+from ml.config import load_settings
 from ml.drift import expected_performance
-from ml.triage import performance_table, windows_from_config
+from monitoring.performance import performance_table
+from monitoring.windows import windows_from_config
 
 SCHEMA = pa.schema(
     [
@@ -28,9 +30,8 @@ SCHEMA = pa.schema(
 def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt.ref("monitor_config").df()
-    options = dbt.ref("ml_config").df()
     windows = windows_from_config(settings.iloc[0].to_dict())
-    capacity_k = int(options["capacity_k"].iloc[0])
+    capacity_k = load_settings(dbt.ref("ml_config").df()).capacity_k
     metrics = dbt.ref("ml_backtest_metrics").df()
     snapshots = dbt.ref("customer_snapshots")
     outcomes = (

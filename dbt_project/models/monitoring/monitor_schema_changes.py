@@ -1,11 +1,8 @@
-"""Raw columns added, removed or retyped since the previous published build."""
+"""Raw columns added, removed or retyped since the build in service (monitoring/quality.py)."""
 
-import duckdb
 import pyarrow as pa
 
-from ml.triage import compare_schemas
-from pipeline import warehouse
-from pipeline.settings import get_settings
+from monitoring.quality import compare_schemas
 
 SCHEMA = pa.schema(
     [
@@ -19,24 +16,13 @@ SCHEMA = pa.schema(
 )
 
 
-def previous_schema():
-    """The raw schema the build in service recorded, and its build id (None, None if none)."""
-    pointer = warehouse.current(get_settings())
-    if pointer is None:
-        return None, None
-    with duckdb.connect(pointer["path"], read_only=True) as connection:
-        tables = connection.execute(
-            "select count(*) from information_schema.tables where table_name = 'monitor_raw_schema'"
-        ).fetchall()
-        if not tables[0][0]:
-            return None, None
-        frame = connection.execute("select * from monitor_raw_schema").df()
-    return frame, pointer["build_id"]
-
-
 def model(dbt, session):
     dbt.config(materialized="table")
     current = dbt.ref("monitor_raw_schema").df()
-    previous, build_id = previous_schema()
-    changes = compare_schemas(current, previous, build_id)
+    build = dbt.source("context", "build").df()
+    previous_build_id = build["previous_build_id"].iloc[0] if len(build) else None
+    previous = dbt.source("context", "previous_raw_schema").df()
+    if previous.empty:  # no build in service yet (or one without this monitor)
+        previous, previous_build_id = None, None
+    changes = compare_schemas(current, previous, previous_build_id)
     return pa.Table.from_pandas(changes, schema=SCHEMA, preserve_index=False)

@@ -4,7 +4,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ml.drift import daily_volume_bands
-from ml.triage import VOLUME_K, VOLUME_MIN_ABSOLUTE, VOLUME_MIN_RELATIVE
+from monitoring.quality import VOLUME_K, VOLUME_MIN_ABSOLUTE, VOLUME_MIN_RELATIVE
 
 SCHEMA = pa.schema(
     [

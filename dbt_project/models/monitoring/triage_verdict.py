@@ -2,7 +2,8 @@
 
 import pyarrow as pa
 
-from ml.triage import decide, evidence_json, windows_from_config
+from monitoring.verdict import decide, evidence_json
+from monitoring.windows import windows_from_config
 
 SCHEMA = pa.schema(
     [

@@ -1,0 +1,53 @@
+"""Drift rules: how much feature and score drift counts, and when "to date" features count."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# Feature drift: PSI and Jensen-Shannon distance of the current snapshot against the pooled
+# reference months, on DRIFT_BINS quantile bins. A limit is DRIFT_FACTOR times the largest
+# leave-one-out value among the reference months, never below its floor.
+DRIFT_BINS = 10
+DRIFT_FACTOR = 2.0
+PSI_FLOOR = 0.1
+JS_FLOOR = 0.1
+# Input drift means a world change when this many features drifted, or one by STRONG_DRIFT
+# times its limit (PSI 0.2 at the floor: "significant" by the usual convention); drift of
+# the scores alone also counts.
+MIN_DRIFTED_FEATURES = 2
+STRONG_DRIFT = 2.0
+# Features accumulated since a customer's first record in the data (column meta
+# `drift: to_date`: totals to date, average and largest payment, usual gap between active
+# days) grow by construction while the data is young: for customers older than the data,
+# the first record is the data's first day, and yearly events (annual payments) have not
+# all happened yet. Their drift counts only when the data covers TO_DATE_MIN_HISTORY_MONTHS
+# (one yearly cycle) before the first reference snapshot; otherwise it is shown, not counted.
+# Their effect on the model still counts through the scores' drift.
+TO_DATE = "to_date"
+TO_DATE_MIN_HISTORY_MONTHS = 12
+
+PREDICTION = "predicted_churn_probability"
+
+
+def to_date_note(history_months: int) -> str:
+    """Why drift of a "to date" feature does not count with this much history, in a sentence."""
+    covered = f"{history_months} month{'s' if history_months != 1 else ''}"
+    return (
+        f"Accumulated since each customer's first record: with only {covered} of data before "
+        f"the reference months ({TO_DATE_MIN_HISTORY_MONTHS} needed), such features grow by "
+        "construction. Their effect on the model still shows in the scores' drift."
+    )
+
+
+def count_toward_verdict(
+    drift: pd.DataFrame, to_date: list[str], history_months: int
+) -> pd.DataFrame:
+    """The drift table with `counted` (does the feature's drift count toward the verdict) and
+    `note` (why not, or empty): "to date" features count only with a year of history."""
+    young = history_months < TO_DATE_MIN_HISTORY_MONTHS
+    skipped = drift["feature"].isin(to_date) & young
+    return drift.assign(
+        counted=~skipped.to_numpy(dtype=bool),
+        note=np.where(skipped, to_date_note(history_months), ""),
+    )

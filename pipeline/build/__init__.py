@@ -1,0 +1,1 @@
+"""Building: the lock, dbt in-process, progress, publishing, the model registry, app jobs."""

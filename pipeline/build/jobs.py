@@ -1,0 +1,62 @@
+"""Background builds for the app: one worker thread at a time, state readable from any rerun."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pipeline.build.lock import BuildRefusedError, is_locked, read_holder
+from pipeline.build.rebuild import rebuild
+from pipeline.history import RunRecord
+from pipeline.settings import Settings
+
+Runner = Callable[..., RunRecord]
+
+
+class BuildJob:
+    """Starts rebuilds in a background thread and remembers how the last one ended."""
+
+    def __init__(self, settings: Settings, runner: Runner = rebuild) -> None:
+        self.settings = settings
+        self._runner = runner
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.last: RunRecord | None = None
+        self.error: str | None = None
+        self._started: dict[str, str] = {}
+
+    @property
+    def running(self) -> bool:
+        """True while a build started here or in another process is running."""
+        mine = self._thread is not None and self._thread.is_alive()
+        return mine or is_locked(self.settings.lock_path)
+
+    def start(self, trigger: str = "app") -> str | None:
+        """Start a build; return a polite refusal message if one is already running."""
+        with self._guard:
+            if self._thread is not None and self._thread.is_alive():
+                return str(BuildRefusedError(self._started))
+            if is_locked(self.settings.lock_path):
+                return str(BuildRefusedError(read_holder(self.settings.lock_path)))
+            self.error = None
+            self._started = {
+                "trigger": trigger,
+                "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            self._thread = threading.Thread(
+                target=self._run, args=(trigger,), name="baton-build", daemon=True
+            )
+            self._thread.start()
+            return None
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the current build thread ends (for tests and scripts)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self, trigger: str) -> None:
+        try:
+            self.last = self._runner(self.settings, trigger=trigger)
+        except Exception as error:  # shown on the Pipeline page, never raised into Streamlit
+            self.error = str(error)

@@ -1,0 +1,1 @@
+"""Ingesting your own data: mapping files, safety checks, validation, uploads and the import."""

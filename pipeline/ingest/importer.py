@@ -1,0 +1,340 @@
+"""Import a mapping: compute every contract table, validate it, and only then swap it in.
+
+Each table is computed from the mapping's expressions into a scratch DuckDB file (locked to
+BATON_HOME and the data folders) as the values came, every rule of pipeline/validation.py
+runs on it, and only a clean result is typed, written and moved over raw.duckdb, under the
+build lock, so the last good raw data and the last good build keep serving otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipeline import dataset
+from pipeline.build.lock import build_lock
+from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, Table
+from pipeline.ingest import validation
+from pipeline.ingest.mapping import Mapping, MappingError, Source, TableMapping
+from pipeline.ingest.safety import column_references, lock_down
+from pipeline.ingest.safety import quote_identifier as q
+from pipeline.ingest.validation import Problem
+from pipeline.settings import Settings
+
+
+def _open_source(
+    connection: duckdb.DuckDBPyConnection, name: str, source: Source, settings: Settings
+) -> tuple[list[Problem], list[str] | None]:
+    """File checks, then expose the source as a view named after it; (problems, columns)."""
+    problems = validation.check_size(name, source.path, settings.max_file_mb)
+    if problems:
+        return problems, None
+    if source.format != "duckdb":
+        problems = validation.check_not_empty(name, source.path, source.header)
+    if not problems and source.format == "csv":
+        problems = validation.check_encoding(name, source.path, source.encoding)
+    if problems:
+        return problems, None
+    try:
+        if source.format == "duckdb":
+            alias = f"src_{name}"
+            connection.execute(f"attach ? as {q(alias)} (read_only)", [str(source.path)])
+            relation = connection.table(f"{q(alias)}.{q(str(source.table))}")
+        elif source.format == "csv":
+            relation = _load_csv(connection, name, source)
+        else:
+            relation = connection.sql(
+                "select * from read_parquet($path)", params={"path": str(source.path)}
+            )
+        columns = list(relation.columns)
+        if source.format != "csv":
+            relation.create_view(_view(name))
+    except duckdb.Error as error:
+        return [
+            Problem(
+                name,
+                "",
+                "unreadable file",
+                0,
+                (_first_line(error),),
+                f"{source.path.name} could not be read as {source.format}.",
+            )
+        ], None
+    if source.format == "csv":
+        problems = validation.check_delimiter(name, source.path, columns, source.delimiter)
+        if problems:
+            return problems, None
+    if source.format != "csv" and not _has_rows(connection, _view(name)):
+        return [
+            Problem(
+                name,
+                "",
+                "empty file",
+                0,
+                (f"{source.path.name} has no rows",),
+                validation.EMPTY_HINT,
+            )
+        ], None
+    return [], columns
+
+
+def _load_csv(
+    connection: duckdb.DuckDBPyConnection, name: str, source: Source
+) -> duckdb.DuckDBPyRelation:
+    """Copy a CSV into the scratch file, typed as sniffed over every row; a column that still
+    fails to convert (e.g. dates in two formats) is read as text, so the typed checks can
+    count and show its bad values instead of the read failing."""
+    params: dict[str, Any] = {
+        "path": str(source.path),
+        "header": source.header,
+        "encoding": source.encoding,
+    }
+    options = "header = $header, encoding = $encoding, sample_size = -1"
+    if source.delimiter:
+        params["delimiter"] = source.delimiter
+        options += ", delim = $delimiter"
+    text: dict[str, str] = {}
+    while True:
+        sql = f"select * from read_csv($path, {options}{', types = $types' if text else ''})"
+        relation = connection.sql(sql, params={**params, **({"types": text} if text else {})})
+        try:
+            relation.create(_view(name))
+            return connection.table(_view(name))
+        except duckdb.ConversionException as error:
+            failing = re.search(r'converting column "(.+?)"', str(error))
+            if failing is None or failing.group(1) in text:
+                raise
+            text[failing.group(1)] = "VARCHAR"
+
+
+def _view(source: str) -> str:
+    """The view a source is read through (never the name of a contract table)."""
+    return f"_source_{source}"
+
+
+def _has_rows(connection: duckdb.DuckDBPyConnection, view: str) -> bool:
+    return bool(connection.execute(f"select exists (select 1 from {q(view)})").fetchall()[0][0])
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__
+
+
+def _expressions(mapping: Mapping, table: Table, spec: TableMapping) -> dict[str, str]:
+    """Contract column (and feature) -> expression; unmapped optional columns are null."""
+    columns = {c.name: spec.columns.get(c.name, "null") for c in table.columns}
+    if table is FLAT_TABLE:
+        if "exported_on" not in spec.columns:
+            columns["exported_on"] = "current_date"
+        columns.update({feature.name: feature.expression for feature in mapping.features})
+    return columns
+
+
+def _types(mapping: Mapping, table: Table) -> dict[str, str]:
+    types = {c.name: c.type for c in table.columns}
+    if table is FLAT_TABLE:
+        types.update({f.name: FEATURE_TYPES[f.kind] for f in mapping.features})
+    return types
+
+
+def _select(columns: dict[str, str], spec: TableMapping) -> str:
+    selected = ",\n    ".join(f"{expression} as {q(name)}" for name, expression in columns.items())
+    sql = f"select\n    {selected}\nfrom {q(_view(spec.source))} as {q(spec.source)}"
+    if spec.where:
+        sql += f"\nwhere {spec.where}"
+    if spec.group_by:
+        sql += "\ngroup by " + ", ".join(spec.group_by)
+    return sql
+
+
+def _diagnose(
+    connection: duckdb.DuckDBPyConnection,
+    table: Table,
+    spec: TableMapping,
+    columns: dict[str, str],
+    error: duckdb.Error,
+) -> list[Problem]:
+    """Which expressions fail, one by one, when the whole table cannot be computed."""
+    problems = []
+    for name, expression in columns.items():
+        try:
+            connection.execute(f"{_select({name: expression}, spec)} limit 0")
+        except duckdb.Error as failure:
+            problems.append(
+                Problem(
+                    table.name,
+                    name,
+                    "invalid expression",
+                    0,
+                    (_first_line(failure),),
+                    f"{expression!r} cannot be computed on source {spec.source!r}.",
+                )
+            )
+    return problems or [
+        Problem(
+            table.name,
+            "",
+            "invalid expression",
+            0,
+            (_first_line(error),),
+            "Check `where` and `group_by`: every column outside an aggregate must be grouped.",
+        )
+    ]
+
+
+def _stage_table(
+    connection: duckdb.DuckDBPyConnection,
+    mapping: Mapping,
+    table: Table,
+    spec: TableMapping,
+    source_columns: list[str],
+) -> tuple[list[Problem], str | None]:
+    """Compute one contract table's raw values into `_staged_<table>`; (problems, name)."""
+    columns = _expressions(mapping, table, spec)
+    problems: list[Problem] = []
+    for name, expression in {
+        **columns,
+        **({"where": spec.where} if spec.where else {}),
+        **{f"group_by {i + 1}": g for i, g in enumerate(spec.group_by)},
+    }.items():
+        problems += validation.check_columns(
+            table.name, name, column_references(expression), source_columns, spec.source
+        )
+    if problems:
+        return problems, None
+    staged = f"_staged_{table.name}"
+    try:
+        connection.execute(f"create table {q(staged)} as {_select(columns, spec)}")
+    except duckdb.Error as error:
+        return _diagnose(connection, table, spec, columns, error), None
+    return [], staged
+
+
+def stage(
+    mapping: Mapping, settings: Settings, target: Path
+) -> tuple[list[Problem], dict[str, int]]:
+    """Compute, validate and (only if all is well) type every table into `target`."""
+    problems = list(mapping.problems)
+    connection = duckdb.connect(str(target))
+    counts: dict[str, int] = {}
+    try:
+        lock_down(connection, [*settings.allowed_roots, target.parent])
+        columns: dict[str, list[str]] = {}
+        for name, source in mapping.sources.items():
+            found, available = _open_source(connection, name, source, settings)
+            problems += found
+            if available is not None:
+                columns[name] = available
+        contract = {table.name: table for table in mapping.contract()}
+        staged: dict[str, str] = {}
+        for table_name, spec in mapping.tables.items():
+            if spec.source not in columns:
+                continue  # the source's own problem is already reported
+            found, staged_name = _stage_table(
+                connection, mapping, contract[table_name], spec, columns[spec.source]
+            )
+            problems += found
+            if staged_name is not None:
+                staged[table_name] = staged_name
+        problems += _check_staged(connection, mapping, contract, staged)
+        if problems:
+            return problems, {}
+        for table in contract.values():
+            counts[table.name] = _create_final(connection, mapping, table, staged.get(table.name))
+        for name in [*staged.values()]:
+            connection.execute(f"drop table {q(name)}")
+        for name, source in mapping.sources.items():
+            kind = "table" if source.format == "csv" else "view"
+            connection.execute(f"drop {kind} if exists {q(_view(name))}")
+            if source.format == "duckdb":
+                connection.execute(f"detach {q('src_' + name)}")
+        connection.execute("checkpoint")
+    finally:
+        connection.close()
+    return [], counts
+
+
+def _check_staged(
+    connection: duckdb.DuckDBPyConnection,
+    mapping: Mapping,
+    contract: dict[str, Table],
+    staged: dict[str, str],
+) -> list[Problem]:
+    """Every data rule on every computed table (validation.py)."""
+    problems: list[Problem] = []
+    for table_name, name in staged.items():
+        table = contract[table_name]
+        empty = validation.check_not_empty_table(connection, table, name)
+        if empty:
+            problems += empty if table.required else []
+            continue
+        problems += validation.check_values(connection, table, name, _types(mapping, table))
+        problems += validation.check_key(connection, table, name)
+        if "accounts" in staged and table_name != "accounts" and "account_id" in table.column_names:
+            problems += validation.check_customers(connection, table, name, staged["accounts"])
+    return problems
+
+
+def _create_final(
+    connection: duckdb.DuckDBPyConnection, mapping: Mapping, table: Table, staged: str | None
+) -> int:
+    """The contract table with contract types (empty when the mapping leaves it out)."""
+    types = _types(mapping, table)
+    if staged is None:
+        columns = ", ".join(f"{q(name)} {sql_type}" for name, sql_type in types.items())
+        connection.execute(f"create table {q(table.name)} ({columns})")
+        return 0
+    select = ", ".join(
+        f"cast({q(name)} as {sql_type}) as {q(name)}" for name, sql_type in types.items()
+    )
+    connection.execute(f"create table {q(table.name)} as select {select} from {q(staged)}")
+    row = connection.execute(f"select count(*) from {q(table.name)}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _scratch(settings: Settings) -> Path:
+    settings.ensure()
+    tmp = settings.raw_path.with_name(f".raw-import-{os.getpid()}.duckdb")
+    tmp.unlink(missing_ok=True)
+    return tmp
+
+
+def validate_mapping(mapping: Mapping, settings: Settings) -> list[Problem]:
+    """Every problem of the mapping and its data, without changing anything."""
+    tmp = _scratch(settings)
+    try:
+        problems, _ = stage(mapping, settings, tmp)
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    return problems
+
+
+def import_mapping(mapping: Mapping, settings: Settings) -> dict[str, int]:
+    """Build a new raw.duckdb from the mapping, validate it, and swap it in; rows per table.
+
+    On any problem nothing changes (MappingError lists them all). The swap happens under the
+    build lock, so a running build never sees raw data change under it.
+    """
+    tmp = _scratch(settings)
+    try:
+        problems, counts = stage(mapping, settings, tmp)
+        if problems:
+            raise MappingError(problems)
+        with build_lock(settings.lock_path, {"trigger": "import", "started_at": _now()}):
+            os.replace(tmp, settings.raw_path)
+            dataset.save(settings, mapping.name, mapping.build_vars())
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    return counts
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

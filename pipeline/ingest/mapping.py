@@ -1,0 +1,566 @@
+"""Bring your own data: a YAML mapping from your files onto the raw-data contract.
+
+A mapping names source files (CSV, Parquet, or a table of a DuckDB file), then for each
+contract table the source, an optional filter and grouping, and one SQL expression per
+contract column (`kind: events`, the default), optionally with other words for the
+feature mart's features (`features:`, such as "Units bought to date" for events to date);
+or, for a flat customer file with a churn flag (`kind: flat`), the customer columns and the
+features to learn from. `read_mapping` checks the file itself (paths, expressions,
+settings) and lists every problem; the import (pipeline/importer.py) validates the data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, RESERVED_FEATURE_NAMES, TABLES, Table
+from pipeline.ingest import validation
+from pipeline.ingest.safety import (
+    UnsafeExpressionError,
+    UnsafePathError,
+    check_expression,
+    quote_identifier,
+    resolve_inside,
+)
+from pipeline.ingest.validation import Problem
+from pipeline.settings import ROOT, Settings, get_settings
+
+KINDS = ("events", "flat")
+FILE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".duckdb": "duckdb"}
+TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "features"}
+SOURCE_KEYS = {"path", "table", "delimiter", "encoding", "header"}
+TABLE_KEYS = {"from", "where", "group_by", "columns"}
+FEATURE_KEYS = {"expression", "label", "kind", "unit", "reason", "reason_if_missing", "description"}
+# What an events mapping may change about a feature of the mart: its words, not its values.
+WORDING_KEYS = {"label", "unit", "reason", "reason_if_missing", "description"}
+MART_YAML = ROOT / "dbt_project" / "models" / "marts" / "customer_snapshots.yml"
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+UNIT = re.compile(r"^[a-z_]{0,20}$")
+LABEL_HINT = "label: a plain name of up to 80 characters, shown to business users."
+UNIT_HINT = "unit: one lowercase word (usd, days, months, count, share, ratio, times) or empty."
+# dbt vars are rendered into SQL by dbt: known ones are type-checked, others must be plain.
+INT_VARS = ("horizon_days", "inactivity_days", "capacity_k", "backtest_months", "min_train_months")
+PLAIN_TEXT = re.compile(r"^[A-Za-z0-9_.:+-]{0,64}$")
+RESERVED_VARS = ("dataset_kind", "flat_features", "feature_wording")
+FLAT_DEFAULT_VARS = {"min_train_months": 1}
+MAPPING = "mapping"
+
+
+class MappingError(ValueError):
+    """A mapping or its data cannot be imported; `problems` lists every reason found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s):\n{validation.report(problems)}")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source file (or a table of a DuckDB file) and how to read it."""
+
+    path: Path
+    table: str | None = None
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    header: bool = True
+
+    @property
+    def format(self) -> str:
+        """csv, parquet or duckdb."""
+        return FILE_SUFFIXES.get(self.path.suffix.lower(), "")
+
+
+@dataclass
+class TableMapping:
+    """How one contract table is computed from a source (expressions already checked)."""
+
+    source: str
+    columns: dict[str, str]
+    where: str | None = None
+    group_by: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A feature of a flat customer file: its expression, kind and plain words."""
+
+    name: str
+    expression: str
+    label: str
+    kind: str
+    unit: str = ""
+    reason: str = ""
+    reason_if_missing: str = ""
+    description: str = ""
+
+    def declaration(self) -> dict[str, str]:
+        """What dbt gets (var `flat_features`): everything but the expression."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "kind": self.kind,
+            "unit": self.unit,
+            "reason": self.reason,
+            "reason_if_missing": self.reason_if_missing,
+            "description": self.description or self.label,
+        }
+
+
+@dataclass
+class Mapping:
+    """A parsed mapping file; `problems` holds what is wrong with the file itself."""
+
+    name: str
+    path: Path
+    sources: dict[str, Source]
+    tables: dict[str, TableMapping]
+    dbt_vars: dict[str, Any]
+    kind: str = "events"
+    features: tuple[Feature, ...] = ()
+    wording: dict[str, dict[str, str]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def contract(self) -> tuple[Table, ...]:
+        """The contract tables this mapping fills."""
+        return (FLAT_TABLE,) if self.kind == "flat" else tuple(TABLES.values())
+
+    def build_vars(self) -> dict[str, Any]:
+        """The dbt vars every build of this dataset gets."""
+        if self.kind != "flat":
+            return {**self.dbt_vars, **({"feature_wording": self.wording} if self.wording else {})}
+        return {
+            **FLAT_DEFAULT_VARS,
+            **self.dbt_vars,
+            "dataset_kind": "flat",
+            "flat_features": [feature.declaration() for feature in self.features],
+        }
+
+
+def _report(problems: list[Problem], table: str, column: str, rule: str, hint: str) -> None:
+    """Note a problem of the mapping file itself (no rows to count)."""
+    problems.append(Problem(table, column, rule, 0, (), hint))
+
+
+def _read_source(
+    name: str, spec: Any, base: Path, settings: Settings, problems: list[Problem]
+) -> Source | None:
+    where = f"sources.{name}"
+    if not NAME.match(str(name)):
+        _report(problems, MAPPING, where, "invalid name", "Source names are letters, digits and _.")
+        return None
+    options = spec if isinstance(spec, dict) else {"path": spec}
+    unknown = sorted(set(options) - SOURCE_KEYS)
+    if unknown:
+        _report(
+            problems,
+            MAPPING,
+            where,
+            "unknown setting",
+            f"{unknown} (allowed: {sorted(SOURCE_KEYS)}).",
+        )
+    try:
+        path = resolve_inside(base, str(options.get("path", "")), settings.allowed_roots)
+    except UnsafePathError as error:
+        _report(problems, MAPPING, where, "unsafe path", str(error))
+        return None
+    if not path.is_file():
+        _report(problems, MAPPING, where, "missing file", f"{path} does not exist.")
+        return None
+    source = Source(
+        path=path,
+        table=str(options["table"]) if options.get("table") is not None else None,
+        delimiter=str(options["delimiter"]) if options.get("delimiter") is not None else None,
+        encoding=str(options.get("encoding", "utf-8")).lower(),
+        header=bool(options.get("header", True)),
+    )
+    if not source.format or (source.format == "duckdb") != (source.table is not None):
+        _report(
+            problems,
+            MAPPING,
+            where,
+            "unsupported file",
+            f"{path.name}: use a .csv or .parquet file, or a .duckdb file with `table:`.",
+        )
+        return None
+    if source.encoding not in validation.ENCODINGS:
+        _report(
+            problems,
+            MAPPING,
+            where,
+            "wrong encoding",
+            f"Encoding {source.encoding!r} is not supported; use one of "
+            f"{sorted(validation.ENCODINGS)} (or save the file as UTF-8).",
+        )
+        return None
+    if source.delimiter is not None and len(source.delimiter) != 1:
+        _report(problems, MAPPING, where, "wrong delimiter", "A delimiter is one character.")
+        return None
+    return source
+
+
+def _expression(value: Any, table: str, column: str, problems: list[Problem]) -> str | None:
+    try:
+        return check_expression(value)
+    except UnsafeExpressionError as error:
+        _report(problems, table, column, "unsafe expression", str(error))
+        return None
+
+
+def _read_table(
+    table: Table, spec: Any, sources: dict[str, Any], problems: list[Problem]
+) -> TableMapping | None:
+    if not isinstance(spec, dict):
+        _report(problems, table.name, "", "invalid table", "Expected from/columns.")
+        return None
+    unknown = sorted(set(spec) - TABLE_KEYS)
+    if unknown:
+        _report(
+            problems,
+            table.name,
+            "",
+            "unknown setting",
+            f"{unknown} (allowed: from, where, group_by, columns).",
+        )
+    source = str(spec.get("from"))
+    if source not in sources:
+        _report(problems, table.name, "from", "unknown source", f"No source named {source!r}.")
+    raw_columns = spec.get("columns") or {}
+    if not isinstance(raw_columns, dict):
+        raw_columns = {}
+    extra = sorted(str(c) for c in raw_columns if c not in table.column_names)
+    for name in extra:
+        _report(
+            problems,
+            table.name,
+            name,
+            "extra column",
+            f"Not in the contract; {table.name} has: {', '.join(table.column_names)}.",
+        )
+    missing = [c.name for c in table.columns if c.required and c.name not in raw_columns]
+    if table is FLAT_TABLE:
+        missing = [name for name in missing if name != "exported_on"]
+    for name in missing:
+        _report(
+            problems,
+            table.name,
+            name,
+            "missing column",
+            "Required: map it to a column or an expression of the source.",
+        )
+    before = len(problems)
+    columns = {
+        str(name): _expression(value, table.name, str(name), problems)
+        for name, value in raw_columns.items()
+        if name in table.column_names
+    }
+    where = _expression(spec["where"], table.name, "where", problems) if spec.get("where") else None
+    group_by = [
+        _expression(item, table.name, "group_by", problems) for item in spec.get("group_by") or []
+    ]
+    if len(problems) > before or source not in sources or missing:
+        return None
+    return TableMapping(
+        source=source,
+        columns={k: v for k, v in columns.items() if v is not None},
+        where=where,
+        group_by=[g for g in group_by if g is not None],
+    )
+
+
+def mart_features() -> list[str]:
+    """Names of the event feature mart's features (columns of customer_snapshots with a kind)."""
+    model = yaml.safe_load(MART_YAML.read_text(encoding="utf-8"))["models"][0]
+    return [
+        column["name"]
+        for column in model["columns"]
+        if ((column.get("config") or {}).get("meta") or {}).get("kind")
+    ]
+
+
+def _label_problem(label: Any) -> bool:
+    return not isinstance(label, str) or not label.strip() or len(label) > 80
+
+
+def _read_wording(spec: Any, problems: list[Problem]) -> dict[str, dict[str, str]]:
+    """An events mapping's `features:`: new words for features of the mart, by name."""
+    if not isinstance(spec, dict):
+        _report(
+            problems,
+            MAPPING,
+            "features",
+            "invalid setting",
+            "features is a mapping of name: {label, ...}.",
+        )
+        return {}
+    known = mart_features()
+    wording = {}
+    for name, options in spec.items():
+        column = f"features.{name}"
+        if name not in known:
+            _report(
+                problems,
+                MAPPING,
+                column,
+                "invalid feature",
+                "An events mapping can reword the features of customer_snapshots only (such "
+                "as events_to_date or paid_amount_to_date); see the feature_dictionary table.",
+            )
+            continue
+        options = options if isinstance(options, dict) else {}
+        unknown = sorted(set(options) - WORDING_KEYS)
+        if unknown or not options:
+            _report(
+                problems,
+                MAPPING,
+                column,
+                "unknown setting",
+                f"{unknown or 'nothing'} (allowed for an events mapping: {sorted(WORDING_KEYS)}).",
+            )
+            continue
+        if "label" in options and _label_problem(options["label"]):
+            _report(
+                problems,
+                MAPPING,
+                column,
+                "invalid feature",
+                LABEL_HINT,
+            )
+            continue
+        if not UNIT.match(str(options.get("unit", "") or "")):
+            _report(problems, MAPPING, column, "invalid feature", UNIT_HINT)
+            continue
+        wording[str(name)] = {key: str(value or "").strip() for key, value in options.items()}
+    return wording
+
+
+def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
+    table = FLAT_TABLE.name
+    if not isinstance(spec, dict) or not spec:
+        _report(
+            problems,
+            table,
+            "features",
+            "missing column",
+            "A flat mapping declares at "
+            "least one feature: name -> {label, kind: numeric|categorical, expression}.",
+        )
+        return ()
+    features = []
+    for name, options in spec.items():
+        options = options if isinstance(options, dict) else {}
+        column = f"features.{name}"
+        before = len(problems)
+        if not FEATURE_NAME.match(str(name)) or name in RESERVED_FEATURE_NAMES:
+            _report(
+                problems,
+                table,
+                column,
+                "invalid feature",
+                "Feature names are lowercase snake_case and not one of the mart's own columns "
+                f"({', '.join(sorted(RESERVED_FEATURE_NAMES)[:6])}, ...).",
+            )
+        unknown = sorted(set(options) - FEATURE_KEYS)
+        if unknown:
+            _report(
+                problems,
+                table,
+                column,
+                "unknown setting",
+                f"{unknown} (allowed: {sorted(FEATURE_KEYS)}).",
+            )
+        kind = str(options.get("kind", ""))
+        if kind not in FEATURE_TYPES:
+            _report(
+                problems, table, column, "invalid feature", "kind must be numeric or categorical."
+            )
+        label = options.get("label")
+        if _label_problem(label):
+            _report(
+                problems,
+                table,
+                column,
+                "invalid feature",
+                LABEL_HINT,
+            )
+        unit = str(options.get("unit", "") or "")
+        if not UNIT.match(unit):
+            _report(problems, table, column, "invalid feature", UNIT_HINT)
+        expression = _expression(
+            options.get("expression", quote_identifier(str(name))), table, column, problems
+        )
+        if len(problems) == before and expression is not None:
+            features.append(
+                Feature(
+                    name=str(name),
+                    expression=expression,
+                    label=str(label).strip(),
+                    kind=kind,
+                    unit=unit,
+                    reason=str(options.get("reason", "") or ""),
+                    reason_if_missing=str(options.get("reason_if_missing", "") or ""),
+                    description=str(options.get("description", "") or ""),
+                )
+            )
+    return tuple(features)
+
+
+def _plain(value: Any) -> bool:
+    """A var value dbt can render into SQL without quoting surprises."""
+    if isinstance(value, bool | int | float) or value is None:
+        return True
+    if isinstance(value, str):
+        return bool(PLAIN_TEXT.match(value))
+    if isinstance(value, list):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(NAME.match(str(k)) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _read_vars(spec: Any, problems: list[Problem]) -> dict[str, Any]:
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        _report(problems, MAPPING, "vars", "invalid setting", "vars is a mapping of name: value.")
+        return {}
+    for name, value in spec.items():
+        column = f"vars.{name}"
+        if name in RESERVED_VARS:
+            _report(problems, MAPPING, column, "invalid setting", "Set by `kind: flat` itself.")
+        elif name in INT_VARS and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            _report(problems, MAPPING, column, "invalid setting", "A whole number of 1 or more.")
+        elif name == "churn_definition" and value not in ("contractual", "non_contractual"):
+            _report(problems, MAPPING, column, "invalid setting", "contractual or non_contractual.")
+        elif name == "as_of" and value and not re.match(r"^\d{4}-\d{2}-\d{2}$", str(value)):
+            _report(problems, MAPPING, column, "invalid setting", "A date as YYYY-MM-DD.")
+        elif not NAME.match(str(name)) or not _plain(value):
+            _report(
+                problems,
+                MAPPING,
+                column,
+                "invalid setting",
+                "Names and values are plain words or numbers (letters, digits, _ . : + -).",
+            )
+    return dict(spec)
+
+
+def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
+    """Parse a mapping file; everything wrong with it is listed in `mapping.problems`."""
+    settings = settings or get_settings()
+    path = Path(path)
+    empty = Mapping(name=path.stem, path=path, sources={}, tables={}, dbt_vars={})
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        _report(empty.problems, MAPPING, "", "unreadable mapping", f"{path}: {first}")
+        return empty
+    if not isinstance(data, dict):
+        _report(
+            empty.problems,
+            MAPPING,
+            "",
+            "unreadable mapping",
+            f"{path} is not a YAML mapping with sources and tables.",
+        )
+        return empty
+    problems: list[Problem] = []
+    unknown = sorted(str(k) for k in set(data) - TOP_LEVEL_KEYS)
+    if unknown:
+        _report(
+            problems,
+            MAPPING,
+            "",
+            "unknown setting",
+            f"{unknown} (allowed: {sorted(TOP_LEVEL_KEYS)}).",
+        )
+    kind = str(data.get("kind", "events"))
+    if kind not in KINDS:
+        _report(problems, MAPPING, "kind", "invalid setting", "kind is events or flat.")
+        kind = "events"
+    dbt_vars = _read_vars(data.get("vars"), problems)
+    if kind == "flat" and dbt_vars.get("percentile_features"):
+        _report(
+            problems,
+            MAPPING,
+            "vars.percentile_features",
+            "invalid setting",
+            "Percentiles rank the event feature mart's features within each month: "
+            "they need `kind: events`.",
+        )
+    declared = data.get("sources") or {}
+    if not isinstance(declared, dict):
+        declared = {}
+    sources = {}
+    for name, spec in declared.items():
+        source = _read_source(str(name), spec, path.parent, settings, problems)
+        if source is not None:
+            sources[str(name)] = source
+    contract = {FLAT_TABLE.name: FLAT_TABLE} if kind == "flat" else TABLES
+    specs = data.get("tables") or {}
+    if not isinstance(specs, dict):
+        specs = {}
+    tables: dict[str, TableMapping] = {}
+    for table_name, spec in specs.items():
+        if table_name not in contract:
+            _report(
+                problems,
+                str(table_name),
+                "",
+                "unknown table",
+                f"A {kind} mapping fills: {', '.join(contract)}.",
+            )
+            continue
+        table = _read_table(contract[table_name], spec, declared, problems)
+        if table is not None:
+            tables[table_name] = table
+    required = [t.name for t in contract.values() if t.required]
+    if kind == "events" and dbt_vars.get("churn_definition", "contractual") == "contractual":
+        required.append("subscriptions")
+    for name in required:
+        if name not in specs:
+            _report(
+                problems,
+                name,
+                "",
+                "missing table",
+                "Required"
+                + (
+                    " for contractual churn (or set vars: churn_definition: non_contractual)."
+                    if name == "subscriptions"
+                    else "."
+                ),
+            )
+    features: tuple[Feature, ...] = ()
+    wording: dict[str, dict[str, str]] = {}
+    if kind == "flat":
+        features = _read_features(data.get("features"), problems)
+    elif data.get("features") is not None:
+        wording = _read_wording(data.get("features"), problems)
+    return Mapping(
+        name=str(data.get("name", path.stem)),
+        path=path,
+        sources=sources,
+        tables=tables,
+        dbt_vars=dbt_vars,
+        kind=kind,
+        features=features,
+        wording=wording,
+        problems=problems,
+    )
+
+
+def load_mapping(path: Path, settings: Settings | None = None) -> Mapping:
+    """Parse a mapping file; raise MappingError listing every problem of the file itself."""
+    mapping = read_mapping(path, settings)
+    if mapping.problems:
+        raise MappingError(mapping.problems)
+    return mapping

@@ -1,0 +1,376 @@
+"""Validation of your data before anything is built: every problem, at once, explained.
+
+The importer (pipeline/mapping.py) computes each contract table from the mapping's
+expressions into a staging table holding the values as they came, then asks these rules what
+is wrong: missing or extra columns, wrong types, unparseable dates, duplicate keys, negative
+amounts or counts, dates in the future, events before the customer existed, empty files,
+wrong encodings or delimiters, files over the size limit. Each finding is a Problem with the
+table, column, rule, a row count and a few example rows. Nothing here writes anything.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from pipeline.contract import Table
+from pipeline.ingest.safety import quote_identifier as q
+
+EXAMPLES = 3
+DELIMITERS = (",", ";", "\t", "|")
+# DuckDB's CSV reader decodes these itself; Python's codec of the same name checks the bytes.
+ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "latin-1": "latin-1"}
+EMPTY_HINT = "Export the file again with its rows, or remove it from the mapping."
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a mapping or its data, with enough detail to fix it."""
+
+    table: str
+    column: str
+    rule: str
+    count: int
+    examples: tuple[str, ...] = ()
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        rows = f" ({self.count:,} row{'s' if self.count != 1 else ''})" if self.count else ""
+        examples = f" e.g. {'; '.join(self.examples)}." if self.examples else ""
+        return f"{where}: {self.rule}{rows}. {self.hint}{examples}".replace(". .", ".").strip()
+
+
+def report(problems: list[Problem]) -> str:
+    """The problems as the lines the CLI prints, one per problem."""
+    return "\n".join(f"  - {problem}" for problem in problems)
+
+
+def as_frame(problems: list[Problem]) -> pd.DataFrame:
+    """The problems as a table for the Data page."""
+    return pd.DataFrame(
+        [
+            {
+                "table": p.table,
+                "column": p.column,
+                "rule": p.rule,
+                "rows": p.count,
+                "examples": "; ".join(p.examples),
+                "what to do": p.hint,
+            }
+            for p in problems
+        ],
+        columns=["table", "column", "rule", "rows", "examples", "what to do"],
+    )
+
+
+# --- files -------------------------------------------------------------------------------
+
+
+def check_size(source: str, path: Path, max_mb: float) -> list[Problem]:
+    """A file over the configured size limit (BATON_MAX_FILE_MB) is not read at all."""
+    size_mb = path.stat().st_size / 1_000_000
+    if size_mb <= max_mb:
+        return []
+    return [
+        Problem(
+            source,
+            "",
+            "file too large",
+            0,
+            (f"{path.name} is {size_mb:,.1f} MB",),
+            f"The limit is {max_mb:,.0f} MB: split the file, or raise BATON_MAX_FILE_MB.",
+        )
+    ]
+
+
+def check_not_empty(source: str, path: Path, header: bool = True) -> list[Problem]:
+    """A file with no bytes, or a CSV with a header but no data line."""
+    if path.stat().st_size == 0:
+        return [Problem(source, "", "empty file", 0, (f"{path.name} has 0 bytes",), EMPTY_HINT)]
+    if path.suffix.lower() == ".csv":
+        with open(path, "rb") as handle:
+            lines = [line for line in (handle.readline() for _ in range(2)) if line.strip()]
+        if len(lines) < (2 if header else 1):
+            return [
+                Problem(source, "", "empty file", 0, (f"{path.name} has no data rows",), EMPTY_HINT)
+            ]
+    return []
+
+
+def check_encoding(source: str, path: Path, encoding: str) -> list[Problem]:
+    """Bytes that are not valid in the declared encoding (UTF-8 unless the source says)."""
+    decoder = codecs.getincrementaldecoder(ENCODINGS.get(encoding, encoding))(errors="strict")
+    bad_lines: list[str] = []
+    count = 0
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError as error:
+                count += 1
+                decoder.reset()
+                if len(bad_lines) < EXAMPLES:
+                    bad = line[max(error.start - 10, 0) : error.end + 10]
+                    bad_lines.append(f"line {number}: {bad!r}")
+    if not count:
+        return []
+    return [
+        Problem(
+            source,
+            "",
+            "wrong encoding",
+            count,
+            tuple(bad_lines),
+            f"The file is not valid {encoding}. Save it as UTF-8, or set `encoding: latin-1` "
+            "(or utf-16) on the source.",
+        )
+    ]
+
+
+def check_delimiter(
+    source: str, path: Path, columns: list[str], delimiter: str | None
+) -> list[Problem]:
+    """A CSV read as one column although its header holds another delimiter."""
+    if len(columns) != 1:
+        return []
+    with open(path, "rb") as handle:
+        header = handle.readline().decode("utf-8", errors="replace")
+    found = [d for d in DELIMITERS if d != delimiter and header.count(d) >= 1]
+    if not found:
+        return []
+    likely = max(found, key=header.count)
+    return [
+        Problem(
+            source,
+            "",
+            "wrong delimiter",
+            0,
+            (f"header {header.strip()[:80]!r}",),
+            f"The file reads as a single column; it looks {likely!r}-delimited. Set "
+            f"`delimiter: {likely!r}` on the source.",
+        )
+    ]
+
+
+def check_columns(
+    table: str,
+    column: str,
+    references: list[tuple[str, ...]],
+    available: list[str],
+    source: str,
+) -> list[Problem]:
+    """Columns an expression reads that the source does not have (case-insensitive; in a
+    dotted name such as `src.col` or `col.field`, any part that is a column counts)."""
+    known = {name.lower() for name in available}
+    missing = sorted(
+        {".".join(parts) for parts in references if not any(p.lower() in known for p in parts)}
+    )
+    if not missing:
+        return []
+    return [
+        Problem(
+            table,
+            column,
+            "missing column",
+            0,
+            tuple(f"{name!r} is not in {source}" for name in missing[:EXAMPLES]),
+            f"{source} has: {', '.join(available[:30])}{'...' if len(available) > 30 else ''}.",
+        )
+    ]
+
+
+# --- data --------------------------------------------------------------------------------
+
+
+def _examples(
+    connection: duckdb.DuckDBPyConnection, staged: str, shown: list[str], condition: str
+) -> tuple[str, ...]:
+    """Up to EXAMPLES offending rows as `col=value, ...` text."""
+    select = ", ".join(q(c) for c in shown)
+    rows = connection.execute(
+        f"select {select} from {q(staged)} where {condition} limit {EXAMPLES}"
+    ).fetchall()
+    return tuple(
+        ", ".join(f"{c}={_show(v)}" for c, v in zip(shown, row, strict=True)) for row in rows
+    )
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _count(connection: duckdb.DuckDBPyConnection, staged: str, condition: str) -> int:
+    row = connection.execute(f"select count(*) from {q(staged)} where {condition}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _context(table: Table, column: str) -> list[str]:
+    """Columns that identify a row in examples: the key (and customer), then the column."""
+    shown = [c for c in (*table.key, "account_id") if c in table.column_names]
+    return list(dict.fromkeys([*shown, column]))
+
+
+def check_values(
+    connection: duckdb.DuckDBPyConnection,
+    table: Table,
+    staged: str,
+    types: dict[str, str] | None = None,
+) -> list[Problem]:
+    """Per-column rules: missing required values, wrong types, unparseable dates, negative
+    amounts or counts, dates in the future. `types` adds columns beyond the contract."""
+    problems: list[Problem] = []
+    columns = {c.name: c for c in table.columns}
+    for name, sql_type in {**{c.name: c.type for c in table.columns}, **(types or {})}.items():
+        column = columns.get(name)
+        value = q(name)
+        typed = f"try_cast({value} as {sql_type})"
+        checks: list[tuple[str, str, str]] = []
+        if column is not None and (column.required or name in table.key):
+            checks.append(
+                (
+                    "missing value",
+                    f"{value} is null",
+                    "Every row needs one: fix the source or filter the rows out with `where`.",
+                )
+            )
+        is_date = sql_type in ("DATE", "TIMESTAMP")
+        checks.append(
+            (
+                "unparseable date" if is_date else "wrong type",
+                f"{value} is not null and {typed} is null",
+                (
+                    "Use ISO dates (2024-01-31) or convert them in the mapping, e.g. "
+                    "strptime(your_column, '%d/%m/%Y')."
+                    if is_date
+                    else f"Values must convert to {sql_type}: fix them, or convert in the mapping "
+                    "(e.g. nullif(trim(x), '') for blanks)."
+                ),
+            )
+        )
+        if column is not None and column.non_negative:
+            checks.append(
+                (
+                    "negative value",
+                    f"try_cast({value} as double) < 0",
+                    "Amounts and counts here cannot be negative: filter refunds or "
+                    "cancellations out with `where`, or map them to payments.",
+                )
+            )
+        if is_date and not (column is not None and column.may_be_future):
+            checks.append(
+                (
+                    "date in the future",
+                    f"cast({typed} as date) > current_date + 1",
+                    "Check the date format (day and month swapped?) and the source system's clock.",
+                )
+            )
+        for rule, condition, hint in checks:
+            count = _count(connection, staged, condition)
+            if count:
+                examples = _examples(connection, staged, _context(table, name), condition)
+                problems.append(Problem(table.name, name, rule, count, examples, hint))
+    return problems
+
+
+def check_key(connection: duckdb.DuckDBPyConnection, table: Table, staged: str) -> list[Problem]:
+    """Rows sharing the table's key (e.g. the same customer id twice)."""
+    if not table.key:
+        return []
+    key = ", ".join(q(c) for c in table.key)
+    present = " and ".join(f"{q(c)} is not null" for c in table.key)
+    rows = connection.execute(
+        f"select {key}, count(*) as n from {q(staged)} where {present} "
+        f"group by {key} having count(*) > 1 order by n desc"
+    ).fetchall()
+    if not rows:
+        return []
+    count = sum(int(row[-1]) for row in rows)
+    examples = tuple(
+        ", ".join(f"{c}={_show(v)}" for c, v in zip(table.key, row[:-1], strict=True))
+        + f" ({row[-1]} rows)"
+        for row in rows[:EXAMPLES]
+    )
+    return [
+        Problem(
+            table.name,
+            ", ".join(table.key),
+            "duplicate key",
+            count,
+            examples,
+            "Each key must appear once: remove duplicates, or aggregate with `group_by`.",
+        )
+    ]
+
+
+def check_not_empty_table(
+    connection: duckdb.DuckDBPyConnection, table: Table, staged: str
+) -> list[Problem]:
+    """A required table that the mapping (its source and `where`) leaves without rows."""
+    if _count(connection, staged, "true"):
+        return []
+    return [
+        Problem(
+            table.name,
+            "",
+            "no rows",
+            0,
+            (),
+            "The mapping produced no rows: check the source file and the `where` filter.",
+        )
+    ]
+
+
+def check_customers(
+    connection: duckdb.DuckDBPyConnection,
+    table: Table,
+    staged: str,
+    accounts: str,
+) -> list[Problem]:
+    """Events of unknown customers, and events dated before the customer existed."""
+    problems: list[Problem] = []
+    known = (
+        f"try_cast(account_id as varchar) in "
+        f"(select try_cast(account_id as varchar) from {q(accounts)})"
+    )
+    unknown = f"account_id is not null and not ({known})"
+    count = _count(connection, staged, unknown)
+    if count:
+        problems.append(
+            Problem(
+                table.name,
+                "account_id",
+                "unknown customer",
+                count,
+                _examples(connection, staged, _context(table, "account_id"), unknown),
+                "Every event needs its customer in `accounts`: map them there, or filter here.",
+            )
+        )
+    if table.event_date is None:
+        return problems
+    date = q(table.event_date)
+    early = (
+        f"exists (select 1 from {q(accounts)} as a "
+        f"where try_cast(a.account_id as varchar) = try_cast({q(staged)}.account_id as varchar) "
+        f"and try_cast({date} as date) < try_cast(a.signup_date as date))"
+    )
+    count = _count(connection, staged, early)
+    if count:
+        problems.append(
+            Problem(
+                table.name,
+                table.event_date,
+                "before signup",
+                count,
+                _examples(connection, staged, _context(table, table.event_date), early),
+                "Events cannot predate the customer's signup_date: map signup_date to the "
+                "first event (e.g. min(date)) or fix the dates.",
+            )
+        )
+    return problems

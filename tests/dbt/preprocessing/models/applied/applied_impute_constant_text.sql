@@ -1,1 +1,0 @@
-{{ apply_imputer(source('generated', 'score'), ref('fit_impute_constant_text'), ['segment', 'region']) }}

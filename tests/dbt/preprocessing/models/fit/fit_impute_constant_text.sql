@@ -1,1 +1,0 @@
-{{ fit_imputer(source('generated', 'train'), ['segment', 'region'], strategy='constant', fill_value="n/a 'none'") }}

@@ -1,1 +1,0 @@
-{{ fit_imputer(source('generated', 'train'), ['amount', 'balance', 'tenure', 'constant_value'], strategy='mean') }}

@@ -1,1 +1,0 @@
-{{ fit_imputer(source('generated', 'train'), ['amount', 'tenure', 'tie_value', 'segment', 'region'], strategy='most_frequent') }}

@@ -1,1 +1,0 @@
-{{ fit_one_hot(source('generated', 'train'), ['region'], max_categories=7) }}

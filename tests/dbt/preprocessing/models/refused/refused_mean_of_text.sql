@@ -1,2 +1,0 @@
-{{ config(materialized='view') }}
-{{ fit_imputer(source('generated', 'train'), ['segment'], strategy='mean') }}
