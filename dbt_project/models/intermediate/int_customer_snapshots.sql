@@ -104,7 +104,9 @@ select * from final
 
     ),
 
-    in_force as (
+    -- What was in force on the day before the snapshot: the newest period covering that day
+    -- (point in time: a period starting on the snapshot day is not known yet).
+    in_force_before as (
 
         select
             snapshot_dates.snapshot_date,
@@ -114,13 +116,49 @@ select * from final
             subscriptions.billing_period,
             subscriptions.seats,
             subscriptions.mrr,
-            subscriptions.started_at as period_started_at
+            subscriptions.started_at as period_started_at,
+            row_number() over (
+                partition by subscriptions.customer_id, snapshot_dates.snapshot_date
+                order by subscriptions.started_at desc, subscriptions.subscription_id desc
+            ) as newest_first
 
         from snapshot_dates
         inner join subscriptions
             on
                 snapshot_dates.snapshot_date > subscriptions.started_at
-                and snapshot_dates.snapshot_date <= coalesce(subscriptions.ended_at, date '9999-12-31')
+                and snapshot_dates.snapshot_date - 1
+                <= coalesce(subscriptions.ended_at, date '9999-12-31')
+
+    ),
+
+    -- Still a customer on the snapshot day: some period covers it. A plan change on the 1st
+    -- (one period ends the day before, the next starts that day) keeps the customer; a
+    -- subscription whose last day was the day before does not.
+    covering as (
+
+        select distinct
+            snapshot_dates.snapshot_date,
+            subscriptions.customer_id
+
+        from snapshot_dates
+        inner join subscriptions
+            on
+                snapshot_dates.snapshot_date >= subscriptions.started_at
+                and snapshot_dates.snapshot_date
+                <= coalesce(subscriptions.ended_at, date '9999-12-31')
+
+    ),
+
+    in_force as (
+
+        select in_force_before.*
+
+        from in_force_before
+        inner join covering
+            on
+                in_force_before.customer_id = covering.customer_id
+                and in_force_before.snapshot_date = covering.snapshot_date
+        where in_force_before.newest_first = 1
 
     ),
 
