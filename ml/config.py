@@ -39,6 +39,7 @@ class MLSettings:
     promotion_tolerance: float
     include_features: tuple[str, ...] = ()
     exclude_features: tuple[str, ...] = ()
+    percentile_features: tuple[str, ...] = ()
     xgboost_params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -53,6 +54,7 @@ def load_settings(ml_config: pd.DataFrame) -> MLSettings:
         promotion_tolerance=float(row["promotion_tolerance"]),
         include_features=tuple(json.loads(row["include_features"])),
         exclude_features=tuple(json.loads(row["exclude_features"])),
+        percentile_features=tuple(json.loads(row["percentile_features"])),
         xgboost_params=dict(json.loads(row["xgboost_params"])),
     )
 
@@ -80,8 +82,15 @@ def select_features(
     dictionary: list[dict[str, Any]],
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
+    percentiles_of: tuple[str, ...] = (),
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(numeric, categorical) features of the dictionary rows ({feature, kind}), in order."""
+    """(numeric, categorical) features of the dictionary rows ({feature, kind, percentile_of}),
+    in order; a percentile feature only when the feature it ranks is in `percentiles_of`."""
+    dictionary = [
+        row
+        for row in dictionary
+        if not row.get("percentile_of") or row["percentile_of"] in percentiles_of
+    ]
     names = [row["feature"] for row in dictionary]
     unknown = (set(include) | set(exclude)) - set(names)
     if unknown:
@@ -100,7 +109,10 @@ def select_features(
 def model_config(settings: MLSettings, dictionary: list[dict[str, Any]]) -> ModelConfig:
     """The config of a build's model: its settings and the features of its dictionary."""
     numeric, categorical = select_features(
-        dictionary, settings.include_features, settings.exclude_features
+        dictionary,
+        settings.include_features,
+        settings.exclude_features,
+        settings.percentile_features,
     )
     return ModelConfig(
         numeric_features=numeric,

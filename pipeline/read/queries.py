@@ -103,7 +103,7 @@ def provisional_accuracy(path: str | Path) -> pd.DataFrame:
             where predictions.snapshot_date not in (select scoring_month from ml_backtest_metrics)
                 and exists (
                     select 1
-                    from customer_snapshots as snapshots
+                    from ml_features as snapshots
                     where snapshots.snapshot_date = predictions.snapshot_date
                         and not snapshots.is_matured
                 )
@@ -178,7 +178,7 @@ def model_summary(path: str | Path) -> dict[str, Any]:
                 registry.candidate_version,
                 registry.promoted,
                 registry.decision_reason,
-                (select as_of_date from int_data_as_of) as data_as_of,
+                (select as_of_date from data_as_of) as data_as_of,
                 (select max(snapshot_date) from ml_predictions) as snapshot_date,
                 (select capacity_k from ml_config) as capacity_k,
                 (select horizon_days from ml_config) as horizon_days

@@ -132,8 +132,7 @@ def test_one_export_trains_on_held_out_customers_without_a_backtest(one_export: 
     assert 0.6 * CUSTOMERS < summary["n_train"] < 0.8 * CUSTOMERS
     with duckdb.connect(path, read_only=True) as connection:
         labeled = connection.execute(
-            "select count(*), avg(churned_within_horizon::int) from customer_snapshots "
-            "where is_matured"
+            "select count(*), avg(churned_within_horizon::int) from ml_features where is_matured"
         ).fetchone()
     assert labeled is not None and labeled[0] == CUSTOMERS
     assert abs(labeled[1] - CHURNED / CUSTOMERS) < 1e-9

@@ -2,7 +2,7 @@
 -- every feature computed from data strictly before the snapshot date. Percentiles within a
 -- snapshot (var `percentile_features`, macros/mart_features.sql) compare a customer only with
 -- the customers of the same snapshot, so they too use nothing dated on or after it.
-{%- set percentiles = percentile_features() %}
+{%- set percentiles = percentile_columns() %}
 with
 
 spine as (

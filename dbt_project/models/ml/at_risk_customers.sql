@@ -11,7 +11,7 @@ predictions as (
 
 snapshots as (
 
-    select * from {{ ref('customer_snapshots') }}
+    select * from {{ ref('ml_features') }}
 
 ),
 

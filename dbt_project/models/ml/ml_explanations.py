@@ -31,7 +31,7 @@ def model(dbt, session):
     fitted = from_record(registry.iloc[0].to_dict())
     options = dbt.ref("ml_config").df()
     predictions = dbt.ref("ml_predictions").df()
-    snapshots = dbt.ref("customer_snapshots")
+    snapshots = dbt.ref("ml_features")
     newest = snapshots.aggregate(f"max({SNAPSHOT})").fetchall()[0][0]
     # Only the newest snapshot is scored: filter in DuckDB, not after loading every month.
     latest = snapshots.filter(f"{SNAPSHOT} = DATE '{newest.isoformat()}'").df()

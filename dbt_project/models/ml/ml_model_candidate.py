@@ -17,7 +17,7 @@ from ml.registry import RECORD_SCHEMA
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    snapshots = dbt.ref("customer_snapshots")
+    snapshots = dbt.ref("ml_features")
     options = dbt.ref("ml_config").df()
     dictionary = dbt.ref("feature_dictionary").df()
     build = dbt.source("context", "build").df().iloc[0]

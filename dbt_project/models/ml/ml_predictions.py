@@ -23,7 +23,7 @@ def model(dbt, session):
     registry = dbt.ref("ml_model_in_service").df()
     record = registry.iloc[0].to_dict()
     fitted = from_record(record)
-    snapshots = dbt.ref("customer_snapshots")
+    snapshots = dbt.ref("ml_features")
     newest = snapshots.aggregate(f"max({SNAPSHOT})").fetchall()[0][0]
     # Only the newest snapshot is scored: filter in DuckDB, not after loading every month.
     latest = snapshots.filter(f"{SNAPSHOT} = DATE '{newest.isoformat()}'").df()

@@ -1,10 +1,8 @@
--- The feature mart for a flat customer file, in the shape the ML models read (the same model
--- name as the event-based mart, which it replaces when `dataset_kind` is flat). Every export
+-- The feature mart for a flat customer file, in the shape the ML models read (ml_features
+-- reads it instead of customer_snapshots when `dataset_kind` is flat). Every export
 -- gives a labeled snapshot dated `horizon_days` before it (its features, its churn flag as
 -- the label); the customers still there in the newest export form the snapshot scored for
--- the at-risk list. Feature columns come from the mapping (macros/flat_features.sql), so the
--- YAML contract of the event-based mart is not enforced here.
-{{ config(contract={'enforced': false}) }}
+-- the at-risk list. Feature columns come from the mapping (macros/flat_features.sql).
 
 {%- set attributes -%}
     customer_name,
@@ -28,7 +26,7 @@ history as (
 
 as_of as (
 
-    select as_of_date from {{ ref('int_data_as_of') }}
+    select as_of_date from {{ ref('int_flat_data_as_of') }}
 
 ),
 

@@ -1,10 +1,7 @@
--- A flat customer file has none of the event sources the data-quality monitors watch: no
--- checks, so model promotion (ml_model_in_service) decides on the backtest alone. Replaces
--- the event-based model of the same name when `dataset_kind` is flat.
-with
-
-final as (
-
+-- The data-quality checks of this build, which also hold a new model out of service
+-- (ml_model_in_service). A flat customer file has none of the event sources the monitors
+-- watch: no checks, so model promotion decides on the backtest alone.
+{% if var('dataset_kind') == 'flat' -%}
     select
         cast(null as varchar) as check_name,
         cast(null as varchar) as source_table,
@@ -14,9 +11,7 @@ final as (
         cast(null as boolean) as fired,
         cast(null as date) as first_seen,
         cast(null as varchar) as message
-
     where false
-
-)
-
-select * from final
+{%- else -%}
+    select * from {{ ref('monitor_quality_checks') }}
+{%- endif %}

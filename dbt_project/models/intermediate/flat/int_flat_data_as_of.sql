@@ -1,5 +1,5 @@
 -- The data as-of date of a flat customer file: the `as_of` var when set, else the day after
--- the newest export. Replaces the event-based model of the same name for flat files.
+-- the newest export (int_data_as_of is the event data's).
 with
 
 exports as (
