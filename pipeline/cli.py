@@ -250,7 +250,7 @@ def parser() -> argparse.ArgumentParser:
         "--scenario",
         choices=demo.SCENARIOS,
         default="clean",
-        help="what happens to the data or the world (see pipeline/demo.py)",
+        help="what happens to the data or the world (see demo/scenarios.py)",
     )
     demo_cmd.add_argument(
         "--scenario-start",

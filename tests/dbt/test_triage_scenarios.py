@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from demo import simulator as demo
+import demo
+from demo import scenarios
 from pipeline import cli, warehouse
 from pipeline.history import RunRecord
 from pipeline.read import queries
@@ -150,7 +151,7 @@ def test_late_data_is_a_data_problem_named_by_freshness_and_keeps_the_model(
     assert triage["verdict"] == "data_quality", triage
     fresh = [item for item in triage["evidence"] if item["monitor"] == "freshness"]
     assert [item["subject"] for item in fresh] == ["usage_daily"]
-    assert fresh[0]["value"] == demo.LATE_DAYS
+    assert fresh[0]["value"] == scenarios.LATE_DAYS
     assert_model_kept(built, clean)
 
 

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pytest
 
 import demo
-import demo.simulator
+import demo.generator
+import demo.tables
 
 END = date(2026, 6, 30)
 MONTHS = 12
@@ -279,7 +280,7 @@ def test_usage_ordered_in_account_blocks_matches_one_sort_when_it_outgrows_a_blo
 ) -> None:
     blocked = tmp_path / "blocked.duckdb"
     rows = small[1]["usage_daily"]
-    monkeypatch.setattr(demo.simulator, "USAGE_ROWS_PER_SORT", rows // 7)  # 8 blocks
+    monkeypatch.setattr(demo.generator, "USAGE_ROWS_PER_SORT", rows // 7)  # 8 blocks
     demo.generate(blocked, **SMALL)
     first, second = _arrow_tables(small[0]), _arrow_tables(blocked)
     assert second["usage_daily"].num_rows == rows
@@ -366,7 +367,7 @@ def test_failed_generation_keeps_the_previous_file_and_cleans_up(
     def broken_tickets(*args: object) -> pa.Table:
         return pa.table({"no_such_column": [1]})
 
-    monkeypatch.setattr(demo.simulator, "_tickets_table", broken_tickets)
+    monkeypatch.setattr(demo.tables, "_tickets_table", broken_tickets)
     with pytest.raises(duckdb.Error):
         demo.generate(path, customers=30, months=2, seed=2)
     assert path.read_bytes() == before

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from demo import simulator as demo
+import demo
 from pipeline import settings
 from pipeline.build import context
 

@@ -12,7 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from demo import simulator as demo
+import demo
+from demo import scenarios
+from demo.tables import TABLES
 from pipeline import cli
 
 END = date(2026, 9, 30)
@@ -26,7 +28,7 @@ def tables(scenario: str, start: date | None = None) -> dict[str, pa.Table]:
         path = Path(folder) / "raw.duckdb"
         demo.generate(path, **SIZE, scenario=scenario, scenario_start=start)
         with duckdb.connect(str(path), read_only=True) as connection:
-            return {name: connection.table(name).to_arrow_table() for name in demo.TABLES}
+            return {name: connection.table(name).to_arrow_table() for name in TABLES}
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +49,14 @@ def platforms(clean: dict[str, pa.Table]) -> pd.Series:
 
 
 def test_the_default_start_is_three_months_before_the_end() -> None:
-    assert demo.default_scenario_start(END) == START.date()
-    assert demo.default_scenario_start(date(2026, 1, 15)) == date(2025, 11, 1)
+    assert scenarios.default_scenario_start(END) == START.date()
+    assert scenarios.default_scenario_start(date(2026, 1, 15)) == date(2025, 11, 1)
 
 
 @pytest.mark.parametrize("scenario", demo.SCENARIOS)
 def test_every_scenario_is_deterministic_for_a_seed(scenario: str) -> None:
     first, second = tables(scenario), tables(scenario)
-    for name in demo.TABLES:
+    for name in TABLES:
         assert first[name].equals(second[name]), name
 
 
@@ -62,12 +64,12 @@ def test_tracking_outage_loses_most_web_usage_records_from_the_start_and_nothing
     clean: dict[str, pa.Table],
 ) -> None:
     outage = tables("tracking_outage")
-    for name in set(demo.TABLES) - {"usage_daily"}:
+    for name in set(TABLES) - {"usage_daily"}:
         assert outage[name].equals(clean[name]), name
     before, after = usage(clean["usage_daily"]), usage(outage["usage_daily"])
     platform = platforms(clean)
     for frame in (before, after):
-        frame["web"] = frame["account_id"].map(platform) == demo.OUTAGE_PLATFORM
+        frame["web"] = frame["account_id"].map(platform) == scenarios.OUTAGE_PLATFORM
         frame["late"] = frame["usage_date"] >= START
     counts = pd.concat(
         [before.groupby(["web", "late"]).size(), after.groupby(["web", "late"]).size()],
@@ -76,7 +78,7 @@ def test_tracking_outage_loses_most_web_usage_records_from_the_start_and_nothing
     )
     kept = counts["outage"] / counts["clean"]
     assert kept[(False, False)] == kept[(False, True)] == kept[(True, False)] == 1.0
-    assert kept[(True, True)] == pytest.approx(1 - demo.OUTAGE_LOSS, abs=0.02)
+    assert kept[(True, True)] == pytest.approx(1 - scenarios.OUTAGE_LOSS, abs=0.02)
     # Rows that survive are recorded exactly as they happened.
     merged = after.merge(before, on=["account_id", "usage_date"], suffixes=("", "_clean"))
     assert len(merged) == len(after)
@@ -85,11 +87,11 @@ def test_tracking_outage_loses_most_web_usage_records_from_the_start_and_nothing
 
 def test_late_data_misses_the_newest_usage_days_only(clean: dict[str, pa.Table]) -> None:
     late = tables("late_data")
-    for name in set(demo.TABLES) - {"usage_daily"}:
+    for name in set(TABLES) - {"usage_daily"}:
         assert late[name].equals(clean[name]), name
     days = usage(late["usage_daily"])["usage_date"]
-    assert days.max() == pd.Timestamp(END) - pd.Timedelta(days=demo.LATE_DAYS)
-    cutoff = pd.Timestamp(END) - pd.Timedelta(days=demo.LATE_DAYS)
+    assert days.max() == pd.Timestamp(END) - pd.Timedelta(days=scenarios.LATE_DAYS)
+    cutoff = pd.Timestamp(END) - pd.Timedelta(days=scenarios.LATE_DAYS)
     kept = usage(clean["usage_daily"])
     assert len(days) == (kept["usage_date"] <= cutoff).sum()
 
@@ -97,7 +99,7 @@ def test_late_data_misses_the_newest_usage_days_only(clean: dict[str, pa.Table])
 def test_schema_change_renames_a_raw_column_and_keeps_its_values(
     clean: dict[str, pa.Table], tmp_path: Path
 ) -> None:
-    table, column, renamed = demo.SCHEMA_CHANGE
+    table, column, renamed = scenarios.SCHEMA_CHANGE
     changed = tables("schema_change")
     assert renamed in changed[table].column_names and column not in changed[table].column_names
     assert changed[table][renamed].equals(clean[table][column])
@@ -132,7 +134,7 @@ def test_price_increase_raises_the_plans_price_from_the_start_and_more_customers
     history = ["account_id", "plan", "billing_period", "seats", "mrr", "started_at"]
     old = before.loc[before["started_at"] < START, history].reset_index(drop=True)
     assert old.equals(after.loc[after["started_at"] < START, history].reset_index(drop=True))
-    plan = demo.PRICE_INCREASE_PLAN
+    plan = scenarios.PRICE_INCREASE_PLAN
     new_rows = after[(after["plan"] == plan) & (after["started_at"] >= START)]
     per_seat_now = (new_rows["mrr"] / new_rows["seats"]).median()
     early = before[(before["plan"] == plan) & (before["started_at"] < START)]
