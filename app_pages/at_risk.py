@@ -2,53 +2,51 @@
 
 import streamlit as st
 
-from pipeline.read import export, queries, work_queue
+from pipeline.read import export, queries, words, work_queue
 from ui import data
-
-VIEW_ORDER = [
-    "customer_name",
-    "risk_pct",
-    "movement",
-    "risk_change_pts",
-    "reason_1",
-    "reason_2",
-    "reason_3",
-    "mrr_usd",
-    "expected_mrr_loss_usd",
-    "segment",
-    "plan",
-    "customer_id",
-]
 
 st.title("At-risk customers")
 pointer = data.require_build()
 if pointer is not None:
     summary = data.model_summary(pointer["build_id"], pointer["path"])
+    terms = data.dataset_words(pointer["build_id"], pointer["path"])
     customers = data.work_queue(pointer["build_id"], pointer["path"])
+    attributes = words.present_attributes(customers)
     st.caption(
         f"Customers active on {summary['snapshot_date']}, ranked by the probability that they "
         f"churn within {summary['horizon_days']} days. Reasons are the three factors that raise "
-        "each customer's risk most (SHAP)."
+        "each customer's risk most."
     )
     with st.expander("Filter and sort", expanded=False):
-        left, middle, right = st.columns(3)
-        segments = left.multiselect("Segment", sorted(customers["segment"].dropna().unique()))
-        plans = middle.multiselect("Plan", sorted(customers["plan"].dropna().unique()))
-        regions = right.multiselect("Region", sorted(customers["region"].dropna().unique()))
-        low, high = float(customers["mrr"].min()), float(customers["mrr"].max())
-        mrr_range = left.slider("MRR (USD)", low, max(high, low + 1), (low, max(high, low + 1)))
-        order = middle.radio(
+        columns = st.columns(3)
+        chosen = {
+            name: columns[i].multiselect(
+                terms.label(name), sorted(customers[name].dropna().unique())
+            )
+            for i, name in enumerate(attributes)
+        }
+        low, high = (
+            float(customers["customer_value"].min()),
+            float(customers["customer_value"].max()),
+        )
+        value_range = columns[0].slider(
+            f"{terms.value_label} ({terms.currency})",
+            low,
+            max(high, low + 1),
+            (low, max(high, low + 1)),
+        )
+        order = columns[1].radio(
             "Order by",
             ["risk", "expected_loss"],
-            format_func={"risk": "Risk", "expected_loss": "Expected MRR loss"}.get,
+            format_func={"risk": "Risk", "expected_loss": terms.loss_label}.get,
             horizontal=True,
         )
     queue = work_queue.QueueFilter(
-        segments=tuple(segments),
-        plans=tuple(plans),
-        regions=tuple(regions),
-        min_mrr=mrr_range[0] if mrr_range[0] > low else None,
-        max_mrr=mrr_range[1] if mrr_range[1] < high else None,
+        segments=tuple(chosen.get("segment", ())),
+        plans=tuple(chosen.get("plan", ())),
+        regions=tuple(chosen.get("region", ())),
+        min_value=value_range[0] if value_range[0] > low else None,
+        max_value=value_range[1] if value_range[1] < high else None,
         order=order or "risk",
     )
     matching = work_queue.select(customers, queue)
@@ -60,14 +58,18 @@ if pointer is not None:
         step=10,
         help="Your outreach capacity k; the list and the CSV show the k riskiest customers.",
     )
-    shown = export.export_frame(matching, top=int(top))
+    shown = export.export_frame(matching, terms, attributes, top=int(top))
     if shown.empty:
-        st.info("No customer matches these filters. Widen the MRR range or clear a filter.")
+        st.info(
+            f"No customer matches these filters. Widen the {terms.value_label.lower()} range "
+            "or clear a filter."
+        )
         st.stop()
     left, middle, right = st.columns(3)
     left.metric("Customers shown, of those matching", f"{len(shown):,} of {len(matching):,}")
-    middle.metric("MRR at risk (expected)", f"${shown['expected_mrr_loss_usd'].sum():,.0f}")
+    middle.metric(terms.loss_label, terms.money(shown[terms.loss_column].sum()))
     right.metric("Average risk shown", f"{shown['risk_pct'].mean():.0f}%")
+    money = "dollar" if terms.currency == "USD" else f"{terms.symbol}%,.0f"
     st.dataframe(
         shown,
         hide_index=True,
@@ -75,13 +77,31 @@ if pointer is not None:
         # A customer new to the list has no risk change; fewer than three reasons leave blanks.
         placeholder="",
         # Who, how risky, what changed and why first; the CSV keeps its documented order.
-        column_order=VIEW_ORDER,
+        column_order=[
+            "customer_name",
+            "risk_pct",
+            "movement",
+            "risk_change_pts",
+            "reason_1",
+            "reason_2",
+            "reason_3",
+            terms.value_column,
+            terms.loss_column,
+            *(terms.attribute_column(name) for name in attributes),
+            "customer_id",
+        ],
         column_config={
             "customer_id": st.column_config.TextColumn("Customer", width="small"),
             "customer_name": "Name",
-            "segment": st.column_config.TextColumn("Segment", width="small"),
-            "plan": st.column_config.TextColumn("Plan", width="small"),
-            "mrr_usd": st.column_config.NumberColumn("MRR", format="dollar", width="small"),
+            **{
+                terms.attribute_column(name): st.column_config.TextColumn(
+                    terms.label(name), width="small"
+                )
+                for name in attributes
+            },
+            terms.value_column: st.column_config.NumberColumn(
+                terms.value_label, format=money, width="small"
+            ),
             "risk_pct": st.column_config.ProgressColumn(
                 "Risk", format="%.0f%%", min_value=0, max_value=100
             ),
@@ -98,8 +118,8 @@ if pointer is not None:
                 format="%+.1f",
                 help="Risk now minus risk in the previous build, in percentage points.",
             ),
-            "expected_mrr_loss_usd": st.column_config.NumberColumn(
-                "Expected loss", format="dollar", help="Risk x MRR"
+            terms.loss_column: st.column_config.NumberColumn(
+                terms.loss_label, format=money, help=f"Risk x {terms.value_label.lower()}"
             ),
             "reason_1": st.column_config.TextColumn("Top reason", width="medium"),
             "reason_2": st.column_config.TextColumn("Second reason", width="medium"),

@@ -100,7 +100,7 @@ def choose_features(columns: list[str], types: dict[str, str], used: set[str]) -
                 "Kind", options=["numeric", "categorical"], required=True
             ),
             "unit": st.column_config.SelectboxColumn(
-                "Unit", options=["", "usd", "days", "months", "count", "share", "ratio", "times"]
+                "Unit", options=["", "money", "days", "months", "count", "share", "ratio", "times"]
             ),
         },
     )

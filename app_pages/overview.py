@@ -9,7 +9,7 @@ from ui import data
 CHANGED_COLUMNS = [
     "customer_id",
     "customer_name",
-    "mrr",
+    "customer_value",
     "risk_pct",
     "movement",
     "change",
@@ -21,6 +21,7 @@ pointer = data.require_build()
 if pointer is not None:
     build_id, path = pointer["build_id"], pointer["path"]
     summary = data.model_summary(build_id, path)
+    terms = data.dataset_words(build_id, path)
     customers = data.work_queue(build_id, path)
     metrics = data.backtest(build_id, path)
     k = min(int(summary["capacity_k"]), len(customers))
@@ -32,7 +33,7 @@ if pointer is not None:
 
     risk, money, accuracy, health = st.columns(4)
     risk.metric(f"Expected churners in the top {k}", f"{top['churn_probability'].sum():.0f}")
-    money.metric(f"MRR at risk in the top {k}", f"${top['expected_mrr_loss'].sum():,.0f}")
+    money.metric(f"{terms.loss_label} in the top {k}", terms.money(top["expected_loss"].sum()))
     if metrics.empty:
         accuracy.metric(
             "Last matured month",
@@ -110,7 +111,10 @@ if pointer is not None:
                 column_config={
                     "customer_id": "Customer",
                     "customer_name": "Name",
-                    "mrr": st.column_config.NumberColumn("MRR", format="dollar"),
+                    "customer_value": st.column_config.NumberColumn(
+                        terms.value_label,
+                        format="dollar" if terms.currency == "USD" else f"{terms.symbol}%,.0f",
+                    ),
                     "risk_pct": st.column_config.ProgressColumn(
                         "Risk", format="%.0f%%", min_value=0, max_value=100
                     ),

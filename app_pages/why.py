@@ -22,6 +22,15 @@ if pointer is not None:
     )
 
     st.subheader(f"Top reasons across the {k} customers your team can contact")
+    common = data.common_reasons(build_id, path)
+    if not common.empty:
+        shared = "; ".join(
+            f"{row.label} ({row.share_of_list:.0%} of them)" for row in common.itertuples()
+        )
+        st.info(
+            f"Shared by nearly every one of them, so not repeated on each row of the list: "
+            f"{shared}. A reason everyone has does not tell one customer from another."
+        )
     counts = data.top_reason_counts(build_id, path, k)
     if counts.empty:
         st.caption("No reasons are stored for the at-risk customers of this build.")

@@ -28,14 +28,23 @@ from ml.train import InsufficientHistoryError, fit_churn_model
 MODEL = "xgboost"
 RECENCY = "recency"
 LOGISTIC = "logistic"
+# Every dataset gets these; non-contractual ones also BG_NBD (see BG_NBD_SCORE).
 METHODS = (MODEL, RECENCY, LOGISTIC)
-MRR = "mrr"
-# Columns the backtest reads besides the features: its metrics and the recency baseline.
-EXTRA_COLUMNS = (MRR, RECENCY_FEATURE)
+BG_NBD = "bg_nbd"
+VALUE = "customer_value"
+# The BG/NBD model's probability of no purchase within the horizon, fitted point in time on
+# every snapshot's purchase histories in the feature mart (ml.btyd_scores): the field's
+# baseline for non-contractual churn, compared wherever the mart has it.
+BG_NBD_SCORE = "btyd_p_no_purchase"
+# Columns the backtest reads besides the features: its metrics and the baselines' scores.
+EXTRA_COLUMNS = (VALUE, RECENCY_FEATURE, BG_NBD_SCORE)
 # Backtest months fitted at the same time (README, Speed and memory: on 2 cores, two months with one
 # XGBoost thread each beat one month with two threads, since much of a month is single-threaded).
 MONTHS_AT_ONCE = 2
-COLUMNS = ["scoring_month", "method", CUSTOMER, "score", "probability", "churned", "mrr", "n_train"]
+COLUMNS = [
+    "scoring_month", "method", CUSTOMER, "score", "probability", "churned", "value", "n_train",
+    "settings",
+]  # fmt: skip
 # The code a backtest month's scores depend on: a change to any of it recomputes every month.
 # Hashed once, at import: a long-running process (the app) keeps running the code it loaded.
 CODE_VERSION = ml_cache.code_version(
@@ -70,6 +79,10 @@ def score_month(history: pd.DataFrame, target: pd.DataFrame, config: ModelConfig
         RECENCY: (recency_scores(target), np.full(len(target), np.nan)),
         LOGISTIC: (logistic_probability, logistic_probability),
     }
+    if BG_NBD_SCORE in target and target[BG_NBD_SCORE].notna().any():
+        bg_nbd = pd.to_numeric(target[BG_NBD_SCORE], errors="coerce").to_numpy(dtype=float)
+        # A customer the model could not score (a month without a fit) ranks last.
+        scores[BG_NBD] = (np.nan_to_num(bg_nbd, nan=-1.0), bg_nbd)
     return pd.concat(
         [
             pd.DataFrame(
@@ -79,8 +92,9 @@ def score_month(history: pd.DataFrame, target: pd.DataFrame, config: ModelConfig
                     "score": np.asarray(score, dtype=float),
                     "probability": np.asarray(probability, dtype=float),
                     "churned": labels(target),
-                    "mrr": pd.to_numeric(target[MRR], errors="coerce").to_numpy(dtype=float),
+                    "value": pd.to_numeric(target[VALUE], errors="coerce").to_numpy(dtype=float),
                     "n_train": model.n_train,
+                    "settings": model.config.settings,
                 }
             )
             for method, (score, probability) in scores.items()
@@ -183,7 +197,7 @@ def monthly_metrics(predictions: pd.DataFrame, capacity_k: int) -> pd.DataFrame:
         metrics = evaluate(
             group["churned"].to_numpy(),
             group["score"].to_numpy(),
-            group["mrr"].to_numpy(),
+            group["value"].to_numpy(),
             capacity_k,
             probabilities=None if np.isnan(probability).all() else probability,
         )
@@ -191,6 +205,7 @@ def monthly_metrics(predictions: pd.DataFrame, capacity_k: int) -> pd.DataFrame:
             {
                 "scoring_month": month,
                 "method": method,
+                "settings": str(group["settings"].iloc[0]) if method == MODEL else "",
                 "n_train": float(np.max(group["n_train"])),
                 **metrics,
             }

@@ -10,21 +10,39 @@ from typing import Any
 
 import pandas as pd
 
-# Chosen by measuring walk-forward accuracy and time at 5,000 and 100,000 accounts
-# (bench/README.md): a higher learning rate with shorter patience, and training on every
-# churner plus 3 weighted non-churners per churner (at least 50,000) once there are more.
-# The dbt var `xgboost_params` overrides any of them.
+# How every model trains (bench/README.md has what each choice measured): at most 400
+# rounds at learning rate 0.1 with patience 15, every churner plus 3 weighted non-churners
+# per churner (at least 50,000), and, once early stopping has chosen the rounds, a refit
+# on every matured month (the newest two months are otherwise held back; with few months
+# that is much of the history). The dbt var `xgboost_params` overrides any of these.
 DEFAULT_PARAMS: dict[str, Any] = {
     "n_estimators": 400,
     "learning_rate": 0.1,
-    "max_depth": 4,
-    "min_child_weight": 5,
-    "subsample": 0.8,
-    "colsample_bytree": 0.8,
-    "reg_lambda": 1.0,
     "early_stopping_rounds": 15,
     "negatives_per_positive": 3,
     "min_negatives": 50_000,
+    "refit_on_all_months": True,
+}
+# The tree shapes the walk-forward chooses between for every month, on the validation month
+# (or held-out customers) of the history that month had (ml.train.fit_churn_model): small
+# histories and noisy signals want shallow, regularized trees; large, rich ones can use
+# deeper trees. The first is chosen unless another ranks the validation rows better. A
+# dataset whose `xgboost_params` var sets any parameter trains with those, untuned.
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "regularized": {
+        "max_depth": 3,
+        "min_child_weight": 20,
+        "subsample": 0.7,
+        "colsample_bytree": 0.4,
+        "reg_lambda": 5.0,
+    },
+    "flexible": {
+        "max_depth": 5,
+        "min_child_weight": 5,
+        "subsample": 0.8,
+        "colsample_bytree": 0.8,
+        "reg_lambda": 1.0,
+    },
 }
 
 
@@ -39,7 +57,6 @@ class MLSettings:
     promotion_tolerance: float
     include_features: tuple[str, ...] = ()
     exclude_features: tuple[str, ...] = ()
-    percentile_features: tuple[str, ...] = ()
     xgboost_params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -54,7 +71,6 @@ def load_settings(ml_config: pd.DataFrame) -> MLSettings:
         promotion_tolerance=float(row["promotion_tolerance"]),
         include_features=tuple(json.loads(row["include_features"])),
         exclude_features=tuple(json.loads(row["exclude_features"])),
-        percentile_features=tuple(json.loads(row["percentile_features"])),
         xgboost_params=dict(json.loads(row["xgboost_params"])),
     )
 
@@ -71,6 +87,10 @@ class ModelConfig:
     min_train_months: int
     params: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PARAMS))
     seed: int = 7
+    # Choose the tree shape among CANDIDATES on each fit's validation rows (see fit_churn_model);
+    # `settings` names the one a fitted model uses ("configured" when set by the dbt var).
+    tune: bool = False
+    settings: str = ""
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -82,15 +102,8 @@ def select_features(
     dictionary: list[dict[str, Any]],
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
-    percentiles_of: tuple[str, ...] = (),
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(numeric, categorical) features of the dictionary rows ({feature, kind, percentile_of}),
-    in order; a percentile feature only when the feature it ranks is in `percentiles_of`."""
-    dictionary = [
-        row
-        for row in dictionary
-        if not row.get("percentile_of") or row["percentile_of"] in percentiles_of
-    ]
+    """(numeric, categorical) features of the dictionary rows ({feature, kind}), in order."""
     names = [row["feature"] for row in dictionary]
     unknown = (set(include) | set(exclude)) - set(names)
     if unknown:
@@ -112,7 +125,6 @@ def model_config(settings: MLSettings, dictionary: list[dict[str, Any]]) -> Mode
         dictionary,
         settings.include_features,
         settings.exclude_features,
-        settings.percentile_features,
     )
     return ModelConfig(
         numeric_features=numeric,
@@ -122,4 +134,6 @@ def model_config(settings: MLSettings, dictionary: list[dict[str, Any]]) -> Mode
         backtest_months=settings.backtest_months,
         min_train_months=settings.min_train_months,
         params={**DEFAULT_PARAMS, **settings.xgboost_params},
+        tune=not settings.xgboost_params,
+        settings="" if not settings.xgboost_params else "configured",
     )

@@ -17,7 +17,7 @@ from ml.train import ChurnModel
 
 # A book this small is explained in full (about 2 s of TreeSHAP at most)...
 EXPLAIN_ALL_UP_TO = 10_000
-# ...a larger one for the riskiest and the largest expected MRR losses (at least k of each)...
+# ...a larger one for the riskiest and the largest expected losses (at least k of each)...
 EXPLAIN_TOP = 2_000
 # ...and within each segment, plan and region, so a list filtered on one of them has reasons.
 EXPLAIN_TOP_PER_GROUP = 200
@@ -47,8 +47,8 @@ def rows_to_explain(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Which rows to explain, and which of them form the random sample for global importance.
 
-    Explained: the top max(k, EXPLAIN_TOP) by risk and by expected MRR loss (probability x
-    MRR), and the top max(k, EXPLAIN_TOP_PER_GROUP) of each within every segment, plan and
+    Explained: the top max(k, EXPLAIN_TOP) by risk and by expected loss (probability x
+    value at risk), and the top max(k, EXPLAIN_TOP_PER_GROUP) of each within every segment, plan and
     region, in the order the at-risk list uses (ties by risk rank); plus the sample, a
     uniform draw of IMPORTANCE_SAMPLE customers by a hash of their id. A book of at most
     EXPLAIN_ALL_UP_TO customers is explained in full, and all of it is the sample.
@@ -56,10 +56,10 @@ def rows_to_explain(
     if len(frame) <= EXPLAIN_ALL_UP_TO:
         everyone = np.ones(len(frame), dtype=bool)
         return everyone, everyone
-    mrr = pd.to_numeric(frame["mrr"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    value = np.nan_to_num(pd.to_numeric(frame["customer_value"], errors="coerce").to_numpy(float))
     top, per_group = max(capacity_k, EXPLAIN_TOP), max(capacity_k, EXPLAIN_TOP_PER_GROUP)
     explain = np.zeros(len(frame), dtype=bool)
-    for score in (probability, probability * mrr):
+    for score in (probability, probability * value):
         ranked = np.lexsort((risk_rank, -score))
         explain[ranked[:top]] = True
         for column in (c for c in GROUP_COLUMNS if c in frame.columns):

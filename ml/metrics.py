@@ -1,4 +1,4 @@
-"""Accuracy metrics business owners understand: precision/recall at capacity k, lift, MRR."""
+"""Accuracy metrics business owners understand: precision/recall at capacity k, lift, value."""
 
 from __future__ import annotations
 
@@ -18,25 +18,25 @@ def top_k_mask(scores: np.ndarray, k: int) -> np.ndarray:
 def evaluate(
     y: np.ndarray,
     scores: np.ndarray,
-    mrr: np.ndarray,
+    value: np.ndarray,
     k: int,
     probabilities: np.ndarray | None = None,
 ) -> dict[str, float]:
     """All per-month metrics of one ranking; the Brier score only when probabilities are given.
 
     `scores` only need to order customers (ties are broken by position); `probabilities`
-    are the calibrated risks the Brier score judges. Calibration such as isotonic
-    regression creates ties, so rank by the raw model score and judge the calibrated one.
+    are the calibrated risks the Brier score judges. `value` is what each customer's loss
+    would cost (MRR, or expected spend): the share of the lost value caught in the top k.
     """
     y = np.asarray(y, dtype=int)
     scores = np.asarray(scores, dtype=float)
-    mrr = np.nan_to_num(np.asarray(mrr, dtype=float))
+    value = np.nan_to_num(np.asarray(value, dtype=float))
     n, positives = len(y), int(y.sum())
     both_classes = 0 < positives < n
     in_top_k = top_k_mask(scores, k)
     in_top_decile = top_k_mask(scores, max(1, n // 10))
     base_rate = positives / n if n else float("nan")
-    lost_mrr = float((mrr * y).sum())
+    lost_value = float((value * y).sum())
     return {
         "n_customers": float(n),
         "n_churned": float(positives),
@@ -48,8 +48,8 @@ def evaluate(
         "lift_top_decile": (
             float(y[in_top_decile].mean() / base_rate) if positives else float("nan")
         ),
-        "mrr_captured_at_k": (
-            float((mrr * y)[in_top_k].sum() / lost_mrr) if lost_mrr > 0 else float("nan")
+        "value_captured_at_k": (
+            float((value * y)[in_top_k].sum() / lost_value) if lost_value > 0 else float("nan")
         ),
         "brier": (
             float(brier_score_loss(y, np.clip(probabilities, 0, 1)))

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from sklearn.metrics import roc_auc_score
 
 from ml.calibration import Calibrator
-from ml.config import ModelConfig
+from ml.config import CANDIDATES, ModelConfig
 from ml.frame import CUSTOMER, SNAPSHOT, labels, learn_categories, to_matrix
 
 
@@ -179,12 +180,31 @@ def _sampled_rows(
     return kept[order], kept_weights[order]
 
 
+def candidate_configs(config: ModelConfig) -> list[ModelConfig]:
+    """The configs a fit chooses between: one per CANDIDATES entry when tuning, else itself."""
+    if not config.tune:
+        return [config]
+    return [
+        replace(config, params={**config.params, **shape}, tune=False, settings=name)
+        for name, shape in CANDIDATES.items()
+    ]
+
+
+def _validation_auc(booster: xgb.Booster, matrix: xgb.DMatrix, y: np.ndarray) -> float:
+    """ROC AUC of the booster on the validation rows (NaN when they hold one class only)."""
+    if y.min() == y.max():
+        return float("nan")
+    return float(roc_auc_score(y, booster.predict(matrix)))
+
+
 def fit_churn_model(frame: pd.DataFrame, config: ModelConfig) -> ChurnModel:
     """Fit the booster with early stopping, then calibrate on held-back rows (split_rows).
 
     Training and early stopping see every positive and a weighted sample of negatives
     (`negatives_per_positive`); calibration always sees its whole slice, so calibrated
-    probabilities are judged on the real class balance.
+    probabilities are judged on the real class balance. With `config.tune`, one booster per
+    tree shape of CANDIDATES is fitted and the one that ranks the validation rows best is
+    kept (the first on a tie): the choice uses only this history, never the rows scored.
     """
     split = split_rows(frame, config.min_train_months)
     train_rows = np.flatnonzero(split.train)
@@ -202,21 +222,27 @@ def fit_churn_model(frame: pd.DataFrame, config: ModelConfig) -> ChurnModel:
             enable_categorical=True,
         )
 
-    booster = xgb.train(
-        _booster_params(config),
-        dmatrix(*_sampled_rows(y, buckets, train_rows, config)),
-        num_boost_round=int(config.params["n_estimators"]),
-        evals=[
-            (
-                dmatrix(*_sampled_rows(y, buckets, np.flatnonzero(split.validation), config)),
-                "validation",
-            )
-        ],
-        early_stopping_rounds=int(config.params["early_stopping_rounds"]),
-        verbose_eval=False,
-    )
-    # Keep only the trees up to the best validation round.
-    booster = booster[: booster.best_iteration + 1]
+    training = dmatrix(*_sampled_rows(y, buckets, train_rows, config))
+    stopping = dmatrix(*_sampled_rows(y, buckets, np.flatnonzero(split.validation), config))
+    judged_rows = np.flatnonzero(split.calibration)
+    judging = dmatrix(judged_rows)
+    best: tuple[float, xgb.Booster, ModelConfig] | None = None
+    for candidate in candidate_configs(config):
+        booster = xgb.train(
+            _booster_params(candidate),
+            training,
+            num_boost_round=int(candidate.params["n_estimators"]),
+            evals=[(stopping, "validation")],
+            early_stopping_rounds=int(candidate.params["early_stopping_rounds"]),
+            verbose_eval=False,
+        )
+        # Keep only the trees up to the best validation round.
+        booster = booster[: booster.best_iteration + 1]
+        score = _validation_auc(booster, judging, y[judged_rows])
+        if best is None or score > best[0]:
+            best = (score, booster, candidate)
+    assert best is not None
+    _, booster, config = best
     model = ChurnModel(booster, Calibrator(), config, categories, n_train=len(train_rows))
     calib = frame[split.calibration]
     model.calibrator.fit(model.raw_probability(calib), labels(calib))

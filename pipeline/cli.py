@@ -122,12 +122,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         segments=tuple(args.segment),
         plans=tuple(args.plan),
         regions=tuple(args.region),
-        min_mrr=args.min_mrr,
-        max_mrr=args.max_mrr,
+        min_value=args.min_value,
+        max_value=args.max_value,
         order=args.sort,
     )
     rows = queries.at_risk_with_movement(path, warehouse.previous(settings))
-    frame = export.export_frame(work_queue.select(rows, queue), top=args.top)
+    frame = queries.export_list(path, work_queue.select(rows, queue), top=args.top)
     Path(args.out).write_bytes(export.to_csv_bytes(frame))
     print(f"Wrote {len(frame)} customers to {args.out}")
     return 0
@@ -274,8 +274,14 @@ def parser() -> argparse.ArgumentParser:
     export_cmd.add_argument("--segment", action="append", default=[], help="repeatable")
     export_cmd.add_argument("--plan", action="append", default=[], help="repeatable")
     export_cmd.add_argument("--region", action="append", default=[], help="repeatable")
-    export_cmd.add_argument("--min-mrr", type=float, default=None)
-    export_cmd.add_argument("--max-mrr", type=float, default=None)
+    export_cmd.add_argument(
+        "--min-value",
+        "--min-mrr",
+        type=float,
+        default=None,
+        help="lowest value at risk (monthly revenue, or expected spend)",
+    )
+    export_cmd.add_argument("--max-value", "--max-mrr", type=float, default=None)
     export_cmd.add_argument(
         "--sort", choices=sorted(work_queue.ORDERS), default="risk", help="order of the list"
     )

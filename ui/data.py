@@ -11,6 +11,7 @@ from ml import waterfall as risk_points
 from pipeline import history, warehouse
 from pipeline.build.jobs import BuildJob
 from pipeline.read import queries
+from pipeline.read.words import DatasetWords
 from pipeline.settings import Settings, get_settings
 
 
@@ -35,6 +36,18 @@ def serving() -> dict[str, Any] | None:
 def at_risk(build_id: str, path: str) -> pd.DataFrame:
     """At-risk customers of a build."""
     return queries.at_risk(path)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def dataset_words(build_id: str, path: str) -> DatasetWords:
+    """The dataset's words (value at risk, currency, attribute names) of a build."""
+    return queries.dataset_words(path)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def common_reasons(build_id: str, path: str) -> pd.DataFrame:
+    """Factors nearly every contactable customer shares among their top reasons."""
+    return queries.common_reasons(path)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

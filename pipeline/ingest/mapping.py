@@ -32,7 +32,9 @@ from pipeline.settings import ROOT, Settings, get_settings
 
 KINDS = ("events", "flat")
 FILE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".duckdb": "duckdb"}
-TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "features"}
+TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "features", "labels"}
+# Customer attributes a mapping may name in its business's words (`labels:`).
+ATTRIBUTES = ("segment", "plan", "region")
 SOURCE_KEYS = {"path", "table", "delimiter", "encoding", "header"}
 TABLE_KEYS = {"from", "where", "group_by", "columns"}
 FEATURE_KEYS = {"expression", "label", "kind", "unit", "reason", "reason_if_missing", "description"}
@@ -41,13 +43,28 @@ WORDING_KEYS = {"label", "unit", "reason", "reason_if_missing", "description"}
 MART_YAML = ROOT / "dbt_project" / "models" / "marts" / "customer_snapshots.yml"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-UNIT = re.compile(r"^[a-z_]{0,20}$")
+# Units a feature's value is formatted by (dbt_project/macros/format_feature_value.sql);
+# `usd` is the older name of `money`, which uses the dataset's currency (var `currency`).
+UNITS = (
+    "",
+    "money",
+    "days",
+    "months",
+    "count",
+    "events",
+    "seats",
+    "share",
+    "ratio",
+    "times",
+    "decimal",
+)
+UNIT_ALIASES = {"usd": "money"}
 LABEL_HINT = "label: a plain name of up to 80 characters, shown to business users."
-UNIT_HINT = "unit: one lowercase word (usd, days, months, count, share, ratio, times) or empty."
+UNIT_HINT = f"unit: one of {', '.join(u for u in UNITS if u)}, or empty."
 # dbt vars are rendered into SQL by dbt: known ones are type-checked, others must be plain.
 INT_VARS = ("horizon_days", "inactivity_days", "capacity_k", "backtest_months", "min_train_months")
 PLAIN_TEXT = re.compile(r"^[A-Za-z0-9_.:+-]{0,64}$")
-RESERVED_VARS = ("dataset_kind", "flat_features", "feature_wording")
+RESERVED_VARS = ("dataset_kind", "flat_features", "feature_wording", "attribute_labels")
 FLAT_DEFAULT_VARS = {"min_train_months": 1}
 MAPPING = "mapping"
 
@@ -124,6 +141,7 @@ class Mapping:
     kind: str = "events"
     features: tuple[Feature, ...] = ()
     wording: dict[str, dict[str, str]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     def contract(self) -> tuple[Table, ...]:
@@ -132,11 +150,14 @@ class Mapping:
 
     def build_vars(self) -> dict[str, Any]:
         """The dbt vars every build of this dataset gets."""
+        named = {"attribute_labels": self.labels} if self.labels else {}
         if self.kind != "flat":
-            return {**self.dbt_vars, **({"feature_wording": self.wording} if self.wording else {})}
+            worded = {"feature_wording": self.wording} if self.wording else {}
+            return {**self.dbt_vars, **worded, **named}
         return {
             **FLAT_DEFAULT_VARS,
             **self.dbt_vars,
+            **named,
             "dataset_kind": "flat",
             "flat_features": [feature.declaration() for feature in self.features],
         }
@@ -332,10 +353,12 @@ def _read_wording(spec: Any, problems: list[Problem]) -> dict[str, dict[str, str
                 LABEL_HINT,
             )
             continue
-        if not UNIT.match(str(options.get("unit", "") or "")):
+        if _unit(options.get("unit")) is None:
             _report(problems, MAPPING, column, "invalid feature", UNIT_HINT)
             continue
         wording[str(name)] = {key: str(value or "").strip() for key, value in options.items()}
+        if "unit" in options:
+            wording[str(name)]["unit"] = str(_unit(options["unit"]))
     return wording
 
 
@@ -388,8 +411,8 @@ def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
                 "invalid feature",
                 LABEL_HINT,
             )
-        unit = str(options.get("unit", "") or "")
-        if not UNIT.match(unit):
+        unit = _unit(options.get("unit"))
+        if unit is None:
             _report(problems, table, column, "invalid feature", UNIT_HINT)
         expression = _expression(
             options.get("expression", quote_identifier(str(name))), table, column, problems
@@ -401,13 +424,46 @@ def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
                     expression=expression,
                     label=str(label).strip(),
                     kind=kind,
-                    unit=unit,
+                    unit=unit or "",
                     reason=str(options.get("reason", "") or ""),
                     reason_if_missing=str(options.get("reason_if_missing", "") or ""),
                     description=str(options.get("description", "") or ""),
                 )
             )
     return tuple(features)
+
+
+def _read_labels(spec: Any, problems: list[Problem]) -> dict[str, str]:
+    """`labels:`: the business's names of the customer attributes (segment, plan, region)."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        _report(
+            problems, MAPPING, "labels", "invalid setting", "labels is a mapping of name: label."
+        )
+        return {}
+    labels = {}
+    for name, label in spec.items():
+        if name not in ATTRIBUTES:
+            _report(
+                problems,
+                MAPPING,
+                f"labels.{name}",
+                "invalid setting",
+                f"Labels name the customer attributes: {', '.join(ATTRIBUTES)}.",
+            )
+        elif _label_problem(label):
+            _report(problems, MAPPING, f"labels.{name}", "invalid setting", LABEL_HINT)
+        else:
+            labels[str(name)] = str(label).strip()
+    return labels
+
+
+def _unit(value: Any) -> str | None:
+    """The unit a mapping names, in the product's terms; None when it is not one."""
+    unit = str(value or "").strip().lower()
+    unit = UNIT_ALIASES.get(unit, unit)
+    return unit if unit in UNITS else None
 
 
 def _plain(value: Any) -> bool:
@@ -441,6 +497,10 @@ def _read_vars(spec: Any, problems: list[Problem]) -> dict[str, Any]:
             _report(problems, MAPPING, column, "invalid setting", "contractual or non_contractual.")
         elif name == "as_of" and value and not re.match(r"^\d{4}-\d{2}-\d{2}$", str(value)):
             _report(problems, MAPPING, column, "invalid setting", "A date as YYYY-MM-DD.")
+        elif name == "currency" and not re.match(r"^[A-Za-z]{3}$", str(value)):
+            _report(
+                problems, MAPPING, column, "invalid setting", "A currency code such as USD or GBP."
+            )
         elif not NAME.match(str(name)) or not _plain(value):
             _report(
                 problems,
@@ -487,15 +547,6 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
         _report(problems, MAPPING, "kind", "invalid setting", "kind is events or flat.")
         kind = "events"
     dbt_vars = _read_vars(data.get("vars"), problems)
-    if kind == "flat" and dbt_vars.get("percentile_features"):
-        _report(
-            problems,
-            MAPPING,
-            "vars.percentile_features",
-            "invalid setting",
-            "Percentiles rank the event feature mart's features within each month: "
-            "they need `kind: events`.",
-        )
     declared = data.get("sources") or {}
     if not isinstance(declared, dict):
         declared = {}
@@ -545,6 +596,7 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
         features = _read_features(data.get("features"), problems)
     elif data.get("features") is not None:
         wording = _read_wording(data.get("features"), problems)
+    labels = _read_labels(data.get("labels"), problems)
     return Mapping(
         name=str(data.get("name", path.stem)),
         path=path,
@@ -554,6 +606,7 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
         kind=kind,
         features=features,
         wording=wording,
+        labels=labels,
         problems=problems,
     )
 

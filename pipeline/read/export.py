@@ -1,4 +1,5 @@
-"""The at-risk CSV: the same bytes from the app's download button and from the CLI."""
+"""The at-risk CSV: the same bytes from the app's download button and from the CLI, with
+headers in the dataset's words (pipeline.read.words) and no column the data lacks."""
 
 from __future__ import annotations
 
@@ -6,23 +7,8 @@ from datetime import date
 
 import pandas as pd
 
-# Column in the export -> column of at_risk_customers.
-EXPORT_COLUMNS = {
-    "customer_id": "customer_id",
-    "customer_name": "customer_name",
-    "segment": "segment",
-    "plan": "plan",
-    "mrr_usd": "mrr",
-    "risk_pct": "churn_probability",
-    "movement": "movement",
-    "risk_change_pts": "change_pts",
-    "expected_mrr_loss_usd": "expected_mrr_loss",
-    "reason_1": "reason_1",
-    "reason_2": "reason_2",
-    "reason_3": "reason_3",
-    "snapshot_date": "snapshot_date",
-    "model_version": "model_version",
-}
+from pipeline.read.words import DatasetWords
+
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,19 +20,46 @@ def neutralize(value: object) -> object:
     return value
 
 
-def export_frame(at_risk: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
+def export_columns(words: DatasetWords, attributes: tuple[str, ...]) -> dict[str, str]:
+    """Column in the export -> column of the at-risk list, in export order."""
+    return {
+        "customer_id": "customer_id",
+        "customer_name": "customer_name",
+        **{words.attribute_column(name): name for name in attributes},
+        words.value_column: "customer_value",
+        "risk_pct": "churn_probability",
+        "movement": "movement",
+        "risk_change_pts": "change_pts",
+        words.loss_column: "expected_loss",
+        "reason_1": "reason_1",
+        "reason_2": "reason_2",
+        "reason_3": "reason_3",
+        "snapshot_date": "snapshot_date",
+        "model_version": "model_version",
+    }
+
+
+def export_frame(
+    at_risk: pd.DataFrame,
+    words: DatasetWords,
+    attributes: tuple[str, ...],
+    top: int | None = None,
+) -> pd.DataFrame:
     """The rows and order shown, in export columns: risk in %, money rounded to cents.
 
+    `attributes` are the customer attributes to include (pipeline.read.words
+    present_attributes of the whole list, so the header does not change with a filter).
     Movement comes from `queries.movement` (the list with `movement` and `change_pts`);
     rows without it export blank movement cells rather than a guess.
     """
     rows = at_risk if top is None else at_risk.head(top)
     if "movement" not in rows:
         rows = rows.assign(movement="", change_pts=float("nan"))
-    out = pd.DataFrame({name: rows[source] for name, source in EXPORT_COLUMNS.items()})
+    columns = export_columns(words, attributes)
+    out = pd.DataFrame({name: rows[source] for name, source in columns.items()})
     out["risk_pct"] = (out["risk_pct"] * 100).round(1)
-    out["mrr_usd"] = out["mrr_usd"].round(2)
-    out["expected_mrr_loss_usd"] = out["expected_mrr_loss_usd"].round(2)
+    out[words.value_column] = out[words.value_column].round(2)
+    out[words.loss_column] = out[words.loss_column].round(2)
     out["snapshot_date"] = pd.to_datetime(out["snapshot_date"]).dt.strftime("%Y-%m-%d")
     text = out.select_dtypes(include=["object", "string"]).columns
     out[text] = out[text].map(neutralize)

@@ -10,6 +10,8 @@ import duckdb
 import pandas as pd
 
 from pipeline.history import RunRecord
+from pipeline.read import export, words
+from pipeline.read.words import DatasetWords
 from pipeline.warehouse import connect
 
 # Points of risk a customer must move between builds to count as rising or falling.
@@ -24,8 +26,32 @@ def _frame(path: str | Path, sql: str, params: list[Any] | None = None) -> pd.Da
 
 
 def at_risk(path: str | Path) -> pd.DataFrame:
-    """Every scored customer, highest risk first, with MRR, expected loss and top reasons."""
+    """Every scored customer, highest risk first, with value, expected loss and top reasons."""
     return _frame(path, "select * from at_risk_customers order by risk_rank")
+
+
+def dataset_words(path: str | Path) -> DatasetWords:
+    """The dataset's words (value at risk, currency, attribute names) of a build."""
+    try:
+        rows = _frame(path, "select * from dataset_profile").to_dict("records")
+    except duckdb.CatalogException:  # a warehouse built before the profile existed
+        rows = []
+    return words.from_profile({str(key): value for key, value in rows[0].items()} if rows else None)
+
+
+def export_list(path: str | Path, rows: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
+    """`rows` of a build's at-risk list as the CSV has them, in the dataset's words; the
+    attributes the whole list has (so a filter never changes the header)."""
+    attributes = words.present_attributes(at_risk(path))
+    return export.export_frame(rows, dataset_words(path), attributes, top=top)
+
+
+def common_reasons(path: str | Path) -> pd.DataFrame:
+    """Factors nearly every customer the team can contact has among their top reasons."""
+    try:
+        return _frame(path, "select * from common_reasons order by share_of_list desc")
+    except duckdb.CatalogException:
+        return pd.DataFrame(columns=["feature", "label", "customers", "share_of_list"])
 
 
 def backtest_metrics(path: str | Path) -> pd.DataFrame:

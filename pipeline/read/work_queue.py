@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-ORDERS = {"risk": "churn_probability", "expected_loss": "expected_mrr_loss"}
+ORDERS = {"risk": "churn_probability", "expected_loss": "expected_loss"}
 
 
 @dataclass(frozen=True)
@@ -16,8 +16,8 @@ class QueueFilter:
     segments: tuple[str, ...] = ()
     plans: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
-    min_mrr: float | None = None
-    max_mrr: float | None = None
+    min_value: float | None = None
+    max_value: float | None = None
     order: str = "risk"
 
     def __post_init__(self) -> None:
@@ -26,7 +26,7 @@ class QueueFilter:
 
 
 def select(at_risk: pd.DataFrame, queue: QueueFilter) -> pd.DataFrame:
-    """Customers matching the filter, highest risk (or expected MRR loss) first."""
+    """Customers matching the filter, highest risk (or expected loss) first."""
     keep = pd.Series(True, index=at_risk.index)
     for column, allowed in (
         ("segment", queue.segments),
@@ -35,10 +35,10 @@ def select(at_risk: pd.DataFrame, queue: QueueFilter) -> pd.DataFrame:
     ):
         if allowed:
             keep &= at_risk[column].isin(allowed)
-    if queue.min_mrr is not None:
-        keep &= at_risk["mrr"] >= queue.min_mrr
-    if queue.max_mrr is not None:
-        keep &= at_risk["mrr"] <= queue.max_mrr
+    if queue.min_value is not None:
+        keep &= at_risk["customer_value"] >= queue.min_value
+    if queue.max_value is not None:
+        keep &= at_risk["customer_value"] <= queue.max_value
     ordered = at_risk[keep].sort_values(
         [ORDERS[queue.order], "risk_rank"], ascending=[False, True], kind="stable"
     )

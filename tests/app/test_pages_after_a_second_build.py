@@ -108,7 +108,7 @@ def test_download_with_movement_is_the_view_and_the_cli_export_byte_for_byte(
     downloaded = media_files(at.get("download_button")[0].proto.url)
     assert downloaded == export.to_csv_bytes(shown)
     header = downloaded.decode("utf-8").splitlines()[0].split(",")
-    assert header[6:8] == ["movement", "risk_change_pts"]
+    assert header[7:9] == ["movement", "risk_change_pts"]
     cli_csv = tmp_path / "cli.csv"
     pipeline_cli(
         second_build,

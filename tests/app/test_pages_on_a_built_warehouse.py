@@ -102,7 +102,7 @@ def test_at_risk_list_and_download_show_exactly_the_chosen_number_of_customers(
     scored = queries.at_risk_with_movement(
         serving_path(serving_home), warehouse.previous(Settings(home=serving_home))
     )
-    expected = export.export_frame(scored, top=5)
+    expected = queries.export_list(serving_path(serving_home), scored, top=5)
     shown = at.dataframe[0].value.reset_index(drop=True)
     assert len(shown) == 5
     pd.testing.assert_frame_equal(shown, expected, check_dtype=False)
@@ -132,7 +132,7 @@ def test_filters_and_order_change_the_list_and_the_download_matches_the_filtered
     assert not at.exception
     shown = at.dataframe[0].value.reset_index(drop=True)
     assert set(shown["segment"]) == {"SMB"}
-    losses = shown["expected_mrr_loss_usd"].tolist()
+    losses = shown["expected_revenue_loss_usd"].tolist()
     assert losses == sorted(losses, reverse=True)
     downloaded = media_files(at.get("download_button")[0].proto.url)
     cli_csv = tmp_path / "cli.csv"
@@ -403,16 +403,17 @@ def test_a_filter_that_matches_nobody_says_so_and_how_to_widen_it(
     open_page: OpenPage, serving_home: Path
 ) -> None:
     scored = queries.at_risk(serving_path(serving_home))
-    richest = scored.loc[scored["mrr"].idxmax()]
+    richest = scored.loc[scored["customer_value"].idxmax()]
     other_segment = next(s for s in sorted(scored["segment"].unique()) if s != richest["segment"])
     at = open_page()
 
     at.multiselect[0].set_value([other_segment]).run()
-    at.slider[0].set_value((float(richest["mrr"]), float(richest["mrr"]))).run()
+    value = float(richest["customer_value"])
+    at.slider[0].set_value((value, value)).run()
 
     assert not at.exception
     assert [i.value for i in at.info] == [
-        "No customer matches these filters. Widen the MRR range or clear a filter."
+        "No customer matches these filters. Widen the monthly revenue range or clear a filter."
     ]
     assert not at.dataframe
     assert not at.get("download_button")

@@ -33,8 +33,9 @@ pytestmark = pytest.mark.slow
 
 LABELS = ["is_matured", "churned_within_horizon"]
 EXPORT_HEADER = (
-    "customer_id,customer_name,segment,plan,mrr_usd,risk_pct,movement,risk_change_pts,"
-    "expected_mrr_loss_usd,reason_1,reason_2,reason_3,snapshot_date,model_version"
+    "customer_id,customer_name,segment,plan,region,monthly_revenue_usd,risk_pct,movement,"
+    "risk_change_pts,expected_revenue_loss_usd,reason_1,reason_2,reason_3,snapshot_date,"
+    "model_version"
 )
 
 
@@ -142,8 +143,8 @@ def test_at_risk_probabilities_are_probabilities_ranked_highest_first(served: Pa
     assert probability.nunique() > 5  # a real ranking, not a constant
     assert probability.is_monotonic_decreasing
     assert at_risk["risk_rank"].tolist() == list(range(1, len(at_risk) + 1))
-    expected_loss = at_risk["churn_probability"] * at_risk["mrr"]
-    assert (at_risk["expected_mrr_loss"] - expected_loss).abs().max() < 1e-6
+    expected_loss = at_risk["churn_probability"] * at_risk["customer_value"]
+    assert (at_risk["expected_loss"] - expected_loss).abs().max() < 1e-6
 
 
 def test_top_customers_have_plain_reasons_from_their_biggest_risk_drivers(served: Path) -> None:
@@ -435,13 +436,13 @@ def unknown_churn_definition(tmp_path_factory, tools, built, tiny_raw) -> Failed
 
 
 @pytest.fixture(scope="module")
-def unknown_percentile_feature(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
-    """The dataset's dbt vars ask for the percentile of a feature the mart does not have."""
+def unknown_feature(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
+    """The dataset's dbt vars leave out a feature the mart does not have."""
 
     def mutate(settings: Settings) -> None:
-        save_dataset(settings, "bad percentile", {"percentile_features": ["paid_to_date"]})
+        save_dataset(settings, "bad feature", {"exclude_features": ["paid_to_date"]})
 
-    home = tmp_path_factory.mktemp("unknown-percentile")
+    home = tmp_path_factory.mktemp("unknown-feature")
     return failed_build(home, tools, built, tiny_raw, mutate)
 
 
@@ -517,16 +518,19 @@ def test_compile_error_names_the_model_and_the_fix_and_keeps_serving(
     assert_last_good_build_serves(unknown_churn_definition)
 
 
-def test_unknown_percentile_feature_names_the_feature_and_the_fix_and_keeps_serving(
-    unknown_percentile_feature,
+def test_unknown_feature_names_the_feature_and_the_fix_and_keeps_serving(
+    unknown_feature,
 ) -> None:
-    failure = unknown_percentile_feature.record.failure
+    failure = unknown_feature.record.failure
     assert failure is not None
-    assert failure["node"] == "customer_snapshots"
-    assert "'paid_to_date' is not a numeric feature" in failure["message"]
+    assert failure["node"] == "ml_backtest_predictions"
+    assert (
+        "Unknown features in include_features/exclude_features: ['paid_to_date']"
+        in failure["message"]
+    )
     assert "feature_dictionary" in failure["message"]
     assert_one_readable_line(failure["message"])
-    assert_last_good_build_serves(unknown_percentile_feature)
+    assert_last_good_build_serves(unknown_feature)
 
 
 def test_retyped_raw_column_fails_in_the_source_data_layer_and_keeps_serving(

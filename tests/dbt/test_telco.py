@@ -157,7 +157,8 @@ def test_explanations_use_the_labels_declared_in_the_mapping(one_export: Setting
 
 
 def test_one_export_exports_the_at_risk_csv(one_export: Settings) -> None:
-    frame = export.export_frame(queries.at_risk(serving(one_export)), top=200)
+    path = serving(one_export)
+    frame = queries.export_list(path, queries.at_risk(path), top=200)
     table = pd.read_csv(io.BytesIO(export.to_csv_bytes(frame)))
     assert len(table) == 200
     assert table["risk_pct"].is_monotonic_decreasing
@@ -201,7 +202,7 @@ def test_formula_cells_in_an_export_come_out_of_the_csv_neutralized(
     at_risk = queries.at_risk(serving(two_exports))
     hostile = at_risk[at_risk["customer_name"].isin(FORMULAS)]
     assert len(hostile) == len(FORMULAS)
-    csv = export.to_csv_bytes(export.export_frame(at_risk)).decode()
+    csv = export.to_csv_bytes(queries.export_list(serving(two_exports), at_risk)).decode()
     for formula in FORMULAS:
         cell = '"' + ("'" + formula).replace('"', '""') + '"' if '"' in formula else "'" + formula
         assert cell in csv, formula

@@ -202,7 +202,8 @@ def test_downloaded_csv_is_the_list_shown_and_matches_the_cli_export(
 
         assert file_name == export.file_name(summary["snapshot_date"])
         rows = list(csv.reader(io.StringIO(downloaded.decode("utf-8"))))
-        assert rows[0] == list(export.EXPORT_COLUMNS)
+        path = warehouse.current(Settings(home=baton_home))["path"]
+        assert rows[0] == list(queries.export_list(path, queries.at_risk(path).head(0)).columns)
         assert len(rows) - 1 == top
         cli_csv = tmp_path / f"cli-{top}.csv"
         pipeline_cli(baton_home, "export-at-risk", "--out", str(cli_csv), "--top", str(top))

@@ -45,7 +45,8 @@ def churn_frame(
             SNAPSHOT: snapshot,
             "days_since_last_activity": days_since,
             "active_days_30d": active.round(),
-            "mrr": rng.choice([50.0, 200.0, 900.0], n),
+            "mrr": (mrr := rng.choice([50.0, 200.0, 900.0], n)),
+            "customer_value": mrr,
             "plan": plan,
             LABEL: label,
         }

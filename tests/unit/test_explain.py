@@ -46,7 +46,7 @@ def scored_book(n: int = 20_000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarra
             "segment": rng.choice(["smb", "mid", "enterprise"], n, p=[0.8, 0.15, 0.05]),
             "plan": rng.choice(["starter", "growth", "pro"], n),
             "region": rng.choice(["emea", "amer", "apac"], n),
-            "mrr": rng.lognormal(5, 1.5, n),
+            "customer_value": rng.lognormal(5, 1.5, n),
         }
     )
     probability = np.round(rng.beta(1, 30, n), 2)  # rounded: many ties, like isotonic output
@@ -57,7 +57,7 @@ def scored_book(n: int = 20_000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarra
 
 def list_at_capacity(frame, probability, rank, k, order="risk", **where) -> set[str]:
     """The k customers the at-risk list shows for one filter and order (as the app sorts)."""
-    shown = frame.assign(risk=probability, loss=probability * frame["mrr"], rank=rank)
+    shown = frame.assign(risk=probability, loss=probability * frame["customer_value"], rank=rank)
     for column, value in where.items():
         shown = shown[shown[column] == value]
     key = "risk" if order == "risk" else "loss"

@@ -9,18 +9,28 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipeline.read.export import EXPORT_COLUMNS, export_frame, file_name, neutralize, to_csv_bytes
+from pipeline.read.export import export_columns, file_name, neutralize, to_csv_bytes
+from pipeline.read.export import export_frame as export_with_words
+from pipeline.read.words import ATTRIBUTES, DatasetWords
+
+WORDS = DatasetWords()  # a contractual book in USD, attributes named as in the contract
+
+
+def export_frame(rows: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
+    return export_with_words(rows, WORDS, ATTRIBUTES, top=top)
+
 
 HEADER = [
     "customer_id",
     "customer_name",
     "segment",
     "plan",
-    "mrr_usd",
+    "region",
+    "monthly_revenue_usd",
     "risk_pct",
     "movement",
     "risk_change_pts",
-    "expected_mrr_loss_usd",
+    "expected_revenue_loss_usd",
     "reason_1",
     "reason_2",
     "reason_3",
@@ -42,9 +52,9 @@ def at_risk_rows(names: list[str], text_dtype: str = "object") -> pd.DataFrame:
             "segment": text(["SMB"] * n),
             "region": text(["EMEA"] * n),
             "plan": text(["-pro"] + ["growth"] * (n - 1)),
-            "mrr": [1234.567] + [-50.0] + [10.0] * (n - 2),
+            "customer_value": [1234.567] + [-50.0] + [10.0] * (n - 2),
             "churn_probability": [0.98765] + [0.5] * (n - 1),
-            "expected_mrr_loss": [1219.32, -25.0] + [5.0] * (n - 2),
+            "expected_loss": [1219.32, -25.0] + [5.0] * (n - 2),
             "reason_1": text(["=1+2"] + ["Days since last activity: 40"] * (n - 1)),
             "reason_2": text([None] * n),
             "reason_3": text(["@here"] * n),
@@ -109,24 +119,24 @@ def test_an_embedded_carriage_return_cannot_start_a_formula_cell() -> None:
 
 def test_exported_numbers_stay_numeric_even_when_negative() -> None:
     frame = export_frame(at_risk_rows(["a", "b", "c"]))
-    for column in ("mrr_usd", "risk_pct", "expected_mrr_loss_usd"):
+    for column in ("monthly_revenue_usd", "risk_pct", "expected_revenue_loss_usd"):
         assert pd.api.types.is_numeric_dtype(frame[column]), column
     body = read_csv(to_csv_bytes(frame))[1:]
-    assert body[1][HEADER.index("mrr_usd")] == "-50.0"  # not "'-50.0"
-    assert body[1][HEADER.index("expected_mrr_loss_usd")] == "-25.0"
+    assert body[1][HEADER.index("monthly_revenue_usd")] == "-50.0"  # not "'-50.0"
+    assert body[1][HEADER.index("expected_revenue_loss_usd")] == "-25.0"
 
 
 def test_export_converts_risk_to_percent_and_rounds_money_to_cents() -> None:
     frame = export_frame(at_risk_rows(["a", "b"]))
     assert frame.loc[0, "risk_pct"] == pytest.approx(98.8)
-    assert frame.loc[0, "mrr_usd"] == pytest.approx(1234.57)
+    assert frame.loc[0, "monthly_revenue_usd"] == pytest.approx(1234.57)
     assert frame.loc[0, "snapshot_date"] == "2026-10-01"
     assert pd.isna(frame.loc[0, "reason_2"])
 
 
 def test_export_keeps_order_and_top_k_rows_with_the_documented_header() -> None:
     frame = export_frame(at_risk_rows([f"n{i}" for i in range(8)]), top=3)
-    assert list(frame.columns) == HEADER == list(EXPORT_COLUMNS)
+    assert list(frame.columns) == HEADER == list(export_columns(WORDS, ATTRIBUTES))
     assert frame["customer_id"].tolist() == ["A000000", "A000001", "A000002"]
     data = to_csv_bytes(frame)
     assert data.count(b"\r\n") == 1 + 3  # RFC 4180 line ends: header and three rows

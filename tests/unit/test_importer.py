@@ -123,12 +123,6 @@ def test_flat_file_problems_are_all_reported(settings: Settings) -> None:
     } <= found
 
 
-def test_flat_mapping_cannot_ask_for_percentiles_of_event_features(settings: Settings) -> None:
-    mapping = flat(vars={"percentile_features": ["paid_amount_to_date"]})
-    found = {(p.column, p.rule) for p in read_mapping(write(settings, mapping), settings).problems}
-    assert ("vars.percentile_features", "invalid setting") in found
-
-
 def test_flat_mapping_without_features_or_churn_flag_is_refused(settings: Settings) -> None:
     mapping = flat(features={})
     del mapping["tables"]["customer_exports"]["columns"]["churned"]

@@ -35,7 +35,7 @@ def test_load_labeled_keeps_labeled_rows_in_month_order_in_compact_types(mart, m
     assert isinstance(loaded["plan"].dtype, pd.CategoricalDtype)
     assert loaded["active_days_30d"].dtype == np.float32
     # Columns the backtest reads besides the features keep their precision.
-    assert loaded["mrr"].dtype == np.float64
+    assert loaded["customer_value"].dtype == np.float64
     assert loaded["days_since_last_activity"].isna().any(), "missing values stay missing"
 
 

@@ -41,10 +41,10 @@ def test_lift_is_zero_when_the_top_decile_has_no_churner() -> None:
     assert worst_first["lift_top_decile"] == 0.0
 
 
-def test_mrr_captured_at_k_is_the_share_of_lost_revenue_in_the_top_k() -> None:
+def test_value_captured_at_k_is_the_share_of_lost_value_in_the_top_k() -> None:
     metrics = evaluate(Y, SCORES, MRR, k=3)
     # Lost MRR = 100 + 200 + 300; the top 3 hold the 100 and the 200.
-    assert metrics["mrr_captured_at_k"] == pytest.approx(300 / 600)
+    assert metrics["value_captured_at_k"] == pytest.approx(300 / 600)
 
 
 def test_roc_auc_and_counts_match_the_hand_computed_values() -> None:
@@ -66,20 +66,20 @@ def test_k_larger_than_the_month_scores_everyone() -> None:
     metrics = evaluate(Y, SCORES, MRR, k=50)
     assert metrics["precision_at_k"] == pytest.approx(0.3)
     assert metrics["recall_at_k"] == 1.0
-    assert metrics["mrr_captured_at_k"] == 1.0
+    assert metrics["value_captured_at_k"] == 1.0
 
 
 def test_metrics_that_need_churners_are_empty_in_a_month_without_any() -> None:
     metrics = evaluate(np.zeros(10), SCORES, MRR, k=3)
     assert metrics["precision_at_k"] == 0.0
-    for name in ("roc_auc", "pr_auc", "recall_at_k", "lift_top_decile", "mrr_captured_at_k"):
+    for name in ("roc_auc", "pr_auc", "recall_at_k", "lift_top_decile", "value_captured_at_k"):
         assert math.isnan(metrics[name]), name
 
 
-def test_missing_mrr_counts_as_zero_revenue() -> None:
+def test_missing_value_counts_as_zero() -> None:
     mrr = MRR.copy()
     mrr[0] = np.nan
-    assert evaluate(Y, SCORES, mrr, k=3)["mrr_captured_at_k"] == pytest.approx(200 / 500)
+    assert evaluate(Y, SCORES, mrr, k=3)["value_captured_at_k"] == pytest.approx(200 / 500)
 
 
 def test_top_k_breaks_ties_by_position() -> None:

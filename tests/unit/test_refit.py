@@ -17,7 +17,7 @@ def test_refit_learns_from_every_month_with_the_early_stopped_rounds_and_calibra
     make_frame, make_config
 ) -> None:
     frame = labeled(make_frame(customers=150, months=7, seed=5))
-    held_back = fit_churn_model(frame, make_config())
+    held_back = fit_churn_model(frame, make_config(params={"refit_on_all_months": False}))
     refit = fit_churn_model(frame, make_config(params={"refit_on_all_months": True}))
     assert held_back.n_train == 150 * 4
     assert refit.n_train == len(frame) == 150 * 6
@@ -30,7 +30,9 @@ def test_refit_learns_from_every_month_with_the_early_stopped_rounds_and_calibra
 
 def test_refit_is_skipped_when_customers_not_months_are_held_out(make_frame, make_config) -> None:
     frame = labeled(make_frame(customers=300, months=2, seed=6))
-    held_back = fit_churn_model(frame, make_config(min_train_months=1))
+    held_back = fit_churn_model(
+        frame, make_config(min_train_months=1, params={"refit_on_all_months": False})
+    )
     refit = fit_churn_model(
         frame, make_config(min_train_months=1, params={"refit_on_all_months": True})
     )

@@ -73,7 +73,7 @@ def test_training_rows_exclude_the_validation_and_calibration_months(
     make_frame, make_config
 ) -> None:
     frame = labeled(make_frame(customers=100, months=7, seed=2))
-    model = fit_churn_model(frame, make_config())
+    model = fit_churn_model(frame, make_config(params={"refit_on_all_months": False}))
     months = sorted(frame[SNAPSHOT].unique())
     assert model.n_train == int(frame[SNAPSHOT].isin(months[:-2]).sum())
     assert model.n_train == 100 * 4

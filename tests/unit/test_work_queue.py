@@ -14,9 +14,9 @@ def customers() -> pd.DataFrame:
             "segment": ["SMB", "Enterprise", "SMB", "Mid-Market"],
             "plan": ["starter", "enterprise", "growth", "pro"],
             "region": ["EMEA", "EMEA", "APAC", "LATAM"],
-            "mrr": [50.0, 9000.0, 300.0, 1200.0],
+            "customer_value": [50.0, 9000.0, 300.0, 1200.0],
             "churn_probability": [0.6, 0.4, 0.3, 0.2],
-            "expected_mrr_loss": [30.0, 3600.0, 90.0, 240.0],
+            "expected_loss": [30.0, 3600.0, 90.0, 240.0],
         }
     )
 
@@ -26,7 +26,7 @@ def test_no_filter_keeps_everyone_in_risk_order() -> None:
 
 
 def test_filters_combine_and_keep_risk_order() -> None:
-    queue = QueueFilter(segments=("SMB", "Enterprise"), regions=("EMEA",), min_mrr=100)
+    queue = QueueFilter(segments=("SMB", "Enterprise"), regions=("EMEA",), min_value=100)
     assert select(customers(), queue)["customer_id"].tolist() == ["b"]
 
 
@@ -36,7 +36,7 @@ def test_expected_loss_order_puts_big_accounts_first() -> None:
 
 
 def test_a_filter_that_matches_nobody_gives_an_empty_list() -> None:
-    assert select(customers(), QueueFilter(max_mrr=10)).empty
+    assert select(customers(), QueueFilter(max_value=10)).empty
 
 
 def test_unknown_order_is_refused() -> None:

@@ -1,8 +1,5 @@
 -- The feature mart the churn model reads: one row per customer and month-start snapshot,
--- every feature computed from data strictly before the snapshot date. Percentiles within a
--- snapshot (var `percentile_features`, macros/mart_features.sql) compare a customer only with
--- the customers of the same snapshot, so they too use nothing dated on or after it.
-{%- set percentiles = percentile_columns() %}
+-- every feature computed from data strictly before the snapshot date.
 with
 
 spine as (
@@ -44,6 +41,12 @@ tickets as (
 payment_history as (
 
     select * from {{ ref('int_payment_history') }}
+
+),
+
+purchase_rhythm as (
+
+    select * from {{ ref('int_btyd_scores') }}
 
 ),
 
@@ -126,6 +129,20 @@ final as (
         cast(coalesce(tickets.tickets_30d, 0) as double) as tickets_30d,
         cast(coalesce(tickets.tickets_90d, 0) as double) as tickets_90d,
         cast(coalesce(tickets.urgent_tickets_90d, 0) as double) as urgent_tickets_90d,
+        purchase_rhythm.btyd_p_alive,
+        purchase_rhythm.btyd_p_no_purchase,
+        purchase_rhythm.btyd_expected_purchases,
+        {% if var('churn_definition') == 'non_contractual' -%}
+            coalesce(
+                purchase_rhythm.btyd_expected_spend,
+                payment_history.paid_amount_to_date
+                / greatest(activity_gaps.observed_span / 30.44, 1.0)
+                * {{ var('horizon_days') }} / 30.44,
+                0
+            ) as customer_value,
+        {%- else -%}
+            spine.mrr as customer_value,
+        {%- endif %}
         spine.is_matured,
         spine.churned_within_horizon
 
@@ -156,16 +173,11 @@ final as (
         on
             spine.customer_id = activity_gaps.customer_id
             and spine.snapshot_date = activity_gaps.snapshot_date
+    left join purchase_rhythm
+        on
+            spine.customer_id = purchase_rhythm.customer_id
+            and spine.snapshot_date = purchase_rhythm.snapshot_date
 
 )
 
-select final.*{% for feature in percentiles %},
-    case
-        when final.{{ feature.of }} is not null
-            then percent_rank() over (
-                partition by final.snapshot_date, final.{{ feature.of }} is null
-                order by final.{{ feature.of }}
-            )
-    end as {{ feature.name }}
-{%- endfor %}
-from final
+select * from final

@@ -1,7 +1,7 @@
 -- depends_on: {{ ref('flat_customer_snapshots' if var('dataset_kind') == 'flat' else 'customer_snapshots') }}
 -- Plain names, kinds, units and drift rules of the model features, generated from the column
 -- `meta` of customer_snapshots so that they are defined once, in YAML, and used everywhere
--- (percentile columns included, worded from the feature they rank; macros/mart_features.sql).
+-- (macros/mart_features.sql).
 {%- if var('dataset_kind', 'events') == 'flat' -%}
     {#- A flat customer file: the features its mapping declares (macros/flat_features.sql). -#}
     {%- set features = flat_features() -%}
@@ -23,7 +23,6 @@ features as (
             {{ dbt.string_literal(feature.reason | replace("'", "''")) }} as reason_template,
             {{ dbt.string_literal(feature.reason_if_missing | replace("'", "''")) }} as reason_if_missing,
             {{ dbt.string_literal(feature.get('drift') or '') }} as drift,
-            {{ dbt.string_literal(feature.get('percentile_of') or '') }} as percentile_of,
             {{ dbt.string_literal(feature.description | replace("'", "''")) }} as description
         {% if not loop.last %}union all{% endif %}
     {% else %}
@@ -36,7 +35,6 @@ features as (
             '' as reason_template,
             '' as reason_if_missing,
             '' as drift,
-            '' as percentile_of,
             '' as description
         where false
     {% endfor %}

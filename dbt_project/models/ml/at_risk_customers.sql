@@ -1,6 +1,7 @@
--- The newest snapshot's customers ranked by churn risk, with expected MRR loss and the
--- three features that raise each customer's risk most (largest positive SHAP values),
--- each worded as a fact ("No activity for 41 days").
+-- The newest snapshot's customers ranked by churn risk, with their value at risk, the
+-- expected loss (risk x value) and the three features that raise each customer's risk most
+-- (largest positive SHAP values), each worded as a fact ("No activity for 41 days"); a
+-- factor nearly everyone on the list shares is named once instead (common_reasons).
 with
 
 predictions as (
@@ -21,6 +22,12 @@ explanations as (
 
 ),
 
+common as (
+
+    select * from {{ ref('common_reasons') }}
+
+),
+
 ranked_reasons as (
 
     select
@@ -33,7 +40,9 @@ ranked_reasons as (
         ) as reason_rank
 
     from explanations
-    where contribution > 0
+    where
+        contribution > 0
+        and feature not in (select common.feature from common)
 
 ),
 
@@ -63,9 +72,9 @@ final as (
         snapshots.segment,
         snapshots.region,
         snapshots.plan,
-        snapshots.mrr,
+        snapshots.customer_value,
         predictions.churn_probability,
-        predictions.churn_probability * snapshots.mrr as expected_mrr_loss,
+        predictions.churn_probability * snapshots.customer_value as expected_loss,
         top_reasons.reason_1,
         top_reasons.reason_2,
         top_reasons.reason_3,

@@ -1,4 +1,5 @@
-"""Accuracy per backtest month and method: ROC AUC, precision/recall at k, lift, Brier."""
+"""Accuracy per backtest month and method: ROC AUC, precision/recall at k, lift, Brier,
+and the model settings the walk-forward chose for each month."""
 
 import pyarrow as pa
 
@@ -15,11 +16,16 @@ METRICS = [
     "precision_at_k",
     "recall_at_k",
     "lift_top_decile",
-    "mrr_captured_at_k",
+    "value_captured_at_k",
     "brier",
 ]
 SCHEMA = pa.schema(
-    [("scoring_month", pa.date32()), ("method", pa.string()), ("capacity_k", pa.int64())]
+    [
+        ("scoring_month", pa.date32()),
+        ("method", pa.string()),
+        ("settings", pa.string()),
+        ("capacity_k", pa.int64()),
+    ]
     + [(name, pa.float64()) for name in METRICS]
 )
 
@@ -30,7 +36,7 @@ def model(dbt, session):
     predictions = dbt.ref("ml_backtest_predictions")
     # Every column but the customer id: at 1,000,000 accounts that is 25 million strings.
     predictions = predictions.project(
-        "scoring_month, method, score, probability, churned, mrr, n_train"
+        "scoring_month, method, score, probability, churned, value, n_train, settings"
     ).df()
     metrics = monthly_metrics(predictions, capacity_k)
     if metrics.empty:

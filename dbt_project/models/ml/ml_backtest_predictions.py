@@ -19,8 +19,9 @@ SCHEMA = pa.schema(
         ("score", pa.float64()),
         ("probability", pa.float64()),
         ("churned", pa.bool_()),
-        ("mrr", pa.float64()),
+        ("value", pa.float64()),
         ("n_train", pa.int64()),
+        ("settings", pa.string()),
     ]
 )
 

@@ -6,6 +6,5 @@ select
     {{ var('min_train_months') }} as min_train_months,
     {{ dbt.string_literal(tojson(var('include_features', []))) }} as include_features,
     {{ dbt.string_literal(tojson(var('exclude_features', []))) }} as exclude_features,
-    {{ dbt.string_literal(tojson(var('percentile_features'))) }} as percentile_features,
     {{ dbt.string_literal(tojson(var('xgboost_params', {}))) }} as xgboost_params,
     {{ var('promotion_tolerance') }} as promotion_tolerance

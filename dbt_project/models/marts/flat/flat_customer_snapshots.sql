@@ -9,7 +9,7 @@
     segment,
     region,
     plan,
-    coalesce(mrr, 0) as mrr,
+    mrr as customer_value,
     days_since_last_activity
     {%- for feature in flat_features() %},
         {{ adapter.quote(feature.name) }}

@@ -1,0 +1,29 @@
+"""BG/NBD and Gamma-Gamma scores per customer and snapshot, fitted snapshot by snapshot on
+histories that end before it (ml.btyd_scores): the field's baseline for non-contractual
+churn, model features, and the spend a customer is expected to bring if they stay."""
+
+import pyarrow as pa
+
+from ml.btyd_scores import score_snapshots
+
+SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("snapshot_date", pa.date32()),
+        ("btyd_p_alive", pa.float64()),
+        ("btyd_p_no_purchase", pa.float64()),
+        ("btyd_expected_purchases", pa.float64()),
+        ("btyd_expected_spend", pa.float64()),
+    ]
+)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    histories = dbt.ref("int_purchase_histories").df()
+    horizon = dbt.ref("int_snapshot_dates").aggregate("max(horizon_days)").fetchall()[0][0]
+    if histories.empty:
+        return pa.Table.from_pylist([], schema=SCHEMA)
+    scores = score_snapshots(histories, int(horizon), value_column="average_value")
+    scores["snapshot_date"] = scores["snapshot_date"].dt.date
+    return pa.Table.from_pandas(scores[SCHEMA.names], schema=SCHEMA, preserve_index=False)
