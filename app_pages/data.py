@@ -12,7 +12,7 @@ import streamlit as st
 from pipeline.build.lock import BuildRefusedError
 from pipeline.contract import CONTRACT, FLAT_TABLE, Table
 from pipeline.ingest import importer, mapping, uploads, validation
-from pipeline.ingest.safety import UnsafePathError, quote_identifier
+from pipeline.ingest.safety import UPLOAD_SUFFIXES, UnsafePathError, quote_identifier
 from ui import data
 
 NOT_MAPPED = "— not mapped —"
@@ -27,7 +27,10 @@ KINDS = {
 def upload_files() -> None:
     """Store what the user uploads (sanitized names under BATON_HOME/uploads)."""
     files = st.file_uploader(
-        "CSV or Parquet files", type=["csv", "parquet"], accept_multiple_files=True
+        "Text (CSV, TSV, TXT, DAT) or Parquet files",
+        type=[suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES],
+        accept_multiple_files=True,
+        help="Delimiters are detected: commas, semicolons, tabs, pipes or runs of spaces.",
     )
     for file in files or []:
         try:
@@ -184,7 +187,7 @@ def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str]]:
     except (duckdb.Error, UnsafePathError, OSError) as error:
         st.error(
             f"{upload.name} could not be read: {str(error).splitlines()[0]} Check that it is a "
-            "CSV or Parquet file, or upload it again."
+            "delimited text or Parquet file, or upload it again."
         )
         return None, {}
     st.dataframe(frame, hide_index=True, height=220)
@@ -270,7 +273,7 @@ st.caption(
 upload_files()
 available = uploads.list_uploads(data.settings())
 if not available:
-    st.info("Upload a CSV or Parquet file to start.")
+    st.info("Upload a text (CSV, TSV, TXT, DAT) or Parquet file to start.")
 else:
     kind = st.radio(
         "What does your data look like?", list(KINDS), format_func=KINDS.get, key="kind"

@@ -9,17 +9,15 @@ build lock, so the last good raw data and the last good build keep serving other
 from __future__ import annotations
 
 import os
-import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from pipeline import dataset
 from pipeline.build.lock import build_lock
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, Table
-from pipeline.ingest import validation
+from pipeline.ingest import text, validation
 from pipeline.ingest.mapping import Mapping, MappingError, Source, TableMapping
 from pipeline.ingest.safety import column_references, lock_down
 from pipeline.ingest.safety import quote_identifier as q
@@ -28,15 +26,21 @@ from pipeline.settings import Settings
 
 
 def _open_source(
-    connection: duckdb.DuckDBPyConnection, name: str, source: Source, settings: Settings
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    source: Source,
+    settings: Settings,
+    scratch: Path,
+    referenced: int,
 ) -> tuple[list[Problem], list[str] | None]:
-    """File checks, then expose the source as a view named after it; (problems, columns)."""
+    """File checks, then expose the source as a view (a table for text files) named after
+    it; (problems, columns). `referenced`: how many of its columns the mapping reads."""
     problems = validation.check_size(name, source.path, settings.max_file_mb)
     if problems:
         return problems, None
     if source.format != "duckdb":
         problems = validation.check_not_empty(name, source.path, source.header)
-    if not problems and source.format == "csv":
+    if not problems and source.format == "text":
         problems = validation.check_encoding(name, source.path, source.encoding)
     if problems:
         return problems, None
@@ -45,15 +49,35 @@ def _open_source(
             alias = f"src_{name}"
             connection.execute(f"attach ? as {q(alias)} (read_only)", [str(source.path)])
             relation = connection.table(f"{q(alias)}.{q(str(source.table))}")
-        elif source.format == "csv":
-            relation = _load_csv(connection, name, source)
+        elif source.format == "text":
+            columns = text.load(
+                connection,
+                _view(name),
+                source.path,
+                delimiter=source.delimiter,
+                header=source.header,
+                encoding=source.encoding,
+                scratch=scratch,
+            )
         else:
             relation = connection.sql(
                 "select * from read_parquet($path)", params={"path": str(source.path)}
             )
-        columns = list(relation.columns)
-        if source.format != "csv":
+        if source.format != "text":
+            columns = list(relation.columns)
             relation.create_view(_view(name))
+    except text.RaggedLinesError as error:
+        return [
+            Problem(
+                name,
+                "",
+                "unreadable file",
+                error.count,
+                error.examples,
+                f"Every line needs the {error.fields} fields of the first line, separated by "
+                "spaces or tabs. Values holding spaces need a real delimiter (`delimiter:`).",
+            )
+        ], None
     except duckdb.Error as error:
         return [
             Problem(
@@ -65,11 +89,13 @@ def _open_source(
                 f"{source.path.name} could not be read as {source.format}.",
             )
         ], None
-    if source.format == "csv":
-        problems = validation.check_delimiter(name, source.path, columns, source.delimiter)
+    if source.format == "text":
+        problems = validation.check_one_column(
+            name, source.path, columns, source.delimiter, referenced, source.encoding
+        )
         if problems:
             return problems, None
-    if source.format != "csv" and not _has_rows(connection, _view(name)):
+    if source.format != "text" and not _has_rows(connection, _view(name)):
         return [
             Problem(
                 name,
@@ -83,33 +109,22 @@ def _open_source(
     return [], columns
 
 
-def _load_csv(
-    connection: duckdb.DuckDBPyConnection, name: str, source: Source
-) -> duckdb.DuckDBPyRelation:
-    """Copy a CSV into the scratch file, typed as sniffed over every row; a column that still
-    fails to convert (e.g. dates in two formats) is read as text, so the typed checks can
-    count and show its bad values instead of the read failing."""
-    params: dict[str, Any] = {
-        "path": str(source.path),
-        "header": source.header,
-        "encoding": source.encoding,
-    }
-    options = "header = $header, encoding = $encoding, sample_size = -1"
-    if source.delimiter:
-        params["delimiter"] = source.delimiter
-        options += ", delim = $delimiter"
-    text: dict[str, str] = {}
-    while True:
-        sql = f"select * from read_csv($path, {options}{', types = $types' if text else ''})"
-        relation = connection.sql(sql, params={**params, **({"types": text} if text else {})})
-        try:
-            relation.create(_view(name))
-            return connection.table(_view(name))
-        except duckdb.ConversionException as error:
-            failing = re.search(r'converting column "(.+?)"', str(error))
-            if failing is None or failing.group(1) in text:
-                raise
-            text[failing.group(1)] = "VARCHAR"
+def _references(mapping: Mapping) -> dict[str, int]:
+    """How many distinct columns the mapping's expressions read from each source."""
+    contract = {table.name: table for table in mapping.contract()}
+    found: dict[str, set[tuple[str, ...]]] = {}
+    for table_name, spec in mapping.tables.items():
+        expressions = [
+            *_expressions(mapping, contract[table_name], spec).values(),
+            *([spec.where] if spec.where else []),
+            *spec.group_by,
+        ]
+        found.setdefault(spec.source, set()).update(
+            tuple(part.lower() for part in reference)
+            for expression in expressions
+            for reference in column_references(expression)
+        )
+    return {source: len(references) for source, references in found.items()}
 
 
 def _view(source: str) -> str:
@@ -226,8 +241,11 @@ def stage(
     try:
         lock_down(connection, [*settings.allowed_roots, target.parent])
         columns: dict[str, list[str]] = {}
+        referenced = _references(mapping)
         for name, source in mapping.sources.items():
-            found, available = _open_source(connection, name, source, settings)
+            found, available = _open_source(
+                connection, name, source, settings, target.parent, referenced.get(name, 0)
+            )
             problems += found
             if available is not None:
                 columns[name] = available
@@ -250,7 +268,7 @@ def stage(
         for name in [*staged.values()]:
             connection.execute(f"drop table {q(name)}")
         for name, source in mapping.sources.items():
-            kind = "table" if source.format == "csv" else "view"
+            kind = "table" if source.format == "text" else "view"
             connection.execute(f"drop {kind} if exists {q(_view(name))}")
             if source.format == "duckdb":
                 connection.execute(f"detach {q('src_' + name)}")

@@ -1,6 +1,6 @@
 """Bring your own data: a YAML mapping from your files onto the raw-data contract.
 
-A mapping names source files (CSV, Parquet, or a table of a DuckDB file), then for each
+A mapping names source files (delimited text, Parquet, or a table of a DuckDB file), then for each
 contract table the source, an optional filter and grouping, and one SQL expression per
 contract column (`kind: events`, the default), optionally with other words for the
 feature mart's features (`features:`, such as "Units bought to date" for events to date);
@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, RESERVED_FEATURE_NAMES, TABLES, Table
-from pipeline.ingest import validation
+from pipeline.ingest import text, validation
 from pipeline.ingest.safety import (
     UnsafeExpressionError,
     UnsafePathError,
@@ -31,7 +31,12 @@ from pipeline.ingest.validation import Problem
 from pipeline.settings import ROOT, Settings, get_settings
 
 KINDS = ("events", "flat")
-FILE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".duckdb": "duckdb"}
+FILE_SUFFIXES = {
+    **dict.fromkeys(text.TEXT_SUFFIXES, "text"),
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".duckdb": "duckdb",
+}
 TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "features", "labels"}
 # Customer attributes a mapping may name in its business's words (`labels:`).
 ATTRIBUTES = ("segment", "plan", "region")
@@ -83,13 +88,14 @@ class Source:
 
     path: Path
     table: str | None = None
+    # None: detected; text.WHITESPACE: runs of spaces and/or tabs; else one character.
     delimiter: str | None = None
     encoding: str = "utf-8"
     header: bool = True
 
     @property
     def format(self) -> str:
-        """csv, parquet or duckdb."""
+        """text (delimited: .csv, .tsv, .txt, .dat), parquet or duckdb."""
         return FILE_SUFFIXES.get(self.path.suffix.lower(), "")
 
 
@@ -168,6 +174,29 @@ def _report(problems: list[Problem], table: str, column: str, rule: str, hint: s
     problems.append(Problem(table, column, rule, 0, (), hint))
 
 
+def locate(base: Path, spec: str, settings: Settings) -> Path:
+    """A source's file: relative to the mapping's folder `base`; a relative path with no file
+    there is looked up in each data folder in turn (so an example mapping finds its file in
+    whatever BATON_DATA_DIR names). `~` is expanded; the result is always inside the allowed
+    folders (raises UnsafePathError); it may not exist."""
+    try:
+        path: Path | None = resolve_inside(base, spec, settings.allowed_roots)
+        refused: UnsafePathError | None = None
+    except UnsafePathError as error:
+        path, refused = None, error
+    if (path is None or not path.is_file()) and not Path(spec.strip()).expanduser().is_absolute():
+        for folder in settings.data_dirs:
+            try:
+                candidate = resolve_inside(folder, spec, settings.allowed_roots)
+            except UnsafePathError:
+                continue
+            if candidate.is_file():
+                return candidate
+    if path is None:
+        raise refused or UnsafePathError(spec)
+    return path
+
+
 def _read_source(
     name: str, spec: Any, base: Path, settings: Settings, problems: list[Problem]
 ) -> Source | None:
@@ -186,17 +215,30 @@ def _read_source(
             f"{unknown} (allowed: {sorted(SOURCE_KEYS)}).",
         )
     try:
-        path = resolve_inside(base, str(options.get("path", "")), settings.allowed_roots)
+        path = locate(base, str(options.get("path", "")), settings)
     except UnsafePathError as error:
         _report(problems, MAPPING, where, "unsafe path", str(error))
         return None
     if not path.is_file():
-        _report(problems, MAPPING, where, "missing file", f"{path} does not exist.")
+        folders = ", ".join(str(folder) for folder in settings.data_dirs)
+        unexpanded = " $VARIABLES are not expanded in mappings." if "$" in str(path) else ""
+        _report(
+            problems,
+            MAPPING,
+            where,
+            "missing file",
+            f"{path} does not exist (nor in the data folders: {folders}).{unexpanded}",
+        )
+        return None
+    try:
+        delimiter = text.parse_delimiter(options.get("delimiter"))
+    except ValueError as error:
+        _report(problems, MAPPING, where, "wrong delimiter", str(error))
         return None
     source = Source(
         path=path,
         table=str(options["table"]) if options.get("table") is not None else None,
-        delimiter=str(options["delimiter"]) if options.get("delimiter") is not None else None,
+        delimiter=delimiter,
         encoding=str(options.get("encoding", "utf-8")).lower(),
         header=bool(options.get("header", True)),
     )
@@ -206,7 +248,8 @@ def _read_source(
             MAPPING,
             where,
             "unsupported file",
-            f"{path.name}: use a .csv or .parquet file, or a .duckdb file with `table:`.",
+            f"{path.name}: use a delimited text file ({', '.join(text.TEXT_SUFFIXES)}), a "
+            ".parquet file, or a .duckdb file with `table:`.",
         )
         return None
     if source.encoding not in validation.ENCODINGS:
@@ -218,9 +261,6 @@ def _read_source(
             f"Encoding {source.encoding!r} is not supported; use one of "
             f"{sorted(validation.ENCODINGS)} (or save the file as UTF-8).",
         )
-        return None
-    if source.delimiter is not None and len(source.delimiter) != 1:
-        _report(problems, MAPPING, where, "wrong delimiter", "A delimiter is one character.")
         return None
     return source
 

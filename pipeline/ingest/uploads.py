@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import yaml
 
+from pipeline.ingest import text
 from pipeline.ingest.safety import UnsafePathError, lock_down, resolve_inside, sanitize_upload_name
 from pipeline.settings import Settings
 
@@ -37,6 +38,8 @@ SYNONYMS = {
     "created_at": ("createdat", "openedat", "date"),
     "amount": ("amount", "total", "value"),
 }
+# Rows DuckDB's sniffer reads for a preview's types (its own default).
+PREVIEW_SAMPLE_ROWS = 20_480
 NUMERIC_TYPES = (
     "TINYINT",
     "SMALLINT",
@@ -77,10 +80,26 @@ def list_uploads(settings: Settings) -> list[Path]:
 def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFrame, dict[str, str]]:
     """The first rows of an upload and the type DuckDB reads each column as."""
     path = resolve_inside(settings.uploads_dir, path.name, settings.allowed_roots)
-    reader = "read_parquet($path)" if path.suffix.lower() != ".csv" else "read_csv($path)"
     with duckdb.connect() as connection:
         lock_down(connection, settings.allowed_roots)
-        relation = connection.sql(f"select * from {reader}", params={"path": str(path)})
+        if path.suffix.lower() in text.TEXT_SUFFIXES:
+            # The importer's reader (delimiter detected, whitespace split), on a sample.
+            text.load(
+                connection,
+                "preview",
+                path,
+                delimiter=None,
+                header=True,
+                encoding="utf-8",
+                scratch=settings.home,
+                sample_size=PREVIEW_SAMPLE_ROWS,
+                limit=rows,
+            )
+            relation = connection.table("preview")
+        else:
+            relation = connection.sql(
+                "select * from read_parquet($path)", params={"path": str(path)}
+            )
         types = {
             name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)
         }

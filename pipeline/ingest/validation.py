@@ -11,6 +11,7 @@ table, column, rule, a row count and a few example rows. Nothing here writes any
 from __future__ import annotations
 
 import codecs
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.contract import Table
+from pipeline.ingest import text
 from pipeline.ingest.safety import quote_identifier as q
 
 EXAMPLES = 3
@@ -90,12 +92,12 @@ def check_size(source: str, path: Path, max_mb: float) -> list[Problem]:
 
 
 def check_not_empty(source: str, path: Path, header: bool = True) -> list[Problem]:
-    """A file with no bytes, or a CSV with a header but no data line."""
+    """A file with no bytes, or a text file with a header but no data line."""
     if path.stat().st_size == 0:
         return [Problem(source, "", "empty file", 0, (f"{path.name} has 0 bytes",), EMPTY_HINT)]
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() in text.TEXT_SUFFIXES:
         with open(path, "rb") as handle:
-            lines = [line for line in (handle.readline() for _ in range(2)) if line.strip()]
+            lines = list(itertools.islice((line for line in handle if line.strip()), 2))
         if len(lines) < (2 if header else 1):
             return [
                 Problem(source, "", "empty file", 0, (f"{path.name} has no data rows",), EMPTY_HINT)
@@ -133,27 +135,38 @@ def check_encoding(source: str, path: Path, encoding: str) -> list[Problem]:
     ]
 
 
-def check_delimiter(
-    source: str, path: Path, columns: list[str], delimiter: str | None
+def check_one_column(
+    source: str,
+    path: Path,
+    columns: list[str],
+    delimiter: str | None,
+    referenced: int,
+    encoding: str = "utf-8",
 ) -> list[Problem]:
-    """A CSV read as one column although its header holds another delimiter."""
+    """A text file read as one column while the mapping reads several of its columns, or whose
+    first line holds another delimiter: one problem, instead of a missing column per use."""
     if len(columns) != 1:
         return []
-    with open(path, "rb") as handle:
-        header = handle.readline().decode("utf-8", errors="replace")
-    found = [d for d in DELIMITERS if d != delimiter and header.count(d) >= 1]
-    if not found:
+    first = text.first_line(path, encoding)
+    found = [d for d in DELIMITERS if d != delimiter and d in first]
+    if not found and referenced < 2:
         return []
-    likely = max(found, key=header.count)
+    if found:
+        likely = repr(max(found, key=first.count))
+    elif delimiter != text.WHITESPACE and len(text.fields(first)) > 1:
+        likely = text.WHITESPACE
+    else:
+        likely = ""
+    advice = f" Its first line looks {likely}-delimited: `delimiter: {likely}`." if likely else ""
     return [
         Problem(
             source,
             "",
             "wrong delimiter",
             0,
-            (f"header {header.strip()[:80]!r}",),
-            f"The file reads as a single column; it looks {likely!r}-delimited. Set "
-            f"`delimiter: {likely!r}` on the source.",
+            (f"first line {first.strip()[:80]!r}",),
+            "Read as one column: set `delimiter:` on the source (e.g. `delimiter: ';'` or "
+            f"`delimiter: whitespace`).{advice}",
         )
     ]
 

@@ -31,7 +31,8 @@ def test_data_page_asks_for_a_file_first(
 ) -> None:
     app = open_page(DATA_PAGE)
     assert not app.exception
-    assert "Upload a CSV or Parquet file to start." in [i.value for i in app.info]
+    start = "Upload a text (CSV, TSV, TXT, DAT) or Parquet file to start."
+    assert start in [i.value for i in app.info]
 
 
 def test_uploads_are_stored_under_a_safe_name_inside_the_home(

@@ -1,0 +1,299 @@
+"""Text files as they come: whitespace-padded exports, tabs, no header, wrong delimiters."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from pipeline.ingest import text
+from pipeline.ingest.importer import import_mapping, validate_mapping
+from pipeline.ingest.mapping import read_mapping
+from pipeline.ingest.safety import sanitize_upload_name
+from pipeline.ingest.uploads import preview
+from pipeline.settings import ROOT, Settings
+
+CDNOW_EXAMPLE = ROOT / "examples" / "cdnow.yml"
+# The CDNOW master file's shape: a header, leading spaces, runs of spaces, CRLF line ends.
+CDNOW_SAMPLE = (
+    b" customer_id  date number_of_cds  dollar_value\r\n"
+    b" 00001 19970101  1   11.77\r\n"
+    b" 00002 19970112  1   12.00\r\n"
+    b" 00002 19970112  5   77.00\r\n"
+    b" 00003 19970102  2   20.76\r\n"
+    b" 00003 19970330  2   20.76\r\n"
+)
+SHOP_ROWS = [("a 1", "2024-01-02", "3"), ("b 2", "2024-01-05", "1"), ("c 3", "2024-02-01", "7")]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    data = tmp_path / "data"
+    data.mkdir()
+    return Settings(home=tmp_path / "home", data_dirs=(data.resolve(),)).ensure()
+
+
+def write(settings: Settings, files: dict[str, bytes], mapping: dict[str, Any]) -> Path:
+    """Files and the mapping in the data folder; returns the mapping's path."""
+    data = settings.data_dirs[0]
+    for name, content in files.items():
+        (data / name).write_bytes(content)
+    path = data / "mapping.yml"
+    path.write_text(yaml.safe_dump(mapping, sort_keys=False))
+    return path
+
+
+def shop(
+    source: dict[str, Any] | str,
+    customer: str = "customer",
+    day: str = "day",
+    orders: str = "orders",
+) -> dict[str, Any]:
+    """A non-contractual mapping of one file of (customer, day, orders) rows."""
+    return {
+        "name": "Shop",
+        "vars": {"churn_definition": "non_contractual"},
+        "sources": {"shop": source},
+        "tables": {
+            "accounts": {
+                "from": "shop",
+                "group_by": [customer],
+                "columns": {"account_id": customer, "signup_date": f"min({day})"},
+            },
+            "usage_daily": {
+                "from": "shop",
+                "columns": {
+                    "account_id": customer,
+                    "usage_date": day,
+                    "active_users": 1,
+                    "events": orders,
+                },
+            },
+        },
+    }
+
+
+def rows(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(settings.raw_path), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_whitespace_text_with_crlf_and_a_header_imports_through_the_cdnow_example(
+    settings: Settings,
+) -> None:
+    (settings.data_dirs[0] / "CDNOW_master.txt").write_bytes(CDNOW_SAMPLE)
+    counts = import_mapping(read_mapping(CDNOW_EXAMPLE, settings), settings)
+    assert (counts["accounts"], counts["usage_daily"], counts["payments"]) == (3, 4, 4)
+    assert rows(settings, "select account_id, signup_date::varchar from accounts order by 1") == [
+        ("00001", "1997-01-01"),
+        ("00002", "1997-01-12"),
+        ("00003", "1997-01-02"),
+    ]
+    assert rows(settings, "select events from usage_daily where account_id = '00002'") == [(6,)]
+    assert rows(settings, "select amount from payments where account_id = '00002'") == [(89.0,)]
+
+
+def test_whitespace_text_named_csv_is_split_not_read_as_one_column(settings: Settings) -> None:
+    mapping = yaml.safe_load(CDNOW_EXAMPLE.read_text())
+    mapping["sources"]["cdnow"] = "CDNOW_master.csv"
+    path = write(settings, {"CDNOW_master.csv": CDNOW_SAMPLE}, mapping)
+    assert validate_mapping(read_mapping(path, settings), settings) == []
+
+
+def test_real_cdnow_master_file_imports_through_the_example_mapping(tmp_path: Path) -> None:
+    locations = [Path("/tmp/cdnow-data")]
+    spec = importlib.util.find_spec("lifetimes")
+    if spec is not None and spec.submodule_search_locations:
+        locations.insert(0, Path(spec.submodule_search_locations[0]) / "datasets")
+    found = [folder / "CDNOW_master.txt" for folder in locations]
+    master = next((path for path in found if path.is_file()), None)
+    if master is None:
+        message = f"CDNOW_master.txt is in none of {[str(p) for p in found]}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI installs it with the Lifetimes wheel (requirements-dev).")
+        pytest.skip(f"{message} (install requirements-dev.txt for the Lifetimes wheel).")
+    data = tmp_path / "cdnow-data"
+    data.mkdir()
+    shutil.copy(master, data / "CDNOW_master.txt")
+    home = tmp_path / "home"
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "import", str(CDNOW_EXAMPLE)],
+        cwd=ROOT,
+        env={**os.environ, "BATON_HOME": str(home), "BATON_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "accounts: 23,570" in result.stdout
+    lines = [line.split() for line in master.read_text().splitlines()[1:] if line.strip()]
+    with duckdb.connect(str(home / "raw.duckdb"), read_only=True) as connection:
+        revenue, purchase_days = connection.execute(
+            "select sum(amount), count(*) from payments"
+        ).fetchall()[0]
+        cds = connection.execute("select sum(events) from usage_daily").fetchall()[0][0]
+    assert revenue == pytest.approx(sum(float(line[3]) for line in lines))
+    assert purchase_days == len({(line[0], line[1]) for line in lines})
+    assert cds == sum(int(line[2]) for line in lines)
+
+
+def test_tab_delimited_tsv_keeps_values_with_spaces_in_one_column(settings: Settings) -> None:
+    tsv = "customer\tday\torders\n" + "".join("\t".join(row) + "\n" for row in SHOP_ROWS)
+    mapping = shop("shop.tsv")
+    import_mapping(
+        read_mapping(write(settings, {"shop.tsv": tsv.encode()}, mapping), settings), settings
+    )
+    assert rows(settings, "select account_id, events from usage_daily order by 1") == [
+        ("a 1", 3),
+        ("b 2", 1),
+        ("c 3", 7),
+    ]
+
+
+@pytest.mark.parametrize("delimiter", ["\t", "\\t", "tab"])
+def test_a_tab_delimiter_can_be_written_as_escape_or_word(
+    settings: Settings, delimiter: str
+) -> None:
+    tsv = "customer\tday\torders\n" + "".join("\t".join(row) + "\n" for row in SHOP_ROWS)
+    mapping = shop({"path": "shop.txt", "delimiter": delimiter})
+    problems = validate_mapping(
+        read_mapping(write(settings, {"shop.txt": tsv.encode()}, mapping), settings), settings
+    )
+    assert problems == []
+
+
+def test_whitespace_text_without_a_header_names_columns_column0_onwards(
+    settings: Settings,
+) -> None:
+    body = "".join(f"  {c.replace(' ', '')}   {d}  {o}  \n" for c, d, o in SHOP_ROWS)
+    mapping = shop(
+        {"path": "shop.dat", "header": False}, customer="column0", day="column1", orders="column2"
+    )
+    path = write(settings, {"shop.dat": body.encode()}, mapping)
+    import_mapping(read_mapping(path, settings), settings)
+    assert rows(settings, "select account_id, usage_date::varchar, events from usage_daily") == [
+        ("a1", "2024-01-02", 3),
+        ("b2", "2024-01-05", 1),
+        ("c3", "2024-02-01", 7),
+    ]
+
+
+def test_delimiter_space_means_runs_of_whitespace(settings: Settings) -> None:
+    body = "customer  day     orders\r\n" + "".join(
+        f" {c.replace(' ', '')}    {d}  {o}\r\n" for c, d, o in SHOP_ROWS
+    )
+    mapping = shop({"path": "shop.csv", "delimiter": " "})
+    path = write(settings, {"shop.csv": body.encode()}, mapping)
+    assert validate_mapping(read_mapping(path, settings), settings) == []
+
+
+def test_one_column_read_is_one_wrong_delimiter_problem_not_missing_columns(
+    settings: Settings,
+) -> None:
+    body = "customer:day:orders\n" + "".join(":".join(row) + "\n" for row in SHOP_ROWS)
+    path = write(settings, {"shop.txt": body.encode()}, shop("shop.txt"))
+    problems = validate_mapping(read_mapping(path, settings), settings)
+    assert [(p.table, p.rule) for p in problems] == [("shop", "wrong delimiter")]
+    assert "Read as one column: set `delimiter:`" in problems[0].hint
+    assert "`delimiter: whitespace`" in problems[0].hint
+    assert problems[0].examples == ("first line 'customer:day:orders'",)
+
+
+def test_whitespace_file_read_with_a_comma_suggests_delimiter_whitespace(
+    settings: Settings,
+) -> None:
+    (settings.data_dirs[0] / "CDNOW_master.txt").write_bytes(CDNOW_SAMPLE)
+    mapping = yaml.safe_load(CDNOW_EXAMPLE.read_text())
+    mapping["sources"]["cdnow"] = {"path": "CDNOW_master.txt", "delimiter": ","}
+    problems = validate_mapping(read_mapping(write(settings, {}, mapping), settings), settings)
+    assert [(p.table, p.rule) for p in problems] == [("cdnow", "wrong delimiter")]
+    assert "looks whitespace-delimited: `delimiter: whitespace`" in problems[0].hint
+
+
+def test_whitespace_lines_that_do_not_line_up_are_named_by_line(settings: Settings) -> None:
+    body = "customer day orders\n a1 2024-01-02 3\n\n b2 2024-01-05\n c3 2024-02-01 7\n"
+    mapping = shop({"path": "shop.txt", "delimiter": "whitespace"})
+    path = write(settings, {"shop.txt": body.encode()}, mapping)
+    problems = validate_mapping(read_mapping(path, settings), settings)
+    assert [(p.table, p.rule, p.count) for p in problems] == [("shop", "unreadable file", 1)]
+    assert problems[0].examples == ("line 4 has 2: 'b2 2024-01-05'",)
+
+
+@pytest.mark.parametrize("delimiter", ["ab", ""])
+def test_a_delimiter_of_several_characters_is_refused(settings: Settings, delimiter: str) -> None:
+    body = "customer,day,orders\n" + "".join(",".join(row) + "\n" for row in SHOP_ROWS)
+    mapping = shop({"path": "shop.csv", "delimiter": delimiter})
+    problems = read_mapping(
+        write(settings, {"shop.csv": body.encode()}, mapping), settings
+    ).problems
+    assert [(p.column, p.rule) for p in problems] == [("sources.shop", "wrong delimiter")]
+
+
+def test_relative_path_missing_beside_the_mapping_is_found_in_a_data_folder(
+    settings: Settings, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (settings.data_dirs[0] / "CDNOW_master.txt").write_bytes(CDNOW_SAMPLE)
+    mapping = yaml.safe_load(CDNOW_EXAMPLE.read_text())
+    (outside / "cdnow.yml").write_text(yaml.safe_dump(mapping))
+    found = read_mapping(outside / "cdnow.yml", settings)
+    assert found.problems == []
+    assert found.sources["cdnow"].path == settings.data_dirs[0] / "CDNOW_master.txt"
+
+
+def test_environment_variables_in_a_path_are_not_expanded(settings: Settings) -> None:
+    mapping = shop("$HOME/shop.txt")
+    problems = read_mapping(write(settings, {}, mapping), settings).problems
+    assert [(p.rule, "not expanded" in p.hint) for p in problems] == [("missing file", True)]
+
+
+@pytest.mark.parametrize("name", ["export.txt", "export.TSV", "export.dat"])
+def test_text_uploads_are_accepted_and_previewed_split(settings: Settings, name: str) -> None:
+    stored = sanitize_upload_name(name)
+    settings.uploads_dir.mkdir(parents=True)
+    (settings.uploads_dir / stored).write_bytes(CDNOW_SAMPLE)
+    frame, types = preview(settings, settings.uploads_dir / stored)
+    assert types == {
+        "customer_id": "VARCHAR",
+        "date": "BIGINT",
+        "number_of_cds": "BIGINT",
+        "dollar_value": "DOUBLE",
+    }
+    assert frame["customer_id"].tolist() == ["00001", "00002", "00002", "00003", "00003"]
+    assert list(settings.home.glob(".split-*")) == []
+
+
+def test_whitespace_split_gives_the_types_the_same_csv_gets(tmp_path: Path) -> None:
+    (tmp_path / "padded.txt").write_text(
+        "id   day          dmy         flag   amount\n"
+        " 007  2024-01-31   31/01/2024  true   1.5\n"
+        " 010  2024-02-29   29/02/2024  false  20\n"
+    )
+    (tmp_path / "plain.csv").write_text(
+        "id,day,dmy,flag,amount\n007,2024-01-31,31/01/2024,true,1.5\n"
+        "010,2024-02-29,29/02/2024,false,20\n"
+    )
+    with duckdb.connect() as connection:
+        for name in ("padded.txt", "plain.csv"):
+            text.load(
+                connection,
+                name.split(".")[0],
+                tmp_path / name,
+                delimiter=None,
+                header=True,
+                encoding="utf-8",
+                scratch=tmp_path,
+            )
+        padded, plain = connection.table("padded"), connection.table("plain")
+        assert [str(t) for t in padded.types[:2]] == ["VARCHAR", "DATE"]  # "007" stays text
+        assert padded.types == plain.types
+        assert padded.fetchall() == plain.fetchall()
