@@ -153,7 +153,8 @@ def test_calibrator_round_trips_through_json(positives: int) -> None:
 
 
 def test_a_handful_of_certain_churners_at_the_top_does_not_promise_certainty() -> None:
-    # What once made an isotonic step of a dozen customers say 100% (README, Modeling).
+    # What made a plain isotonic fit rate 30 customers of Online Retail's June 2011 at 100%
+    # (73% left).
     raw, y = overconfident(3000, 600)
     y[np.argsort(raw)[-12:]] = 1
     calibrated = Calibrator().fit(raw, y).transform(raw)
