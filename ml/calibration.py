@@ -1,22 +1,34 @@
-"""Probability calibration fitted on a slice later than the training data."""
+"""Probability calibration fitted on a slice later than the training data.
+
+Risks must rank, so every calibration fitted here is smooth and strictly increasing in the
+booster's probability: customers with different scores get different risks, and the Why
+page's waterfall (ml.waterfall) never crosses a flat step that hands all the points to one
+factor. Below MIN_POSITIVES_FOR_BETA positives Platt scaling (2 parameters), from there on
+beta calibration (3; Kull, Silva Filho & Flach, AISTATS 2017), both logistic regressions
+fitted with scikit-learn. Isotonic steps (what earlier versions fitted) still load and
+transform as stored, so models registered with them keep scoring the same.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
+from scipy.optimize import brentq
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
-# Isotonic regression needs enough positives to be stable; below this, use Platt scaling.
-MIN_POSITIVES_FOR_ISOTONIC = 200
-# Every step of the isotonic fit holds at least this many calibration rows. A step of a
-# dozen rows that all churned promises 100%: in Online Retail's June 2011 backtest month, 30
-# customers were rated 100% and 73% of them left. Merging small steps into their neighbour
-# keeps the fit monotone (measured there: Brier 0.2062 -> 0.2059, no probability above 0.8).
-MIN_ROWS_PER_STEP = 100
+# Beta calibration's third parameter pays off from about this many positives; below it,
+# Platt scaling. Measured on backtest months with fewer: Brier 0.02109 (Platt) vs 0.02111
+# (beta) on the demo's twelve, 0.2143 vs 0.2146 on Online Retail's April 2011 (55 positives).
+MIN_POSITIVES_FOR_BETA = 200
+# Clip of Platt's logit (and of isotonic interpolation's input, unchanged since first stored).
 _EPS = 1e-6
+# Clip of beta calibration's logs, far beyond Platt's: a booster's float32 probabilities
+# (margins within +-27) each keep a risk of their own.
+_BETA_EPS = 1e-12
+# Effectively unpenalised: the slice is large and there are 2-3 parameters.
+_C = 1e6
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -24,31 +36,48 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def _isotonic_steps(raw: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
-    """Isotonic fit whose steps hold MIN_ROWS_PER_STEP rows or more, as interpolation points.
+def _beta_features(p: np.ndarray) -> np.ndarray:
+    """ln p and -ln(1 - p): beta calibration is a logistic regression on these two."""
+    p = np.clip(p, _BETA_EPS, 1 - _BETA_EPS)
+    return np.column_stack([np.log(p), -np.log1p(-p)])
 
-    Each step is its first and last raw score at the step's churn rate; between steps the
-    probability is interpolated, beyond the ends clipped (as scikit-learn's isotonic does).
+
+def _shift(raw: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
+    """Platt with its slope fixed at 1: only moves the mean risk to the churn rate.
+
+    The fallback when the slice shows no positive slope (the booster ranks no better than
+    chance there): a fitted slope of zero or less would tie or reverse the ranking.
     """
-    order = np.argsort(raw, kind="stable")
-    x, target = raw[order], y[order]
-    fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit(x, target).predict(x)
-    bounds = [*np.flatnonzero(np.r_[True, np.diff(fitted) != 0]).tolist(), len(x)]
-    steps: list[list[int]] = []
-    for start, end in pairwise(bounds):
-        if steps and steps[-1][1] - steps[-1][0] < MIN_ROWS_PER_STEP:
-            steps[-1][1] = end  # too small: merge into the next step
-        else:
-            steps.append([start, end])
-    if len(steps) > 1 and steps[-1][1] - steps[-1][0] < MIN_ROWS_PER_STEP:
-        top = steps.pop()  # the top step is too small: merge it downwards
-        steps[-1][1] = top[1]
-    points: dict[str, list[float]] = {"x": [], "y": []}
-    for start, end in steps:
-        rate = float(target[start:end].mean())
-        points["x"] += [float(x[start]), float(x[end - 1])]
-        points["y"] += [rate, rate]
-    return points
+    z = _logit(raw)
+    target = float(y.mean())
+    intercept = brentq(lambda c: float(expit(z + c).mean()) - target, -60.0, 60.0)
+    return {"coef": [1.0], "intercept": [float(intercept)]}
+
+
+def _platt(raw: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
+    """Logistic regression on the logit of the raw probability (Platt scaling)."""
+    lr = LogisticRegression(C=_C).fit(_logit(raw).reshape(-1, 1), y)
+    if lr.coef_[0, 0] <= 0:
+        return _shift(raw, y)
+    return {"coef": [float(lr.coef_[0, 0])], "intercept": [float(lr.intercept_[0])]}
+
+
+def _beta(raw: np.ndarray, y: np.ndarray) -> tuple[str, dict[str, list[float]]]:
+    """Beta calibration: logit(q) = a ln p - b ln(1 - p) + c, with a, b >= 0 (not both 0).
+
+    As the paper fits it: when one of a, b comes out negative, it is set to 0 and the
+    other refitted alone; that keeps the map increasing. Platt is the case a = b.
+    """
+    x = _beta_features(raw)
+    lr = LogisticRegression(C=_C).fit(x, y)
+    a, b = (float(v) for v in lr.coef_[0])
+    if a < 0 or b < 0:
+        keep = 1 if a < 0 else 0
+        lr = LogisticRegression(C=_C).fit(x[:, [keep]], y)
+        a, b = (0.0, float(lr.coef_[0, 0])) if keep else (float(lr.coef_[0, 0]), 0.0)
+    if a <= 0 and b <= 0:
+        return "platt", _shift(raw, y)
+    return "beta", {"a": [a], "b": [b], "c": [float(lr.intercept_[0])]}
 
 
 @dataclass
@@ -59,22 +88,24 @@ class Calibrator:
     params: dict[str, list[float]] = field(default_factory=dict)
 
     def fit(self, raw: np.ndarray, y: np.ndarray) -> Calibrator:
-        """Choose isotonic or Platt by the number of positives and fit it."""
+        """Platt below MIN_POSITIVES_FOR_BETA positives, beta calibration from there on."""
         raw, y = np.asarray(raw, dtype=float), np.asarray(y, dtype=int)
         if y.sum() == 0 or y.sum() == len(y):
             self.method, self.params = "identity", {}
-        elif y.sum() >= MIN_POSITIVES_FOR_ISOTONIC:
-            self.method, self.params = "isotonic", _isotonic_steps(raw, y)
+        elif y.sum() >= MIN_POSITIVES_FOR_BETA:
+            self.method, self.params = _beta(raw, y)
         else:
-            lr = LogisticRegression(C=1e6).fit(_logit(raw).reshape(-1, 1), y)
-            self.method = "platt"
-            self.params = {"coef": [float(lr.coef_[0, 0])], "intercept": [float(lr.intercept_[0])]}
+            self.method, self.params = "platt", _platt(raw, y)
         return self
 
     def transform(self, raw: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities for raw model probabilities."""
+        """Calibrated probabilities for raw model probabilities (vectorised)."""
         raw = np.asarray(raw, dtype=float)
-        if self.method == "isotonic":
+        if self.method == "beta":
+            p = np.clip(raw, _BETA_EPS, 1 - _BETA_EPS)
+            a, b, c = self.params["a"][0], self.params["b"][0], self.params["c"][0]
+            return np.asarray(expit(a * np.log(p) - b * np.log1p(-p) + c), dtype=float)
+        if self.method == "isotonic":  # registry records fitted before beta calibration
             return np.interp(raw, self.params["x"], self.params["y"])
         if self.method == "platt":
             z = self.params["coef"][0] * _logit(raw) + self.params["intercept"][0]

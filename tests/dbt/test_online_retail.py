@@ -130,19 +130,32 @@ def test_online_retail_scores_and_explains_the_newest_customers(retail: Settings
     assert str(at_risk["snapshot_date"].iloc[0]).startswith("2011-12-01")
 
 
-def test_isotonic_calibration_keeps_every_waterfall_in_points_of_risk(retail: Settings) -> None:
-    """Online Retail calibrates with isotonic steps; each top customer's walk ends at its risk."""
+def test_top_customers_get_distinct_risks_and_waterfalls_that_spread_their_points(
+    retail: Settings,
+) -> None:
+    """Online Retail calibrates with beta calibration: strictly increasing, so every distinct
+    booster score keeps its own risk, and each top customer's walk ends at its risk with
+    points on every factor that moves the log-odds (isotonic steps gave 105 of the top 200
+    one risk, and some factors +0.0)."""
     pointer = warehouse.current(retail)
     assert pointer is not None
     calibrator = queries.calibrator(pointer["path"])
-    assert calibrator["method"] == "isotonic"
-    assert max(calibrator["params"]["y"]) < 0.95  # no handful of churners promises certainty
+    assert calibrator["method"] == "beta"
+    with duckdb.connect(pointer["path"], read_only=True) as connection:
+        risks, scores, top = connection.execute(
+            "select count(distinct churn_probability), count(distinct raw_probability), "
+            "max(churn_probability) from ml_predictions where risk_rank <= 200"
+        ).fetchone()
+    assert risks == scores
+    assert top < 0.95  # no handful of churners promises certainty
     for row in queries.at_risk(pointer["path"]).head(10).itertuples():
         explanation = queries.customer_explanation(pointer["path"], row.customer_id)
-        _, in_points = risk_points.customer_waterfall(
+        steps, in_points = risk_points.customer_waterfall(
             explanation, calibrator, float(row.churn_probability)
         )
         assert in_points, row.customer_id
+        moves = steps[(steps["kind"] == "step") & (steps["value"].abs() >= 0.05)]
+        assert (moves["value_pts"].abs() >= 0.1).all(), (row.customer_id, moves)
 
 
 def test_the_mapping_gives_the_mart_s_features_and_the_export_the_shop_s_words(

@@ -82,3 +82,22 @@ def test_a_customer_without_stored_contributions_gets_no_steps() -> None:
 
     assert steps.empty
     assert in_points is False
+
+
+def test_a_top_customers_points_are_spread_over_the_factors_that_raise_the_risk() -> None:
+    # With isotonic steps the path crossed flat stretches: one factor got +37 points and
+    # every other +0.0. A fitted calibration is smooth and strictly increasing, so each
+    # factor's points follow its log-odds.
+    rng = np.random.default_rng(5)
+    raw = 1 / (1 + np.exp(-rng.normal(-1.5, 1.3, 5000)))
+    churned = (rng.uniform(size=raw.size) < 0.02 + 0.7 * raw**1.5).astype(int)
+    calibrator = Calibrator().fit(raw, churned)
+    contributions = [0.9, 0.7, 0.6, 0.5, 0.4, 0.3]
+
+    steps = waterfall_steps(explanation(contributions, base=-1.5), calibrator.transform)
+
+    points = steps.loc[steps["kind"] == "step", "value_pts"].to_numpy()
+    top_5_percent = 100 * np.quantile(calibrator.transform(raw), 0.95)
+    assert steps["end_pts"].iloc[-1] > top_5_percent  # a customer at the top of the list
+    assert (points >= 1.0).all(), points
+    assert points.max() < 0.4 * points.sum(), points
