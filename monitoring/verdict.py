@@ -42,10 +42,6 @@ OWNERS = {
     MODEL: "ML engineer",
 }
 
-# Data quality. Daily rows of a source are compared with the same weekday of the previous
-# weeks (volume_history_weeks, a dbt var): median -/+ VOLUME_K robust SDs (never below the
-# counting noise), and never closer than VOLUME_MIN_RELATIVE of the median or
-
 
 @dataclass
 class Verdict:

@@ -115,6 +115,62 @@ def test_an_empty_source_is_not_stale() -> None:
     assert quality.freshness_checks(freshness(lag=99, newest=None)) == []
 
 
+def sources(**lags: int | None) -> pd.DataFrame:
+    """Freshness of several sources: lag days per source (None: no rows), 1 day allowed."""
+    return pd.concat(
+        [
+            freshness(lag or 0, 1, None if lag is None else "2026-09-30").assign(source_table=name)
+            for name, lag in lags.items()
+        ],
+        ignore_index=True,
+    )
+
+
+def by_source(frame: pd.DataFrame, check: str) -> pd.DataFrame:
+    return frame[frame["check_name"] == check].set_index("source_table")
+
+
+def test_an_entity_table_that_stops_growing_while_its_events_flow_is_reported_not_alarmed() -> None:
+    # One cohort of customers (all signed up in one quarter), whose purchases keep arriving.
+    result = checks(freshness=sources(accounts=462, usage_daily=0, payments=0, tickets=None))
+    assert fired(result) == []
+    accounts = by_source(result, "freshness").loc["accounts"]
+    assert accounts["value"] == 462 and not accounts["fired"]
+    assert "reported, not an alarm" in accounts["message"]
+    assert "payments, usage_daily keep arriving" in accounts["message"]
+    assert accounts["first_seen"] is None
+    assert quality.flowing_events(sources(accounts=462, usage_daily=0, tickets=None)) == [
+        "usage_daily"
+    ]
+
+
+def test_an_event_source_that_stops_alarms_even_while_others_flow() -> None:
+    result = checks(freshness=sources(accounts=0, usage_daily=30, payments=0))
+    assert fired(result) == ["freshness"]
+    assert by_source(result, "freshness").loc["usage_daily", "fired"]
+    assert "reported" not in by_source(result, "freshness").loc["usage_daily", "message"]
+
+
+def test_an_entity_table_that_stops_while_its_events_stop_too_alarms() -> None:
+    result = checks(freshness=sources(accounts=40, usage_daily=30, payments=35))
+    stale = by_source(result, "freshness")
+    assert stale["fired"].all()
+    assert "no event source is up to date either" in stale.loc["accounts", "message"]
+    assert quality.quality_alarm(result) is not None
+
+
+def test_an_entity_table_below_its_volume_range_alarms_only_when_its_events_stopped_too() -> None:
+    accounts = volume(below_days=10).assign(source_table="accounts")
+    flowing = checks(freshness=sources(accounts=0, usage_daily=0), volume=accounts)
+    assert fired(flowing) == []
+    assert "reported, not an alarm" in by_source(flowing, "volume").loc["accounts", "message"]
+    stopped = checks(freshness=sources(accounts=0, usage_daily=30), volume=accounts)
+    assert sorted(fired(stopped)) == ["freshness", "volume"]
+    # An event source below its range alarms whatever else flows.
+    usage = checks(freshness=sources(accounts=0, usage_daily=0), volume=volume(below_days=10))
+    assert fired(usage) == ["volume"]
+
+
 def test_volume_alarms_after_three_days_below_range_but_not_for_days_above() -> None:
     assert fired(checks(volume=volume(below_days=2, above_days=10))) == []
     result = checks(volume=volume(below_days=3))
