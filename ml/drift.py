@@ -286,6 +286,20 @@ def expected_performance(
     }
 
 
+def estimate_track_record(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Per backtest month, the ROC AUC the provisional estimate gives from the calibrated
+    probabilities alone (labels unseen): beside the realized one, how far it can be trusted.
+
+    `predictions` has scoring_month, probability (calibrated) and score (ranking) of one
+    method; returns scoring_month and estimated_roc_auc.
+    """
+    rows = [
+        (month, expected_roc_auc(group["probability"].to_numpy(), group["score"].to_numpy()))
+        for month, group in predictions.dropna(subset=["probability"]).groupby("scoring_month")
+    ]
+    return pd.DataFrame(rows, columns=["scoring_month", "estimated_roc_auc"])
+
+
 def expected_precision_at_k(probabilities: np.ndarray, scores: np.ndarray, k: int) -> float:
     """Precision in the top k to expect from calibrated probabilities: their mean there."""
     p = np.asarray(probabilities, dtype=float)
