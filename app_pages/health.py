@@ -131,8 +131,9 @@ if pointer is not None:
         st.subheader("Performance over time")
         st.caption(
             "Measured once a month's labels matured; the newest month is an estimate from the "
-            "calibrated probabilities. Grey: the reference months' mean; red dashes: the limit "
-            "the recent months are judged against."
+            "calibrated probabilities, its bar the estimate's own error in the backtest months. "
+            "Grey: the reference months' mean; red dashes: the limit the recent months (and "
+            "the whole bar of the estimate) are judged against."
         )
         churn, auc = st.columns(2)
         churn.altair_chart(
@@ -143,7 +144,7 @@ if pointer is not None:
         )
         auc.altair_chart(
             charts.monitored_over_time(
-                performance, "roc_auc", "roc_auc_low", "Model ROC AUC", changed_at
+                performance, "roc_auc", "roc_auc_low", "Model ROC AUC", changed_at, "roc_auc_band"
             ),
             width="stretch",
         )

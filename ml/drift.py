@@ -1,9 +1,11 @@
 """Drift statistics for the monitors: binned profiles, PSI, Jensen-Shannon, learned limits.
 
 Pure numpy/pandas, so the dbt monitoring models stay thin and every statistic is unit-tested.
-Distributions are compared on bins fitted to the reference (quantile edges for numbers, the
-reference's categories for text) plus one bin for missing values, so a feature that starts
-arriving empty drifts like any other change.
+Distributions are compared on bins fitted to the reference plus one bin for missing values,
+so a feature that starts arriving empty drifts like any other change: one bin per value for
+numbers with few distinct values (counts, flags), quantile edges for the others (a mass point
+such as the zeros of a spend keeps a bin of its own), the reference's categories for text.
+PSI and Jensen-Shannon are the textbook formulas on the bins' shares (see psi).
 """
 
 from __future__ import annotations
@@ -16,20 +18,56 @@ import pandas as pd
 
 MISSING = "missing"
 OTHER = "other"
-# Pseudo-count added to every bin, so an empty bin neither divides by zero nor dominates.
-SMOOTHING = 0.5
+# PSI divides by each bin's share: a bin empty on one side gets this share instead of 0 (or a
+# millionth of that side's smallest non-empty share, when that is smaller still), the
+# convention of Evidently and most PSI implementations. Bins empty on both sides are left out
+# (0 ln 0/0 = 0). Nothing else is smoothed, so on the same counts the PSI is the textbook one.
+EMPTY_BIN_SHARE = 1e-4
 # A robust standard deviation from the median absolute deviation (normal data).
 MAD_TO_SD = 1.4826
 
 
-def numeric_edges(reference: np.ndarray, bins: int = 10) -> np.ndarray:
-    """Inner bin edges at the reference's quantiles (duplicates dropped for discrete values)."""
+def _format(value: float) -> str:
+    return f"{value:,.4g}"
+
+
+def value_binned(reference: np.ndarray, value_limit: int) -> bool:
+    """Whether a numeric feature gets one bin per value: at most `value_limit` distinct ones."""
+    values = np.asarray(reference, dtype=float)
+    return 0 < len(np.unique(values[~np.isnan(values)])) <= value_limit
+
+
+def numeric_edges(reference: np.ndarray, bins: int = 10, value_limit: int = 0) -> np.ndarray:
+    """Inner bin edges fitted to the reference, for numeric_bins.
+
+    With at most `value_limit` distinct values (counts such as failed payments, flags), each
+    value v gets the bin [v, next value), the largest one alone, then one bin for higher
+    values (and one below the smallest). Otherwise edges at the reference's `bins` quantiles;
+    when they collapse on a mass point (a value held by 1/bins or more of the reference, e.g.
+    zero spend), each mass point keeps a bin of its own and the other values are cut at their
+    own quantiles, into bins in proportion to their share.
+    """
     values = np.asarray(reference, dtype=float)
     values = values[~np.isnan(values)]
     if len(values) == 0:
         return np.array([])
-    quantiles = np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1])
-    return np.unique(quantiles)
+    distinct, counts = np.unique(values, return_counts=True)
+    if len(distinct) <= value_limit:
+        return np.append(distinct, np.nextafter(distinct[-1], np.inf))
+    probabilities = np.linspace(0, 1, bins + 1)[1:-1]
+    edges = np.unique(np.quantile(values, probabilities))
+    if len(edges) == len(probabilities):
+        return edges
+    mass = distinct[counts >= len(values) / bins]
+    rest = values[~np.isin(values, mass)]
+    rest_bins = max(1, round(bins * len(rest) / len(values)))
+    inner = np.quantile(rest, np.linspace(0, 1, rest_bins + 1)[1:-1]) if len(rest) else []
+    edges = np.unique(np.concatenate([mass, np.nextafter(mass, np.inf), inner]))
+    # A mass point's bin closes just above it only where reference values follow before the
+    # next edge: between two adjacent integers (1 and 2 days) that bin would always be empty.
+    filled = bin_counts(numeric_bins(values, edges), len(edges) + 2)[1:-1] > 0
+    closing = np.isin(edges, np.nextafter(mass, np.inf))
+    return edges[~closing | filled]
 
 
 def numeric_bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -39,14 +77,32 @@ def numeric_bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(values), len(edges) + 1, index)
 
 
-def numeric_labels(edges: np.ndarray) -> list[str]:
-    """Readable labels of the bins numeric_bins makes, ending with the missing bin."""
-    shown = [f"{edge:,.4g}" for edge in edges]
-    if not shown:
+def numeric_labels(edges: np.ndarray, by_value: bool = False) -> list[str]:
+    """Readable labels of the bins numeric_bins makes, ending with the missing bin.
+
+    `by_value`: the edges come from numeric_edges' one bin per value ("0", "1", "> 7").
+    """
+    edges = np.asarray(edges, dtype=float)
+    if len(edges) == 0:
         return ["all values", MISSING]
-    labels = [f"< {shown[0]}"]
-    labels += [f"{low} to < {high}" for low, high in itertools.pairwise(shown)]
-    labels.append(f">= {shown[-1]}")
+    if by_value:
+        shown = [_format(edge) for edge in edges[:-1]]
+        return [f"< {shown[0]}", *shown, f"> {shown[-1]}", MISSING]
+
+    def point(low: float, high: float) -> bool:  # the bin [low, high) holds `low` only
+        return bool(np.nextafter(low, np.inf) == high)
+
+    labels = [f"< {_format(edges[0])}"]
+    after: float | None = None  # the value of the point bin just before
+    for low, high in itertools.pairwise(edges):
+        if point(low, high):
+            labels.append(_format(low))
+            after = low
+            continue
+        start = f"> {_format(after)}" if after is not None else _format(low)
+        labels.append(f"{start} to < {_format(high)}")
+        after = None
+    labels.append(f"> {_format(after)}" if after is not None else f">= {_format(edges[-1])}")
     return [*labels, MISSING]
 
 
@@ -75,23 +131,44 @@ def bin_counts(index: np.ndarray, n_bins: int) -> np.ndarray:
     return np.bincount(np.asarray(index, dtype=int), minlength=n_bins).astype(float)
 
 
-def _shares(counts: np.ndarray) -> np.ndarray:
-    counts = np.asarray(counts, dtype=float) + SMOOTHING
-    return counts / counts.sum()
+def _shares(reference: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides' shares per bin, bins empty on both sides left out."""
+    p, q = np.asarray(reference, dtype=float), np.asarray(current, dtype=float)
+    kept = (p > 0) | (q > 0)
+    p, q = p[kept], q[kept]
+    return p / max(p.sum(), 1.0), q / max(q.sum(), 1.0)
+
+
+def _no_empty_bins(shares: np.ndarray) -> np.ndarray:
+    """Empty bins get EMPTY_BIN_SHARE, or a millionth of the smallest share when that is less."""
+    filled = shares[shares > 0]
+    smallest = float(filled.min()) if len(filled) else EMPTY_BIN_SHARE
+    floor = EMPTY_BIN_SHARE if smallest > EMPTY_BIN_SHARE else smallest / 1e6
+    return np.where(shares > 0, shares, floor)
 
 
 def psi(reference: np.ndarray, current: np.ndarray) -> float:
-    """Population stability index of two binned count vectors (0 = same distribution)."""
-    p, q = _shares(reference), _shares(current)
+    """Population stability index of two binned count vectors (0 = same distribution).
+
+    The textbook sum over bins of (q - p) ln(q / p) on the shares p (reference) and q
+    (current); empty bins as EMPTY_BIN_SHARE says.
+    """
+    p, q = _shares(reference, current)
+    p, q = _no_empty_bins(p), _no_empty_bins(q)
     return float(np.sum((q - p) * np.log(q / p)))
 
 
 def js_distance(reference: np.ndarray, current: np.ndarray) -> float:
-    """Jensen-Shannon distance (base 2, 0 to 1) of two binned count vectors."""
-    p, q = _shares(reference), _shares(current)
+    """Jensen-Shannon distance (base 2, 0 to 1) of two binned count vectors (exact: an empty
+    bin needs no smoothing here, 0 log 0 = 0)."""
+    p, q = _shares(reference, current)
     mixture = (p + q) / 2
-    divergence = 0.5 * np.sum(p * np.log2(p / mixture)) + 0.5 * np.sum(q * np.log2(q / mixture))
-    return float(np.sqrt(max(divergence, 0.0)))
+
+    def divergence(shares: np.ndarray) -> float:
+        kept = shares > 0
+        return float(np.sum(shares[kept] * np.log2(shares[kept] / mixture[kept])))
+
+    return float(np.sqrt(max(0.5 * divergence(p) + 0.5 * divergence(q), 0.0)))
 
 
 def leave_one_out(by_period: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -209,6 +286,20 @@ def expected_performance(
     }
 
 
+def estimate_track_record(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Per backtest month, the ROC AUC the provisional estimate gives from the calibrated
+    probabilities alone (labels unseen): beside the realized one, how far it can be trusted.
+
+    `predictions` has scoring_month, probability (calibrated) and score (ranking) of one
+    method; returns scoring_month and estimated_roc_auc.
+    """
+    rows = [
+        (month, expected_roc_auc(group["probability"].to_numpy(), group["score"].to_numpy()))
+        for month, group in predictions.dropna(subset=["probability"]).groupby("scoring_month")
+    ]
+    return pd.DataFrame(rows, columns=["scoring_month", "estimated_roc_auc"])
+
+
 def expected_precision_at_k(probabilities: np.ndarray, scores: np.ndarray, k: int) -> float:
     """Precision in the top k to expect from calibrated probabilities: their mean there."""
     p = np.asarray(probabilities, dtype=float)
@@ -227,12 +318,14 @@ def feature_profiles(
     current_period: object,
     bins: int = 10,
     scores: Sequence[str] = (),
+    value_limit: int = 0,
 ) -> pd.DataFrame:
     """Binned counts of every feature for each reference period and the current period.
 
-    Bins are fitted on the pooled reference; `scores` are numeric columns of model output
-    (kind "prediction"). Returns one row per feature, period and bin: feature, kind, period,
-    time_window (reference or current), bin_order, bin_label, rows.
+    Bins are fitted on the pooled reference (see numeric_edges; numeric features with at most
+    `value_limit` distinct values get one bin per value); `scores` are numeric columns of
+    model output (kind "prediction"). Returns one row per feature, period and bin: feature,
+    kind, period, time_window (reference or current), bin_order, bin_label, rows.
     """
     periods = pd.to_datetime(frame[period])
     reference_keys = pd.to_datetime(pd.Series(list(reference_periods))).tolist()
@@ -244,8 +337,10 @@ def feature_profiles(
     kinds += [(name, "prediction") for name in scores]
     for name, kind in kinds:
         if kind != "categorical":
-            edges = numeric_edges(pd.to_numeric(reference[name], errors="coerce").to_numpy())
-            labels = numeric_labels(edges)
+            fitted = pd.to_numeric(reference[name], errors="coerce").to_numpy(dtype=float)
+            limit = value_limit if kind == "numeric" else 0
+            edges = numeric_edges(fitted, bins, limit)
+            labels = numeric_labels(edges, by_value=value_binned(fitted, limit))
             index = numeric_bins(pd.to_numeric(frame[name], errors="coerce").to_numpy(), edges)
         else:
             known = categories(reference[name].tolist())

@@ -9,6 +9,12 @@ import pandas as pd
 # reference months, on DRIFT_BINS quantile bins. A limit is DRIFT_FACTOR times the largest
 # leave-one-out value among the reference months, never below its floor.
 DRIFT_BINS = 10
+# Numeric features with at most VALUE_BIN_LIMIT distinct values in the reference (counts such
+# as failed payments or urgent tickets, mostly zero) get one bin per value, plus one for higher
+# values: their deciles are all 0, so quantile bins would put everyone in one bin and miss
+# 20% of customers getting two failed payments. 20 is where Evidently, too, stops treating
+# numbers as categories, so both tools bin such features alike.
+VALUE_BIN_LIMIT = 20
 DRIFT_FACTOR = 2.0
 PSI_FLOOR = 0.1
 JS_FLOOR = 0.1

@@ -23,6 +23,16 @@ AUC_MIN_DROP = 0.03  # absolute ROC AUC
 # less typical churners) are not the model's fault.
 LEAD_MIN_DROP = 0.02  # absolute ROC AUC
 BASELINE = "logistic"
+# The newest month's ROC AUC is estimated from its calibrated probabilities before its labels
+# mature. Its band is ESTIMATE_BAND_SDS times the estimate's root-mean-square error in the
+# backtest months, where the estimate and the realized value are both known (one month has
+# few churners, so a month's realized AUC strays from its estimate: 0.02 on the clean demo).
+# It counts as decay only when even the top of that band is below the realized floor
+# (roc_auc_low); 3, like BAND_SDS, so a clean month's estimate a little under the floor is
+# shown, not alarmed. With fewer than ESTIMATE_MIN_MONTHS such months the band is unknown
+# and the estimate never counts.
+ESTIMATE_BAND_SDS = 3.0
+ESTIMATE_MIN_MONTHS = 3
 
 
 def _band(reference: pd.Series, recent: pd.Series) -> tuple[float, float]:
@@ -40,13 +50,16 @@ def performance_table(
     outcomes: pd.DataFrame,
     current: dict[str, float],
     windows: Windows,
+    track_record: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Churn rate and accuracy per snapshot month, realized or estimated, with bands.
 
     `metrics`: backtest rows (scoring_month, method, roc_auc, precision_at_k) of the model
     ("xgboost") and its logistic baseline; `outcomes`: matured snapshots (snapshot_date,
     customers, churn_rate); `current`: the estimates for the newest, unmatured snapshot
-    (customers, churn_rate, roc_auc, precision_at_k).
+    (customers, churn_rate, roc_auc, precision_at_k); `track_record`: the model's estimated
+    ROC AUC in the backtest months (scoring_month, estimated_roc_auc), which gives the
+    newest month's estimate its band (roc_auc_band, see ESTIMATE_BAND_SDS).
     """
     realized = outcomes.assign(month=pd.to_datetime(outcomes["snapshot_date"]))
     backtest = metrics.assign(month=pd.to_datetime(metrics["scoring_month"]))
@@ -58,8 +71,26 @@ def performance_table(
         .merge(baseline.rename(columns={"roc_auc": "baseline_roc_auc"}), on="month", how="left")
     )
     frame["kind"] = "realized"
+    if track_record is not None and len(track_record):
+        track = track_record.assign(month=pd.to_datetime(track_record["scoring_month"]))
+        frame = frame.merge(track[["month", "estimated_roc_auc"]], on="month", how="left")
+    else:
+        frame["estimated_roc_auc"] = math.nan
+    errors = (frame["roc_auc"] - frame["estimated_roc_auc"]).dropna()
+    enough = len(errors) >= ESTIMATE_MIN_MONTHS
     estimate = pd.DataFrame(
-        [{"month": pd.Timestamp(windows.current_snapshot), "kind": "estimated", **current}]
+        [
+            {
+                "month": pd.Timestamp(windows.current_snapshot),
+                "kind": "estimated",
+                **current,
+                "estimated_roc_auc": current.get("roc_auc", math.nan),
+                "estimate_months": len(errors),
+                "roc_auc_band": (
+                    ESTIMATE_BAND_SDS * math.sqrt(float(np.mean(errors**2))) if enough else math.nan
+                ),
+            }
+        ]
     )
     frame = pd.concat([frame, estimate], ignore_index=True).sort_values("month")
     reference = {pd.Timestamp(d) for d in windows.outcome_reference}
@@ -89,6 +120,7 @@ def performance_table(
         "snapshot_date", "time_window", "kind", "customers", "churn_rate", "roc_auc",
         "precision_at_k", "baseline_roc_auc", "model_lead", "reference_churn_rate",
         "churn_rate_high", "reference_roc_auc", "roc_auc_low", "reference_model_lead",
+        "estimated_roc_auc", "roc_auc_band", "estimate_months",
     ]  # fmt: skip
     return frame[columns].reset_index(drop=True)
 
@@ -137,3 +169,40 @@ def accuracy_decay(performance: pd.DataFrame) -> Shift | None:
     first = recent.loc[recent["roc_auc"] < low, "snapshot_date"]
     reference = float(performance["reference_roc_auc"].iloc[0])
     return Shift(mean, reference, low, day(first.min()) if len(first) else None)
+
+
+@dataclass(frozen=True)
+class EstimatedDecay:
+    """The newest month's estimated ROC AUC below the realized floor beyond its own band."""
+
+    estimate: float
+    reference: float
+    floor: float
+    band: float
+    months: int  # backtest months the band was learned from
+    month: date | None
+
+    @property
+    def limit(self) -> float:
+        """The estimate counts as decay below this: the floor minus the band."""
+        return self.floor - self.band
+
+
+def estimated_decay(performance: pd.DataFrame) -> EstimatedDecay | None:
+    """The newest, unmatured month's estimated ROC AUC clearly below the floor the recent
+    matured months are judged against (beyond ESTIMATE_BAND_SDS of its backtest error)."""
+    current = performance[(performance["kind"] == "estimated") & performance["roc_auc"].notna()]
+    if current.empty or "roc_auc_band" not in current:
+        return None
+    row = current.iloc[-1]
+    estimate, band, floor = (float(row[c]) for c in ("roc_auc", "roc_auc_band", "roc_auc_low"))
+    if math.isnan(band) or math.isnan(floor) or not estimate + band < floor:
+        return None
+    return EstimatedDecay(
+        estimate,
+        float(row["reference_roc_auc"]),
+        floor,
+        band,
+        int(row["estimate_months"]),
+        day(row["snapshot_date"]),
+    )

@@ -15,6 +15,9 @@ import pandas as pd
 from ml.promotion import Decision
 from monitoring.rows import day, records
 
+# Volume. Daily rows of a source are compared with the same weekday of the previous weeks
+# (volume_history_weeks, a dbt var): median -/+ VOLUME_K robust SDs (never below the
+# counting noise), and never closer than VOLUME_MIN_RELATIVE of the median or
 # VOLUME_MIN_ABSOLUTE rows. Days outside their range never teach a later day's range.
 VOLUME_K = 4.0
 VOLUME_MIN_RELATIVE = 0.25
@@ -23,6 +26,14 @@ VOLUME_MIN_ABSOLUTE = 5.0
 # reported but do not alarm on their own: real events (a price change, a campaign) cause
 # bursts, and duplicated loads fail the unique tests on the staging ids.
 VOLUME_MIN_DAYS = 3
+# Entity tables hold one row per customer, dated by the day the customer joined: they stop
+# growing whenever no new customers come (a single cohort, paused acquisition), and that is a
+# fact about the business, not an outage. So an entity table that is stale, or below its
+# volume range, is reported, not an alarm, while its customers' events keep arriving (an
+# event source is fresh); it alarms when the events stopped too. Event sources (activity,
+# payments, ...) are judged against their own learned cadence. A feed that loses new
+# customers still shows: their events name accounts the table lacks, which an import rejects.
+ENTITY_SOURCES = ("accounts",)
 # A column that was complete (at most NULL_RATE_COMPLETE null before the recent window)
 # alarms when its recent null rate is NULL_RATE_JUMP (absolute) higher.
 NULL_RATE_COMPLETE = 0.01
@@ -93,38 +104,75 @@ def _check(
     }
 
 
+def flowing_events(freshness: pd.DataFrame) -> list[str]:
+    """Event sources (not entity tables) with rows, whose newest day is within their lag."""
+    return sorted(
+        str(row["source_table"])
+        for row in records(freshness)
+        if row["source_table"] not in ENTITY_SOURCES
+        and pd.notna(row["newest_date"])
+        and float(row["lag_days"]) <= float(row["allowed_lag_days"])
+    )
+
+
+def _entity_note(source: str, flowing: list[str]) -> str:
+    if flowing:
+        return (
+            f"; reported, not an alarm: {source} has one row per customer, dated by signup, so "
+            f"it stops growing when no new customers join, while {', '.join(flowing)} keep "
+            "arriving"
+        )
+    return "; no event source is up to date either"
+
+
 def freshness_checks(freshness: pd.DataFrame) -> list[dict[str, Any]]:
-    """A source is stale when its newest day lags the data as-of date more than allowed."""
+    """A source is stale when its newest day lags the data as-of date more than allowed.
+
+    An entity table (ENTITY_SOURCES) that stopped growing while events keep arriving is
+    reported, not an alarm.
+    """
+    flowing = flowing_events(freshness)
     checks = []
     for row in records(freshness):
         if pd.isna(row["newest_date"]):
             continue  # an empty source (e.g. no tickets in this dataset) is not stale
+        source = str(row["source_table"])
         lag, allowed = float(row["lag_days"]), float(row["allowed_lag_days"])
-        fired = lag > allowed
+        stale = lag > allowed
+        entity = source in ENTITY_SOURCES
+        fired = stale and not (entity and flowing)
         checks.append(
             _check(
                 "freshness",
-                row["source_table"],
+                source,
                 "",
                 lag,
                 allowed,
                 fired,
-                f"{row['source_table']}: newest row {day(row['newest_date'])}, "
-                f"{lag:.0f} day(s) before the data as-of date (allowed {allowed:.0f})",
+                f"{source}: newest row {day(row['newest_date'])}, "
+                f"{lag:.0f} day(s) before the data as-of date (allowed {allowed:.0f})"
+                + (_entity_note(source, flowing) if stale and entity else ""),
                 pd.Timestamp(row["newest_date"]) + pd.Timedelta(days=1) if fired else None,
             )
         )
     return checks
 
 
-def volume_checks(volume: pd.DataFrame) -> list[dict[str, Any]]:
-    """A source alarms when VOLUME_MIN_DAYS recent days have fewer rows than their range."""
+def volume_checks(volume: pd.DataFrame, flowing: list[str] | None = None) -> list[dict[str, Any]]:
+    """A source alarms when VOLUME_MIN_DAYS recent days have fewer rows than their range.
+
+    An entity table below its range while the event sources in `flowing` keep arriving
+    (see flowing_events) is reported, not an alarm.
+    """
+    flowing = flowing or []
     checks = []
     recent = volume[volume["time_window"] == "recent"]
     for source, days in recent.groupby("source_table", sort=True):
         below = days[days["status"] == "below"]
         above = days[days["status"] == "above"]
-        fired = len(below) >= VOLUME_MIN_DAYS
+        low = len(below) >= VOLUME_MIN_DAYS
+        entity = source in ENTITY_SOURCES
+        fired = low and not (entity and flowing)
         if len(below):
             observed, expected = below["row_count"].median(), below["expected_rows"].median()
             detail = (
@@ -135,6 +183,8 @@ def volume_checks(volume: pd.DataFrame) -> list[dict[str, Any]]:
             detail = f"within its learned range on all {len(days)} recent days"
         if len(above):
             detail += f"; above it on {len(above)} day(s) (reported, not an alarm)"
+        if low and entity:
+            detail += _entity_note(str(source), flowing)
         checks.append(
             _check(
                 "volume",
@@ -241,7 +291,7 @@ def quality_checks(
     """Every data-quality check of a build, fired or not, one row each."""
     rows = (
         freshness_checks(freshness)
-        + volume_checks(volume)
+        + volume_checks(volume, flowing_events(freshness))
         + column_checks(columns)
         + schema_checks(schema)
     )

@@ -9,7 +9,7 @@ unit-tested without a build.
 |---|---|---|
 | data_quality | any data-quality check fired (freshness, volume, nulls, new values, hard rules, schema) | analytics engineer |
 | world_change | valid inputs drifted (2+ features, one strongly, or the scores), or churn rose | both |
-| model | valid, stable inputs and outcomes, but accuracy fell below its band (more than a baseline's) | ML engineer |
+| model | valid, stable inputs and outcomes, but accuracy fell below its band (more than a baseline's), or the newest month's estimate fell below it beyond its own error | ML engineer |
 | healthy | nothing fired | no one |
 
 Drift of features accumulated "to date" counts only once the data covers a year before the
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from monitoring.drift import MIN_DRIFTED_FEATURES, PREDICTION, STRONG_DRIFT
-from monitoring.performance import accuracy_decay, churn_shift
+from monitoring.performance import accuracy_decay, churn_shift, estimated_decay
 from monitoring.quality import quality_alarm, schema_checks
 from monitoring.rows import records
 from monitoring.windows import Windows
@@ -41,10 +41,6 @@ OWNERS = {
     WORLD_CHANGE: "analytics engineer and ML engineer",
     MODEL: "ML engineer",
 }
-
-# Data quality. Daily rows of a source are compared with the same weekday of the previous
-# weeks (volume_history_weeks, a dbt var): median -/+ VOLUME_K robust SDs (never below the
-# counting noise), and never closer than VOLUME_MIN_RELATIVE of the median or
 
 
 @dataclass
@@ -113,6 +109,7 @@ def decide(
         )
     churn = churn_shift(performance)
     decay = accuracy_decay(performance)
+    estimate = estimated_decay(performance)
     if churn:
         evidence.append(
             {
@@ -133,6 +130,19 @@ def decide(
                 "limit": decay.limit,
                 "message": f"realized ROC AUC {decay.recent:.3f} in the recent matured months vs "
                 f"{decay.reference:.3f} before (limit {decay.limit:.3f})",
+            }
+        )
+    if estimate:
+        evidence.append(
+            {
+                "monitor": "estimated_accuracy",
+                "subject": "newest month (labels not matured)",
+                "value": estimate.estimate,
+                "limit": estimate.limit,
+                "message": f"estimated ROC AUC {estimate.estimate:.3f} for {estimate.month} "
+                f"(labels not matured) vs {estimate.reference:.3f} before: below its floor "
+                f"{estimate.floor:.3f} by more than the estimate's own error (+/-"
+                f"{estimate.band:.3f}, from {estimate.months} backtest months)",
             }
         )
     strong = bool(len(inputs)) and float(inputs["severity"].max()) >= STRONG_DRIFT
@@ -171,6 +181,14 @@ def decide(
             "the same features did; review the model logic."
         )
         return Verdict(MODEL, OWNERS[MODEL], summary, evidence, decay.first_month)
+    if estimate:
+        summary = (
+            f"It is the model: inputs are valid and stable, yet the ROC AUC expected for the "
+            f"newest month fell to {estimate.estimate:.3f} from {estimate.reference:.3f}, below "
+            "its floor by more than the estimate's own error; review the model logic (the "
+            "month's labels will confirm it once they mature)."
+        )
+        return Verdict(MODEL, OWNERS[MODEL], summary, evidence, estimate.month)
     summary = (
         "Nothing to fix: the data is fresh and complete, inputs and scores are stable, and "
         "accuracy is within its usual range."

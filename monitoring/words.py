@@ -23,6 +23,7 @@ MONITOR_NAMES = {
     "prediction_drift": "Score drift",
     "churn_rate": "Churn rate",
     "accuracy": "Accuracy",
+    "estimated_accuracy": "Estimated accuracy",
 }
 
 

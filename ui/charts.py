@@ -279,10 +279,16 @@ def distribution_compare(distribution: pd.DataFrame) -> alt.Chart:
 
 
 def monitored_over_time(
-    performance: pd.DataFrame, metric: str, limit: str, title: str, changed_at: object = None
+    performance: pd.DataFrame,
+    metric: str,
+    limit: str,
+    title: str,
+    changed_at: object = None,
+    band: str | None = None,
 ) -> alt.LayerChart:
     """A metric per snapshot month (measured solid, estimated dashed), its reference mean
-    (grey) and the limit recent months are judged against (red), the change marked."""
+    (grey) and the limit recent months are judged against (red), the change marked; `band`:
+    a column of +/- half-widths drawn as error bars (the estimate's own uncertainty)."""
     frame = performance.assign(
         month=pd.to_datetime(performance["snapshot_date"]),
         Status=performance["kind"].map(KIND_NAMES),
@@ -305,4 +311,21 @@ def monitored_over_time(
     )
     mean = base.mark_rule(color=REFERENCE_COLOR).encode(y=f"mean({reference}):Q")
     bound = base.mark_rule(color=ALARM_COLOR, strokeDash=[6, 3]).encode(y=f"mean({limit}):Q")
-    return alt.layer(line, mean, bound, _change_rule(frame, "changed")).properties(height=240)
+    layers = [line, mean, bound, _change_rule(frame, "changed")]
+    if band and band in frame:
+        low, high = frame[metric] - frame[band], frame[metric] + frame[band]
+        ranged = alt.Chart(frame.assign(band_low=low, band_high=high))
+        layers.append(
+            ranged.transform_filter("isValid(datum.band_low)")
+            .mark_rule(color=CURRENT_COLOR, strokeWidth=2, opacity=0.5)
+            .encode(
+                x="yearmonth(month):T",
+                y="band_low:Q",
+                y2="band_high:Q",
+                tooltip=[
+                    alt.Tooltip("band_low:Q", title="Estimate, low end", format=fmt),
+                    alt.Tooltip("band_high:Q", title="Estimate, high end", format=fmt),
+                ],
+            )
+        )
+    return alt.layer(*layers).properties(height=240)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pytest
 
 import demo
@@ -153,6 +156,45 @@ def test_late_data_is_a_data_problem_named_by_freshness_and_keeps_the_model(
     assert [item["subject"] for item in fresh] == ["usage_daily"]
     assert fresh[0]["value"] == scenarios.LATE_DAYS
     assert_model_kept(built, clean)
+
+
+def stop_signups(raw: Path, since: date) -> None:
+    """No customer signs up from `since` on: those accounts and all their rows never existed."""
+    newcomers = "select account_id from accounts where signup_date >= $since"
+    with duckdb.connect(str(raw)) as connection:
+        for table in ("subscriptions", "usage_daily", "invoices", "payments", "tickets"):
+            connection.execute(
+                f"delete from {table} where account_id in ({newcomers})", {"since": since}
+            )
+        connection.execute("delete from accounts where signup_date >= $since", {"since": since})
+
+
+def test_no_new_signups_while_usage_flows_is_reported_but_not_a_data_problem(
+    clean: Built, tmp_path_factory: pytest.TempPathFactory, build: Callable[..., RunRecord]
+) -> None:
+    """The accounts table stops growing for the last six months (acquisition paused: longer
+    than any gap between its signups before) while the existing customers' usage, invoices
+    and payments keep arriving."""
+    pointer = warehouse.current(clean.settings)
+    assert pointer is not None
+    with warehouse.connect(pointer["path"]) as connection:
+        as_of = connection.execute("select as_of_date from monitor_config").fetchone()[0]
+    since = (pd.Timestamp(as_of) - pd.DateOffset(months=6)).date()
+    settings = copy_home(clean.settings, tmp_path_factory.mktemp("no-signups") / "home")
+    stop_signups(settings.raw_path, since)
+    record = build(settings)
+    assert record.status == "success", record.failure
+    triage = record.triage or {}
+    assert triage["verdict"] != "data_quality", triage
+    assert not {"freshness", "volume"} & {item["monitor"] for item in triage["evidence"]}
+    served = warehouse.current(settings)
+    assert served is not None
+    checks = queries.quality_checks(served["path"])
+    accounts = checks[
+        (checks["check_name"] == "freshness") & (checks["source_table"] == "accounts")
+    ]
+    assert accounts["value"].item() > accounts["threshold"].item() and not accounts["fired"].item()
+    assert "reported, not an alarm" in accounts["message"].item()
 
 
 def test_a_price_increase_is_a_world_change_for_both_teams(

@@ -68,6 +68,103 @@ def test_numeric_edges_of_a_discrete_feature_do_not_repeat() -> None:
     assert len(edges) == len(np.unique(edges)) <= 3
 
 
+def textbook_psi(p: np.ndarray, q: np.ndarray) -> float:
+    """sum (q - p) ln(q / p) on shares, empty shares at 0.0001 (Evidently's convention)."""
+    p, q = p / p.sum(), q / q.sum()
+    p, q = np.where(p > 0, p, 1e-4), np.where(q > 0, q, 1e-4)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def test_psi_is_the_textbook_formula_on_the_same_counts() -> None:
+    reference, current = np.array([500.0, 300.0, 150.0, 50.0]), np.array([400.0, 300, 200, 100])
+    assert drift.psi(reference, current) == pytest.approx(textbook_psi(reference, current))
+    # An empty bin takes the usual 0.0001 share; a bin empty on both sides changes nothing.
+    sparse, moved = np.array([600.0, 400.0, 0.0, 0.0]), np.array([500.0, 400.0, 100.0, 0.0])
+    assert drift.psi(sparse, moved) == pytest.approx(textbook_psi(sparse[:3], moved[:3]))
+
+
+def test_count_features_with_few_values_get_one_bin_per_value_and_one_for_higher() -> None:
+    values = np.array([0.0] * 970 + [1.0] * 20 + [2.0] * 8 + [5.0] * 2)
+    edges = drift.numeric_edges(values, bins=10, value_limit=20)
+    labels = drift.numeric_labels(edges, by_value=True)
+    assert labels == ["< 0", "0", "1", "2", "5", "> 5", "missing"]
+    index = drift.numeric_bins(np.array([0.0, 1.0, 2.0, 3.0, 5.0, 9.0, np.nan]), edges)
+    assert [labels[i] for i in index] == ["0", "1", "2", "2", "5", "> 5", "missing"]
+    assert drift.value_binned(values, 20) and not drift.value_binned(np.arange(50.0), 20)
+
+
+def test_a_mass_point_keeps_its_own_bin_when_quantile_edges_collapse() -> None:
+    rng = np.random.default_rng(5)
+    spend = np.where(rng.random(5000) < 0.92, 0.0, rng.exponential(80.0, 5000))
+    edges = drift.numeric_edges(spend, bins=10, value_limit=20)
+    labels = drift.numeric_labels(edges)
+    assert labels[:3] == ["< 0", "0", "> 0"]  # zero alone, then the 8% who spent
+    index = drift.numeric_bins(np.array([0.0, 0.01, 500.0]), edges)
+    assert [labels[i] for i in index] == ["0", "> 0", "> 0"]
+    # 30% who spent are cut at their own quantiles, about a tenth of the customers each.
+    spread = np.where(rng.random(5000) < 0.7, 0.0, rng.exponential(80.0, 5000))
+    counts = drift.bin_counts(
+        drift.numeric_bins(spread, drift.numeric_edges(spread, 10, 20)), len(labels)
+    )
+    assert counts[1] == pytest.approx(3500, rel=0.05) and counts[2:5].min() > 400
+
+
+def zero_inflated(per_month: int, moved: float = 0.0, seed: int = 0) -> pd.DataFrame:
+    """Failed payments and urgent tickets (zero for most customers) over six reference months
+    and a current one, where a share `moved` of customers gets 2 failed payments and 3 urgent
+    tickets (the change Evidently's PSI put at 0.69 and quantile bins missed)."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i, month in enumerate(MONTHS):
+        failed = rng.choice([0, 1, 2, 3], per_month, p=[0.96, 0.03, 0.008, 0.002])
+        urgent = rng.choice([0, 1, 2], per_month, p=[0.97, 0.025, 0.005])
+        if i == len(MONTHS) - 1:
+            hit = rng.random(per_month) < moved
+            failed, urgent = np.where(hit, 2, failed), np.where(hit, 3, urgent)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "snapshot_date": month,
+                    "failed_payments_90d": failed,
+                    "urgent_tickets_90d": urgent,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def zero_inflated_drift(frame: pd.DataFrame) -> pd.DataFrame:
+    features = ["failed_payments_90d", "urgent_tickets_90d"]
+    profiles = drift.feature_profiles(
+        frame, features, [], "snapshot_date", MONTHS[:-1], MONTHS[-1], value_limit=20
+    )
+    return drift.drift_table(profiles, factor=2.0, psi_floor=0.1, js_floor=0.1).set_index("feature")
+
+
+def test_twenty_percent_of_customers_with_failed_payments_and_urgent_tickets_drift_strongly() -> (
+    None
+):
+    frame = zero_inflated(per_month=2000, moved=0.2, seed=1)
+    table = zero_inflated_drift(frame)
+    assert table["drifted"].all()
+    assert (table["psi"] > 5 * table["psi_limit"]).all()
+    # The same value counts give the textbook PSI (what Evidently reports on these bins).
+    reference = frame[frame["snapshot_date"] < MONTHS[-1]]
+    current = frame[frame["snapshot_date"] == MONTHS[-1]]
+    for feature in table.index:
+        values = sorted(set(frame[feature]))
+        p = reference[feature].value_counts().reindex(values, fill_value=0).to_numpy(float)
+        q = current[feature].value_counts().reindex(values, fill_value=0).to_numpy(float)
+        assert table.loc[feature, "psi"] == pytest.approx(textbook_psi(p, q))
+
+
+def test_an_unchanged_zero_inflated_feature_is_not_flagged() -> None:
+    for seed in range(5):
+        table = zero_inflated_drift(zero_inflated(per_month=2000, seed=seed))
+        assert not table["drifted"].any(), (seed, table[["psi", "psi_limit"]])
+        assert (table["severity"] < 0.5).all()
+
+
 def test_categorical_bins_send_unseen_values_to_other_and_nulls_to_missing() -> None:
     known = drift.categories(["a", "a", "b", None])
     index = drift.categorical_bins(["a", "b", "z", None], known)
@@ -210,3 +307,21 @@ def test_expected_performance_of_an_unlabeled_month_comes_from_its_probabilities
     assert expected["churn_rate"] == pytest.approx(0.55)
     assert expected["precision_at_k"] == pytest.approx(0.8)
     assert expected["roc_auc"] == pytest.approx(drift.expected_roc_auc(p, p))
+
+
+def test_the_estimate_track_record_is_what_the_estimate_said_in_each_backtest_month() -> None:
+    rng = np.random.default_rng(3)
+    p = 1 / (1 + np.exp(-rng.normal(-2, 1.0, 600)))
+    predictions = pd.DataFrame(
+        {
+            "scoring_month": np.repeat(MONTHS[:2], 300),
+            "probability": p,
+            "score": p + rng.normal(0, 0.01, 600),
+        }
+    )
+    track = drift.estimate_track_record(predictions).set_index("scoring_month")
+    first = predictions.iloc[:300]
+    assert track.loc[MONTHS[0], "estimated_roc_auc"] == pytest.approx(
+        drift.expected_roc_auc(first["probability"].to_numpy(), first["score"].to_numpy())
+    )
+    assert len(track) == 2

@@ -115,6 +115,62 @@ def test_an_empty_source_is_not_stale() -> None:
     assert quality.freshness_checks(freshness(lag=99, newest=None)) == []
 
 
+def sources(**lags: int | None) -> pd.DataFrame:
+    """Freshness of several sources: lag days per source (None: no rows), 1 day allowed."""
+    return pd.concat(
+        [
+            freshness(lag or 0, 1, None if lag is None else "2026-09-30").assign(source_table=name)
+            for name, lag in lags.items()
+        ],
+        ignore_index=True,
+    )
+
+
+def by_source(frame: pd.DataFrame, check: str) -> pd.DataFrame:
+    return frame[frame["check_name"] == check].set_index("source_table")
+
+
+def test_an_entity_table_that_stops_growing_while_its_events_flow_is_reported_not_alarmed() -> None:
+    # One cohort of customers (all signed up in one quarter), whose purchases keep arriving.
+    result = checks(freshness=sources(accounts=462, usage_daily=0, payments=0, tickets=None))
+    assert fired(result) == []
+    accounts = by_source(result, "freshness").loc["accounts"]
+    assert accounts["value"] == 462 and not accounts["fired"]
+    assert "reported, not an alarm" in accounts["message"]
+    assert "payments, usage_daily keep arriving" in accounts["message"]
+    assert accounts["first_seen"] is None
+    assert quality.flowing_events(sources(accounts=462, usage_daily=0, tickets=None)) == [
+        "usage_daily"
+    ]
+
+
+def test_an_event_source_that_stops_alarms_even_while_others_flow() -> None:
+    result = checks(freshness=sources(accounts=0, usage_daily=30, payments=0))
+    assert fired(result) == ["freshness"]
+    assert by_source(result, "freshness").loc["usage_daily", "fired"]
+    assert "reported" not in by_source(result, "freshness").loc["usage_daily", "message"]
+
+
+def test_an_entity_table_that_stops_while_its_events_stop_too_alarms() -> None:
+    result = checks(freshness=sources(accounts=40, usage_daily=30, payments=35))
+    stale = by_source(result, "freshness")
+    assert stale["fired"].all()
+    assert "no event source is up to date either" in stale.loc["accounts", "message"]
+    assert quality.quality_alarm(result) is not None
+
+
+def test_an_entity_table_below_its_volume_range_alarms_only_when_its_events_stopped_too() -> None:
+    accounts = volume(below_days=10).assign(source_table="accounts")
+    flowing = checks(freshness=sources(accounts=0, usage_daily=0), volume=accounts)
+    assert fired(flowing) == []
+    assert "reported, not an alarm" in by_source(flowing, "volume").loc["accounts", "message"]
+    stopped = checks(freshness=sources(accounts=0, usage_daily=30), volume=accounts)
+    assert sorted(fired(stopped)) == ["freshness", "volume"]
+    # An event source below its range alarms whatever else flows.
+    usage = checks(freshness=sources(accounts=0, usage_daily=0), volume=volume(below_days=10))
+    assert fired(usage) == ["volume"]
+
+
 def test_volume_alarms_after_three_days_below_range_but_not_for_days_above() -> None:
     assert fired(checks(volume=volume(below_days=2, above_days=10))) == []
     result = checks(volume=volume(below_days=3))
@@ -242,10 +298,15 @@ def months(start: str, count: int) -> list[date]:
 
 
 def performance(
-    churn: list[float], auc: list[float], baseline: list[float] | None = None
+    churn: list[float],
+    auc: list[float],
+    baseline: list[float] | None = None,
+    estimate: float = 0.8,
+    track: list[float] | None = None,
 ) -> pd.DataFrame:
     """Nine matured months (Jan-Sep 2026) with churn, the model's and the logistic baseline's
-    AUC (0.02 below the model's unless given), and the October estimate."""
+    AUC (0.02 below the model's unless given), the October estimate, and what the estimate
+    said in the matured months (`track`; none unless given)."""
     snapshots = months("2026-01-01", 9)
     outcomes = pd.DataFrame({"snapshot_date": snapshots, "customers": 2000.0, "churn_rate": churn})
     baseline = baseline or [value - 0.02 for value in auc]
@@ -262,8 +323,11 @@ def performance(
             for method, values in (("xgboost", auc), ("logistic", baseline), ("recency", auc))
         ]
     )
-    current = {"customers": 2000.0, "churn_rate": 0.03, "roc_auc": 0.8, "precision_at_k": 0.2}
-    return performance_rules.performance_table(metrics, outcomes, current, WINDOWS)
+    current = {"customers": 2000.0, "churn_rate": 0.03, "roc_auc": estimate, "precision_at_k": 0.2}
+    record = None
+    if track is not None:
+        record = pd.DataFrame({"scoring_month": snapshots, "estimated_roc_auc": track})
+    return performance_rules.performance_table(metrics, outcomes, current, WINDOWS, record)
 
 
 STEADY_CHURN = [0.030, 0.028, 0.031, 0.029, 0.030, 0.032, 0.030, 0.029, 0.031]
@@ -303,6 +367,51 @@ def test_months_harder_for_every_method_are_not_the_models_fault() -> None:
     assert alike["roc_auc"].iloc[7] < alike["roc_auc_low"].iloc[0]
     assert performance_rules.accuracy_decay(alike) is None
     assert verdict_of(auc=harder, baseline=[a - 0.02 for a in harder]).verdict == "healthy"
+
+
+# What the estimate said in the matured months: off by 0.02 either way (RMS error 0.02).
+TRACK = [a + (0.02 if i % 2 else -0.02) for i, a in enumerate(STEADY_AUC)]
+
+
+def test_the_estimate_gets_a_band_from_its_error_in_the_backtest_months() -> None:
+    table = performance(STEADY_CHURN, STEADY_AUC, track=TRACK).set_index("snapshot_date")
+    newest = table.loc[date(2026, 10, 1)]
+    assert newest["estimate_months"] == 9
+    assert newest["roc_auc_band"] == pytest.approx(performance_rules.ESTIMATE_BAND_SDS * 0.02)
+    assert newest["estimated_roc_auc"] == newest["roc_auc"] == 0.8
+    assert table.loc[date(2026, 1, 1), "estimated_roc_auc"] == pytest.approx(TRACK[0])
+    assert table.loc[date(2026, 1, 1), ["roc_auc_band", "estimate_months"]].isna().all()
+
+
+def test_an_estimate_below_the_floor_but_within_its_own_error_is_shown_not_counted() -> None:
+    table = performance(STEADY_CHURN, STEADY_AUC, track=TRACK)
+    floor = table["roc_auc_low"].iloc[0]
+    assert floor > 0.8  # the estimate is below the floor, as on the clean demo...
+    assert performance_rules.estimated_decay(table) is None  # ...but within +/-0.06
+    verdict = verdicts.decide(checks(), drift(), table, WINDOWS)
+    assert verdict.verdict == "healthy" and verdict.evidence == []
+
+
+def test_an_estimate_clearly_below_the_floor_is_model_decay_with_its_own_evidence() -> None:
+    table = performance(STEADY_CHURN, STEADY_AUC, estimate=0.70, track=TRACK)
+    decay = performance_rules.estimated_decay(table)
+    assert decay is not None and decay.months == 9
+    assert decay.limit == pytest.approx(table["roc_auc_low"].iloc[0] - 0.06)
+    verdict = verdicts.decide(checks(), drift(), table, WINDOWS)
+    assert verdict.verdict == "model" and verdict.owner == "ML engineer"
+    assert verdict.changed_at == date(2026, 10, 1)
+    assert [item["monitor"] for item in verdict.evidence] == ["estimated_accuracy"]
+    assert "estimated ROC AUC 0.700" in verdict.evidence[0]["message"]
+    assert "from 9 backtest months" in verdict.evidence[0]["message"]
+    assert "expected for the newest month fell to 0.700" in verdict.summary
+
+
+def test_without_enough_backtest_months_the_estimate_has_no_band_and_never_counts() -> None:
+    few = [np.nan] * 7 + TRACK[7:]
+    table = performance(STEADY_CHURN, STEADY_AUC, estimate=0.5, track=few)
+    assert table["roc_auc_band"].isna().all()
+    assert performance_rules.estimated_decay(table) is None
+    assert performance_rules.estimated_decay(performance(STEADY_CHURN, STEADY_AUC, 0.5)) is None
 
 
 def drift(*drifted: tuple[str, float], kind: str = "numeric") -> pd.DataFrame:

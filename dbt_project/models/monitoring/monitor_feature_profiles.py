@@ -10,7 +10,7 @@ import pyarrow as pa
 from ml.drift import feature_profiles
 from ml.frame import SNAPSHOT
 from ml.registry import from_record
-from monitoring.drift import DRIFT_BINS, PREDICTION
+from monitoring.drift import DRIFT_BINS, PREDICTION, VALUE_BIN_LIMIT
 from monitoring.windows import windows_from_config
 
 SCHEMA = pa.schema(
@@ -48,6 +48,7 @@ def model(dbt, session):
         current_period=windows.current_snapshot,
         bins=DRIFT_BINS,
         scores=[PREDICTION],
+        value_limit=VALUE_BIN_LIMIT,
     )
     profiles["period"] = pd.to_datetime(profiles["period"]).dt.date
     return pa.Table.from_pandas(profiles, schema=SCHEMA, preserve_index=False)

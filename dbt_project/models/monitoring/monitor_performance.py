@@ -3,7 +3,7 @@
 import pyarrow as pa
 
 from ml.config import load_settings
-from ml.drift import expected_performance
+from ml.drift import estimate_track_record, expected_performance
 from monitoring.performance import performance_table
 from monitoring.windows import windows_from_config
 
@@ -23,6 +23,9 @@ SCHEMA = pa.schema(
         ("reference_roc_auc", pa.float64()),
         ("roc_auc_low", pa.float64()),
         ("reference_model_lead", pa.float64()),
+        ("estimated_roc_auc", pa.float64()),
+        ("roc_auc_band", pa.float64()),
+        ("estimate_months", pa.int64()),
     ]
 )
 
@@ -47,5 +50,13 @@ def model(dbt, session):
     current = expected_performance(
         scored["churn_probability"].to_numpy(), scored["raw_probability"].to_numpy(), capacity_k
     )
-    table = performance_table(metrics, outcomes, current, windows)
+    # What the estimate said in each backtest month, before that month's labels were known.
+    backtest = (
+        dbt.ref("ml_backtest_predictions")
+        .filter("method = 'xgboost'")
+        .project("scoring_month, probability, score")
+        .df()
+    )
+    track = estimate_track_record(backtest)
+    table = performance_table(metrics, outcomes, current, windows, track)
     return pa.Table.from_pandas(table, schema=SCHEMA, preserve_index=False)
