@@ -28,7 +28,18 @@ from pipeline.ingest.safety import (
     resolve_inside,
 )
 from pipeline.ingest.validation import Problem
-from pipeline.settings import ROOT, Settings, get_settings
+from pipeline.ingest.vars import read_vars
+from pipeline.ingest.wording import (
+    LABEL_HINT,
+    MAPPING,
+    UNIT_HINT,
+    label_problem,
+    read_labels,
+    read_wording,
+    report,
+    unit,
+)
+from pipeline.settings import Settings, get_settings
 
 KINDS = ("events", "flat")
 FILE_SUFFIXES = {
@@ -38,40 +49,12 @@ FILE_SUFFIXES = {
     ".duckdb": "duckdb",
 }
 TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "features", "labels"}
-# Customer attributes a mapping may name in its business's words (`labels:`).
-ATTRIBUTES = ("segment", "plan", "region")
 SOURCE_KEYS = {"path", "table", "delimiter", "encoding", "header"}
 TABLE_KEYS = {"from", "where", "group_by", "columns"}
 FEATURE_KEYS = {"expression", "label", "kind", "unit", "reason", "reason_if_missing", "description"}
-# What an events mapping may change about a feature of the mart: its words, not its values.
-WORDING_KEYS = {"label", "unit", "reason", "reason_if_missing", "description"}
-MART_YAML = ROOT / "dbt_project" / "models" / "marts" / "customer_snapshots.yml"
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-# Units a feature's value is formatted by (dbt_project/macros/format_feature_value.sql);
-# `usd` is the older name of `money`, which uses the dataset's currency (var `currency`).
-UNITS = (
-    "",
-    "money",
-    "days",
-    "months",
-    "count",
-    "events",
-    "seats",
-    "share",
-    "ratio",
-    "times",
-    "decimal",
-)
-UNIT_ALIASES = {"usd": "money"}
-LABEL_HINT = "label: a plain name of up to 80 characters, shown to business users."
-UNIT_HINT = f"unit: one of {', '.join(u for u in UNITS if u)}, or empty."
-# dbt vars are rendered into SQL by dbt: known ones are type-checked, others must be plain.
-INT_VARS = ("horizon_days", "inactivity_days", "capacity_k", "backtest_months", "min_train_months")
-PLAIN_TEXT = re.compile(r"^[A-Za-z0-9_.:+-]{0,64}$")
-RESERVED_VARS = ("dataset_kind", "flat_features", "feature_wording", "attribute_labels")
 FLAT_DEFAULT_VARS = {"min_train_months": 1}
-MAPPING = "mapping"
 
 
 class MappingError(ValueError):
@@ -169,11 +152,6 @@ class Mapping:
         }
 
 
-def _report(problems: list[Problem], table: str, column: str, rule: str, hint: str) -> None:
-    """Note a problem of the mapping file itself (no rows to count)."""
-    problems.append(Problem(table, column, rule, 0, (), hint))
-
-
 def locate(base: Path, spec: str, settings: Settings) -> Path:
     """A source's file: relative to the mapping's folder `base`; a relative path with no file
     there is looked up in each data folder in turn (so an example mapping finds its file in
@@ -202,12 +180,12 @@ def _read_source(
 ) -> Source | None:
     where = f"sources.{name}"
     if not NAME.match(str(name)):
-        _report(problems, MAPPING, where, "invalid name", "Source names are letters, digits and _.")
+        report(problems, MAPPING, where, "invalid name", "Source names are letters, digits and _.")
         return None
     options = spec if isinstance(spec, dict) else {"path": spec}
     unknown = sorted(set(options) - SOURCE_KEYS)
     if unknown:
-        _report(
+        report(
             problems,
             MAPPING,
             where,
@@ -217,12 +195,12 @@ def _read_source(
     try:
         path = locate(base, str(options.get("path", "")), settings)
     except UnsafePathError as error:
-        _report(problems, MAPPING, where, "unsafe path", str(error))
+        report(problems, MAPPING, where, "unsafe path", str(error))
         return None
     if not path.is_file():
         folders = ", ".join(str(folder) for folder in settings.data_dirs)
         unexpanded = " $VARIABLES are not expanded in mappings." if "$" in str(path) else ""
-        _report(
+        report(
             problems,
             MAPPING,
             where,
@@ -233,7 +211,7 @@ def _read_source(
     try:
         delimiter = text.parse_delimiter(options.get("delimiter"))
     except ValueError as error:
-        _report(problems, MAPPING, where, "wrong delimiter", str(error))
+        report(problems, MAPPING, where, "wrong delimiter", str(error))
         return None
     source = Source(
         path=path,
@@ -243,7 +221,7 @@ def _read_source(
         header=bool(options.get("header", True)),
     )
     if not source.format or (source.format == "duckdb") != (source.table is not None):
-        _report(
+        report(
             problems,
             MAPPING,
             where,
@@ -253,7 +231,7 @@ def _read_source(
         )
         return None
     if source.encoding not in validation.ENCODINGS:
-        _report(
+        report(
             problems,
             MAPPING,
             where,
@@ -269,7 +247,7 @@ def _expression(value: Any, table: str, column: str, problems: list[Problem]) ->
     try:
         return check_expression(value)
     except UnsafeExpressionError as error:
-        _report(problems, table, column, "unsafe expression", str(error))
+        report(problems, table, column, "unsafe expression", str(error))
         return None
 
 
@@ -277,11 +255,11 @@ def _read_table(
     table: Table, spec: Any, sources: dict[str, Any], problems: list[Problem]
 ) -> TableMapping | None:
     if not isinstance(spec, dict):
-        _report(problems, table.name, "", "invalid table", "Expected from/columns.")
+        report(problems, table.name, "", "invalid table", "Expected from/columns.")
         return None
     unknown = sorted(set(spec) - TABLE_KEYS)
     if unknown:
-        _report(
+        report(
             problems,
             table.name,
             "",
@@ -290,13 +268,13 @@ def _read_table(
         )
     source = str(spec.get("from"))
     if source not in sources:
-        _report(problems, table.name, "from", "unknown source", f"No source named {source!r}.")
+        report(problems, table.name, "from", "unknown source", f"No source named {source!r}.")
     raw_columns = spec.get("columns") or {}
     if not isinstance(raw_columns, dict):
         raw_columns = {}
     extra = sorted(str(c) for c in raw_columns if c not in table.column_names)
     for name in extra:
-        _report(
+        report(
             problems,
             table.name,
             name,
@@ -307,7 +285,7 @@ def _read_table(
     if table is FLAT_TABLE:
         missing = [name for name in missing if name != "exported_on"]
     for name in missing:
-        _report(
+        report(
             problems,
             table.name,
             name,
@@ -334,78 +312,10 @@ def _read_table(
     )
 
 
-def mart_features() -> list[str]:
-    """Names of the event feature mart's features (columns of customer_snapshots with a kind)."""
-    model = yaml.safe_load(MART_YAML.read_text(encoding="utf-8"))["models"][0]
-    return [
-        column["name"]
-        for column in model["columns"]
-        if ((column.get("config") or {}).get("meta") or {}).get("kind")
-    ]
-
-
-def _label_problem(label: Any) -> bool:
-    return not isinstance(label, str) or not label.strip() or len(label) > 80
-
-
-def _read_wording(spec: Any, problems: list[Problem]) -> dict[str, dict[str, str]]:
-    """An events mapping's `features:`: new words for features of the mart, by name."""
-    if not isinstance(spec, dict):
-        _report(
-            problems,
-            MAPPING,
-            "features",
-            "invalid setting",
-            "features is a mapping of name: {label, ...}.",
-        )
-        return {}
-    known = mart_features()
-    wording = {}
-    for name, options in spec.items():
-        column = f"features.{name}"
-        if name not in known:
-            _report(
-                problems,
-                MAPPING,
-                column,
-                "invalid feature",
-                "An events mapping can reword the features of customer_snapshots only (such "
-                "as events_to_date or paid_amount_to_date); see the feature_dictionary table.",
-            )
-            continue
-        options = options if isinstance(options, dict) else {}
-        unknown = sorted(set(options) - WORDING_KEYS)
-        if unknown or not options:
-            _report(
-                problems,
-                MAPPING,
-                column,
-                "unknown setting",
-                f"{unknown or 'nothing'} (allowed for an events mapping: {sorted(WORDING_KEYS)}).",
-            )
-            continue
-        if "label" in options and _label_problem(options["label"]):
-            _report(
-                problems,
-                MAPPING,
-                column,
-                "invalid feature",
-                LABEL_HINT,
-            )
-            continue
-        if _unit(options.get("unit")) is None:
-            _report(problems, MAPPING, column, "invalid feature", UNIT_HINT)
-            continue
-        wording[str(name)] = {key: str(value or "").strip() for key, value in options.items()}
-        if "unit" in options:
-            wording[str(name)]["unit"] = str(_unit(options["unit"]))
-    return wording
-
-
 def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
     table = FLAT_TABLE.name
     if not isinstance(spec, dict) or not spec:
-        _report(
+        report(
             problems,
             table,
             "features",
@@ -420,7 +330,7 @@ def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
         column = f"features.{name}"
         before = len(problems)
         if not FEATURE_NAME.match(str(name)) or name in RESERVED_FEATURE_NAMES:
-            _report(
+            report(
                 problems,
                 table,
                 column,
@@ -430,7 +340,7 @@ def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
             )
         unknown = sorted(set(options) - FEATURE_KEYS)
         if unknown:
-            _report(
+            report(
                 problems,
                 table,
                 column,
@@ -439,21 +349,21 @@ def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
             )
         kind = str(options.get("kind", ""))
         if kind not in FEATURE_TYPES:
-            _report(
+            report(
                 problems, table, column, "invalid feature", "kind must be numeric or categorical."
             )
         label = options.get("label")
-        if _label_problem(label):
-            _report(
+        if label_problem(label):
+            report(
                 problems,
                 table,
                 column,
                 "invalid feature",
                 LABEL_HINT,
             )
-        unit = _unit(options.get("unit"))
-        if unit is None:
-            _report(problems, table, column, "invalid feature", UNIT_HINT)
+        unit_name = unit(options.get("unit"))
+        if unit_name is None:
+            report(problems, table, column, "invalid feature", UNIT_HINT)
         expression = _expression(
             options.get("expression", quote_identifier(str(name))), table, column, problems
         )
@@ -464,92 +374,13 @@ def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
                     expression=expression,
                     label=str(label).strip(),
                     kind=kind,
-                    unit=unit or "",
+                    unit=unit_name or "",
                     reason=str(options.get("reason", "") or ""),
                     reason_if_missing=str(options.get("reason_if_missing", "") or ""),
                     description=str(options.get("description", "") or ""),
                 )
             )
     return tuple(features)
-
-
-def _read_labels(spec: Any, problems: list[Problem]) -> dict[str, str]:
-    """`labels:`: the business's names of the customer attributes (segment, plan, region)."""
-    if spec is None:
-        return {}
-    if not isinstance(spec, dict):
-        _report(
-            problems, MAPPING, "labels", "invalid setting", "labels is a mapping of name: label."
-        )
-        return {}
-    labels = {}
-    for name, label in spec.items():
-        if name not in ATTRIBUTES:
-            _report(
-                problems,
-                MAPPING,
-                f"labels.{name}",
-                "invalid setting",
-                f"Labels name the customer attributes: {', '.join(ATTRIBUTES)}.",
-            )
-        elif _label_problem(label):
-            _report(problems, MAPPING, f"labels.{name}", "invalid setting", LABEL_HINT)
-        else:
-            labels[str(name)] = str(label).strip()
-    return labels
-
-
-def _unit(value: Any) -> str | None:
-    """The unit a mapping names, in the product's terms; None when it is not one."""
-    unit = str(value or "").strip().lower()
-    unit = UNIT_ALIASES.get(unit, unit)
-    return unit if unit in UNITS else None
-
-
-def _plain(value: Any) -> bool:
-    """A var value dbt can render into SQL without quoting surprises."""
-    if isinstance(value, bool | int | float) or value is None:
-        return True
-    if isinstance(value, str):
-        return bool(PLAIN_TEXT.match(value))
-    if isinstance(value, list):
-        return all(_plain(item) for item in value)
-    if isinstance(value, dict):
-        return all(NAME.match(str(k)) and _plain(v) for k, v in value.items())
-    return False
-
-
-def _read_vars(spec: Any, problems: list[Problem]) -> dict[str, Any]:
-    if spec is None:
-        return {}
-    if not isinstance(spec, dict):
-        _report(problems, MAPPING, "vars", "invalid setting", "vars is a mapping of name: value.")
-        return {}
-    for name, value in spec.items():
-        column = f"vars.{name}"
-        if name in RESERVED_VARS:
-            _report(problems, MAPPING, column, "invalid setting", "Set by `kind: flat` itself.")
-        elif name in INT_VARS and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            _report(problems, MAPPING, column, "invalid setting", "A whole number of 1 or more.")
-        elif name == "churn_definition" and value not in ("contractual", "non_contractual"):
-            _report(problems, MAPPING, column, "invalid setting", "contractual or non_contractual.")
-        elif name == "as_of" and value and not re.match(r"^\d{4}-\d{2}-\d{2}$", str(value)):
-            _report(problems, MAPPING, column, "invalid setting", "A date as YYYY-MM-DD.")
-        elif name == "currency" and not re.match(r"^[A-Za-z]{3}$", str(value)):
-            _report(
-                problems, MAPPING, column, "invalid setting", "A currency code such as USD or GBP."
-            )
-        elif not NAME.match(str(name)) or not _plain(value):
-            _report(
-                problems,
-                MAPPING,
-                column,
-                "invalid setting",
-                "Names and values are plain words or numbers (letters, digits, _ . : + -).",
-            )
-    return dict(spec)
 
 
 def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
@@ -561,10 +392,10 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        _report(empty.problems, MAPPING, "", "unreadable mapping", f"{path}: {first}")
+        report(empty.problems, MAPPING, "", "unreadable mapping", f"{path}: {first}")
         return empty
     if not isinstance(data, dict):
-        _report(
+        report(
             empty.problems,
             MAPPING,
             "",
@@ -575,7 +406,7 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
     problems: list[Problem] = []
     unknown = sorted(str(k) for k in set(data) - TOP_LEVEL_KEYS)
     if unknown:
-        _report(
+        report(
             problems,
             MAPPING,
             "",
@@ -584,9 +415,9 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
         )
     kind = str(data.get("kind", "events"))
     if kind not in KINDS:
-        _report(problems, MAPPING, "kind", "invalid setting", "kind is events or flat.")
+        report(problems, MAPPING, "kind", "invalid setting", "kind is events or flat.")
         kind = "events"
-    dbt_vars = _read_vars(data.get("vars"), problems)
+    dbt_vars = read_vars(data.get("vars"), problems)
     declared = data.get("sources") or {}
     if not isinstance(declared, dict):
         declared = {}
@@ -602,7 +433,7 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
     tables: dict[str, TableMapping] = {}
     for table_name, spec in specs.items():
         if table_name not in contract:
-            _report(
+            report(
                 problems,
                 str(table_name),
                 "",
@@ -618,7 +449,7 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
         required.append("subscriptions")
     for name in required:
         if name not in specs:
-            _report(
+            report(
                 problems,
                 name,
                 "",
@@ -635,8 +466,8 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
     if kind == "flat":
         features = _read_features(data.get("features"), problems)
     elif data.get("features") is not None:
-        wording = _read_wording(data.get("features"), problems)
-    labels = _read_labels(data.get("labels"), problems)
+        wording = read_wording(data.get("features"), problems)
+    labels = read_labels(data.get("labels"), problems)
     return Mapping(
         name=str(data.get("name", path.stem)),
         path=path,

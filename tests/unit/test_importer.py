@@ -18,7 +18,8 @@ from pipeline.dataset import build_vars as dataset_vars
 from pipeline.dataset import name as dataset_name
 from pipeline.dataset import save as save_dataset
 from pipeline.ingest.importer import import_mapping, validate_mapping
-from pipeline.ingest.mapping import MappingError, mart_features, read_mapping
+from pipeline.ingest.mapping import MappingError, read_mapping
+from pipeline.ingest.wording import mart_features
 from pipeline.settings import ROOT, Settings
 
 CUSTOMERS = (

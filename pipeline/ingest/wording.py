@@ -1,0 +1,146 @@
+"""A mapping's words: the business's names for the mart's features, the customer attributes
+and units (`features:` of an events mapping, `labels:`), checked against the feature mart's
+column meta (dbt_project/models/marts/customer_snapshots.yml), which is also where the
+rewordable features and their default words are documented from (docs/data-contract.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from pipeline.ingest.validation import Problem
+from pipeline.settings import ROOT
+
+MAPPING = "mapping"
+
+# Customer attributes a mapping may name in its business's words (`labels:`).
+ATTRIBUTES = ("segment", "plan", "region")
+# What an events mapping may change about a feature of the mart: its words, not its values.
+WORDING_KEYS = {"label", "unit", "reason", "reason_if_missing", "description"}
+MART_YAML = ROOT / "dbt_project" / "models" / "marts" / "customer_snapshots.yml"
+# Units a feature's value is formatted by (dbt_project/macros/format_feature_value.sql);
+# `usd` is the older name of `money`, which uses the dataset's currency (var `currency`).
+UNITS = (
+    "",
+    "money",
+    "days",
+    "months",
+    "count",
+    "events",
+    "seats",
+    "share",
+    "ratio",
+    "times",
+    "decimal",
+)
+UNIT_ALIASES = {"usd": "money"}
+LABEL_HINT = "label: a plain name of up to 80 characters, shown to business users."
+UNIT_HINT = f"unit: one of {', '.join(u for u in UNITS if u)}, or empty."
+
+
+def report(problems: list[Problem], table: str, column: str, rule: str, hint: str) -> None:
+    """Note a problem of the mapping file itself (no rows to count)."""
+    problems.append(Problem(table, column, rule, 0, (), hint))
+
+
+def mart_features() -> list[str]:
+    """Names of the event feature mart's features (columns of customer_snapshots with a kind)."""
+    model = yaml.safe_load(MART_YAML.read_text(encoding="utf-8"))["models"][0]
+    return [
+        column["name"]
+        for column in model["columns"]
+        if ((column.get("config") or {}).get("meta") or {}).get("kind")
+    ]
+
+
+def label_problem(label: Any) -> bool:
+    return not isinstance(label, str) or not label.strip() or len(label) > 80
+
+
+def read_wording(spec: Any, problems: list[Problem]) -> dict[str, dict[str, str]]:
+    """An events mapping's `features:`: new words for features of the mart, by name."""
+    if not isinstance(spec, dict):
+        report(
+            problems,
+            MAPPING,
+            "features",
+            "invalid setting",
+            "features is a mapping of name: {label, ...}.",
+        )
+        return {}
+    known = mart_features()
+    wording = {}
+    for name, options in spec.items():
+        column = f"features.{name}"
+        if name not in known:
+            report(
+                problems,
+                MAPPING,
+                column,
+                "invalid feature",
+                "An events mapping can reword the features of customer_snapshots only (such "
+                "as events_to_date or paid_amount_to_date); see the feature_dictionary table.",
+            )
+            continue
+        options = options if isinstance(options, dict) else {}
+        unknown = sorted(set(options) - WORDING_KEYS)
+        if unknown or not options:
+            report(
+                problems,
+                MAPPING,
+                column,
+                "unknown setting",
+                f"{unknown or 'nothing'} (allowed for an events mapping: {sorted(WORDING_KEYS)}).",
+            )
+            continue
+        if "label" in options and label_problem(options["label"]):
+            report(
+                problems,
+                MAPPING,
+                column,
+                "invalid feature",
+                LABEL_HINT,
+            )
+            continue
+        if unit(options.get("unit")) is None:
+            report(problems, MAPPING, column, "invalid feature", UNIT_HINT)
+            continue
+        wording[str(name)] = {key: str(value or "").strip() for key, value in options.items()}
+        if "unit" in options:
+            wording[str(name)]["unit"] = str(unit(options["unit"]))
+    return wording
+
+
+def read_labels(spec: Any, problems: list[Problem]) -> dict[str, str]:
+    """`labels:`: the business's names of the customer attributes (segment, plan, region)."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        report(
+            problems, MAPPING, "labels", "invalid setting", "labels is a mapping of name: label."
+        )
+        return {}
+    labels = {}
+    for name, label in spec.items():
+        if name not in ATTRIBUTES:
+            report(
+                problems,
+                MAPPING,
+                f"labels.{name}",
+                "invalid setting",
+                f"Labels name the customer attributes: {', '.join(ATTRIBUTES)}.",
+            )
+        elif label_problem(label):
+            report(problems, MAPPING, f"labels.{name}", "invalid setting", LABEL_HINT)
+        else:
+            labels[str(name)] = str(label).strip()
+    return labels
+
+
+def unit(value: Any) -> str | None:
+    """The unit a mapping names, in the product's terms; None when it is not one."""
+    unit = str(value or "").strip().lower()
+    unit = UNIT_ALIASES.get(unit, unit)
+    return unit if unit in UNITS else None
