@@ -28,7 +28,7 @@ from pipeline.ingest.safety import (
     resolve_inside,
 )
 from pipeline.ingest.validation import Problem
-from pipeline.ingest.vars import read_vars
+from pipeline.ingest.vars import NAME, read_vars
 from pipeline.ingest.wording import (
     LABEL_HINT,
     MAPPING,
@@ -52,7 +52,6 @@ TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "f
 SOURCE_KEYS = {"path", "table", "delimiter", "encoding", "header"}
 TABLE_KEYS = {"from", "where", "group_by", "columns"}
 FEATURE_KEYS = {"expression", "label", "kind", "unit", "reason", "reason_if_missing", "description"}
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 FLAT_DEFAULT_VARS = {"min_train_months": 1}
 
