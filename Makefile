@@ -37,6 +37,7 @@ lint: dev-setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	cd dbt_project && ../$(BIN)/sqlfluff lint models
 	# Flat-file models are disabled under the default vars: lint them with dataset_kind=flat.
 	cd dbt_project && ../$(BIN)/sqlfluff lint --config flat.sqlfluff models/*/flat

@@ -91,6 +91,10 @@ class ModelConfig:
     # `settings` names the one a fitted model uses ("configured" when set by the dbt var).
     tune: bool = False
     settings: str = ""
+    # The BG/NBD blend of the margin (ml.blend): its weight (0: the trees alone) and the
+    # log-odds that stand in for a missing BG/NBD score.
+    blend_weight: float = 0.0
+    blend_center: float = 0.0
 
     @property
     def features(self) -> tuple[str, ...]:

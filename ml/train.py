@@ -11,6 +11,7 @@ import pandas as pd
 import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 
+from ml.blend import BLEND_FEATURE, BLEND_WEIGHT, blend_logit, blended, center_of
 from ml.calibration import Calibrator
 from ml.config import CANDIDATES, ModelConfig
 from ml.frame import CUSTOMER, SNAPSHOT, labels, learn_categories, to_matrix
@@ -79,12 +80,25 @@ class ChurnModel:
     categories: dict[str, list[str]]
     n_train: int  # training rows the model learned from (sampled negatives stand for the rest)
 
-    def raw_probability(self, frame: pd.DataFrame) -> np.ndarray:
-        """Uncalibrated probabilities from the booster."""
+    def booster_margin(self, frame: pd.DataFrame) -> np.ndarray:
+        """The booster's log-odds alone."""
         matrix = xgb.DMatrix(
             to_matrix(frame, self.config, self.categories), enable_categorical=True
         )
-        return np.asarray(self.booster.predict(matrix), dtype=float)
+        return np.asarray(self.booster.predict(matrix, output_margin=True), dtype=float)
+
+    def margin(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model's log-odds: the booster's, blended with BG/NBD where chosen (ml.blend)."""
+        return blended(
+            self.booster_margin(frame),
+            blend_logit(frame),
+            self.config.blend_weight,
+            self.config.blend_center,
+        )
+
+    def raw_probability(self, frame: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated probabilities of the model."""
+        return 1.0 / (1.0 + np.exp(-self.margin(frame)))
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated churn probabilities."""
@@ -245,6 +259,11 @@ def fit_churn_model(frame: pd.DataFrame, config: ModelConfig) -> ChurnModel:
     _, booster, config = best
     model = ChurnModel(booster, Calibrator(), config, categories, n_train=len(train_rows))
     calib = frame[split.calibration]
+    logit = blend_logit(frame) if BLEND_FEATURE in config.features else None
+    if logit is not None:  # blend the trees with the BG/NBD model (ml.blend)
+        model.config = replace(
+            model.config, blend_weight=BLEND_WEIGHT, blend_center=center_of(logit)
+        )
     model.calibrator.fit(model.raw_probability(calib), labels(calib))
     if config.params.get("refit_on_all_months") and split.by_time:
         _refit_on_all_months(model, dmatrix, y, buckets)

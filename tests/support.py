@@ -22,3 +22,23 @@ def run_pipeline(home: Path, *args: str, timeout: float = 600) -> str:
     )
     assert result.returncode == 0, f"pipeline {args} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
+
+
+def cdnow_master() -> Path:
+    """CDNOW_master.txt from the Lifetimes wheel (a dev dependency); skip without it, fail in CI."""
+    import importlib.util
+
+    import pytest
+
+    locations = [Path("/tmp/cdnow-data")]
+    spec = importlib.util.find_spec("lifetimes")
+    if spec is not None and spec.submodule_search_locations:
+        locations.insert(0, Path(spec.submodule_search_locations[0]) / "datasets")
+    found = [folder / "CDNOW_master.txt" for folder in locations]
+    master = next((path for path in found if path.is_file()), None)
+    if master is None:
+        message = f"CDNOW_master.txt is in none of {[str(p) for p in found]}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI installs it with the Lifetimes wheel (requirements-dev).")
+        pytest.skip(f"{message} (install requirements-dev.txt for the Lifetimes wheel).")
+    return master

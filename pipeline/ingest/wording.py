@@ -144,3 +144,42 @@ def unit(value: Any) -> str | None:
     unit = str(value or "").strip().lower()
     unit = UNIT_ALIASES.get(unit, unit)
     return unit if unit in UNITS else None
+
+
+# docs/data-contract.md holds the table below between these markers; `python -m
+# pipeline.ingest.wording` rewrites it, and a unit test fails when it is out of date.
+DOCS_PATH = ROOT / "docs" / "data-contract.md"
+DOCS_START, DOCS_END = "<!-- rewordable features: start -->", "<!-- rewordable features: end -->"
+
+
+def features_markdown() -> str:
+    """Every feature an events mapping can reword, with its default words, as a Markdown table."""
+    model = yaml.safe_load(MART_YAML.read_text(encoding="utf-8"))["models"][0]
+    rows = [
+        "| feature | label | unit | reason (placeholders {value}, {change}, {s}) | when missing |",
+        "|---|---|---|---|---|",
+    ]
+    for column in model["columns"]:
+        meta = (column.get("config") or {}).get("meta") or {}
+        if meta.get("kind"):
+            cells = [
+                f"`{column['name']}`",
+                meta.get("label", ""),
+                meta.get("unit", ""),
+                meta.get("reason", ""),
+                meta.get("reason_if_missing", ""),
+            ]
+            rows.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
+
+
+def documented(text: str) -> str:
+    """`text` (the data contract's Markdown) with the features table between the markers."""
+    head, _, rest = text.partition(DOCS_START)
+    _, _, tail = rest.partition(DOCS_END)
+    return f"{head}{DOCS_START}\n{features_markdown()}\n{DOCS_END}{tail}"
+
+
+if __name__ == "__main__":
+    DOCS_PATH.write_text(documented(DOCS_PATH.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"Rewrote the rewordable features in {DOCS_PATH}")

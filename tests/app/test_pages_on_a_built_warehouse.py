@@ -268,18 +268,18 @@ def test_reasons_on_the_list_are_the_customers_top_risk_drivers_worded_from_the_
         (
             "events_trend_30d",
             lambda v: (
-                "Product usage unchanged vs the previous month"
+                "Activity unchanged vs the previous month"
                 if round(100 * abs(v - 1)) == 0
-                else f"Product usage {'up' if v > 1 else 'down'} {100 * abs(v - 1):,.0f}% vs the "
+                else f"Activity {'up' if v > 1 else 'down'} {100 * abs(v - 1):,.0f}% vs the "
                 "previous month"
             ),
         ),
         (
             "mrr_change_90d",
             lambda v: (
-                "MRR unchanged vs 90 days ago"
+                "Monthly revenue unchanged vs 90 days ago"
                 if f"{abs(v):,.0f}" == "0"
-                else f"MRR {'up' if v > 0 else 'down'} ${abs(v):,.0f} vs 90 days ago"
+                else f"Monthly revenue {'up' if v > 0 else 'down'} ${abs(v):,.0f} vs 90 days ago"
             ),
         ),
         (

@@ -17,6 +17,7 @@ from pipeline.ingest.importer import import_mapping
 from pipeline.ingest.mapping import load_mapping
 from pipeline.read import queries
 from pipeline.settings import ROOT, Settings
+from tests.dbt import any_business
 
 MAPPING = ROOT / "examples" / "online_retail.yml"
 DATASET = (ROOT / ".." / "shared" / "datasets" / "online_retail.parquet").resolve()
@@ -180,3 +181,19 @@ def test_mapping_paths_are_relative_to_the_mapping_file(retail: Settings) -> Non
     mapping = load_mapping(MAPPING)
     assert mapping.sources["retail"].path == DATASET
     assert Path(mapping.path) == MAPPING
+
+
+def test_online_retail_gets_distinct_risks_real_values_its_own_words_and_a_fair_verdict(
+    retail: Settings,
+) -> None:
+    pointer = warehouse.current(retail)
+    assert pointer is not None
+    path = pointer["path"]
+    assert any_business.distinct_risk_share(path) >= any_business.DISTINCT_RISKS
+    assert any_business.customers_with_history_but_no_value(path) == 0
+    assert any_business.empty_export_columns(path) == []
+    triage = queries.triage(path)
+    assert triage is not None and triage["verdict"] != "data_quality", triage
+    auc = any_business.mean_auc(path)
+    assert auc["xgboost"] >= auc["logistic"], auc
+    assert auc["xgboost"] >= auc["bg_nbd"], auc

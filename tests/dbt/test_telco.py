@@ -27,6 +27,7 @@ from pipeline.ingest.importer import import_mapping
 from pipeline.ingest.mapping import read_mapping
 from pipeline.read import export, queries
 from pipeline.settings import ROOT, Settings
+from tests.dbt import any_business
 
 MAPPING = ROOT / "examples" / "telco.yml"
 DATASET = (ROOT / ".." / "shared" / "datasets" / "telco_customer_churn.csv").resolve()
@@ -207,3 +208,20 @@ def test_formula_cells_in_an_export_come_out_of_the_csv_neutralized(
         cell = '"' + ("'" + formula).replace('"', '""') + '"' if '"' in formula else "'" + formula
         assert cell in csv, formula
     assert not re.search(r"(^|,)[=+@]", csv, flags=re.MULTILINE)
+
+
+def test_telco_gets_distinct_risks_real_values_and_its_own_words(one_export: Settings) -> None:
+    path = serving(one_export)
+    assert any_business.distinct_risk_share(path) >= any_business.DISTINCT_RISKS
+    assert any_business.customers_with_history_but_no_value(path) == 0
+    assert any_business.empty_export_columns(path) == []
+    header = any_business.export_header(path)
+    assert {"contract", "internet_service", "payment_method", "monthly_revenue_usd"} <= set(header)
+    assert not {"segment", "plan", "region"} & set(header)
+
+
+def test_telco_model_ranks_at_least_as_well_as_the_logistic_baseline(
+    two_exports: Settings,
+) -> None:
+    auc = any_business.mean_auc(serving(two_exports))
+    assert auc["xgboost"] >= auc["logistic"], auc

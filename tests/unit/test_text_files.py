@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from pipeline.ingest.mapping import read_mapping
 from pipeline.ingest.safety import sanitize_upload_name
 from pipeline.ingest.uploads import preview
 from pipeline.settings import ROOT, Settings
+from tests.support import cdnow_master
 
 CDNOW_EXAMPLE = ROOT / "examples" / "cdnow.yml"
 # The CDNOW master file's shape: a header, leading spaces, runs of spaces, CRLF line ends.
@@ -109,17 +109,7 @@ def test_whitespace_text_named_csv_is_split_not_read_as_one_column(settings: Set
 
 
 def test_real_cdnow_master_file_imports_through_the_example_mapping(tmp_path: Path) -> None:
-    locations = [Path("/tmp/cdnow-data")]
-    spec = importlib.util.find_spec("lifetimes")
-    if spec is not None and spec.submodule_search_locations:
-        locations.insert(0, Path(spec.submodule_search_locations[0]) / "datasets")
-    found = [folder / "CDNOW_master.txt" for folder in locations]
-    master = next((path for path in found if path.is_file()), None)
-    if master is None:
-        message = f"CDNOW_master.txt is in none of {[str(p) for p in found]}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message}; CI installs it with the Lifetimes wheel (requirements-dev).")
-        pytest.skip(f"{message} (install requirements-dev.txt for the Lifetimes wheel).")
+    master = cdnow_master()
     data = tmp_path / "cdnow-data"
     data.mkdir()
     shutil.copy(master, data / "CDNOW_master.txt")

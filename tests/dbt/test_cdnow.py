@@ -1,0 +1,64 @@
+"""CDNOW, a CD retailer's closed cohort in whitespace-separated text, through the whole product
+from the example mapping alone: the shape the product was not built for."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+import pytest
+
+from pipeline import warehouse
+from pipeline.history import RunRecord
+from pipeline.ingest.importer import import_mapping
+from pipeline.ingest.mapping import load_mapping
+from pipeline.read import queries
+from pipeline.settings import ROOT, Settings
+from tests.dbt import any_business
+from tests.support import cdnow_master
+
+pytestmark = pytest.mark.slow
+
+MAPPING = ROOT / "examples" / "cdnow.yml"
+
+
+@pytest.fixture(scope="module")
+def cdnow(tmp_path_factory: pytest.TempPathFactory, build: Callable[..., RunRecord]) -> str:
+    data = tmp_path_factory.mktemp("cdnow-data")
+    shutil.copy(cdnow_master(), data / "CDNOW_master.txt")
+    settings = Settings(home=tmp_path_factory.mktemp("cdnow-home"), data_dirs=(data,)).ensure()
+    import_mapping(load_mapping(MAPPING, settings), settings)
+    record = build(settings)
+    assert record.status == "success", record.failure
+    pointer = warehouse.current(settings)
+    assert pointer is not None
+    return str(pointer["path"])
+
+
+def test_cdnow_gets_distinct_risks_and_a_value_for_every_customer_with_purchases(
+    cdnow: str,
+) -> None:
+    assert any_business.distinct_risk_share(cdnow) >= any_business.DISTINCT_RISKS
+    assert any_business.customers_with_history_but_no_value(cdnow) == 0
+
+
+def test_cdnow_exports_in_a_shop_s_words_with_no_empty_column(cdnow: str) -> None:
+    header = any_business.export_header(cdnow)
+    assert "expected_spend_90d_usd" in header and "expected_spend_loss_usd" in header
+    assert not [name for name in header if "mrr" in name or "revenue" in name]
+    assert any_business.empty_export_columns(cdnow) == []
+
+
+def test_a_closed_cohort_is_not_blamed_on_the_data(cdnow: str) -> None:
+    triage = queries.triage(cdnow)
+    assert triage is not None and triage["verdict"] != "data_quality", triage
+
+
+def test_cdnow_model_ranks_at_least_as_well_as_both_baselines(cdnow: str) -> None:
+    auc = any_business.mean_auc(cdnow)
+    # Measured: model 0.7200, logistic regression 0.7200, BG/NBD 0.7136, recency 0.661 (mean
+    # of 9 months of about 6,000 customers, where one month's ROC AUC varies by about 0.007):
+    # on this cohort a linear model ties with the trees, so a tie within 0.002 passes.
+    assert auc["xgboost"] >= auc["logistic"] - 0.002, auc
+    assert auc["xgboost"] >= auc["bg_nbd"], auc
+    assert auc["xgboost"] > auc["recency"], auc
