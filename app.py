@@ -33,6 +33,12 @@ navigation = st.navigation(
             url_path="health",
         ),
         st.Page(
+            "app_pages/changes.py",
+            title="What changed",
+            icon=":material/difference:",
+            url_path="changes",
+        ),
+        st.Page(
             "app_pages/data.py", title="Your data", icon=":material/upload_file:", url_path="data"
         ),
         st.Page(

@@ -34,10 +34,12 @@ from monitoring.rows import records
 from monitoring.windows import Windows
 
 HEALTHY, DATA_QUALITY, WORLD_CHANGE, MODEL = "healthy", "data_quality", "world_change", "model"
-VERDICTS = (HEALTHY, DATA_QUALITY, WORLD_CHANGE, MODEL)
+PIPELINE_CHANGE = "pipeline_change"
+VERDICTS = (HEALTHY, DATA_QUALITY, PIPELINE_CHANGE, WORLD_CHANGE, MODEL)
 OWNERS = {
     HEALTHY: "no one",
     DATA_QUALITY: "analytics engineer",
+    PIPELINE_CHANGE: "the owner of the change",
     WORLD_CHANGE: "analytics engineer and ML engineer",
     MODEL: "ML engineer",
 }
@@ -72,10 +74,13 @@ def decide(
     windows: Windows,
     labels: dict[str, str] | None = None,
     model_reason: str = "",
+    pipeline: tuple[pd.DataFrame, list[dict[str, Any]]] | None = None,
 ) -> Verdict:
-    """The verdict: data quality first, then a world change, then the model, else healthy.
+    """The verdict: data quality first, then a change of the pipeline, then a world change,
+    then the model, else healthy.
 
-    Drift rows whose `counted` is False (see count_toward_verdict) are left out.
+    Drift rows whose `counted` is False (see count_toward_verdict) are left out. `pipeline`
+    is monitoring.changes.judge's (culprits, evidence) for the changes since the last build.
     """
     labels = {PREDICTION: "predicted churn probability", **(labels or {})}
     evidence: list[dict[str, Any]] = []
@@ -158,6 +163,10 @@ def decide(
             f"before trusting or retraining the model.{kept}"
         )
         return Verdict(DATA_QUALITY, OWNERS[DATA_QUALITY], summary, evidence, changed)
+    culprits, change_evidence = pipeline if pipeline is not None else (pd.DataFrame(), [])
+    evidence = change_evidence + evidence
+    if len(culprits):
+        return _pipeline_change(culprits, evidence, windows)
     if world:
         parts = []
         if len(inputs):
@@ -194,6 +203,22 @@ def decide(
         "accuracy is within its usual range."
     )
     return Verdict(HEALTHY, OWNERS[HEALTHY], summary, evidence, None)
+
+
+def _pipeline_change(
+    culprits: pd.DataFrame, evidence: list[dict[str, Any]], windows: Windows
+) -> Verdict:
+    """The verdict when a change of code or config moved features or accuracy."""
+    named = [f"{row.name} ({row.owner})" for row in culprits.itertuples()]
+    owners = ", ".join(dict.fromkeys(str(owner) for owner in culprits["owner"]))
+    summary = (
+        f"It is a change to the pipeline: {', '.join(named[:3])}"
+        + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+        + " changed what the model sees or how it learns since the last build, on the same "
+        "data. Review that change before trusting the new scores; `python -m pipeline diff` "
+        "shows its effect."
+    )
+    return Verdict(PIPELINE_CHANGE, owners, summary, evidence, windows.as_of)
 
 
 def failed_build(failure: dict[str, str] | None) -> Verdict | None:

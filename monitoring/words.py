@@ -8,6 +8,7 @@ from typing import Any
 VERDICT_NAMES = {
     "healthy": "Healthy",
     "data_quality": "Data problem",
+    "pipeline_change": "Pipeline changed",
     "world_change": "World changed",
     "model": "Model decaying",
 }
@@ -23,6 +24,9 @@ MONITOR_NAMES = {
     "prediction_drift": "Score drift",
     "churn_rate": "Churn rate",
     "accuracy": "Accuracy",
+    "pipeline_change": "Code or config change",
+    "pipeline_shift": "Feature moved by a change",
+    "pipeline_accuracy": "Accuracy moved by a change",
     "estimated_accuracy": "Estimated accuracy",
 }
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import demo
 from pipeline import dataset, history, warehouse
-from pipeline.build import context, docs, progress, registry
+from pipeline.build import context, docs, preview, progress, registry
 from pipeline.build.lock import BuildRefusedError, build_lock
 from pipeline.build.progress import Progress
 from pipeline.build.rebuild import BuildSetupError, rebuild
 from pipeline.ingest import importer, mapping, validation
-from pipeline.read import export, queries, work_queue
+from pipeline.read import diff, export, queries, work_queue
 from pipeline.settings import Settings, get_settings
 
 
@@ -216,6 +216,45 @@ def cmd_dbt_vars(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace, settings: Settings) -> int:
+    """What changed between two builds and what it did (default: serving vs the one before)."""
+    try:
+        before, after = diff.default_pair(settings, args.after, args.before)
+        data = diff.report(settings, before, after)
+    except diff.UnknownBuildError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    print(json.dumps(data, indent=2, default=str) if args.json else diff.markdown(data))
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the working tree's project without publishing; exit 1 when a team rule breaks."""
+    try:
+        verdict = preview.preview(settings, on_progress=_print_progress)
+    except (BuildRefusedError, BuildSetupError, diff.UnknownBuildError) as error:
+        print(f"Preview not run: {error}", file=sys.stderr)
+        return 2
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if verdict.report is None:
+        print(f"Preview failed: {' '.join(verdict.broken)} {verdict.failure}", file=sys.stderr)
+        return 1
+    text = diff.markdown(verdict.report, title="Preview")
+    text += "\n" + (
+        "### Rules\n" + "\n".join(f"- BROKEN: {rule}" for rule in verdict.broken)
+        if verdict.broken
+        else "### Rules\nEvery rule holds: this change may ship."
+    )
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    if args.json:
+        print(json.dumps({**verdict.report, "broken": verdict.broken}, indent=2, default=str))
+    else:
+        print(text)
+    return 1 if verdict.broken else 0
+
+
 def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
     """List model versions, or pin one (or --auto) and rebuild so it scores."""
     if args.action == "list":
@@ -293,6 +332,23 @@ def parser() -> argparse.ArgumentParser:
         "version", nargs="?", help="version to pin, or 'auto' for the promotion rule"
     )
     model_cmd.set_defaults(run=cmd_model)
+
+    diff_cmd = commands.add_parser(
+        "diff", help="what changed between two builds and what it did to the model"
+    )
+    diff_cmd.add_argument("before", nargs="?", help="build id (default: the one before AFTER)")
+    diff_cmd.add_argument("after", nargs="?", help="build id (default: the serving build)")
+    diff_cmd.add_argument("--json", action="store_true", help="print JSON")
+    diff_cmd.set_defaults(run=cmd_diff)
+
+    preview_cmd = commands.add_parser(
+        "preview",
+        help="build the project as it is now without publishing, compare with the serving "
+        "build, exit 1 when a rule of the team breaks (a report to attach to a pull request)",
+    )
+    preview_cmd.add_argument("--json", action="store_true", help="print JSON")
+    preview_cmd.add_argument("--out", help="also write the Markdown report to this file")
+    preview_cmd.set_defaults(run=cmd_preview)
 
     docs_cmd = commands.add_parser("docs", help="dbt docs of the serving build")
     docs_cmd.set_defaults(run=cmd_docs)

@@ -34,12 +34,21 @@ class RunRecord:
     # Is it the data, the world or the model? {verdict, owner, summary, evidence, changed_at}
     # from the build's triage_verdict model, or from its failure when the source data broke.
     triage: dict[str, Any] | None = None
+    # What produced the build (pipeline.build.fingerprint), and what changed since the build
+    # in service when it started: [{kind, name, owner, detail, layer, feeds_features}].
+    fingerprint: dict[str, Any] | None = None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    # A preview (`python -m pipeline preview`): built, compared, never published. Its record
+    # and warehouse live under BATON_HOME/previews, apart from the builds.
+    preview: bool = False
+    warehouse: str | None = None
 
 
 def save(settings: Settings, record: RunRecord) -> None:
-    """Persist a run record."""
-    settings.runs_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(settings.runs_dir / f"{record.build_id}.json", json.dumps(asdict(record)))
+    """Persist a run record (a preview's apart from the builds)."""
+    folder = settings.previews_dir if record.preview else settings.runs_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / f"{record.build_id}.json", json.dumps(asdict(record)))
 
 
 def load_all(settings: Settings) -> list[RunRecord]:
@@ -53,6 +62,14 @@ def load_all(settings: Settings) -> list[RunRecord]:
         except (OSError, ValueError, TypeError):
             continue
     return sorted(records, key=lambda r: r.started_at, reverse=True)
+
+
+def find(settings: Settings, build_id: str) -> RunRecord | None:
+    """The run record of one build, or None."""
+    try:
+        return RunRecord(**json.loads((settings.runs_dir / f"{build_id}.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def latest(settings: Settings) -> RunRecord | None:

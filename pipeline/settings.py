@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = ROOT / "dbt_project"
@@ -38,6 +41,13 @@ def _ml_cache_on() -> bool:
     return os.environ.get("BATON_ML_CACHE", "").strip().lower() not in ("off", "0", "false")
 
 
+def _project_dir() -> Path:
+    """BATON_PROJECT_DIR (a checkout of the dbt project elsewhere, e.g. to preview a branch),
+    else the project's own dbt_project/."""
+    configured = os.environ.get("BATON_PROJECT_DIR", "").strip()
+    return Path(configured).expanduser().resolve() if configured else DBT_PROJECT_DIR
+
+
 def duckdb_memory_limit() -> str:
     """BATON_DUCKDB_MEMORY_LIMIT (a DuckDB size such as 4GiB or 800MB), else the default."""
     return os.environ.get("BATON_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
@@ -54,6 +64,8 @@ class Settings:
     max_file_mb: float = field(default_factory=_max_file_mb)
     # Reuse backtest months and candidates whose inputs did not change (BATON_ML_CACHE).
     ml_cache: bool = field(default_factory=_ml_cache_on)
+    # The dbt project a build runs (BATON_PROJECT_DIR).
+    project_dir: Path = field(default_factory=_project_dir)
 
     @property
     def allowed_roots(self) -> tuple[Path, ...]:
@@ -126,6 +138,11 @@ class Settings:
         return self.home / "runs"
 
     @property
+    def previews_dir(self) -> Path:
+        """Previews: builds of a changed project, compared with the serving one, never published."""
+        return self.home / "previews"
+
+    @property
     def lock_path(self) -> Path:
         """The cross-process build lock."""
         return self.home / "build.lock"
@@ -145,6 +162,12 @@ class Settings:
         for folder in (self.home, self.build_dir, self.warehouses_dir, self.runs_dir):
             folder.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def project_vars(project_dir: Path = DBT_PROJECT_DIR) -> dict[str, Any]:
+    """The dbt vars' defaults, from their one home (dbt_project/dbt_project.yml)."""
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
+    return dict(project.get("vars") or {})
 
 
 def get_settings() -> Settings:

@@ -68,6 +68,39 @@ def metric_over_time(
     ).properties(height=300 if frame["estimate"].any() else 260)
 
 
+def accuracy_before_after(months: pd.DataFrame) -> alt.Chart:
+    """The model's backtest ROC AUC per month in two builds (pipeline.read.diff)."""
+    frame = months.melt(
+        id_vars="scoring_month",
+        value_vars=["before", "after"],
+        var_name="Build",
+        value_name="roc_auc",
+    ).dropna()
+    frame["Build"] = frame["Build"].map({"before": "Earlier build", "after": "This build"})
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("yearmonth(scoring_month):T", title="Scoring month"),
+            y=alt.Y("roc_auc:Q", title="Ranking quality (ROC AUC)", scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "Build:N",
+                scale=alt.Scale(
+                    domain=["Earlier build", "This build"], range=["#9ca3af", "#2563eb"]
+                ),
+                title=None,
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip("yearmonth(scoring_month):T", title="Month"),
+                "Build:N",
+                alt.Tooltip("roc_auc:Q", title="ROC AUC", format=".3f"),
+            ],
+        )
+        .properties(height=240)
+    )
+
+
 def importance_bars(importance: pd.DataFrame, top: int = 15) -> alt.Chart:
     """Horizontal bars of mean |SHAP| by plain feature name."""
     return (

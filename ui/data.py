@@ -10,7 +10,7 @@ import streamlit as st
 from ml import waterfall as risk_points
 from pipeline import history, warehouse
 from pipeline.build.jobs import BuildJob
-from pipeline.read import queries
+from pipeline.read import diff, queries
 from pipeline.read.words import DatasetWords
 from pipeline.settings import Settings, get_settings
 
@@ -111,6 +111,22 @@ def work_queue(build_id: str, path: str) -> pd.DataFrame:
     """At-risk customers of a build with their movement since the build published before it
     (the same function the CLI export uses, so the download and the CLI agree)."""
     return queries.at_risk_with_movement(path, warehouse.previous(settings()))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def diff_report(before: str, after: str) -> dict[str, Any]:
+    """What changed between two builds and what it did (builds never change once made)."""
+    return diff.report(settings(), diff.side(settings(), before), diff.side(settings(), after))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def feature_labels(build_id: str) -> dict[str, str]:
+    """Plain names of the features of a build."""
+    found = diff.side(settings(), build_id)
+    if found.path is None:
+        return {}
+    dictionary = queries.feature_dictionary(found.path)
+    return dict(zip(dictionary["feature"], dictionary["label"], strict=True))
 
 
 def runs() -> list[history.RunRecord]:

@@ -11,6 +11,7 @@ from monitoring.words import MONITOR_NAMES
 VERDICT_TONE = {
     "healthy": "success",
     "data_quality": "error",
+    "pipeline_change": "warning",
     "world_change": "warning",
     "model": "warning",
 }

@@ -11,7 +11,7 @@ from typing import Any
 
 from dbt.cli.main import dbtRunner
 
-from pipeline.settings import DBT_PROJECT_DIR, Settings
+from pipeline.settings import Settings
 
 # Only one dbt invocation may run per process (dbt-core does not support concurrent ones).
 _IN_PROCESS = threading.Lock()
@@ -129,9 +129,9 @@ def dbt_args(
     return [
         *command.split(),
         "--project-dir",
-        str(DBT_PROJECT_DIR),
+        str(settings.project_dir),
         "--profiles-dir",
-        str(DBT_PROJECT_DIR),
+        str(settings.project_dir),
         "--target-path",
         str(settings.dbt_target_dir),
         "--log-path",

@@ -30,6 +30,16 @@ def publish(settings: Settings, build_id: str) -> Path:
     return target
 
 
+def keep_preview(settings: Settings, build_id: str) -> Path:
+    """Move a finished preview build aside (never into service); keep the newest few."""
+    settings.previews_dir.mkdir(parents=True, exist_ok=True)
+    target = settings.previews_dir / f"{build_id}.duckdb"
+    os.replace(settings.build_warehouse_path, target)
+    for old in sorted(settings.previews_dir.glob("*.duckdb"), reverse=True)[KEEP_WAREHOUSES:]:
+        old.unlink(missing_ok=True)
+    return target
+
+
 def prune(settings: Settings, keep: str) -> None:
     """Delete old published warehouses, always keeping the one in service and the newest few."""
     files = sorted(settings.warehouses_dir.glob("*.duckdb"), reverse=True)

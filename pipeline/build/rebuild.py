@@ -15,7 +15,7 @@ import duckdb
 
 from monitoring import verdict as triage
 from pipeline import history, warehouse
-from pipeline.build import context, progress, publish, registry
+from pipeline.build import context, progress, provenance, publish, registry
 from pipeline.build.dbt_runner import DbtOutcome, NodeEvent, NodeResult, run_dbt
 from pipeline.build.lock import build_lock, is_locked
 from pipeline.history import RunRecord
@@ -152,9 +152,16 @@ def _failed_triage(settings: Settings, failure: dict[str, str]) -> dict[str, Any
 
 
 def rebuild(
-    settings: Settings, trigger: str = "cli", on_progress: ProgressCallback | None = None
+    settings: Settings,
+    trigger: str = "cli",
+    on_progress: ProgressCallback | None = None,
+    preview: bool = False,
 ) -> RunRecord:
-    """Build everything; publish only on success. Raises BuildRefusedError if one is running."""
+    """Build everything; publish only on success. Raises BuildRefusedError if one is running.
+
+    A `preview` builds the same way but is never published: its warehouse is kept under
+    BATON_HOME/previews for comparing with the serving build (pipeline.read.diff).
+    """
     settings.ensure()
     check_memory_limit()
     if not settings.raw_path.exists():
@@ -168,13 +175,14 @@ def rebuild(
         settings.lock_path, {"trigger": trigger, "started_at": started, "build_id": build_id}
     ):
         _mark_interrupted(settings)
-        record = RunRecord(build_id=build_id, trigger=trigger, started_at=started)
+        record = RunRecord(build_id=build_id, trigger=trigger, started_at=started, preview=preview)
         history.save(settings, record)
         publish.reset_build_dir(settings)
         registry.ensure(settings)
         state = progress.Progress(build_id, trigger, node_seconds=_node_seconds(settings))
         try:
             context.write_context(settings, build_id)
+            _take_provenance(settings, record)
             outcome = _run_with_progress(settings, build_id, state, on_progress)
             record.nodes = [asdict(node) for node in outcome.nodes]
             record.tests = _test_summary(outcome.nodes)
@@ -183,18 +191,33 @@ def rebuild(
                 record.triage = _failed_triage(settings, record.failure)
             else:
                 _inspect_build(settings, outcome.nodes, record)
-                published = publish.publish(settings, build_id)
-                record.published = True
-                registry.record_build(settings, published, build_id)
+                if preview:
+                    record.warehouse = str(publish.keep_preview(settings, build_id))
+                else:
+                    published = publish.publish(settings, build_id)
+                    record.published, record.warehouse = True, str(published)
+                    registry.record_build(settings, published, build_id)
         except Exception as error:  # disk full, permissions, a bug: record it, keep serving
             record.failure = {"node": "", "layer": "pipeline", "message": repr(error)}
-        record.status = "success" if record.published else "failed"
+        record.status = "success" if record.warehouse else "failed"
         if not record.published:
             publish.reset_build_dir(settings)
         record.finished_at = _now()
         record.seconds = round(time.time() - state.started, 2)
         history.save(settings, record)
         return record
+
+
+def _take_provenance(settings: Settings, record: RunRecord) -> None:
+    """Fingerprint the build and note what changed since the serving build (for the monitors
+    and the run record). A project that does not parse is left to dbt build to report."""
+    try:
+        taken, changes = provenance.prepare(settings, context.dbt_vars(settings))
+    except provenance.ParseError:
+        provenance.write_changes(settings, [], None)
+        return
+    record.fingerprint = taken.as_dict()
+    record.changes = [asdict(change) for change in changes]
 
 
 def _run_with_progress(

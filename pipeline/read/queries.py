@@ -54,6 +54,11 @@ def common_reasons(path: str | Path) -> pd.DataFrame:
         return pd.DataFrame(columns=["feature", "label", "customers", "share_of_list"])
 
 
+def feature_dictionary(path: str | Path) -> pd.DataFrame:
+    """The features of a build with their plain names, kinds and units."""
+    return _frame(path, "select * from feature_dictionary order by position")
+
+
 def backtest_metrics(path: str | Path) -> pd.DataFrame:
     """Walk-forward accuracy per scoring month and method."""
     return _frame(path, "select * from ml_backtest_metrics order by scoring_month, method")

@@ -146,3 +146,18 @@ def test_overview_counts_new_rising_and_falling_customers_in_the_top_k(
     assert list(changed["movement"].drop_duplicates()) == [
         move for move in ("new", "rising", "falling") if counts.get(move, 0)
     ]
+
+
+def test_what_changed_shows_the_changes_between_the_two_builds_and_their_effect(
+    open_page: OpenPage, second_build: Path
+) -> None:
+    at = open_page("app_pages/changes.py")
+
+    assert not at.exception
+    assert [title.value for title in at.title] == ["What changed"]
+    shown = at.dataframe[0].value
+    assert {"usage_daily", "accounts"} <= set(shown["name"]), "a month more of raw data"
+    assert set(shown["kind"]) <= {"Code", "Configuration", "Data", "Libraries"}
+    text = " ".join(m.value for m in at.markdown)
+    assert "Customers to contact:" in text
+    assert at.get("vega_lite_chart"), "the accuracy of both builds, month by month"

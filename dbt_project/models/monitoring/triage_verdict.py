@@ -2,6 +2,7 @@
 
 import pyarrow as pa
 
+from monitoring.changes import accuracy_moved, judge
 from monitoring.verdict import decide, evidence_json
 from monitoring.windows import windows_from_config
 
@@ -30,15 +31,21 @@ def model(dbt, session):
     performance = dbt.ref("monitor_performance").df()
     in_service = dbt.ref("ml_model_in_service").df()
     dictionary = dbt.ref("feature_dictionary").df()
+    changes = dbt.ref("monitor_pipeline_changes").df()
+    shifts = dbt.ref("monitor_feature_shifts").df()
+    before = dbt.source("context", "previous_metrics").df()
+    after = dbt.ref("ml_backtest_metrics").project("scoring_month, method, roc_auc").df()
     windows = windows_from_config(settings.iloc[0].to_dict())
     service = in_service.iloc[0].to_dict()
+    labels = dict(zip(dictionary["feature"], dictionary["label"], strict=True))
     verdict = decide(
         checks,
         drift,
         performance,
         windows,
-        labels=dict(zip(dictionary["feature"], dictionary["label"], strict=True)),
+        labels=labels,
         model_reason=str(service["decision_reason"]),
+        pipeline=judge(changes, shifts, accuracy_moved(before, after), labels),
     )
     row = {
         "verdict": verdict.verdict,
