@@ -12,6 +12,11 @@ same seed, rebuilds, and checks the verdict:
 | tracking_outage, late_data | data_quality, and the new model is not put in service |
 | price_increase | world_change |
 | schema_change | the build fails at the staging contract, data_quality, last good build serves |
+| sql_change | pipeline_change naming stg_raw__activity and the analytics engineer |
+| comment_change | healthy: a comment in a SQL model changes no feature |
+
+The two code scenarios keep the clean data and rebuild a copy of the dbt project with one
+edit (BATON_PROJECT_DIR), the way a teammate's pull request would change it.
 
 Results go to bench/results/triage.json (rewritten after every build) and a markdown table.
 """
@@ -32,16 +37,32 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import warehouse
-from pipeline.settings import ROOT, Settings
+from pipeline.settings import DBT_PROJECT_DIR, ROOT, Settings
 
 RESULTS = ROOT / "bench" / "results" / "triage.json"
-SCENARIOS = ("clean", "tracking_outage", "late_data", "price_increase", "schema_change")
+SCENARIOS = (
+    "clean", "tracking_outage", "late_data", "price_increase", "schema_change", "sql_change",
+    "comment_change",
+)  # fmt: skip
 EXPECTED = {
     "clean": "healthy",
     "tracking_outage": "data_quality",
     "late_data": "data_quality",
     "price_increase": "world_change",
     "schema_change": "data_quality",
+    "sql_change": "pipeline_change",
+    "comment_change": "healthy",
+}
+# Code scenarios: one edit to one file of a copy of the dbt project (file, old, new).
+ACTIVITY_MODEL = "models/staging/stg_raw__activity.sql"
+FROM_SOURCE = "    from source\n"
+CODE_EDITS = {
+    "sql_change": (
+        ACTIVITY_MODEL,
+        FROM_SOURCE,
+        FROM_SOURCE + "    where hash(account_id) % 3 <> 0\n",
+    ),
+    "comment_change": (ACTIVITY_MODEL, FROM_SOURCE, "    from source -- reviewed\n"),
 }
 # One rebuild through the button's code path, printing its run record as JSON.
 REBUILD = (
@@ -71,8 +92,12 @@ class Outcome:
         return dict(self.__dict__)
 
 
-def _run(command: list[str], home: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+def _run(
+    command: list[str], home: Path, timeout: float, project: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BATON_HOME": str(home)}
+    if project is not None:
+        env["BATON_PROJECT_DIR"] = str(project)
     return subprocess.run(
         [sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=timeout, check=False,
@@ -88,9 +113,23 @@ def generate(home: Path, scenario: str, seed: int, customers: int, months: int) 
         raise RuntimeError(f"demo {scenario} seed {seed} failed:\n{done.stderr[-2000:]}")
 
 
-def rebuild(home: Path) -> dict[str, Any]:
-    """One rebuild in a child process; its run record."""
-    done = _run(["-c", REBUILD], home, timeout=3600)
+def edited_project(home: Path, scenario: str) -> Path:
+    """A copy of the dbt project with the scenario's one edit, beside the home."""
+    relative, old, new = CODE_EDITS[scenario]
+    project = home.parent / f"{home.name}-dbt_project"
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    path = project / relative
+    text = path.read_text()
+    if old not in text:
+        raise RuntimeError(f"{scenario}: {old!r} is no longer in {relative}; update CODE_EDITS")
+    path.write_text(text.replace(old, new, 1))
+    return project
+
+
+def rebuild(home: Path, project: Path | None = None) -> dict[str, Any]:
+    """One rebuild in a child process (of `project`, a dbt project, if given); its record."""
+    done = _run(["-c", REBUILD], home, timeout=3600, project=project)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"rebuild in {home} crashed:\n{done.stderr[-2000:]}")
@@ -117,7 +156,12 @@ def judge(
     expected = EXPECTED[scenario]
     correct = verdict == expected
     detail = "; ".join(str(item.get("message", "")) for item in triage.get("evidence", [])[:2])
-    if scenario == "schema_change":
+    if scenario == "sql_change":
+        summary = str(triage.get("summary", ""))
+        named = "stg_raw__activity" in summary and triage.get("owner") == "analytics engineer"
+        correct = correct and named
+        detail = f"owner {triage.get('owner')}; {summary}"
+    elif scenario == "schema_change":
         failure = record.get("failure") or {}
         pointer = warehouse.current(Settings(home=home)) or {}
         serving = before is not None and pointer.get("build_id") == before.get("build_id")
@@ -168,6 +212,8 @@ def markdown(summary: dict[str, Any], customers: int, months: int = 24) -> str:
                 expected = "data_quality, build failed at the contract, last good build serving"
             elif expected == "data_quality":
                 expected = "data_quality, new model not put in service"
+            elif scenario == "sql_change":
+                expected = "pipeline_change, naming the model and the analytics engineer"
             lines.append(f"| {scenario} | {expected} | {counts['correct']} / {counts['runs']} |")
     rate = summary["clean_false_alarm_rate"]
     if rate is not None:
@@ -228,12 +274,18 @@ def main(argv: list[str] | None = None) -> int:
             home = workdir / f"{scenario}-{seed}"
             shutil.rmtree(home, ignore_errors=True)
             copy_home(clean, home)
-            generate(home, scenario, seed, args.customers, args.months)
-            outcomes.append(judge(scenario, seed, rebuild(home), before, home))
+            project = None
+            if scenario in CODE_EDITS:
+                project = edited_project(home, scenario)
+            else:
+                generate(home, scenario, seed, args.customers, args.months)
+            outcomes.append(judge(scenario, seed, rebuild(home, project), before, home))
             print(_line(outcomes[-1]), flush=True)
             save()
             if args.workdir is None:
                 shutil.rmtree(home, ignore_errors=True)
+                if project is not None:
+                    shutil.rmtree(project, ignore_errors=True)
         if args.workdir is None:
             shutil.rmtree(clean, ignore_errors=True)
     summary = save()

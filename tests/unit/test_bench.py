@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from bench import report, stages
+from bench import report, stages, triage
 from bench.app_timing import app_pages
 from bench.floor import feature_models
 from bench.monitor import Sample
 from bench.runner import parse_sizes
+from pipeline.settings import DBT_PROJECT_DIR
 
 LAUNCHED = 1_000.0
 
@@ -261,3 +262,14 @@ def test_pages_are_read_from_the_apps_navigation(tmp_path: Path) -> None:
     )
 
     assert app_pages(app) == ["app_pages/a.py", "app_pages/b.py"]
+
+
+@pytest.mark.parametrize("scenario", sorted(triage.CODE_EDITS))
+def test_every_code_scenario_edits_the_current_project_once(tmp_path: Path, scenario: str) -> None:
+    home = tmp_path / "home"
+    project = triage.edited_project(home, scenario)
+    relative, old, new = triage.CODE_EDITS[scenario]
+    edited = (project / relative).read_text()
+    original = (DBT_PROJECT_DIR / relative).read_text()
+    assert edited == original.replace(old, new, 1) != original
+    assert triage.EXPECTED[scenario] in ("pipeline_change", "healthy")
