@@ -1,15 +1,17 @@
-"""Accuracy over time: how well the model ranked churners month by month, vs baselines."""
+"""Accuracy over time: of the customers the model flagged each month, how many really left,
+against ranking them with no model."""
 
 import streamlit as st
 
 from pipeline import dataset
+from pipeline.read import queries, sentences
 from ui import charts, data
 
 st.title("Accuracy over time")
 pointer = data.require_build()
 if pointer is not None:
-    metrics = data.backtest(pointer["build_id"], pointer["path"])
-    summary = data.model_summary(pointer["build_id"], pointer["path"])
+    metrics = data.read(queries.backtest_metrics, pointer)
+    summary = data.read(queries.model_summary, pointer)
     flat = dataset.kind(data.settings()) == "flat"
     if metrics.empty and flat:
         st.info(
@@ -21,17 +23,21 @@ if pointer is not None:
         )
     elif metrics.empty:
         st.info(
-            "No month has matured labels yet: accuracy appears once the churn horizon has "
-            "passed for enough snapshots. Add history and rebuild."
+            "No month has known outcomes yet: accuracy appears once the churn horizon has "
+            "passed for enough months. Add history and rebuild."
         )
     else:
         k = int(metrics["capacity_k"].iloc[0])
-        model = metrics[metrics["method"] == "xgboost"]
-        recency = metrics[metrics["method"] == "recency"]
+        horizon = summary["horizon_days"]
+        headline = sentences.flagged_and_left(metrics, k)
+        if headline:
+            st.markdown(f"#### {headline}")
+        model = metrics[metrics["method"] == sentences.MODEL]
+        recency = metrics[metrics["method"] == sentences.NO_MODEL]
         st.caption(
-            f"Walk-forward backtest: for each month the model was trained only on what was "
-            f"known before it, then scored that month; churn within {summary['horizon_days']} "
-            "days is the outcome. Baselines rank the same customers without gradient boosting."
+            f"Each month the model was trained only on what was known before it, then flagged "
+            f"the {k} customers most likely to leave within {horizon} days; we then counted who "
+            "really left. The other lines rank the same customers without the model."
         )
         if flat:
             st.caption(
@@ -39,56 +45,50 @@ if pointer is not None:
                 "exports before it predicted that export's churn flags."
             )
         left, middle, right = st.columns(3)
-        left.metric("Model ROC AUC (mean)", f"{model['roc_auc'].mean():.2f}")
-        middle.metric(
-            "vs days since last activity",
-            f"{recency['roc_auc'].mean():.2f}",
-            delta=f"{model['roc_auc'].mean() - recency['roc_auc'].mean():+.2f} for the model",
-            delta_color="off",
+        lift = model["precision_at_k"].mean() - recency["precision_at_k"].mean()
+        left.metric(
+            f"Of the {k} flagged, left (average month)",
+            f"{model['precision_at_k'].mean():.0%}",
+            delta=None if recency.empty else f"{lift:+.0%} vs no model",
         )
-        right.metric(f"Precision in the top {k} (mean)", f"{model['precision_at_k'].mean():.0%}")
-        st.subheader("Ranking quality (ROC AUC)")
-        st.altair_chart(charts.metric_over_time(metrics, "roc_auc"), width="stretch")
-        st.caption(
-            "0.5 is a coin flip, 1.0 a perfect ranking. The higher line separates leavers "
-            "from stayers better."
-        )
-        st.subheader(f"Precision and recall in the top {k}")
-        provisional = data.provisional_accuracy(pointer["build_id"], pointer["path"])
-        col_p, col_r = st.columns(2)
-        col_p.altair_chart(
+        middle.metric(f"Of all leavers, found in the top {k}", f"{model['recall_at_k'].mean():.0%}")
+        right.metric("Ranking quality (model)", f"{model['roc_auc'].mean():.2f}")
+        right.caption(sentences.ranking_quality(float(model["roc_auc"].mean())))
+
+        provisional = data.read(queries.provisional_accuracy, pointer)
+        st.subheader(f"Of the {k} flagged each month, the share who left")
+        st.altair_chart(
             charts.metric_over_time(metrics, "precision_at_k", provisional), width="stretch"
         )
-        col_p.caption(
-            f"Of the {k} customers flagged each month, the share who really left. Higher is "
-            "fewer wasted calls."
-        )
-        col_r.altair_chart(
+        st.caption("Higher is fewer wasted calls.")
+        st.subheader(f"Of everyone who left, the share the top {k} found")
+        st.altair_chart(
             charts.metric_over_time(metrics, "recall_at_k", provisional), width="stretch"
         )
-        col_r.caption(
-            f"Of all customers who left that month, the share found in the top {k}. Higher "
-            "is fewer churners missed."
-        )
-        if provisional.empty:
-            st.caption("Every scored month has matured labels: nothing here is provisional.")
-        else:
-            track = data.estimate_track_record(pointer["build_id"], pointer["path"])
+        st.caption("Higher is fewer leavers missed.")
+        if not provisional.empty:
+            track = data.read(queries.estimate_track_record, pointer)
             gap = (track["expected_precision_at_k"] - track["precision_at_k"]).abs().mean()
             months = ", ".join(f"{month:%b %Y}" for month in provisional["scoring_month"])
             st.markdown(
-                f"**Provisional ({months}):** the hollow points on dashed lines are estimates "
-                f"for customers whose {summary['horizon_days']}-day outcome is not known yet. "
-                "They assume the risk percentages are honest: the expected share of leavers "
-                f"in the top {k} is their average risk. In the {len(track)} backtest months "
-                f"this estimate was on average {gap * 100:.0f} points from what really happened."
+                f"**Not known yet ({months}):** the hollow points on dashed lines are estimates "
+                f"for customers whose {horizon}-day outcome is still open: the expected share "
+                f"of leavers in the top {k} is their average risk. In the {len(track)} months "
+                f"we could check, this estimate was on average {gap * 100:.0f} points from what "
+                "really happened."
+            )
+        with st.expander("Ranking quality over time (for analysts)"):
+            st.altair_chart(charts.metric_over_time(metrics, "roc_auc"), width="stretch")
+            st.caption(
+                "The chance that a customer who left was rated riskier than one who stayed "
+                "(ROC AUC): 0.5 is a coin flip, 1.0 a perfect ranking."
             )
 
         st.subheader("Are the risk percentages honest?")
-        bands = data.reliability(pointer["build_id"], pointer["path"])
+        bands = data.read(queries.reliability, pointer)
         bands = bands[bands["customers"] >= 20]
         if bands.empty:
-            st.caption("Not enough backtest customers per risk band yet.")
+            st.caption("Not enough past customers per risk band yet.")
         for band in bands.itertuples():
             st.markdown(
                 f"- Of **{band.customers:,}** customers rated **{band.risk_from_pct}-"
@@ -96,6 +96,6 @@ if pointer is not None:
                 f"**{band.share_churned:.0%}** left."
             )
         st.caption(
-            "Backtest months only. When the two numbers on a line are close, a risk of 30% "
+            "Past months only. When the two numbers on a line are close, a risk of 30% "
             "really means about 3 in 10 such customers leave."
         )

@@ -3,43 +3,43 @@
 import streamlit as st
 
 from pipeline.read import export, queries, words, work_queue
-from ui import data
+from ui import data, state
 
 st.title("At-risk customers")
 pointer = data.require_build()
 if pointer is not None:
-    summary = data.model_summary(pointer["build_id"], pointer["path"])
-    terms = data.dataset_words(pointer["build_id"], pointer["path"])
-    customers = data.work_queue(pointer["build_id"], pointer["path"])
+    summary = data.read(queries.model_summary, pointer)
+    terms = data.read(queries.dataset_words, pointer)
+    customers = data.work_queue(pointer)
     attributes = words.present_attributes(customers)
+    k = int(summary["capacity_k"])
     st.caption(
-        f"Customers active on {summary['snapshot_date']}, ranked by the probability that they "
-        f"churn within {summary['horizon_days']} days. Reasons are the three factors that raise "
-        "each customer's risk most."
+        f"Customers active on {summary['snapshot_date']}, riskiest first: the chance each "
+        f"leaves within {summary['horizon_days']} days, what that could cost, and the three "
+        "facts that raise their risk most (the largest bars on the Why page)."
     )
+    low = float(customers["customer_value"].fillna(0).min())
+    high = max(float(customers["customer_value"].fillna(0).max()), low + 1)
     with st.expander("Filter and sort", expanded=False):
         columns = st.columns(3)
-        chosen = {
-            name: columns[i].multiselect(
-                terms.label(name), sorted(customers[name].dropna().unique())
-            )
-            for i, name in enumerate(attributes)
-        }
-        low, high = (
-            float(customers["customer_value"].min()),
-            float(customers["customer_value"].max()),
-        )
+        chosen = {}
+        for i, name in enumerate(attributes):
+            options = sorted(customers[name].dropna().unique())
+            key = state.within(state.remembered(f"at_risk_{name}", []), options)
+            chosen[name] = columns[i].multiselect(terms.label(name), options, key=key)
         value_range = columns[0].slider(
             f"{terms.value_label} ({terms.currency})",
             low,
-            max(high, low + 1),
-            (low, max(high, low + 1)),
+            high,
+            key=state.within(state.remembered("at_risk_value", (low, high)), (low, high)),
+            format=f"{terms.symbol}%.0f",
         )
         order = columns[1].radio(
             "Order by",
             ["risk", "expected_loss"],
             format_func={"risk": "Risk", "expected_loss": terms.loss_label}.get,
             horizontal=True,
+            key=state.remembered("at_risk_order", "risk"),
         )
     queue = work_queue.QueueFilter(
         segments=tuple(chosen.get("segment", ())),
@@ -54,7 +54,7 @@ if pointer is not None:
         "How many customers can your team contact?",
         min_value=1,
         max_value=max(len(customers), 1),
-        value=min(int(summary["capacity_k"]), max(len(customers), 1)),
+        value=min(k, max(len(customers), 1)),
         step=10,
         help="Your outreach capacity k; the list and the CSV show the k riskiest customers.",
     )
@@ -69,30 +69,30 @@ if pointer is not None:
     left.metric("Customers shown, of those matching", f"{len(shown):,} of {len(matching):,}")
     middle.metric(terms.loss_label, terms.money(shown[terms.loss_column].sum()))
     right.metric("Average risk shown", f"{shown['risk_pct'].mean():.0f}%")
-    money = "dollar" if terms.currency == "USD" else f"{terms.symbol}%,.0f"
+    money = f"{terms.symbol}%,.0f"
     st.dataframe(
         shown,
         hide_index=True,
         width="stretch",
         # A customer new to the list has no risk change; fewer than three reasons leave blanks.
         placeholder="",
-        # Who, how risky, what changed and why first; the CSV keeps its documented order.
+        # Who, how risky, what it could cost and why first; the CSV keeps its documented order.
         column_order=[
             "customer_name",
             "risk_pct",
-            "movement",
-            "risk_change_pts",
+            terms.value_column,
+            terms.loss_column,
             "reason_1",
             "reason_2",
             "reason_3",
-            terms.value_column,
-            terms.loss_column,
+            "movement",
+            "risk_change_pts",
             *(terms.attribute_column(name) for name in attributes),
             "customer_id",
         ],
         column_config={
-            "customer_id": st.column_config.TextColumn("Customer", width="small"),
-            "customer_name": "Name",
+            "customer_id": st.column_config.TextColumn("Customer ID", width="small"),
+            "customer_name": st.column_config.TextColumn("Customer", width="medium"),
             **{
                 terms.attribute_column(name): st.column_config.TextColumn(
                     terms.label(name), width="small"
@@ -103,14 +103,14 @@ if pointer is not None:
                 terms.value_label, format=money, width="small"
             ),
             "risk_pct": st.column_config.ProgressColumn(
-                "Risk", format="%.0f%%", min_value=0, max_value=100
+                "Risk", format="%.0f%%", min_value=0, max_value=100, width="small"
             ),
             "movement": st.column_config.TextColumn(
                 "Since last build",
                 help=(
-                    f"new: entered the top {int(summary['capacity_k'])} or was not scored in "
-                    f"the previous build; rising or falling: risk moved by "
-                    f"{queries.MOVE_POINTS:.0f} points or more; steady: less."
+                    f"new: entered the top {k} or was not scored in the previous build; "
+                    f"rising or falling: risk moved by {queries.MOVE_POINTS:.0f} points or "
+                    "more; steady: less."
                 ),
             ),
             "risk_change_pts": st.column_config.NumberColumn(
@@ -119,9 +119,12 @@ if pointer is not None:
                 help="Risk now minus risk in the previous build, in percentage points.",
             ),
             terms.loss_column: st.column_config.NumberColumn(
-                terms.loss_label, format=money, help=f"Risk x {terms.value_label.lower()}"
+                terms.loss_label,
+                format=money,
+                help=f"Risk x {terms.value_label.lower()}",
+                width="small",
             ),
-            "reason_1": st.column_config.TextColumn("Top reason", width="medium"),
+            "reason_1": st.column_config.TextColumn("Top reason", width="large"),
             "reason_2": st.column_config.TextColumn("Second reason", width="medium"),
             "reason_3": st.column_config.TextColumn("Third reason", width="medium"),
             "snapshot_date": None,
@@ -134,4 +137,5 @@ if pointer is not None:
         file_name=export.file_name(summary["snapshot_date"]),
         mime="text/csv",
         icon=":material/download:",
+        help="Opens in Excel with names as they are spelled (UTF-8 with a byte-order mark).",
     )

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline.build.lock import BuildRefusedError
-from pipeline.contract import CONTRACT, FLAT_TABLE, Table
+from pipeline.contract import CONTRACT, FLAT_TABLE, Column, Table
 from pipeline.ingest import importer, mapping, uploads, validation
 from pipeline.ingest.safety import UPLOAD_SUFFIXES, UnsafePathError, quote_identifier
 from ui import data
@@ -41,15 +41,26 @@ def upload_files() -> None:
             st.caption(f"Stored as {saved.name}.")
 
 
-def column_choice(label: str, column: str, columns: list[str], key: str, required: bool) -> str:
-    """A dropdown of the file's columns (or an expression) for one contract column."""
-    options = [*([] if required else [NOT_MAPPED]), *columns, EXPRESSION]
-    guess = uploads.guess_column(column, columns)
-    index = options.index(guess) if guess in options else 0
-    chosen = st.selectbox(label, options, index=index, key=key)
+def column_choice(column: Column, columns: list[str], key: str) -> str:
+    """A dropdown of the file's columns (or an expression) for one contract column: a guess
+    only when a file column's name matches; a required column without one waits for a choice
+    rather than silently taking the first column."""
+    options = [*([] if column.required else [NOT_MAPPED]), *columns, EXPRESSION]
+    guess = uploads.guess_column(column.name, columns)
+    index = options.index(guess) if guess in options else (None if column.required else 0)
+    chosen = st.selectbox(
+        f"{column.name}{' *' if column.required else ''}",
+        options,
+        index=index,
+        key=key,
+        help=column.description,
+        placeholder="Choose a column",
+    )
+    if chosen is None:
+        return ""
     if chosen == EXPRESSION:
         return st.text_input(
-            f"Expression for {column}",
+            f"Expression for {column.name}",
             key=f"{key}-expression",
             placeholder="e.g. Quantity * UnitPrice",
             help="One SQL expression over the file's columns (DuckDB syntax).",
@@ -65,10 +76,7 @@ def map_columns(table: Table, columns: list[str], key: str) -> dict[str, str]:
     grid = st.columns(3)
     for position, column in enumerate(table.columns):
         with grid[position % 3]:
-            label = f"{column.name}{' *' if column.required else ''}"
-            expression = column_choice(
-                label, column.name, columns, f"{key}-{column.name}", column.required
-            )
+            expression = column_choice(column, columns, f"{key}-{column.name}")
         if expression:
             mapped[column.name] = expression
     return mapped
@@ -231,7 +239,7 @@ def show_problems(problems: list[validation.Problem]) -> None:
         f"{len(problems)} problem(s) found; nothing was imported and the dashboard keeps "
         "serving the last good build."
     )
-    st.dataframe(validation.as_frame(problems), hide_index=True)
+    st.table(validation.as_frame(problems).style.hide(axis="index"))
 
 
 def validate_and_import(document: dict[str, Any], do_import: bool) -> None:
@@ -245,7 +253,7 @@ def validate_and_import(document: dict[str, Any], do_import: bool) -> None:
             if problems:
                 show_problems(problems)
             else:
-                st.success(f"No problems found. Mapping saved to {path}.")
+                st.success(f"No problems found. Mapping saved as {path.name}.")
             return
         counts = importer.import_mapping(parsed, settings)
     except mapping.MappingError as error:
@@ -257,7 +265,7 @@ def validate_and_import(document: dict[str, Any], do_import: bool) -> None:
     else:
         rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items() if count)
         st.success(
-            f"Imported ({rows}); mapping saved to {path}. Rebuild on the Pipeline page to "
+            f"Imported ({rows}); mapping saved as {path.name}. Rebuild on the Pipeline page to "
             "train, score and explain on your data."
         )
         st.page_link(

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from monitoring import words
+from pipeline.read import queries
 from ui import charts, data, health
 
 st.title("Health")
@@ -43,13 +44,12 @@ else:
         st.dataframe(evidence, hide_index=True, width="stretch")
 
 if pointer is not None:
-    build_id, path = pointer["build_id"], pointer["path"]
-    checks = data.quality_checks(build_id, path)
-    volume = data.source_volume(build_id, path)
-    drift = data.feature_drift(build_id, path)
-    distribution = data.feature_distribution(build_id, path)
-    performance = data.performance(build_id, path)
-    shown = data.triage(build_id, path) or {}
+    checks = data.read(queries.quality_checks, pointer)
+    volume = data.read(queries.source_volume, pointer)
+    drift = data.read(queries.feature_drift, pointer)
+    distribution = data.read(queries.feature_distribution, pointer)
+    performance = data.read(queries.performance, pointer)
+    shown = data.read(queries.triage, pointer) or {}
     changed_at = shown.get("changed_at")
 
     if not checks.empty:
@@ -72,7 +72,11 @@ if pointer is not None:
                 "dots: days outside it; the dashed line marks when things changed."
             )
         st.dataframe(
-            checks[["check_name", "source_table", "column_name", "fired", "message"]],
+            checks[["check_name", "source_table", "column_name", "fired", "message"]].assign(
+                check_name=checks["check_name"].map(
+                    lambda name: words.MONITOR_NAMES.get(name, str(name).replace("_", " "))
+                )
+            ),
             hide_index=True,
             width="stretch",
             column_config={
@@ -85,14 +89,14 @@ if pointer is not None:
         )
 
     if not drift.empty:
-        st.subheader("Feature drift")
+        st.subheader("Have customers changed?")
         moved = drift[drift["drifted"].astype(bool)]
         counting = int(health.counted(moved).sum())
         of_them = f" ({counting} counting toward the verdict)" if counting < len(moved) else ""
         st.caption(
-            f"Newest snapshot vs the reference months, for every model feature and the scores: "
-            f"{len(moved)} beyond their limits{of_them}, learned from how much the reference "
-            "months differ from one another."
+            f"The newest month vs the reference months, for every input of the model and the "
+            f"risks: {len(moved)} moved more than usual{of_them}; what is usual is learned "
+            "from how much the reference months differ from one another."
         )
         skipped = health.not_counted_sentence(drift)
         if skipped:
@@ -110,30 +114,31 @@ if pointer is not None:
             charts.distribution_compare(distribution[distribution["feature"] == chosen]),
             width="stretch",
         )
-        st.dataframe(
-            drift[["label", "psi", "psi_limit", "js_distance", "js_limit", "drifted"]].assign(
-                counted=health.counted(drift)
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "label": "Feature",
-                "psi": st.column_config.NumberColumn("PSI", format="%.3f"),
-                "psi_limit": st.column_config.NumberColumn("PSI limit", format="%.3f"),
-                "js_distance": st.column_config.NumberColumn("Jensen-Shannon", format="%.3f"),
-                "js_limit": st.column_config.NumberColumn("JS limit", format="%.3f"),
-                "drifted": "Drifted",
-                "counted": "Counts toward verdict",
-            },
-        )
+        with st.expander("Every input, with its drift scores (for analysts)"):
+            st.dataframe(
+                drift[["label", "psi", "psi_limit", "js_distance", "js_limit", "drifted"]].assign(
+                    counted=health.counted(drift)
+                ),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "label": "Input",
+                    "psi": st.column_config.NumberColumn("PSI", format="%.3f"),
+                    "psi_limit": st.column_config.NumberColumn("PSI limit", format="%.3f"),
+                    "js_distance": st.column_config.NumberColumn("Jensen-Shannon", format="%.3f"),
+                    "js_limit": st.column_config.NumberColumn("JS limit", format="%.3f"),
+                    "drifted": "Moved more than usual",
+                    "counted": "Counts toward verdict",
+                },
+            )
 
     if not performance.empty:
-        st.subheader("Performance over time")
+        st.subheader("Churn and accuracy over time")
         st.caption(
-            "Measured once a month's labels matured; the newest month is an estimate from the "
-            "calibrated probabilities, its bar the estimate's own error in the backtest months. "
-            "Grey: the reference months' mean; red dashes: the limit the recent months (and "
-            "the whole bar of the estimate) are judged against."
+            "Measured once a month's outcomes are known; the newest month is an estimate from "
+            "the risks, its bar the estimate's own error in past months. Grey: the reference "
+            "months' average; red dashes: the limit the recent months (and the whole bar of "
+            "the estimate) are judged against."
         )
         churn, auc = st.columns(2)
         churn.altair_chart(
@@ -144,7 +149,12 @@ if pointer is not None:
         )
         auc.altair_chart(
             charts.monitored_over_time(
-                performance, "roc_auc", "roc_auc_low", "Model ROC AUC", changed_at, "roc_auc_band"
+                performance,
+                "roc_auc",
+                "roc_auc_low",
+                "Ranking quality (0.5 = chance)",
+                changed_at,
+                "roc_auc_band",
             ),
             width="stretch",
         )

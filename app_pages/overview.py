@@ -1,58 +1,61 @@
-"""Overview: the state of churn risk, the model's track record and the pipeline, at a glance."""
+"""Overview: who to call first, what churn could cost, how right the model has been, and
+whether the pipeline is healthy, at a glance."""
+
+from datetime import date
 
 import streamlit as st
 
 from monitoring.words import verdict_name
-from pipeline.read import queries
+from pipeline.read import queries, sentences
 from ui import data
 
-CHANGED_COLUMNS = [
-    "customer_id",
-    "customer_name",
-    "customer_value",
-    "risk_pct",
-    "movement",
-    "change",
-    "reason_1",
-]
+FIRST_CALLS = 5
 
 st.title("Overview")
 pointer = data.require_build()
 if pointer is not None:
-    build_id, path = pointer["build_id"], pointer["path"]
-    summary = data.model_summary(build_id, path)
-    terms = data.dataset_words(build_id, path)
-    customers = data.work_queue(build_id, path)
-    metrics = data.backtest(build_id, path)
+    summary = data.read(queries.model_summary, pointer)
+    terms = data.read(queries.dataset_words, pointer)
+    customers = data.work_queue(pointer)
+    metrics = data.read(queries.backtest_metrics, pointer)
     k = min(int(summary["capacity_k"]), len(customers))
     top = customers.head(k)
+    age, stale = sentences.data_age(summary["newest_data"], date.today(), terms.expected_every_days)
     st.caption(
-        f"Data as of {summary['data_as_of']}: {len(customers):,} active customers scored for "
-        f"churn within {summary['horizon_days']} days; your team can contact {k:,}."
+        f"{age}. {len(customers):,} customers scored for churn within "
+        f"{summary['horizon_days']} days; your team can contact {k:,}."
     )
+    if stale:
+        st.warning(sentences.stale_warning(age, terms.expected_every_days))
 
     risk, money, accuracy, health = st.columns(4)
-    risk.metric(f"Expected churners in the top {k}", f"{top['churn_probability'].sum():.0f}")
-    money.metric(f"{terms.loss_label} in the top {k}", terms.money(top["expected_loss"].sum()))
-    if metrics.empty:
+    risk.metric(
+        f"Expected to leave, of the {k} you can contact",
+        f"{top['churn_probability'].sum():.0f}",
+        help="The sum of their risks: the number of them who will leave if nothing is done.",
+    )
+    money.metric(f"{terms.loss_label}, those {k}", terms.money(top["expected_loss"].sum()))
+    headline = sentences.flagged_and_left(metrics, k)
+    if headline is None:
         accuracy.metric(
-            "Last matured month",
+            "Last measured month",
             "not yet",
             help="Accuracy appears once the churn horizon has passed for a scored month.",
         )
     else:
-        last = metrics["scoring_month"].max()
-        month = metrics[metrics["scoring_month"] == last].set_index("method")["precision_at_k"]
-        model, baseline = month.get("xgboost", float("nan")), month.get("recency")
+        last = metrics[metrics["scoring_month"] == metrics["scoring_month"].max()]
+        by_method = last.set_index("method")["precision_at_k"]
+        flagged = int(min(k, last["n_customers"].max()))
+        left = round(float(by_method.get("xgboost", 0.0)) * flagged)
+        baseline = by_method.get("recency")
         accuracy.metric(
-            f"Precision in top {k}, {last:%b %Y}",
-            f"{model:.0%}",
+            f"Flagged who left, {last['scoring_month'].max():%b %Y}",
+            f"{left} of {flagged}",
             delta=None
             if baseline is None
-            else f"{(model - baseline) * 100:+.0f} pts vs no-ML ranking",
+            else f"{left - round(float(baseline) * flagged):+d} vs no model",
             delta_color="normal",
-            help=f"Of the {k} customers the model flagged that month, the share who left; "
-            "the no-ML ranking calls the customers inactive the longest.",
+            help=headline,
         )
     runs = data.runs()
     last_run = runs[0] if runs else None
@@ -75,6 +78,32 @@ if pointer is not None:
             f"{(last_run.failure or {}).get('node') or 'an unknown step'}; these numbers come "
             "from the last good build. See **Pipeline**."
         )
+    if headline is not None:
+        st.markdown(headline)
+
+    st.subheader("Who to call first")
+    first = top.head(FIRST_CALLS).assign(risk_pct=lambda frame: frame["churn_probability"] * 100)
+    st.dataframe(
+        first[["customer_name", "risk_pct", "customer_value", "reason_1"]],
+        hide_index=True,
+        width="stretch",
+        placeholder="",
+        column_config={
+            "customer_name": "Customer",
+            "risk_pct": st.column_config.ProgressColumn(
+                "Risk", format="%.0f%%", min_value=0, max_value=100
+            ),
+            "customer_value": st.column_config.NumberColumn(
+                terms.value_label, format=f"{terms.symbol}%,.0f"
+            ),
+            "reason_1": st.column_config.TextColumn("Top reason", width="large"),
+        },
+    )
+    st.page_link(
+        "app_pages/at_risk.py",
+        label=f"All {k} customers to contact, with every reason and the CSV",
+        icon=":material/arrow_forward:",
+    )
 
     st.subheader("What changed since the last build")
     counts = top["movement"].value_counts()
@@ -86,44 +115,35 @@ if pointer is not None:
     else:
         new, rising, falling = (int(counts.get(name, 0)) for name in ("new", "rising", "falling"))
         st.markdown(
-            f"In the top {k}: **{new}** new customers, **{rising}** rising and **{falling}** "
-            f"falling by {queries.MOVE_POINTS:.0f} points of risk or more."
+            f"Of the {k} to contact: **{new}** are new to the list, **{rising}** more at risk "
+            f"and **{falling}** less, by {queries.MOVE_POINTS:.0f} points of risk or more."
         )
-        changed = top[top["movement"] != "steady"]
-        # New customers by risk, then the biggest rises, then the biggest falls.
-        changed = changed.assign(
-            risk_pct=changed["churn_probability"] * 100,
-            change=[
-                "not scored before" if change != change else f"{change:+.1f} points"
-                for change in changed["change_pts"]
-            ],
-            group=changed["movement"].map({"new": 0, "rising": 1, "falling": 2}),
-            key=changed["change_pts"].where(
-                changed["movement"] == "falling", -changed["churn_probability"]
-            ),
-        ).sort_values(["group", "key"], kind="stable")
+        changed = queries.movers(top)
         if not changed.empty:
             st.dataframe(
-                changed[CHANGED_COLUMNS],
+                changed[
+                    [
+                        "customer_name",
+                        "risk_pct",
+                        "movement",
+                        "change",
+                        "customer_value",
+                        "reason_1",
+                    ]
+                ],
                 hide_index=True,
                 width="stretch",
                 placeholder="",
                 column_config={
-                    "customer_id": "Customer",
-                    "customer_name": "Name",
-                    "customer_value": st.column_config.NumberColumn(
-                        terms.value_label,
-                        format="dollar" if terms.currency == "USD" else f"{terms.symbol}%,.0f",
-                    ),
+                    "customer_name": "Customer",
                     "risk_pct": st.column_config.ProgressColumn(
                         "Risk", format="%.0f%%", min_value=0, max_value=100
                     ),
                     "movement": "Since last build",
                     "change": "Risk change",
+                    "customer_value": st.column_config.NumberColumn(
+                        terms.value_label, format=f"{terms.symbol}%,.0f"
+                    ),
                     "reason_1": "Top reason",
                 },
-            )
-            st.caption(
-                "New: entered the top list or was not scored in the previous build. Open "
-                "**At-risk customers** for the full list with every reason and the CSV."
             )

@@ -5,43 +5,50 @@ import streamlit as st
 
 from pipeline.build import progress, registry
 from pipeline.build.lock import BuildRefusedError
+from pipeline.read import queries
 from ui import charts, data
 
 st.title("Pipeline")
 job = data.build_job()
 pointer = data.serving()
 
-left, right = st.columns([1, 3])
-if left.button(
-    "Rebuild", type="primary", icon=":material/refresh:", help="Run dbt build: data to predictions"
-):
-    refusal = job.start(trigger="app")
-    if refusal:
-        st.warning(refusal)
-    else:
-        st.toast("Build started. The pages keep showing the last good build until it finishes.")
-if pointer is not None:
-    summary = data.model_summary(pointer["build_id"], pointer["path"])
-    right.markdown(
-        f"Serving build **{pointer['build_id']}** (published {pointer['published_at']}), "
-        f"model **{summary.get('model_version')}**, trained on {summary.get('n_train'):,} rows.  \n"
-        f"{summary.get('decision_reason')}"
-    )
-else:
-    right.markdown("No build has been published yet. Press **Rebuild**.")
-
 
 @st.fragment(run_every=1.0)
-def live_progress() -> None:
-    """Per-node progress of a running build, or how the last build of this app ended."""
-    if job.running:
+def rebuild_controls() -> None:
+    """The Rebuild button (disabled while any build runs, here or in another process), that
+    build's progress by stage, and how the last build started here ended."""
+    running = job.running
+    if st.button(
+        "Rebuild",
+        type="primary",
+        icon=":material/refresh:",
+        help="Run dbt build: data to predictions",
+        disabled=running,
+    ):
+        refusal = job.start(trigger="app")
+        if refusal:
+            st.warning(refusal)
+        else:
+            st.toast("Build started. The pages keep showing the last good build until it finishes.")
+            running = True
+    if running:
+        st.info(str(BuildRefusedError(job.holder())))
         state = progress.read(data.settings()) or {}
         st.progress(progress.share_done(state), text=progress.describe(state))
     elif job.error:
         st.error(f"The build could not start: {job.error}")
 
 
-live_progress()
+rebuild_controls()
+if pointer is not None:
+    summary = data.read(queries.model_summary, pointer)
+    st.markdown(
+        f"Serving build **{pointer['build_id']}** (published {pointer['published_at']}), "
+        f"model **{summary.get('model_version')}**, trained on {summary.get('n_train'):,} rows.  \n"
+        f"{summary.get('decision_reason')}"
+    )
+else:
+    st.markdown("No build has been published yet. Press **Rebuild**.")
 
 runs = data.runs()
 if not runs:

@@ -2,36 +2,37 @@
 
 import streamlit as st
 
+from pipeline.read import queries
 from ui import charts, data
 
 st.title("Why customers are at risk")
 pointer = data.require_build()
 if pointer is not None:
-    build_id, path = pointer["build_id"], pointer["path"]
-    importance = data.importance(build_id, path)
-    customers = data.at_risk(build_id, path)
-    summary = data.model_summary(build_id, path)
+    importance = data.read(queries.feature_importance, pointer)
+    customers = data.read(queries.at_risk, pointer)
+    summary = data.read(queries.model_summary, pointer)
     k = min(int(summary["capacity_k"]), len(customers))
 
     st.subheader("What drives risk overall")
     st.altair_chart(charts.importance_bars(importance), width="stretch")
     st.caption(
-        "Average size of each factor's effect on customers' risk scores (SHAP values), "
-        "over every scored customer (a random sample of them on a large book). Longer bars "
-        "matter more, in either direction."
+        "How many points of risk each factor adds to or takes from a customer's risk, on "
+        "average over every scored customer (a random sample of them on a large book). Longer "
+        "bars matter more, in either direction."
     )
 
     st.subheader(f"Top reasons across the {k} customers your team can contact")
-    common = data.common_reasons(build_id, path)
+    common = data.read(queries.common_reasons, pointer)
     if not common.empty:
         shared = "; ".join(
             f"{row.label} ({row.share_of_list:.0%} of them)" for row in common.itertuples()
         )
         st.info(
             f"Shared by nearly every one of them, so not repeated on each row of the list: "
-            f"{shared}. A reason everyone has does not tell one customer from another."
+            f"{shared}. A reason everyone has does not tell one customer from another.",
+            icon=":material/groups:",
         )
-    counts = data.top_reason_counts(build_id, path, k)
+    counts = data.read(queries.top_reason_counts, pointer, k)
     if counts.empty:
         st.caption("No reasons are stored for the at-risk customers of this build.")
     else:
@@ -52,25 +53,26 @@ if pointer is not None:
     )
     if chosen is not None:
         risk = float(customers.loc[customers["customer_id"] == chosen, "churn_probability"].iloc[0])
-        steps, in_points = data.waterfall(build_id, path, chosen, risk)
+        steps, in_points = data.read(queries.customer_waterfall, pointer, chosen, risk)
         if steps.empty:
             st.info(
                 "No explanation is stored for this customer in this build. Pick a customer "
                 "higher on the list, or rebuild."
             )
-        elif in_points:
-            st.altair_chart(charts.waterfall(steps, in_points=True), width="stretch")
-            st.caption(
-                f"Starting from a typical customer's risk, red bars raise this customer's risk "
-                f"and green bars lower it, ending at the {risk:.0%} shown on the At-risk list. "
-                "Points are approximate: the model adds effects on another scale, so the same "
-                "factor would count for a little more or less if taken in another order."
-            )
         else:
-            st.altair_chart(charts.waterfall(steps, in_points=False), width="stretch")
-            st.caption(
-                "Starting from a typical customer's score, red bars raise this customer's risk "
-                "and green bars lower it. These scores are the model's log-odds: they could not "
-                f"be turned into points that add up to the {risk:.0%} on the At-risk list for "
-                "this build, so the bars show the order and direction of each effect only."
-            )
+            st.altair_chart(charts.waterfall(steps, in_points=in_points), width="stretch")
+            if in_points:
+                st.caption(
+                    f"Starting from a typical customer's risk, red bars raise this customer's "
+                    f"risk and green bars lower it, ending at the {risk:.0%} shown on the "
+                    "At-risk list; the largest red bars are the list's reasons. Points are "
+                    "approximate: taken in another order, a factor would count for a little "
+                    "more or less."
+                )
+            else:
+                st.caption(
+                    "Starting from a typical customer's score, red bars raise this customer's "
+                    "risk and green bars lower it. The bars show the order and direction of "
+                    "each effect only: for this build they could not be turned into points "
+                    f"that add up to the {risk:.0%} on the At-risk list."
+                )

@@ -22,6 +22,29 @@ def _sigmoid(margin: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-margin))
 
 
+def points(values: np.ndarray, base_value: float, calibrate: Calibrate | None = None) -> np.ndarray:
+    """Each contribution's points of calibrated risk on its customer's walk (rows x features).
+
+    The same walk as waterfall_steps, for every row at once: contributions largest |effect|
+    first from `base_value`, each worth the change in calibrated risk (x 100) it causes at
+    that point. A customer's reasons ranked by these points are the waterfall's largest bars.
+    """
+    calibrate = calibrate or (lambda raw: raw)
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return values.copy()
+    order = np.argsort(-np.abs(values), axis=1, kind="stable")
+    walked = np.take_along_axis(values, order, axis=1)
+    margins = base_value + np.concatenate(
+        [np.zeros((len(values), 1)), np.cumsum(walked, axis=1)], axis=1
+    )
+    risk = 100 * np.asarray(calibrate(_sigmoid(margins).ravel()), dtype=float)
+    steps = np.diff(risk.reshape(margins.shape), axis=1)
+    found = np.empty_like(steps)
+    np.put_along_axis(found, order, steps, axis=1)
+    return found
+
+
 def waterfall_steps(
     explanation: pd.DataFrame, calibrate: Calibrate | None = None, top: int = 10
 ) -> pd.DataFrame:

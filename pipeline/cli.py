@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 import demo
 from pipeline import dataset, history, warehouse
@@ -17,17 +21,24 @@ from pipeline.build.lock import BuildRefusedError, build_lock
 from pipeline.build.progress import Progress
 from pipeline.build.rebuild import BuildSetupError, rebuild
 from pipeline.ingest import importer, mapping, validation
-from pipeline.read import diff, export, queries, work_queue
+from pipeline.read import diff, export, queries, sentences, work_queue
 from pipeline.settings import Settings, get_settings
 
 
-def _print_progress(state: Progress) -> None:
-    """A redrawn progress bar on a terminal, one plain line per node event otherwise."""
-    if sys.stderr.isatty():
-        line = progress.describe(state.to_dict(), bar=True)
-        print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
-    else:
-        print(state.line(), file=sys.stderr, flush=True)
+def _progress_printer() -> Callable[[Progress], None]:
+    """A bar redrawn to fit the terminal; in a log (no terminal), one line per stage."""
+    shown = {"stage": ""}
+
+    def show(state: Progress) -> None:
+        if sys.stderr.isatty():
+            width = shutil.get_terminal_size().columns
+            line = progress.describe(state.to_dict(), bar=True, width=width)
+            print(f"\r\033[K{line}", end="", file=sys.stderr, flush=True)
+        elif state.stage != shown["stage"]:
+            shown["stage"] = state.stage
+            print(state.line(), file=sys.stderr, flush=True)
+
+    return show
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -84,7 +95,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     """Run the full build; exit 0 on success, 1 with a one-line reason otherwise."""
     try:
-        record = rebuild(settings, trigger="cli", on_progress=_print_progress)
+        record = rebuild(settings, trigger="cli", on_progress=_progress_printer())
     except (BuildRefusedError, BuildSetupError) as error:
         print(f"Build not started: {error}", file=sys.stderr)
         return 2
@@ -143,9 +154,16 @@ def status(settings: Settings) -> dict[str, Any]:
         "model": None,
         "backtest": [],
         "triage": queries.build_triage(last, warehouse.current(settings)),
+        "data_age": None,
     }
     if path is not None:
         summary = queries.model_summary(path)
+        every = queries.dataset_words(path).expected_every_days
+        age, stale = sentences.data_age(summary.get("newest_data"), date.today(), every)
+        result["data_age"] = {
+            "text": age,
+            "stale_warning": sentences.stale_warning(age, every) if stale else None,
+        }
         result["model"] = {key: _plain(value) for key, value in summary.items()}
         metrics = queries.backtest_metrics(path)
         result["backtest"] = [
@@ -182,6 +200,13 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  failed at {failure['node']} ({failure['layer']}): {failure['message']}")
     model = data["model"] or {}
     print(f"Serving build {data['serving_build']}, model {model.get('model_version')}")
+    if data.get("data_age"):
+        print(data["data_age"]["stale_warning"] or data["data_age"]["text"])
+    metrics = pd.DataFrame(data["backtest"])
+    if not metrics.empty:
+        headline = sentences.flagged_and_left(metrics, int(metrics["capacity_k"].iloc[0]))
+        if headline:
+            print(headline)
     verdict = data["triage"]
     if verdict:
         print(f"Verdict {verdict['verdict']} (owner: {verdict['owner']}): {verdict['summary']}")
@@ -231,7 +256,7 @@ def cmd_diff(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
     """Build the working tree's project without publishing; exit 1 when a team rule breaks."""
     try:
-        verdict = preview.preview(settings, on_progress=_print_progress)
+        verdict = preview.preview(settings, on_progress=_progress_printer())
     except (BuildRefusedError, BuildSetupError, diff.UnknownBuildError) as error:
         print(f"Preview not run: {error}", file=sys.stderr)
         return 2

@@ -5,18 +5,15 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-METHOD_NAMES = {
-    "xgboost": "Baton model",
-    "logistic": "Logistic regression",
-    "recency": "Days since last activity",
-}
+from pipeline.read.sentences import METHOD_NAMES
+
 METHOD_COLORS = alt.Scale(
-    domain=list(METHOD_NAMES.values()), range=["#2563eb", "#9ca3af", "#f59e0b"]
+    domain=list(METHOD_NAMES.values()), range=["#2563eb", "#9ca3af", "#f59e0b", "#10b981"]
 )
 METRIC_NAMES = {
-    "roc_auc": "ROC AUC",
-    "precision_at_k": "Precision at k",
-    "recall_at_k": "Recall at k",
+    "roc_auc": "Ranking quality (0.5 = chance)",
+    "precision_at_k": "Share of flagged who left",
+    "recall_at_k": "Share of leavers flagged",
 }
 
 
@@ -41,7 +38,8 @@ def metric_over_time(
     frame["estimate"] = frame["estimate"].astype("boolean").fillna(False).astype(bool)
     title = METRIC_NAMES[metric]
     x = alt.X("yearmonth(scoring_month):T", title="Scoring month")
-    y = alt.Y(f"{metric}:Q", title=title, scale=alt.Scale(zero=False))
+    number = ".2f" if metric == "roc_auc" else ".0%"
+    y = alt.Y(f"{metric}:Q", title=title, scale=alt.Scale(zero=False), axis=alt.Axis(format=number))
     color = alt.Color(
         "Method:N", scale=METHOD_COLORS, title=None, legend=alt.Legend(orient="bottom")
     )
@@ -49,7 +47,7 @@ def metric_over_time(
         alt.Tooltip("yearmonth(scoring_month):T", title="Month"),
         alt.Tooltip("Method:N"),
         alt.Tooltip("Status:N"),
-        alt.Tooltip(f"{metric}:Q", title=title, format=".2f"),
+        alt.Tooltip(f"{metric}:Q", title=title, format=number),
     ]
     base = alt.Chart(frame).encode(x=x, y=y, color=color)
     lines = base.mark_line()
@@ -102,16 +100,16 @@ def accuracy_before_after(months: pd.DataFrame) -> alt.Chart:
 
 
 def importance_bars(importance: pd.DataFrame, top: int = 15) -> alt.Chart:
-    """Horizontal bars of mean |SHAP| by plain feature name."""
+    """Horizontal bars of the average points of risk each factor is worth, by plain name."""
     return (
         alt.Chart(importance.head(top))
         .mark_bar(color="#2563eb")
         .encode(
-            x=alt.X("mean_abs_shap:Q", title="Average impact on risk (mean |SHAP|, log-odds)"),
+            x=alt.X("mean_abs_points:Q", title="Average effect on a customer's risk (points)"),
             y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
             tooltip=[
-                alt.Tooltip("label:N", title="Feature"),
-                alt.Tooltip("mean_abs_shap:Q", title="Mean |SHAP|", format=".3f"),
+                alt.Tooltip("label:N", title="Factor"),
+                alt.Tooltip("mean_abs_points:Q", title="Average points", format=".1f"),
             ],
         )
         .properties(height=alt.Step(22))
@@ -149,7 +147,7 @@ def waterfall(steps: pd.DataFrame, in_points: bool = True) -> alt.Chart:
             for row in steps.itertuples()
         ],
     )
-    title = "Risk of churn, % (approximate)" if in_points else "Risk score (log-odds)"
+    title = "Risk of churn, % (approximate)" if in_points else "Risk score (model units)"
     return (
         alt.Chart(frame)
         .mark_bar()
@@ -165,7 +163,7 @@ def waterfall(steps: pd.DataFrame, in_points: bool = True) -> alt.Chart:
                 alt.Tooltip(
                     f"value{unit}:Q", format="+.1f" if in_points else "+.3f", title="Effect"
                 ),
-                alt.Tooltip("value:Q", format="+.3f", title="SHAP value (log-odds)"),
+                alt.Tooltip("value:Q", format="+.3f", title="Model units"),
             ],
         )
         .properties(height=alt.Step(26))
@@ -244,14 +242,30 @@ WINDOW_NAMES = {"reference": "Reference months", "current": "Newest snapshot"}
 KIND_NAMES = {"realized": MEASURED, "estimated": PROVISIONAL}
 
 
-def _change_rule(frame: pd.DataFrame, field: str) -> alt.Chart:
-    """A red vertical rule where things changed (rows with a value in `field`)."""
-    return (
-        alt.Chart(frame)
-        .transform_filter(f"isValid(datum.{field})")
+def _change_rules(frame: pd.DataFrame, field: str) -> list[alt.Chart]:
+    """A red vertical rule where things changed (none when nothing did: an empty layer makes
+    Vega warn about an infinite extent)."""
+    changed = frame[field].dropna()
+    if changed.empty:
+        return []
+    when = pd.DataFrame({"changed": [changed.min()]})
+    return [
+        alt.Chart(when)
         .mark_rule(color=ALARM_COLOR, strokeDash=[4, 3])
-        .encode(x=f"min({field}):T", tooltip=[alt.Tooltip(f"min({field}):T", title="Changed")])
-    )
+        .encode(x="changed:T", tooltip=[alt.Tooltip("changed:T", title="Changed")])
+    ]
+
+
+def _level(
+    frame: pd.DataFrame, column: str, color: str, dash: list[int] | None, title: str
+) -> list[alt.Chart]:
+    """A horizontal rule at a column's (constant) value across the whole chart, or nothing."""
+    values = frame[column].dropna() if column in frame else pd.Series(dtype=float)
+    if values.empty:
+        return []
+    level = pd.DataFrame({"level": [float(values.iloc[0])], "name": [title]})
+    rule = alt.Chart(level).mark_rule(color=color, strokeDash=dash or [1, 0])
+    return [rule.encode(y="level:Q", tooltip=[alt.Tooltip("name:N", title=""), "level:Q"])]
 
 
 def volume_band(volume: pd.DataFrame, changed_at: object = None) -> alt.LayerChart:
@@ -279,7 +293,7 @@ def volume_band(volume: pd.DataFrame, changed_at: object = None) -> alt.LayerCha
             ],
         )
     )
-    return alt.layer(band, line, points, _change_rule(frame, "changed")).properties(height=240)
+    return alt.layer(band, line, points, *_change_rules(frame, "changed")).properties(height=240)
 
 
 def distribution_compare(distribution: pd.DataFrame) -> alt.Chart:
@@ -342,10 +356,13 @@ def monitored_over_time(
             alt.Tooltip("time_window:N", title="Window"),
         ],
     )
-    mean = base.mark_rule(color=REFERENCE_COLOR).encode(y=f"mean({reference}):Q")
-    bound = base.mark_rule(color=ALARM_COLOR, strokeDash=[6, 3]).encode(y=f"mean({limit}):Q")
-    layers = [line, mean, bound, _change_rule(frame, "changed")]
-    if band and band in frame:
+    layers = [
+        line,
+        *_level(frame, reference, REFERENCE_COLOR, None, "Reference months' mean"),
+        *_level(frame, limit, ALARM_COLOR, [6, 3], "Limit"),
+        *_change_rules(frame, "changed"),
+    ]
+    if band and band in frame and frame[band].notna().any():
         low, high = frame[metric] - frame[band], frame[metric] + frame[band]
         ranged = alt.Chart(frame.assign(band_low=low, band_high=high))
         layers.append(

@@ -1,24 +1,33 @@
-"""The sidebar on every page: data as of, model in service, build state with live progress."""
+"""The sidebar on every page: how old the data is, the model in service, and the build state
+with live progress (it reruns the app once a new build is published)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import streamlit as st
 
 from pipeline.build import progress
-from ui import data
+from pipeline.read import queries, sentences
+from ui import data, state
 
 POLL_SECONDS = 2.0
 
 
 def render_sidebar() -> None:
     """Facts about what the pages show, and the build state (refreshing while one runs)."""
+    state.keep_remembered()
     with st.sidebar:
         pointer = data.serving()
         if pointer is None:
             st.caption("No published build yet.")
         else:
-            summary = data.model_summary(pointer["build_id"], pointer["path"])
-            st.markdown(f"**Data as of** {summary.get('data_as_of')}")
+            summary = data.read(queries.model_summary, pointer)
+            terms = data.read(queries.dataset_words, pointer)
+            age, stale = sentences.data_age(
+                summary.get("newest_data"), date.today(), terms.expected_every_days
+            )
+            (st.warning if stale else st.markdown)(age)
             st.markdown(f"**Model** `{summary.get('model_version')}`")
             st.caption(f"Build {pointer['build_id']}, published {pointer['published_at']}")
         build_status(pointer["build_id"] if pointer else None)
@@ -34,5 +43,5 @@ def build_status(shown_build_id: str | None) -> None:
     if not job.running:
         st.caption("No build running.")
         return
-    state = progress.read(data.settings()) or {}
-    st.progress(progress.share_done(state), text=progress.describe(state))
+    current = progress.read(data.settings()) or {}
+    st.progress(progress.share_done(current), text=progress.describe(current))

@@ -22,6 +22,7 @@
                         'reason': meta.reason or '',
                         'reason_if_missing': meta.reason_if_missing or '',
                         'drift': meta.drift or '',
+                        'family': meta.family or column.name,
                         'description': column.description,
                     } -%}
                     {%- for key, value in wording.get(column.name, {}).items()

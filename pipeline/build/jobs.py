@@ -32,6 +32,12 @@ class BuildJob:
         mine = self._thread is not None and self._thread.is_alive()
         return mine or is_locked(self.settings.lock_path)
 
+    def holder(self) -> dict[str, str]:
+        """Who runs the current build ({} when none): this app's own, else the lock's holder."""
+        if self._thread is not None and self._thread.is_alive():
+            return dict(self._started)
+        return read_holder(self.settings.lock_path) if is_locked(self.settings.lock_path) else {}
+
     def start(self, trigger: str = "app") -> str | None:
         """Start a build; return a polite refusal message if one is already running."""
         with self._guard:

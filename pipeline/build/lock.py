@@ -17,11 +17,19 @@ class BuildRefusedError(RuntimeError):
 
     def __init__(self, holder: dict[str, Any]) -> None:
         self.holder = holder
-        who = holder.get("trigger", "another process")
-        since = holder.get("started_at", "an unknown time")
+        said = " ".join(
+            part
+            for part in (
+                f"started by {holder['trigger']}" if holder.get("trigger") else "",
+                f"at {holder['started_at']}" if holder.get("started_at") else "",
+            )
+            if part
+        )
+        if holder.get("build_id"):
+            said = f"{said}, build {holder['build_id']}" if said else f"build {holder['build_id']}"
         super().__init__(
-            f"A build is already running (started by {who} at {since}, "
-            f"build {holder.get('build_id', '?')}). Wait for it to finish, then try again."
+            f"A build is already running{f' ({said})' if said else ''}. "
+            "Wait for it to finish, then try again."
         )
 
 

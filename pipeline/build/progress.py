@@ -1,8 +1,11 @@
-"""Per-node build progress, shared with other processes through a JSON file.
+"""Build progress in plain stages, shared with other processes through a JSON file.
 
-The estimate of time left is per node: each node that has not finished yet is expected to
-take as long as it did in the last successful build (nodes new since then count as zero),
-and the running node is credited with the time it has already spent.
+Every dbt node belongs to a stage an owner recognises (checking the data, building
+features, backtesting, training, scoring, checking health). The estimate of time left is
+per node: each node that has not finished yet is expected to take as long as it did in the
+last successful build (nodes new since then count as zero), the running node is credited
+with the time it has already spent, and the whole is scaled by this build's pace so far
+(actual over usual time of the nodes finished), so a slower or faster build corrects it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,33 @@ from pipeline.files import write_atomic
 from pipeline.settings import Settings
 
 BAR_WIDTH = 24
+# Stages in build order, and the dbt node names (prefixes or exact) that belong to each; a
+# data test belongs to the stage of the model its name contains.
+STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Checking the data", ("stg_", "monitor_raw_schema", "monitor_schema_changes")),
+    ("Building features", ("int_", "customer_snapshots", "flat_customer_snapshots",
+                           "feature_dictionary", "data_as_of", "dataset_profile", "ml_features",
+                           "ml_config", "customer_exports_history")),
+    ("Backtesting", ("ml_backtest_", "ml_reliability")),
+    ("Training", ("ml_model_candidate", "ml_model_in_service")),
+    ("Scoring and explaining", ("ml_predictions", "ml_explanations", "customer_explanations",
+                                "common_reasons", "at_risk_customers", "feature_importance")),
+    ("Checking health", ("monitor_", "triage_verdict")),
+)  # fmt: skip
+STARTING = "Starting"
+# The pace correction waits for this many seconds of finished work (noise before that).
+PACE_AFTER_SECONDS = 3.0
+
+
+def stage_of(name: str) -> str:
+    """The stage a dbt node (model, test or snapshot) belongs to."""
+    for stage, names in STAGES:
+        if any(name.startswith(prefix) for prefix in names):
+            return stage
+    for stage, names in STAGES:  # a test: the stage of the model its name mentions
+        if any(prefix in name for prefix in names):
+            return stage
+    return "Building features"
 
 
 @dataclass
@@ -35,6 +65,21 @@ class Progress:
     current_id: str = ""
     current_started: float = 0.0
     finished_ids: list[str] = field(default_factory=list)
+    # Seconds the finished nodes took, and took in the last successful build (the pace).
+    actual_done: float = 0.0
+    usual_done: float = 0.0
+
+    @property
+    def stage(self) -> str:
+        """The stage of the running node, in words."""
+        return stage_of(self.current) if self.current else STARTING
+
+    @property
+    def pace(self) -> float:
+        """How much slower (>1) or faster (<1) this build runs than the last one so far."""
+        if self.actual_done < PACE_AFTER_SECONDS or self.usual_done <= 0:
+            return 1.0
+        return min(max(self.actual_done / self.usual_done, 0.25), 4.0)
 
     @property
     def elapsed(self) -> float:
@@ -59,8 +104,8 @@ class Progress:
         )
         running = 0.0 if self.current_id in finished else self.current_usual_seconds or 0.0
         if running:
-            running = max(running - (time.time() - self.current_started), 0.0)
-        return waiting + running
+            running = max(running * self.pace - (time.time() - self.current_started), 0.0)
+        return waiting * self.pace + running
 
     def apply(self, event: NodeEvent) -> None:
         """Update from one dbt node event."""
@@ -72,11 +117,14 @@ class Progress:
         elif event.kind == "finish":
             self.done += 1
             self.finished_ids.append(event.unique_id)
+            if event.unique_id in self.node_seconds and event.seconds > 0:
+                self.actual_done += event.seconds
+                self.usual_done += self.node_seconds[event.unique_id]
             if event.status in ("error", "fail"):
                 self.failed.append(event.name)
 
     def line(self) -> str:
-        """One line for logs: `[12/40] ml_backtest (usually 9s) (8s elapsed, about 11s left)`."""
+        """One line for logs: `[12/40] Backtesting (8s elapsed, about 11s left)`."""
         return describe(self.to_dict(), bar=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,6 +136,7 @@ class Progress:
             "elapsed": self.elapsed,
             "remaining": self.remaining_seconds,
             "current_usual": self.current_usual_seconds,
+            "stage": self.stage,
             "updated": time.time(),
         }
 
@@ -98,24 +147,26 @@ def share_done(state: dict[str, Any]) -> float:
     return min(done / total, 1.0) if total else 0.0
 
 
-def describe(state: dict[str, Any], bar: bool = False) -> str:
-    """The progress sentence the CLI, the sidebar and the Pipeline page all show."""
+def describe(state: dict[str, Any], bar: bool = False, width: int | None = None) -> str:
+    """The progress sentence the CLI, the sidebar and the Pipeline page all show; with `bar`,
+    a bar that fits a terminal of `width` columns (the sentence is cut to fit, never wraps)."""
     total, done = state.get("total") or 0, state.get("done") or 0
     since_update = max(time.time() - float(state.get("updated") or time.time()), 0.0)
     elapsed = float(state.get("elapsed") or 0.0) + since_update
-    node = state.get("current") or "starting"
-    usual = state.get("current_usual")
-    if usual:
-        node += f" (usually {usual:.0f}s)"
+    stage = state.get("stage") or (stage_of(state["current"]) if state.get("current") else STARTING)
     remaining = state.get("remaining")
     tail = (
         f", about {max(remaining - since_update, 0.0):.0f}s left" if remaining is not None else ""
     )
     prefix = f"[{done}/{total or '?'}]"
-    if bar:
-        filled = round(BAR_WIDTH * share_done(state))
-        prefix = f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {done}/{total or '?'}"
-    return f"{prefix} {node} ({elapsed:.0f}s elapsed{tail})"
+    text = f"{stage} ({elapsed:.0f}s elapsed{tail})"
+    if not bar:
+        return f"{prefix} {text}"
+    columns = width or BAR_WIDTH + 60
+    bar_width = max(min(BAR_WIDTH, columns - len(text) - 12), 4)
+    filled = round(bar_width * share_done(state))
+    line = f"[{'#' * filled}{'-' * (bar_width - filled)}] {done}/{total or '?'} {text}"
+    return line if len(line) < columns else line[: max(columns - 2, 1)] + "…"
 
 
 def write(settings: Settings, progress: Progress) -> None:

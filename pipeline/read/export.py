@@ -67,8 +67,10 @@ def export_frame(
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    """UTF-8 CSV (RFC 4180 line ends) with a header; a cell holding CR or LF gets quoted."""
-    return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+    """UTF-8 CSV with a byte-order mark (so Excel shows "Müller", not "MÃ¼ller"), RFC 4180
+    line ends and a header; a cell holding CR or LF gets quoted. Python's csv and pandas read
+    it with encoding="utf-8-sig"."""
+    return frame.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def file_name(snapshot_date: date | str) -> str:

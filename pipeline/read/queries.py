@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ml import waterfall
 from pipeline.history import RunRecord
 from pipeline.read import export, words
 from pipeline.read.words import DatasetWords
@@ -28,6 +29,16 @@ def _frame(path: str | Path, sql: str, params: list[Any] | None = None) -> pd.Da
 def at_risk(path: str | Path) -> pd.DataFrame:
     """Every scored customer, highest risk first, with value, expected loss and top reasons."""
     return _frame(path, "select * from at_risk_customers order by risk_rank")
+
+
+def customer_waterfall(
+    path: str | Path, customer_id: str, risk: float
+) -> tuple[pd.DataFrame, bool]:
+    """One customer's walk from a typical customer's risk to theirs, in points of risk (and
+    whether the points end at `risk`, the list's figure; else the bars are log-odds)."""
+    return waterfall.customer_waterfall(
+        customer_explanation(path, customer_id), calibrator(path), risk
+    )
 
 
 def dataset_words(path: str | Path) -> DatasetWords:
@@ -70,8 +81,8 @@ def reliability(path: str | Path) -> pd.DataFrame:
 
 
 def feature_importance(path: str | Path) -> pd.DataFrame:
-    """Mean |SHAP| per feature, with plain names, largest first."""
-    return _frame(path, "select * from feature_importance order by mean_abs_shap desc")
+    """Mean |SHAP| and mean |points of risk| per feature, with plain names, largest first."""
+    return _frame(path, "select * from feature_importance order by mean_abs_points desc")
 
 
 def customer_explanation(path: str | Path, customer_id: str) -> pd.DataFrame:
@@ -210,6 +221,7 @@ def model_summary(path: str | Path) -> dict[str, Any]:
                 registry.promoted,
                 registry.decision_reason,
                 (select as_of_date from data_as_of) as data_as_of,
+                (select as_of_date - 1 from data_as_of) as newest_data,
                 (select max(snapshot_date) from ml_predictions) as snapshot_date,
                 (select capacity_k from ml_config) as capacity_k,
                 (select horizon_days from ml_config) as horizon_days
@@ -242,6 +254,24 @@ def movement(current: pd.DataFrame, previous: pd.DataFrame | None, k: int) -> pd
     moved.loc[moved["change_pts"] <= -MOVE_POINTS, "movement"] = "falling"
     moved.loc[was.isna() | entered_top, "movement"] = "new"
     return moved
+
+
+def movers(top: pd.DataFrame) -> pd.DataFrame:
+    """The customers of `top` (a list with movement) that moved: new ones by risk, then the
+    biggest rises, then the biggest falls, with their risk in % and the change in words."""
+    changed = top[~top["movement"].isin(["steady", NO_PREVIOUS])]
+    ordered = changed.assign(
+        risk_pct=changed["churn_probability"] * 100,
+        change=[
+            "not scored before" if change != change else f"{change:+.1f} points"
+            for change in changed["change_pts"]
+        ],
+        group=changed["movement"].map({"new": 0, "rising": 1, "falling": 2}),
+        key=changed["change_pts"].where(
+            changed["movement"] == "falling", -changed["churn_probability"]
+        ),
+    ).sort_values(["group", "key"], kind="stable")
+    return ordered.drop(columns=["group", "key"]).reset_index(drop=True)
 
 
 def at_risk_with_movement(path: str | Path, previous_path: str | Path | None) -> pd.DataFrame:

@@ -41,6 +41,8 @@ class DatasetWords:
     horizon_days: int = 30
     value_kind: str = MONTHLY_REVENUE
     currency: str = "USD"
+    # Days between loads of new data the team expects (the pages warn beyond).
+    expected_every_days: int = 7
     labels: dict[str, str] = field(
         default_factory=lambda: {"segment": "Segment", "plan": "Plan", "region": "Region"}
     )
@@ -101,6 +103,7 @@ def from_profile(row: dict[str, Any] | None) -> DatasetWords:
         horizon_days=int(row["horizon_days"]),
         value_kind=str(row["value_kind"]),
         currency=str(row["currency"]).upper(),
+        expected_every_days=int(row.get("data_expected_every_days") or 7),
         labels={name: str(row[f"{name}_label"]) for name in ATTRIBUTES},
     )
 

@@ -53,7 +53,7 @@ def test_validate_shows_every_problem_as_a_table_and_imports_nothing(
     app.button[0].click().run()  # Validate
     assert not app.exception
     assert "3 problem(s) found" in app.error[0].value
-    table = app.dataframe[-1].value
+    table = app.table[-1].value
     assert set(zip(table["column"], table["rule"], strict=True)) == {
         ("account_id, exported_on", "duplicate key"),
         ("mrr", "negative value"),
@@ -95,6 +95,9 @@ def test_events_mode_offers_a_file_and_dropdowns_per_contract_table(
     assert not app.exception
     assert app.selectbox(key="accounts-file").value.name == "orders.csv"
     assert app.selectbox(key="accounts-account_id").value == "customer"
+    # No file column is named like a signup day: the required dropdown waits for a choice
+    # instead of silently taking the first column.
+    assert app.selectbox(key="accounts-signup_date").value is None
     app.button[0].click().run()  # Validate: signup_date is required but has no column
     assert not app.exception
     assert "problem(s) found" in app.error[0].value

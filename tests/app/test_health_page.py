@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -69,8 +70,8 @@ def test_health_page_says_the_verdict_first_then_shows_the_evidence(
     assert [s.value for s in at.subheader] == [
         "Evidence",
         "Data quality",
-        "Feature drift",
-        "Performance over time",
+        "Have customers changed?",
+        "Churn and accuracy over time",
     ]
     assert len(at.get("vega_lite_chart")) == 4  # volume, distribution, churn, accuracy
 
@@ -105,13 +106,44 @@ def test_health_page_shows_drift_that_did_not_count_and_says_why(
     skipped = drift[~drift["counted"]]
     assert skipped["drifted"].any(), "12 months of data: features accumulated to date drift"
     moved = drift[drift["drifted"]]
-    counting = f"{len(moved)} beyond their limits ({moved['counted'].sum()} counting toward"
+    counting = f"{len(moved)} moved more than usual ({moved['counted'].sum()} counting toward"
     assert any(counting in c.value for c in at.caption)
     caption = next(c.value for c in at.caption if c.value.startswith("Not counted"))
     assert all(label in caption for label in skipped["label"])
     assert "grow by construction" in caption
     table = at.dataframe[-1].value
     assert set(table.loc[~table["counted"], "label"]) == set(skipped["label"])
+
+
+def rules(spec: dict[str, object]) -> list[dict[str, object]]:
+    """The encodings of every rule mark of a layered Vega-Lite spec."""
+    layers = spec.get("layer", [spec])
+    assert isinstance(layers, list)
+    return [
+        layer.get("encoding", {})
+        for layer in layers
+        if (layer.get("mark") or {}).get("type", layer.get("mark")) == "rule"
+    ]
+
+
+def test_limit_lines_are_horizontal_and_only_the_change_marker_is_vertical(
+    open_page: OpenPage, serving_home: Path
+) -> None:
+    at = open_page(HEALTH)
+
+    specs = [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+    over_time = [spec for spec in specs if "Snapshot month" in json.dumps(spec)]
+    assert len(over_time) == 2, "churn rate and ranking quality over time"
+    for spec in over_time:
+        found = rules(spec)
+        assert found, "the reference mean and the limit are rules"
+        for encoding in found:
+            if "y2" in encoding:  # the estimate's error bar: one month, low to high
+                assert "x" in encoding
+            elif "y" in encoding:  # a level across the whole chart: no x, or it is a barcode
+                assert "x" not in encoding, encoding
+            else:  # the day things changed
+                assert "x" in encoding
 
 
 def test_overview_badge_shows_the_verdict(open_page: OpenPage, serving_home: Path) -> None:

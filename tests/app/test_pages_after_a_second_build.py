@@ -107,7 +107,7 @@ def test_download_with_movement_is_the_view_and_the_cli_export_byte_for_byte(
     shown = at.dataframe[0].value.reset_index(drop=True)
     downloaded = media_files(at.get("download_button")[0].proto.url)
     assert downloaded == export.to_csv_bytes(shown)
-    header = downloaded.decode("utf-8").splitlines()[0].split(",")
+    header = downloaded.decode("utf-8-sig").splitlines()[0].split(",")
     assert header[7:9] == ["movement", "risk_change_pts"]
     cli_csv = tmp_path / "cli.csv"
     pipeline_cli(
@@ -136,12 +136,12 @@ def test_overview_counts_new_rising_and_falling_customers_in_the_top_k(
     assert not at.exception
     assert any(
         m.value.startswith(
-            f"In the top {k}: **{counts.get('new', 0)}** new customers, "
-            f"**{counts.get('rising', 0)}** rising and **{counts.get('falling', 0)}** falling"
+            f"Of the {k} to contact: **{counts.get('new', 0)}** are new to the list, "
+            f"**{counts.get('rising', 0)}** more at risk and **{counts.get('falling', 0)}** less"
         )
         for m in at.markdown
     )
-    changed = at.dataframe[0].value
+    changed = at.dataframe[1].value  # the first is who to call first
     assert len(changed) == int((moved["movement"] != "steady").sum())
     assert list(changed["movement"].drop_duplicates()) == [
         move for move in ("new", "rising", "falling") if counts.get(move, 0)

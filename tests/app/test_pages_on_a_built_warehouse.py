@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from pipeline import history, warehouse
-from pipeline.read import export, queries
+from pipeline.read import export, queries, sentences
 from pipeline.settings import Settings
 from ui import charts
 
@@ -66,11 +67,13 @@ def test_sidebar_says_what_the_pages_show_and_that_no_build_runs(
     at = open_page(page)
 
     summary = queries.model_summary(serving_path(serving_home))
+    every = queries.dataset_words(serving_path(serving_home)).expected_every_days
+    age, stale = sentences.data_age(summary["newest_data"], date.today(), every)
     build_id = warehouse.current(Settings(home=serving_home))["build_id"]
-    assert [m.value for m in at.sidebar.markdown] == [
-        f"**Data as of** {summary['data_as_of']}",
-        f"**Model** `{summary['model_version']}`",
-    ]
+    assert age.startswith("Newest data: ")
+    model = f"**Model** `{summary['model_version']}`"
+    assert [m.value for m in at.sidebar.markdown] == ([model] if stale else [age, model])
+    assert [w.value for w in at.sidebar.warning] == ([age] if stale else [])
     captions = [c.value for c in at.sidebar.caption]
     assert captions[0].startswith(f"Build {build_id}, published ")
     assert captions[-1] == "No build running."
@@ -161,12 +164,18 @@ def test_accuracy_page_shows_backtest_metrics_and_three_charts(
     assert not metrics.empty, "12 months of demo data should leave matured backtest months"
     model_auc = metrics.loc[metrics["method"] == "xgboost", "roc_auc"].mean()
     shown = {m.label: m.value for m in at.metric}
-    assert shown["Model ROC AUC (mean)"] == f"{model_auc:.2f}"
-    assert 0.0 <= float(shown["Model ROC AUC (mean)"]) <= 1.0
-    assert shown["Precision in the top 100 (mean)"].endswith("%")
+    assert shown["Ranking quality (model)"] == f"{model_auc:.2f}"
+    model = metrics[metrics["method"] == "xgboost"]
+    assert shown["Of the 100 flagged, left (average month)"] == (
+        f"{model['precision_at_k'].mean():.0%}"
+    )
+    assert shown["Of all leavers, found in the top 100"].endswith("%")
+    headline = sentences.flagged_and_left(metrics, 100)
+    assert headline is not None and at.markdown[0].value == f"#### {headline}"
     assert len(at.get("vega_lite_chart")) == 3
-    roc = chart_data(at, 0)
-    assert set(roc["Method"]) >= {"Baton model", "Days since last activity"}
+    for chart in range(3):
+        lines = chart_data(at, chart)
+        assert set(lines["Method"]) >= {"Baton model", "Days since last activity"}
 
 
 def test_why_page_waterfall_follows_the_chosen_customer(
@@ -238,13 +247,20 @@ def test_reasons_on_the_list_are_the_customers_top_risk_drivers_worded_from_the_
     at = open_page()
 
     shown = at.dataframe[0].value
+    path = serving_path(serving_home)
     explanations = query(
-        serving_path(serving_home),
-        "select customer_id, feature, reason, contribution from customer_explanations",
+        path,
+        "select explanations.customer_id, explanations.feature, explanations.reason, "
+        "explanations.points, features.family "
+        "from customer_explanations as explanations "
+        "inner join feature_dictionary as features using (feature) "
+        "where explanations.feature not in (select feature from common_reasons)",
     )
+    # The largest bars of each customer's waterfall, one per family of near-same factors.
     drivers = (
-        explanations[explanations["contribution"] > 0]
-        .sort_values(["customer_id", "contribution", "feature"], ascending=[True, False, True])
+        explanations[explanations["points"] > 0]
+        .sort_values(["customer_id", "points", "feature"], ascending=[True, False, True])
+        .drop_duplicates(["customer_id", "family"])
         .groupby("customer_id")["reason"]
         .apply(lambda reasons: reasons.head(3).tolist())
     )
@@ -368,7 +384,7 @@ def test_accuracy_page_marks_the_unmatured_month_as_a_provisional_estimate(
     scored = queries.at_risk(path)
     k = int(queries.model_summary(path)["capacity_k"])
 
-    precision = chart_data(at, 1)
+    precision = chart_data(at, 0)
     estimates = precision[precision["estimate"]]
     assert len(estimates) == 1
     estimate = estimates.iloc[0]
@@ -381,9 +397,9 @@ def test_accuracy_page_marks_the_unmatured_month_as_a_provisional_estimate(
     assert estimate["precision_at_k"] == pytest.approx(scored["churn_probability"].head(k).mean())
     measured = precision[precision["Status"] == charts.MEASURED]
     assert len(measured) == len(queries.backtest_metrics(path))
-    spec = at.get("vega_lite_chart")[1].proto.spec
+    spec = at.get("vega_lite_chart")[0].proto.spec
     assert '"strokeDash"' in spec and charts.PROVISIONAL in spec, "provisional needs a legend entry"
-    assert any(m.value.startswith("**Provisional (") for m in at.markdown)
+    assert any(m.value.startswith("**Not known yet (") for m in at.markdown)
 
 
 @pytest.mark.parametrize("page", ["app_pages/accuracy.py", "app_pages/why.py"])

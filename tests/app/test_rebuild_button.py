@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -70,19 +71,26 @@ def test_rebuild_starts_one_build_in_the_background_and_says_so(
     assert fake_build.triggers == ["app"]
 
 
-def test_second_rebuild_click_while_building_is_refused_politely(
+def rebuild_button(at: AppTest) -> Any:
+    return next(b for b in at.button if b.label == "Rebuild")
+
+
+def test_rebuild_button_is_disabled_while_a_build_runs_and_says_who_started_it(
     open_page: OpenPage, fake_build: FakeBuild
 ) -> None:
     at = open_page(PIPELINE)
     click_rebuild(at)
     assert fake_build.started.wait(timeout=10)
 
-    click_rebuild(at)
+    at.run()
 
     assert not at.exception
-    assert len(at.warning) == 1
-    assert "already running" in at.warning[0].value
-    assert "started by app" in at.warning[0].value
+    assert rebuild_button(at).disabled
+    running = [box.value for box in at.info if "already running" in box.value]
+    assert len(running) == 1 and "started by app" in running[0]
+    # A second start that races past the disabled button is still refused by the job.
+    refusal = data.build_job().start(trigger="app")
+    assert refusal is not None and "already running" in refusal
     assert fake_build.triggers == ["app"], "a second build must not start"
 
 
@@ -105,7 +113,7 @@ def test_rebuild_is_accepted_again_once_the_previous_build_finished(
     assert fake_build.triggers == ["app", "app"]
 
 
-def test_rebuild_is_refused_while_another_process_holds_the_build_lock(
+def test_rebuild_button_is_disabled_while_another_process_holds_the_build_lock(
     open_page: OpenPage, fake_build: FakeBuild, empty_home: Path
 ) -> None:
     settings = Settings(home=empty_home).ensure()
@@ -115,12 +123,15 @@ def test_rebuild_is_refused_while_another_process_holds_the_build_lock(
         page_progress = at.main.get("progress")
         sidebar_progress = at.sidebar.get("progress")
 
-        click_rebuild(at)
+        button_disabled = rebuild_button(at).disabled
 
     assert not at.exception
-    assert len(at.warning) == 1
-    assert "already running (started by cli at 2026-01-01T09:00:00+00:00" in at.warning[0].value
+    assert button_disabled
+    running = [box.value for box in at.info if "already running" in box.value]
+    assert len(running) == 1 and running[0].startswith(
+        "A build is already running (started by cli at 2026-01-01T09:00:00+00:00, build cli1)"
+    )
     assert fake_build.triggers == []
     # Both the page and the sidebar show the other process's build as running.
-    assert [p.proto.text for p in page_progress] == ["[0/?] starting (0s elapsed)"]
-    assert [p.proto.text for p in sidebar_progress] == ["[0/?] starting (0s elapsed)"]
+    assert [p.proto.text for p in page_progress] == ["[0/?] Starting (0s elapsed)"]
+    assert [p.proto.text for p in sidebar_progress] == ["[0/?] Starting (0s elapsed)"]

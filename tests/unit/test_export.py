@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from datetime import date
@@ -65,7 +66,7 @@ def at_risk_rows(names: list[str], text_dtype: str = "object") -> pd.DataFrame:
 
 
 def read_csv(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
 @pytest.mark.parametrize("value", DANGEROUS)
@@ -163,3 +164,12 @@ def test_export_leaves_movement_blank_when_the_rows_carry_none() -> None:
 )
 def test_file_name_carries_the_iso_snapshot_date(snapshot: object) -> None:
     assert file_name(snapshot) == "baton-at-risk-2026-10-01.csv"  # type: ignore[arg-type]
+
+
+def test_csv_starts_with_a_byte_order_mark_so_spreadsheets_read_accents_right() -> None:
+    data = to_csv_bytes(export_frame(at_risk_rows(["Zoë Müller", "Łukasz"])))
+    assert data.startswith(codecs.BOM_UTF8)
+    assert [row[HEADER.index("customer_name")] for row in read_csv(data)[1:]] == [
+        "Zoë Müller",
+        "Łukasz",
+    ]

@@ -152,7 +152,7 @@ def test_no_lock_file_means_not_locked(tmp_path: Path) -> None:
 
 def test_refusal_without_holder_details_still_reads_as_a_sentence() -> None:
     message = str(BuildRefusedError({}))
-    assert message.startswith("A build is already running (started by another process")
+    assert message.startswith("A build is already running. Wait for it")
     assert "try again" in message
 
 

@@ -53,7 +53,11 @@ def start(name: str) -> NodeEvent:
     return NodeEvent("start", f"model.baton.{name}", name, "model")
 
 
-LAST_BUILD = {"model.baton.stg_a": 2.0, "model.baton.ml_backtest": 20.0, "model.baton.ml_x": 5.0}
+LAST_BUILD = {
+    "model.baton.stg_a": 2.0,
+    "model.baton.ml_backtest_predictions": 20.0,
+    "model.baton.ml_x": 5.0,
+}
 
 
 def test_estimate_sums_the_last_build_time_of_every_node_not_finished_yet() -> None:
@@ -66,23 +70,23 @@ def test_estimate_sums_the_last_build_time_of_every_node_not_finished_yet() -> N
 
 def test_running_node_is_credited_with_the_time_it_has_already_spent() -> None:
     state = Progress("B-1", "app", node_seconds=LAST_BUILD)
-    state.apply(start("ml_backtest"))
+    state.apply(start("ml_backtest_predictions"))
     state.current_started = time.time() - 8
     assert state.remaining_seconds == pytest.approx(12.0 + 2.0 + 5.0, abs=0.5)
     state.current_started = time.time() - 100
     assert state.remaining_seconds == pytest.approx(2.0 + 5.0, abs=0.5)
 
 
-def test_line_shows_count_node_its_usual_time_elapsed_and_estimate() -> None:
+def test_line_shows_count_stage_elapsed_and_estimate() -> None:
     state = Progress("B-1", "app", started=time.time() - 8, node_seconds=LAST_BUILD)
     state.apply(NodeEvent("total", total=40))
     for _ in range(12):
         state.apply(finish("x", "success"))
-    state.apply(start("ml_backtest"))
+    state.apply(start("ml_backtest_predictions"))
     state.current_started = time.time() - 8
-    assert re.fullmatch(
-        r"\[12/40\] ml_backtest \(usually 20s\) \(8s elapsed, about 1[89]s left\)", state.line()
-    ), state.line()
+    assert re.fullmatch(r"\[12/40\] Backtesting \(8s elapsed, about 1[89]s left\)", state.line()), (
+        state.line()
+    )
 
 
 def test_terminal_bar_fills_with_the_share_of_nodes_done() -> None:
@@ -95,7 +99,7 @@ def test_terminal_bar_fills_with_the_share_of_nodes_done() -> None:
 
 def test_line_before_dbt_reports_anything_has_no_estimate() -> None:
     state = Progress("B-1", "app")
-    assert state.line() == "[0/?] starting (0s elapsed)"
+    assert state.line() == "[0/?] Starting (0s elapsed)"
     assert state.remaining_seconds is None
 
 

@@ -13,6 +13,7 @@ final as (
         {{ dbt.string_literal(var('churn_definition')) }} as churn_definition,
         {{ var('horizon_days') }} as horizon_days,
         {{ var('capacity_k') }} as capacity_k,
+        {{ var('data_expected_every_days') }} as data_expected_every_days,
         {{ dbt.string_literal(value_kind()) }} as value_kind,
         {{ dbt.string_literal(var('currency') | upper) }} as currency,
         {{ dbt.string_literal(labels.get('segment', 'Segment') | replace("'", "''")) }} as segment_label,

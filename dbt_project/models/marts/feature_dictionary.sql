@@ -23,6 +23,7 @@ features as (
             {{ dbt.string_literal(feature.reason | replace("'", "''")) }} as reason_template,
             {{ dbt.string_literal(feature.reason_if_missing | replace("'", "''")) }} as reason_if_missing,
             {{ dbt.string_literal(feature.get('drift') or '') }} as drift,
+            {{ dbt.string_literal(feature.get('family') or feature.name) }} as family,
             {{ dbt.string_literal(feature.description | replace("'", "''")) }} as description
         {% if not loop.last %}union all{% endif %}
     {% else %}
@@ -35,6 +36,7 @@ features as (
             '' as reason_template,
             '' as reason_if_missing,
             '' as drift,
+            '' as family,
             '' as description
         where false
     {% endfor %}

@@ -1,6 +1,7 @@
 -- The newest snapshot's customers ranked by churn risk, with their value at risk, the
--- expected loss (risk x value) and the three features that raise each customer's risk most
--- (largest positive SHAP values), each worded as a fact ("No activity for 41 days"); a
+-- expected loss (risk x value) and the three factors that raise each customer's risk most
+-- (the largest bars of their Why waterfall, in points of risk; one per family of factors
+-- that say nearly the same thing), each worded as a fact ("No activity for 41 days"); a
 -- factor nearly everyone on the list shares is named once instead (common_reasons).
 with
 
@@ -28,6 +29,33 @@ common as (
 
 ),
 
+features as (
+
+    select * from {{ ref('feature_dictionary') }}
+
+),
+
+raising as (
+
+    select
+        explanations.customer_id,
+        explanations.feature,
+        explanations.reason,
+        explanations.points,
+        row_number() over (
+            partition by explanations.customer_id, features.family
+            order by explanations.points desc, explanations.feature asc
+        ) as family_rank
+
+    from explanations
+    inner join features
+        on explanations.feature = features.feature
+    where
+        explanations.points > 0
+        and explanations.feature not in (select common.feature from common)
+
+),
+
 ranked_reasons as (
 
     select
@@ -36,13 +64,11 @@ ranked_reasons as (
         reason,
         row_number() over (
             partition by customer_id
-            order by contribution desc, feature asc
+            order by points desc, feature asc
         ) as reason_rank
 
-    from explanations
-    where
-        contribution > 0
-        and feature not in (select common.feature from common)
+    from raising
+    where family_rank = 1
 
 ),
 

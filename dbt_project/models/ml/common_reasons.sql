@@ -32,13 +32,13 @@ ranked as (
         explanations.label,
         row_number() over (
             partition by explanations.customer_id
-            order by explanations.contribution desc, explanations.feature asc
+            order by explanations.points desc, explanations.feature asc
         ) as reason_rank
 
     from explanations
     inner join contactable
         on explanations.customer_id = contactable.customer_id
-    where explanations.contribution > 0
+    where explanations.points > 0
 
 ),
 

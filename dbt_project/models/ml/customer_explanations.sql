@@ -30,6 +30,7 @@ formatted as (
                 then {{ format_feature_change('explanations.feature_value', 'features.unit') }}
         end as change_value,
         explanations.contribution,
+        explanations.points,
         explanations.base_value
 
     from explanations
@@ -56,6 +57,7 @@ worded as (
             'change_value'
         ) }} as reason,
         contribution,
+        points,
         base_value
 
     from formatted

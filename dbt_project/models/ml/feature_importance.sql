@@ -1,4 +1,5 @@
--- Global feature importance: mean absolute SHAP value over a uniform random sample of the
+-- Global feature importance: mean absolute SHAP value (log-odds, for engineers) and mean
+-- absolute points of risk (what the Why page shows) over a uniform random sample of the
 -- scored customers (the explained top of the at-risk list would overstate risk drivers).
 with
 
@@ -19,7 +20,8 @@ final as (
     select
         explanations.feature,
         features.label,
-        avg(abs(explanations.contribution)) as mean_abs_shap
+        avg(abs(explanations.contribution)) as mean_abs_shap,
+        avg(abs(explanations.points)) as mean_abs_points
 
     from explanations
     inner join features
@@ -30,4 +32,4 @@ final as (
 )
 
 select * from final
-order by mean_abs_shap desc
+order by mean_abs_points desc

@@ -12,6 +12,7 @@ from ml.config import load_settings
 from ml.explain import contributions, long_contributions, rows_to_explain
 from ml.frame import CUSTOMER, SNAPSHOT
 from ml.registry import from_record
+from ml.waterfall import points
 
 SCHEMA = pa.schema(
     [
@@ -20,6 +21,7 @@ SCHEMA = pa.schema(
         ("feature_value", pa.string()),
         ("contribution", pa.float64()),
         ("base_value", pa.float64()),
+        ("points", pa.float64()),
         ("importance_sample", pa.bool_()),
     ]
 )
@@ -49,5 +51,8 @@ def model(dbt, session):
     values, base_value = contributions(fitted, chosen)
     explained = long_contributions(fitted, chosen, values)
     explained["base_value"] = base_value
+    # The points each factor is worth on the customer's walk to their risk (the Why page's
+    # bars), so the at-risk list's reasons are the waterfall's largest bars.
+    explained["points"] = points(values, base_value, fitted.calibrator.transform).reshape(-1)
     explained["importance_sample"] = np.repeat(sample[explain], len(fitted.config.features))
     return pa.Table.from_pandas(explained, schema=SCHEMA, preserve_index=False)

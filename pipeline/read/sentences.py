@@ -1,0 +1,67 @@
+"""Sentences owners read on the pages and in the CLI, from plain data: the way an owner
+counts, without ROC AUC, SHAP or PSI. Pure functions (no Streamlit), so each is unit-tested."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+MODEL, NO_MODEL = "xgboost", "recency"
+METHOD_NAMES = {
+    "xgboost": "Baton model",
+    "logistic": "Logistic regression",
+    "recency": "Days since last activity",
+    "bg_nbd": "Purchase rhythm (BG/NBD)",
+}
+
+
+def data_age(newest: Any, today: date, expected_every_days: int) -> tuple[str, bool]:
+    """("Newest data: 30 Sep 2026, 67 days ago", stale?) against the team's expected cadence."""
+    if newest is None or pd.isna(newest):
+        return "No data yet.", False
+    day = pd.Timestamp(newest).date()
+    age = (today - day).days
+    when = "today" if age <= 0 else "yesterday" if age == 1 else f"{age} days ago"
+    return f"Newest data: {day:%d %b %Y}, {when}", age > expected_every_days
+
+
+def stale_warning(age_text: str, expected_every_days: int) -> str:
+    """What to do when the data is older than the team's cadence."""
+    return (
+        f"{age_text}: older than the {expected_every_days} days the team expects between loads "
+        "(dbt var data_expected_every_days). The risks describe customers as they were then; "
+        "load new data and rebuild."
+    )
+
+
+def flagged_and_left(metrics: pd.DataFrame, k: int) -> str | None:
+    """ "In September 2026, 23 of the 100 customers the model flagged left; 16 would have with
+    no model": the newest measured month, counted the way an owner counts."""
+    if metrics.empty:
+        return None
+    month = pd.Timestamp(metrics["scoring_month"].max())
+    rows = metrics[pd.to_datetime(metrics["scoring_month"]) == month].set_index("method")
+    if MODEL not in rows.index:
+        return None
+    model = rows.loc[MODEL].to_dict()
+    flagged = min(k, int(model["n_customers"]))
+    left = round(float(model["precision_at_k"]) * flagged)
+    sentence = f"In {month:%B %Y}, {left} of the {flagged} customers the model flagged left"
+    if NO_MODEL in rows.index:
+        no_model = rows.loc[NO_MODEL].to_dict()
+        baseline = round(float(no_model["precision_at_k"]) * flagged)
+        sentence += f"; {baseline} would have among the {flagged} quiet the longest (no model)"
+    return sentence + "."
+
+
+def ranking_quality(value: float) -> str:
+    """A ROC AUC in words an owner can weigh."""
+    if value != value:  # NaN
+        return "not measured"
+    words = (
+        "excellent" if value >= 0.9 else "good" if value >= 0.8 else "fair" if value >= 0.7
+        else "weak" if value >= 0.6 else "close to chance"
+    )  # fmt: skip
+    return f"{value:.2f} ({words}; 0.5 is chance, 1 is perfect)"

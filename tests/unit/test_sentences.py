@@ -1,0 +1,66 @@
+"""The sentences owners read: counted the way an owner counts, and honest about old data."""
+
+from datetime import date
+
+import pandas as pd
+
+from pipeline.read import sentences
+
+TODAY = date(2026, 12, 6)
+
+
+def months(rows: list[tuple[str, str, float, int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["scoring_month", "method", "precision_at_k", "n_customers"])
+
+
+def test_data_age_counts_days_and_flags_data_older_than_the_cadence() -> None:
+    assert sentences.data_age(date(2026, 12, 6), TODAY, 7) == (
+        "Newest data: 06 Dec 2026, today",
+        False,
+    )
+    assert sentences.data_age(pd.Timestamp("2026-12-05"), TODAY, 7)[0].endswith("yesterday")
+    text, stale = sentences.data_age(date(2026, 9, 30), TODAY, 7)
+    assert text == "Newest data: 30 Sep 2026, 67 days ago" and stale
+    assert not sentences.data_age(date(2026, 9, 30), TODAY, 90)[1]
+
+
+def test_data_age_without_data_says_so() -> None:
+    assert sentences.data_age(None, TODAY, 7) == ("No data yet.", False)
+    assert sentences.data_age(pd.NaT, TODAY, 7) == ("No data yet.", False)
+
+
+def test_stale_warning_names_the_cadence_and_what_to_do() -> None:
+    warning = sentences.stale_warning("Newest data: 30 Sep 2026, 67 days ago", 7)
+    assert "67 days ago" in warning and "7 days" in warning and "rebuild" in warning
+
+
+def test_flagged_and_left_counts_the_newest_month_against_no_model() -> None:
+    metrics = months(
+        [
+            ("2026-08-01", "xgboost", 0.50, 900),
+            ("2026-09-01", "xgboost", 0.23, 900),
+            ("2026-09-01", "recency", 0.16, 900),
+        ]
+    )
+    assert sentences.flagged_and_left(metrics, 100) == (
+        "In September 2026, 23 of the 100 customers the model flagged left; 16 would have "
+        "among the 100 quiet the longest (no model)."
+    )
+
+
+def test_flagged_and_left_never_flags_more_customers_than_were_scored() -> None:
+    metrics = months([("2026-09-01", "xgboost", 0.5, 40)])
+    assert sentences.flagged_and_left(metrics, 100) == (
+        "In September 2026, 20 of the 40 customers the model flagged left."
+    )
+
+
+def test_flagged_and_left_is_silent_without_a_measured_model_month() -> None:
+    assert sentences.flagged_and_left(months([]), 100) is None
+    assert sentences.flagged_and_left(months([("2026-09-01", "recency", 0.2, 50)]), 10) is None
+
+
+def test_ranking_quality_puts_the_number_in_words() -> None:
+    assert sentences.ranking_quality(0.84) == "0.84 (good; 0.5 is chance, 1 is perfect)"
+    assert sentences.ranking_quality(0.52).startswith("0.52 (close to chance")
+    assert sentences.ranking_quality(float("nan")) == "not measured"
