@@ -3,23 +3,33 @@
 import pandas as pd
 import streamlit as st
 
+from pipeline.access import AccessDeniedError
 from pipeline.build import progress, registry
 from pipeline.build.lock import BuildRefusedError
-from ui import charts, data
+from ui import auth, charts, data
 
 st.title("Pipeline")
 job = data.build_job()
 pointer = data.serving()
+actor = auth.acting_user()
 
 left, right = st.columns([1, 3])
 if left.button(
-    "Rebuild", type="primary", icon=":material/refresh:", help="Run dbt build: data to predictions"
+    "Rebuild",
+    type="primary",
+    icon=":material/refresh:",
+    help="Run dbt build: data to predictions",
+    disabled=not actor.can_change,
 ):
-    refusal = job.start(trigger="app")
+    try:
+        refusal = job.start(trigger="app", by=actor)
+    except AccessDeniedError as error:
+        refusal = str(error)
     if refusal:
         st.warning(refusal)
     else:
         st.toast("Build started. The pages keep showing the last good build until it finishes.")
+auth.operators_only(actor, "Rebuilding and choosing the model in service")
 if pointer is not None:
     summary = data.model_summary(pointer["build_id"], pointer["path"])
     right.markdown(
@@ -61,6 +71,7 @@ else:
             {
                 "Build": run.build_id,
                 "Trigger": run.trigger,
+                "By": run.triggered_by,
                 "Started": run.started_at,
                 "Status": run.status,
                 "Seconds": run.seconds,
@@ -123,15 +134,15 @@ else:
         "Put a version in service (the next build scores with it until you choose automatic)",
         ["automatic (promotion rule)", *versions["model_version"]],
     )
-    if action.button("Use and rebuild", icon=":material/history:"):
+    if action.button("Use and rebuild", icon=":material/history:", disabled=not actor.can_change):
         try:
             registry.use_version(
-                data.settings(), None if version.startswith("automatic") else version
+                data.settings(), None if version.startswith("automatic") else version, by=actor
             )
-        except (registry.UnknownModelVersionError, BuildRefusedError) as error:
+        except (registry.UnknownModelVersionError, BuildRefusedError, AccessDeniedError) as error:
             st.warning(str(error))
         else:
-            refusal = job.start(trigger="app: model use")
+            refusal = job.start(trigger="app: model use", by=actor)
             if refusal:
                 st.warning(refusal)
             else:

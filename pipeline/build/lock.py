@@ -18,6 +18,8 @@ class BuildRefusedError(RuntimeError):
     def __init__(self, holder: dict[str, Any]) -> None:
         self.holder = holder
         who = holder.get("trigger", "another process")
+        if holder.get("by"):
+            who = f"{who} ({holder['by']})"
         since = holder.get("started_at", "an unknown time")
         super().__init__(
             f"A build is already running (started by {who} at {since}, "

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline.access import Actor
 from pipeline.build.jobs import BuildJob
 from pipeline.build.lock import build_lock
 from pipeline.history import RunRecord
@@ -33,11 +34,15 @@ class FakeBuild:
     started: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     triggers: list[str] = field(default_factory=list)
+    actors: list[Actor | None] = field(default_factory=list)
 
-    def __call__(self, settings: Settings, trigger: str = "cli") -> RunRecord:
+    def __call__(
+        self, settings: Settings, trigger: str = "cli", by: Actor | None = None
+    ) -> RunRecord:
         holder = {"trigger": trigger, "started_at": "2026-01-01T00:00:00+00:00", "build_id": "b1"}
         with build_lock(settings.lock_path, holder):
             self.triggers.append(trigger)
+            self.actors.append(by)
             self.started.set()
             assert self.release.wait(timeout=30), "the test never released the fake build"
         return RunRecord(build_id="b1", trigger=trigger, started_at=holder["started_at"])
