@@ -7,6 +7,7 @@ provider; here `AppTest.user` stands in for the identity cookie, and `AppTest.se
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,16 @@ def test_without_sign_in_the_app_acts_for_its_os_user_as_an_operator(
     assert not button(at, "Use and rebuild").disabled
     assert "Sign out" not in [b.label for b in at.button]
     assert not at.sidebar.get("warning"), "served on 127.0.0.1: no warning"
+
+
+def test_recent_builds_name_who_triggered_each_build(
+    serving_home: Path, with_sign_in: Callable[..., AppTest]
+) -> None:
+    at = with_sign_in(signed_in("vera@example.com"))
+    at.run()
+    at.switch_page(PIPELINE).run()
+
+    recent = at.dataframe[0].value
+    assert "By" in recent.columns
+    # The session's build ran from the CLI: it is recorded as the OS user.
+    assert set(recent["By"]) == {getpass.getuser()}
