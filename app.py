@@ -1,10 +1,20 @@
 """Baton: who is about to churn, why, how accurate that has been, and is the pipeline healthy."""
 
+from pathlib import Path
+
 import streamlit as st
 
+from ui.auth import gate
 from ui.sidebar import render_sidebar
 
-st.set_page_config(page_title="Baton · churn", page_icon=":material/target:", layout="wide")
+# A local icon: a :material/...: page icon makes the browser fetch it from a font host.
+st.set_page_config(
+    page_title="Baton · churn",
+    page_icon=str(Path(__file__).parent / "ui" / "icon.svg"),
+    layout="wide",
+)
+# With sign-in configured, nobody sees a page, the sidebar or any data before signing in.
+gate()
 
 # Page files live in app_pages/, not pages/: Streamlit treats a folder named pages/ as
 # automatic pages and would serve a bookmarked URL from it without running this file.

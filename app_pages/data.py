@@ -9,11 +9,12 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from pipeline.access import AccessDeniedError
 from pipeline.build.lock import BuildRefusedError
 from pipeline.contract import CONTRACT, FLAT_TABLE, Column, Table
 from pipeline.ingest import importer, mapping, uploads, validation
 from pipeline.ingest.safety import UPLOAD_SUFFIXES, UnsafePathError, quote_identifier
-from ui import data
+from ui import auth, data
 
 NOT_MAPPED = "— not mapped —"
 EXPRESSION = "(expression)"
@@ -34,8 +35,10 @@ def upload_files() -> None:
     )
     for file in files or []:
         try:
-            saved = uploads.save_upload(data.settings(), file.name, file.getvalue())
-        except (UnsafePathError, OSError) as error:
+            saved = uploads.save_upload(
+                data.settings(), file.name, file.getvalue(), by=auth.acting_user()
+            )
+        except (UnsafePathError, OSError, AccessDeniedError) as error:
             st.error(f"{file.name} was not stored: {error}")
         else:
             st.caption(f"Stored as {saved.name}.")
@@ -246,7 +249,7 @@ def validate_and_import(document: dict[str, Any], do_import: bool) -> None:
     """Save the mapping, validate it, and import it when asked and clean."""
     settings = data.settings()
     try:
-        path = uploads.write_mapping(settings, document)
+        path = uploads.write_mapping(settings, document, by=auth.acting_user())
         parsed = mapping.read_mapping(path, settings)
         if not do_import:
             problems = importer.validate_mapping(parsed, settings)
@@ -255,10 +258,10 @@ def validate_and_import(document: dict[str, Any], do_import: bool) -> None:
             else:
                 st.success(f"No problems found. Mapping saved as {path.name}.")
             return
-        counts = importer.import_mapping(parsed, settings)
+        counts = importer.import_mapping(parsed, settings, by=auth.acting_user())
     except mapping.MappingError as error:
         show_problems(error.problems)
-    except BuildRefusedError as error:
+    except (BuildRefusedError, AccessDeniedError) as error:
         st.warning(f"Not imported: {error}")
     except (OSError, duckdb.Error) as error:
         st.error(f"The import could not run: {str(error).splitlines()[0]} Try again.")
@@ -278,6 +281,10 @@ st.caption(
     "Upload your files, map their columns onto Baton's data contract (docs/data-contract.md), "
     "validate, and import. Nothing reaches the dashboard until a rebuild succeeds."
 )
+actor = auth.acting_user()
+if not actor.can_change:
+    auth.operators_only(actor, "Uploading and importing data")
+    st.stop()
 upload_files()
 available = uploads.list_uploads(data.settings())
 if not available:

@@ -3,14 +3,16 @@
 import pandas as pd
 import streamlit as st
 
+from pipeline.access import AccessDeniedError
 from pipeline.build import progress, registry
 from pipeline.build.lock import BuildRefusedError
 from pipeline.read import queries
-from ui import charts, data
+from ui import auth, charts, data
 
 st.title("Pipeline")
 job = data.build_job()
 pointer = data.serving()
+actor = auth.acting_user()
 
 
 @st.fragment(run_every=1.0)
@@ -23,9 +25,12 @@ def rebuild_controls() -> None:
         type="primary",
         icon=":material/refresh:",
         help="Run dbt build: data to predictions",
-        disabled=running,
+        disabled=running or not actor.can_change,
     ):
-        refusal = job.start(trigger="app")
+        try:
+            refusal = job.start(trigger="app", by=actor)
+        except AccessDeniedError as error:
+            refusal = str(error)
         if refusal:
             st.warning(refusal)
         else:
@@ -40,6 +45,7 @@ def rebuild_controls() -> None:
 
 
 rebuild_controls()
+auth.operators_only(actor, "Rebuilding and choosing the model in service")
 if pointer is not None:
     summary = data.read(queries.model_summary, pointer)
     st.markdown(
@@ -68,6 +74,7 @@ else:
             {
                 "Build": run.build_id,
                 "Trigger": run.trigger,
+                "By": run.triggered_by,
                 "Started": run.started_at,
                 "Status": run.status,
                 "Seconds": run.seconds,
@@ -130,15 +137,15 @@ else:
         "Put a version in service (the next build scores with it until you choose automatic)",
         ["automatic (promotion rule)", *versions["model_version"]],
     )
-    if action.button("Use and rebuild", icon=":material/history:"):
+    if action.button("Use and rebuild", icon=":material/history:", disabled=not actor.can_change):
         try:
             registry.use_version(
-                data.settings(), None if version.startswith("automatic") else version
+                data.settings(), None if version.startswith("automatic") else version, by=actor
             )
-        except (registry.UnknownModelVersionError, BuildRefusedError) as error:
+        except (registry.UnknownModelVersionError, BuildRefusedError, AccessDeniedError) as error:
             st.warning(str(error))
         else:
-            refusal = job.start(trigger="app: model use")
+            refusal = job.start(trigger="app: model use", by=actor)
             if refusal:
                 st.warning(refusal)
             else:

@@ -16,6 +16,7 @@ import pandas as pd
 
 import demo
 from pipeline import dataset, history, warehouse
+from pipeline.access import shell_user
 from pipeline.build import context, docs, preview, progress, registry
 from pipeline.build.lock import BuildRefusedError, build_lock
 from pipeline.build.progress import Progress
@@ -75,7 +76,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Load your own data through a mapping file; exit 1 listing every problem found."""
     try:
         counts = importer.import_mapping(
-            mapping.read_mapping(Path(args.mapping), settings), settings
+            mapping.read_mapping(Path(args.mapping), settings), settings, by=shell_user()
         )
     except mapping.MappingError as error:
         print(
@@ -95,7 +96,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     """Run the full build; exit 0 on success, 1 with a one-line reason otherwise."""
     try:
-        record = rebuild(settings, trigger="cli", on_progress=_progress_printer())
+        record = rebuild(settings, trigger="cli", on_progress=_progress_printer(), by=shell_user())
     except (BuildRefusedError, BuildSetupError) as error:
         print(f"Build not started: {error}", file=sys.stderr)
         return 2
@@ -155,6 +156,8 @@ def status(settings: Settings) -> dict[str, Any]:
         "backtest": [],
         "triage": queries.build_triage(last, warehouse.current(settings)),
         "data_age": None,
+        # Who imported data or chose the model (who built is each build's triggered_by).
+        "actions": history.actions(settings, last=20),
     }
     if path is not None:
         summary = queries.model_summary(path)
@@ -192,8 +195,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if last is None:
         print("No build yet. Run `python -m pipeline rebuild`.")
         return 0
+    by = f" by {last['triggered_by']}" if last.get("triggered_by") else ""
     print(
-        f"Last build {last['build_id']}: {last['status']} ({last['trigger']}, {last['started_at']})"
+        f"Last build {last['build_id']}: {last['status']} "
+        f"({last['trigger']}{by}, {last['started_at']})"
     )
     if last.get("failure"):
         failure = last["failure"]
@@ -288,7 +293,7 @@ def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     version = None if args.version in (None, "auto") else args.version
     try:
-        registry.use_version(settings, version)
+        registry.use_version(settings, version, by=shell_user())
     except (registry.UnknownModelVersionError, BuildRefusedError) as error:
         print(str(error), file=sys.stderr)
         return 1

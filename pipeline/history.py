@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.files import write_atomic
@@ -42,6 +43,9 @@ class RunRecord:
     # and warehouse live under BATON_HOME/previews, apart from the builds.
     preview: bool = False
     warehouse: str | None = None
+    # Who asked for the build: a signed-in user's email, or the OS user of a shell or of an app
+    # without sign-in (pipeline.access). None in records written before it was kept.
+    triggered_by: str | None = None
 
 
 def save(settings: Settings, record: RunRecord) -> None:
@@ -49,6 +53,31 @@ def save(settings: Settings, record: RunRecord) -> None:
     folder = settings.previews_dir if record.preview else settings.runs_dir
     folder.mkdir(parents=True, exist_ok=True)
     write_atomic(folder / f"{record.build_id}.json", json.dumps(asdict(record)))
+
+
+def record_action(settings: Settings, by: str, action: str, detail: str = "") -> None:
+    """Append who changed what besides a build (an import, a model pin) to actions.jsonl."""
+    line = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "by": by, "action": action}
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with open(settings.actions_path, "a", encoding="utf-8") as log:
+        log.write(json.dumps({**line, "detail": detail}) + "\n")
+
+
+def actions(settings: Settings, last: int = 50) -> list[dict[str, str]]:
+    """The newest recorded actions, newest first (lines that do not parse are skipped)."""
+    try:
+        lines = settings.actions_path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in reversed(lines):
+        try:
+            found.append(dict(json.loads(line)))
+        except ValueError:
+            continue
+        if len(found) == last:
+            break
+    return found
 
 
 def load_all(settings: Settings) -> list[RunRecord]:

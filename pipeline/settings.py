@@ -138,6 +138,11 @@ class Settings:
         return self.home / "runs"
 
     @property
+    def actions_path(self) -> Path:
+        """Who imported data or chose the model, one JSON line each (builds are in runs/)."""
+        return self.home / "actions.jsonl"
+
+    @property
     def previews_dir(self) -> Path:
         """Previews: builds of a changed project, compared with the serving one, never published."""
         return self.home / "previews"

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from pipeline.access import Actor, require_operator
 from pipeline.build.lock import BuildRefusedError, is_locked, read_holder
 from pipeline.build.rebuild import rebuild
 from pipeline.history import RunRecord
@@ -38,8 +39,12 @@ class BuildJob:
             return dict(self._started)
         return read_holder(self.settings.lock_path) if is_locked(self.settings.lock_path) else {}
 
-    def start(self, trigger: str = "app") -> str | None:
-        """Start a build; return a polite refusal message if one is already running."""
+    def start(self, trigger: str = "app", *, by: Actor) -> str | None:
+        """Start a build for `by`; return a polite refusal message if one is already running.
+
+        Raises AccessDeniedError for a viewer: only an operator may rebuild.
+        """
+        require_operator(by, "rebuilding")
         with self._guard:
             if self._thread is not None and self._thread.is_alive():
                 return str(BuildRefusedError(self._started))
@@ -48,10 +53,11 @@ class BuildJob:
             self.error = None
             self._started = {
                 "trigger": trigger,
+                "by": by.name,
                 "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             self._thread = threading.Thread(
-                target=self._run, args=(trigger,), name="baton-build", daemon=True
+                target=self._run, args=(trigger, by), name="baton-build", daemon=True
             )
             self._thread.start()
             return None
@@ -61,8 +67,8 @@ class BuildJob:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def _run(self, trigger: str) -> None:
+    def _run(self, trigger: str, by: Actor) -> None:
         try:
-            self.last = self._runner(self.settings, trigger=trigger)
+            self.last = self._runner(self.settings, trigger=trigger, by=by)
         except Exception as error:  # shown on the Pipeline page, never raised into Streamlit
             self.error = str(error)

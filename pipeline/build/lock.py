@@ -17,10 +17,13 @@ class BuildRefusedError(RuntimeError):
 
     def __init__(self, holder: dict[str, Any]) -> None:
         self.holder = holder
+        who = holder.get("trigger", "")
+        if who and holder.get("by"):
+            who = f"{who} ({holder['by']})"
         said = " ".join(
             part
             for part in (
-                f"started by {holder['trigger']}" if holder.get("trigger") else "",
+                f"started by {who}" if who else "",
                 f"at {holder['started_at']}" if holder.get("started_at") else "",
             )
             if part

@@ -15,6 +15,7 @@ import duckdb
 
 from monitoring import verdict as triage
 from pipeline import history, warehouse
+from pipeline.access import Actor, require_operator
 from pipeline.build import context, progress, provenance, publish, registry
 from pipeline.build.dbt_runner import DbtOutcome, NodeEvent, NodeResult, run_dbt
 from pipeline.build.lock import build_lock, is_locked
@@ -156,12 +157,15 @@ def rebuild(
     trigger: str = "cli",
     on_progress: ProgressCallback | None = None,
     preview: bool = False,
+    by: Actor | None = None,
 ) -> RunRecord:
     """Build everything; publish only on success. Raises BuildRefusedError if one is running.
 
     A `preview` builds the same way but is never published: its warehouse is kept under
     BATON_HOME/previews for comparing with the serving build (pipeline.read.diff).
+    `by` is who asked (None: this process's OS user); a viewer gets AccessDeniedError.
     """
+    actor = require_operator(by, "rebuilding")
     settings.ensure()
     check_memory_limit()
     if not settings.raw_path.exists():
@@ -171,11 +175,16 @@ def rebuild(
         )
     build_id = new_build_id()
     started = _now()
-    with build_lock(
-        settings.lock_path, {"trigger": trigger, "started_at": started, "build_id": build_id}
-    ):
+    holder = {"trigger": trigger, "by": actor.name, "started_at": started, "build_id": build_id}
+    with build_lock(settings.lock_path, holder):
         _mark_interrupted(settings)
-        record = RunRecord(build_id=build_id, trigger=trigger, started_at=started, preview=preview)
+        record = RunRecord(
+            build_id=build_id,
+            trigger=trigger,
+            started_at=started,
+            preview=preview,
+            triggered_by=actor.name,
+        )
         history.save(settings, record)
         publish.reset_build_dir(settings)
         registry.ensure(settings)

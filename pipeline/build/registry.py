@@ -13,6 +13,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipeline import history
+from pipeline.access import Actor, require_operator
 from pipeline.build.lock import build_lock
 from pipeline.settings import Settings
 
@@ -93,9 +95,14 @@ def _pinned(connection: duckdb.DuckDBPyConnection) -> bool:
     return bool(row[0]) if row else False
 
 
-def use_version(settings: Settings, version: str | None) -> None:
-    """Pin a version for the next builds, or unpin (None) to let the promotion rule decide."""
-    with build_lock(settings.lock_path, {"trigger": "model use", "started_at": _now()}):
+def use_version(settings: Settings, version: str | None, by: Actor | None = None) -> None:
+    """Pin a version for the next builds, or unpin (None) to let the promotion rule decide.
+
+    `by` is who asks (None: this process's OS user); a viewer gets AccessDeniedError.
+    """
+    actor = require_operator(by, "choosing the model in service")
+    holder = {"trigger": "model use", "by": actor.name, "started_at": _now()}
+    with build_lock(settings.lock_path, holder):
         connection = duckdb.connect(str(ensure(settings)))
         try:
             if version is not None:
@@ -109,7 +116,9 @@ def use_version(settings: Settings, version: str | None) -> None:
                     )
             current = connection.execute("select model_version from service_state").fetchone()
             chosen = version or (current[0] if current else None)
-            reason = f"Pinned by a user at {_now()}." if version else "Unpinned by a user."
+            reason = (
+                f"Pinned by {actor.name} at {_now()}." if version else f"Unpinned by {actor.name}."
+            )
             connection.execute("delete from service_state")
             connection.execute(
                 "insert into service_state values (?, ?, ?, now())",
@@ -117,6 +126,9 @@ def use_version(settings: Settings, version: str | None) -> None:
             )
         finally:
             connection.close()
+        history.record_action(
+            settings, actor.name, "model pin" if version else "model unpin", reason
+        )
 
 
 def retire_service(settings: Settings, reason: str) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline import dataset
+from pipeline import dataset, history
+from pipeline.access import Actor, require_operator
 from pipeline.build.lock import build_lock
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, Table
 from pipeline.ingest import text, validation
@@ -334,20 +335,25 @@ def validate_mapping(mapping: Mapping, settings: Settings) -> list[Problem]:
     return problems
 
 
-def import_mapping(mapping: Mapping, settings: Settings) -> dict[str, int]:
+def import_mapping(mapping: Mapping, settings: Settings, by: Actor | None = None) -> dict[str, int]:
     """Build a new raw.duckdb from the mapping, validate it, and swap it in; rows per table.
 
     On any problem nothing changes (MappingError lists them all). The swap happens under the
-    build lock, so a running build never sees raw data change under it.
+    build lock, so a running build never sees raw data change under it. `by` is who asks
+    (None: this process's OS user); a viewer gets AccessDeniedError before anything is read.
     """
+    actor = require_operator(by, "importing data")
     tmp = _scratch(settings)
     try:
         problems, counts = stage(mapping, settings, tmp)
         if problems:
             raise MappingError(problems)
-        with build_lock(settings.lock_path, {"trigger": "import", "started_at": _now()}):
+        holder = {"trigger": "import", "by": actor.name, "started_at": _now()}
+        with build_lock(settings.lock_path, holder):
             os.replace(tmp, settings.raw_path)
             dataset.save(settings, mapping.name, mapping.build_vars())
+            rows = ", ".join(f"{table}: {count}" for table, count in counts.items())
+            history.record_action(settings, actor.name, "import", f"{mapping.name} ({rows})")
     finally:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import yaml
 
+from pipeline.access import Actor, require_operator
 from pipeline.ingest import text
 from pipeline.ingest.safety import UnsafePathError, lock_down, resolve_inside, sanitize_upload_name
 from pipeline.settings import Settings
@@ -52,8 +53,13 @@ NUMERIC_TYPES = (
 )
 
 
-def save_upload(settings: Settings, name: str, content: bytes) -> Path:
-    """Store an uploaded file under uploads/ with a safe name; refuse it if too large."""
+def save_upload(settings: Settings, name: str, content: bytes, by: Actor | None = None) -> Path:
+    """Store an uploaded file under uploads/ with a safe name; refuse it if too large.
+
+    Only an operator uploads (`by` None: this process's OS user); a viewer gets
+    AccessDeniedError.
+    """
+    require_operator(by, "uploading data")
     safe = sanitize_upload_name(name)
     if len(content) > settings.max_file_mb * 1_000_000:
         raise UnsafePathError(
@@ -157,8 +163,13 @@ def yaml_text(document: dict[str, Any]) -> str:
     return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
 
 
-def write_mapping(settings: Settings, document: dict[str, Any]) -> Path:
-    """Save a mapping document as YAML under BATON_HOME/mappings; returns its path."""
+def write_mapping(settings: Settings, document: dict[str, Any], by: Actor | None = None) -> Path:
+    """Save a mapping document as YAML under BATON_HOME/mappings; returns its path.
+
+    Only an operator saves one (`by` None: this process's OS user); a viewer gets
+    AccessDeniedError.
+    """
+    require_operator(by, "saving a mapping")
     path = mapping_path(settings, str(document.get("name", "")))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

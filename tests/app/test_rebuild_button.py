@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pipeline.access import Actor, shell_user
 from pipeline.build.jobs import BuildJob
 from pipeline.build.lock import build_lock
 from pipeline.history import RunRecord
@@ -34,11 +35,15 @@ class FakeBuild:
     started: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     triggers: list[str] = field(default_factory=list)
+    actors: list[Actor | None] = field(default_factory=list)
 
-    def __call__(self, settings: Settings, trigger: str = "cli") -> RunRecord:
+    def __call__(
+        self, settings: Settings, trigger: str = "cli", by: Actor | None = None
+    ) -> RunRecord:
         holder = {"trigger": trigger, "started_at": "2026-01-01T00:00:00+00:00", "build_id": "b1"}
         with build_lock(settings.lock_path, holder):
             self.triggers.append(trigger)
+            self.actors.append(by)
             self.started.set()
             assert self.release.wait(timeout=30), "the test never released the fake build"
         return RunRecord(build_id="b1", trigger=trigger, started_at=holder["started_at"])
@@ -89,7 +94,7 @@ def test_rebuild_button_is_disabled_while_a_build_runs_and_says_who_started_it(
     running = [box.value for box in at.info if "already running" in box.value]
     assert len(running) == 1 and "started by app" in running[0]
     # A second start that races past the disabled button is still refused by the job.
-    refusal = data.build_job().start(trigger="app")
+    refusal = data.build_job().start(trigger="app", by=shell_user())
     assert refusal is not None and "already running" in refusal
     assert fake_build.triggers == ["app"], "a second build must not start"
 

@@ -42,9 +42,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_streamlit(home: Path, log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`streamlit run app.py` on a free local port for a home; return it once healthy."""
-    port = free_port()
+def start_streamlit(
+    home: Path, log_path: Path, secrets: Path | None = None, port: int | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`streamlit run app.py` on a local port for a home; return it once healthy.
+
+    `secrets` is the secrets.toml to use; without one, sign-in is off whatever a developer
+    keeps in .streamlit/secrets.toml (the path given does not exist).
+    """
+    port = port or free_port()
+    secrets = secrets or log_path.with_name("no-secrets.toml")
     log = open(log_path, "wb")  # noqa: SIM115 - the server writes to it until stopped
     server = subprocess.Popen(
         [
@@ -61,6 +68,8 @@ def start_streamlit(home: Path, log_path: Path) -> tuple[subprocess.Popen[bytes]
             "true",
             "--browser.gatherUsageStats",
             "false",
+            "--secrets.files",
+            str(secrets),
         ],
         cwd=ROOT,
         env={**os.environ, "BATON_HOME": str(home)},
