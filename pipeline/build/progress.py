@@ -35,6 +35,8 @@ class Progress:
     current_id: str = ""
     current_started: float = 0.0
     finished_ids: list[str] = field(default_factory=list)
+    # starting, dbt, counting rows, publishing: where a stopped build was, besides its node.
+    phase: str = "starting"
 
     @property
     def elapsed(self) -> float:

@@ -51,7 +51,7 @@ def _serving_build(settings: Settings) -> str | None:
     return pointer["build_id"] if pointer else None
 
 
-def test_sigkill_midway_keeps_the_last_good_build_and_the_next_start_marks_it_interrupted(
+def test_sigkill_midway_reads_as_interrupted_at_once_and_the_next_start_cleans_up(
     copied_home: Settings,
 ) -> None:
     before = _serving_build(copied_home)
@@ -64,14 +64,20 @@ def test_sigkill_midway_keeps_the_last_good_build_and_the_next_start_marks_it_in
     pointer = warehouse.current(copied_home)
     assert pointer is not None
     assert len(queries.at_risk(pointer["path"])) > 0
+    # Readers see the dead pid at once; the file says running until the next start.
     killed = history.latest(copied_home)
-    assert killed is not None and killed.status == "running"
+    assert killed is not None and killed.status == "interrupted"
+    assert killed.failure is not None and killed.failure["node"]
+    assert f"pid {process.pid}" in killed.failure["message"]
+    assert "while running" in killed.failure["message"]
+    [stored] = [r for r in history.load_all(copied_home, stored=True) if r.status == "running"]
 
-    assert recover_interrupted(copied_home) == [killed.build_id]
+    assert recover_interrupted(copied_home) == [stored.build_id]
     record = history.latest(copied_home)
     assert record is not None and record.status == "interrupted"
     assert record.failure is not None and "stopped before finishing" in record.failure["message"]
     assert not copied_home.build_warehouse_path.exists()
+    assert list(copied_home.build_dir.iterdir()) == []
 
 
 def test_two_cli_rebuilds_started_together_run_exactly_one_and_refuse_the_other_politely(
