@@ -4,6 +4,7 @@ import streamlit as st
 
 from pipeline.read import export, queries, words, work_queue
 from ui import data
+from ui.text import md
 
 st.title("At-risk customers")
 pointer = data.require_build()
@@ -21,7 +22,7 @@ if pointer is not None:
         columns = st.columns(3)
         chosen = {
             name: columns[i].multiselect(
-                terms.label(name), sorted(customers[name].dropna().unique())
+                md(terms.label(name)), sorted(customers[name].dropna().unique())
             )
             for i, name in enumerate(attributes)
         }

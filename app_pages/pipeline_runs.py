@@ -6,6 +6,7 @@ import streamlit as st
 from pipeline.build import progress, registry
 from pipeline.build.lock import BuildRefusedError
 from ui import charts, data
+from ui.text import md
 
 st.title("Pipeline")
 job = data.build_job()
@@ -17,16 +18,18 @@ if left.button(
 ):
     refusal = job.start(trigger="app")
     if refusal:
-        st.warning(refusal)
+        st.warning(md(refusal))
     else:
         st.toast("Build started. The pages keep showing the last good build until it finishes.")
 if pointer is not None:
     summary = data.model_summary(pointer["build_id"], pointer["path"])
     right.markdown(
-        f"Serving build **{pointer['build_id']}** (published {pointer['published_at']}), "
-        f"model **{summary.get('model_version')}**, trained on {summary.get('n_train'):,} rows.  \n"
-        f"{summary.get('decision_reason')}"
+        f"Serving build **{md(pointer['build_id'])}** (published {md(pointer['published_at'])}), "
+        f"model **{md(summary.get('model_version'))}**, trained on {summary.get('n_train'):,} "
+        f"rows.  \n{md(summary.get('decision_reason'))}"
     )
+    if pointer.get("fallback"):
+        st.warning(md(pointer["fallback"]))
 else:
     right.markdown("No build has been published yet. Press **Rebuild**.")
 
@@ -38,7 +41,7 @@ def live_progress() -> None:
         state = progress.read(data.settings()) or {}
         st.progress(progress.share_done(state), text=progress.describe(state))
     elif job.error:
-        st.error(f"The build could not start: {job.error}")
+        st.error(f"The build could not start: {md(job.error)}")
 
 
 live_progress()
@@ -51,8 +54,9 @@ else:
     if latest.status in ("failed", "interrupted") and latest.failure:
         failure = latest.failure
         st.error(
-            f"The last build **{latest.status}** at **{failure.get('node') or 'an unknown step'}** "
-            f"({failure.get('layer')} layer): {failure.get('message')}  \n"
+            f"The last build **{latest.status}** at "
+            f"**{md(failure.get('node') or 'an unknown step')}** "
+            f"({md(failure.get('layer'))} layer): {md(failure.get('message'))}  \n"
             "The dashboard keeps serving the last good build."
         )
     st.subheader("Recent builds")
@@ -129,10 +133,10 @@ else:
                 data.settings(), None if version.startswith("automatic") else version
             )
         except (registry.UnknownModelVersionError, BuildRefusedError) as error:
-            st.warning(str(error))
+            st.warning(md(error))
         else:
             refusal = job.start(trigger="app: model use")
             if refusal:
-                st.warning(refusal)
+                st.warning(md(refusal))
             else:
-                st.toast(f"Rebuilding with {version}.")
+                st.toast(f"Rebuilding with {md(version)}.")

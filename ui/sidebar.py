@@ -6,6 +6,7 @@ import streamlit as st
 
 from pipeline.build import progress
 from ui import data
+from ui.text import md
 
 POLL_SECONDS = 2.0
 
@@ -21,6 +22,8 @@ def render_sidebar() -> None:
             st.markdown(f"**Data as of** {summary.get('data_as_of')}")
             st.markdown(f"**Model** `{summary.get('model_version')}`")
             st.caption(f"Build {pointer['build_id']}, published {pointer['published_at']}")
+            if pointer.get("fallback"):
+                st.warning(md(pointer["fallback"]))
         build_status(pointer["build_id"] if pointer else None)
 
 
