@@ -90,14 +90,28 @@ def dead_build_failure(settings: Settings, record: RunRecord) -> dict[str, str]:
     """The failure of a build whose process stopped without recording it: the step it was at
     (from BATON_HOME/progress.json) and what happens next."""
     step = last_step(settings, record.build_id)
+    pointer = _read_pointer(settings)
+    served = (
+        " Its build was already published and serves."
+        if pointer.get("build_id") == record.build_id
+        else ""
+    )
     return {
         "node": step.get("node", ""),
         "layer": "pipeline",
         "message": (
             f"The build process (pid {record.pid}) stopped before finishing (killed or "
-            f"crashed){step.get('where', '')}. The next build cleans up what it left."
+            f"crashed){step.get('where', '')}.{served} The next build cleans up what it left."
         ),
     }
+
+
+def _read_pointer(settings: Settings) -> dict[str, Any]:
+    try:
+        found = json.loads(settings.current_pointer.read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def last_step(settings: Settings, build_id: str) -> dict[str, str]:

@@ -29,7 +29,7 @@ from typing import Any
 import duckdb
 
 from pipeline import dataset
-from pipeline.build import publish
+from pipeline.build import faults, publish
 from pipeline.build.lock import pid_alive
 from pipeline.ingest import bounds
 from pipeline.settings import (
@@ -213,6 +213,7 @@ class BuildGuard:
 
     def _on_signal(self, number: int, frame: FrameType | None) -> None:
         name = signal.Signals(number).name
+        faults.release()
         if self.reason is None:
             self.signal_name = name
             self.reason = {
@@ -233,6 +234,7 @@ class BuildGuard:
 
     def _stop(self, message: str) -> None:
         """Stop the build for a limit: record why, then interrupt dbt."""
+        faults.release()
         if self.reason is None:
             self.reason = {"node": "", "layer": "pipeline", "message": message}
         if self._main and not self._raised and not self._deferred:

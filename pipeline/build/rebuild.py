@@ -89,16 +89,34 @@ def recover_interrupted(settings: Settings) -> list[str]:
 
 
 def _mark_interrupted(settings: Settings) -> list[str]:
-    """Only call under the build lock: every 'running' record is then from a dead build."""
+    """Only call under the build lock: every 'running' record is then from a dead build.
+
+    A dead build killed inside publish either switched the pointer (its warehouse serves:
+    the registry records it now, as the build would have) or did not (its warehouse was never
+    published and is removed, so it never counts as the previous build).
+    """
     interrupted = []
     for record in history.load_all(settings, stored=True):
         if record.status == "running":
             record.status = "interrupted"
             record.finished_at = record.finished_at or _now()
             record.failure = history.dead_build_failure(settings, record)
+            _settle_publish(settings, record)
             history.save(settings, record)
             interrupted.append(record.build_id)
     return interrupted
+
+
+def _settle_publish(settings: Settings, record: RunRecord) -> None:
+    path = settings.warehouses_dir / f"{record.build_id}.duckdb"
+    serving = warehouse.current(settings)
+    if serving is not None and serving["build_id"] == record.build_id:
+        record.published = True
+        with contextlib.suppress(duckdb.Error):
+            registry.record_build(settings, path, record.build_id)
+    elif path.exists():
+        path.unlink()
+        warehouse.manifest_path(settings, record.build_id).unlink(missing_ok=True)
 
 
 def _node_seconds(settings: Settings) -> dict[str, float]:
@@ -235,8 +253,7 @@ def rebuild(
                 record.failure = {"node": "", "layer": "pipeline", "message": _sentence(error)}
             with guard.deferred():
                 record.status = _status(record, guard)
-                if not record.published:
-                    publish.reset_build_dir(settings)
+                publish.reset_build_dir(settings)  # context and DuckDB spill files too
                 record.finished_at = _now()
                 record.seconds = round(time.time() - state.started, 2)
                 _save(settings, record)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +163,43 @@ def test_a_full_disk_fails_the_build_cleanly_and_keeps_the_last_good_build(
     assert record is not None and record.status == "failed"
     assert record.failure is not None and record.failure["message"]
     assert not copied_home.build_warehouse_path.exists()
+
+
+def test_a_truncated_serving_warehouse_leaves_status_and_export_serving_an_intact_kept_build(
+    copied_home: Settings, tmp_path: Path
+) -> None:
+    pointer = warehouse.current(copied_home)
+    assert pointer is not None
+    serving = Path(pointer["path"])
+    # An older kept build (as publish leaves them): a copy, with its manifest.
+    older = "20000101T000000Z-kept00"
+    kept = copied_home.warehouses_dir / f"{older}.duckdb"
+    shutil.copyfile(serving, kept)
+    manifest = {"build_id": older, "bytes": kept.stat().st_size, "published_at": "2000-01-01"}
+    warehouse.manifest_path(copied_home, older).write_text(json.dumps(manifest))
+    data = serving.read_bytes()
+    serving.write_bytes(data[: len(data) // 2])  # "IO Error: Could not read enough bytes"
+    env = {**os.environ, "BATON_HOME": str(copied_home.home)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pipeline", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    status = cli("status", "--json")
+    assert status.returncode == 0, status.stderr
+    found = json.loads(status.stdout)
+    assert found["serving_build"] == older
+    assert f"the warehouse of build {pointer['build_id']} is damaged" in found["serving_note"]
+    assert found["model"]["model_version"]
+    out = tmp_path / "at_risk.csv"
+    export = cli("export-at-risk", "--out", str(out), "--top", "5")
+    assert export.returncode == 0, export.stderr
+    assert len(out.read_text().splitlines()) == 6
+    text = cli("status")
+    assert "Serving the newest intact kept build" in text.stdout

@@ -6,6 +6,7 @@ data is unchanged, and nothing is left in the scratch folder."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import signal
@@ -231,3 +232,17 @@ def test_every_writer_is_refused_while_a_build_runs_and_changes_nothing(
     assert "Traceback" not in done.stderr
     assert digest(home.raw_path) == raw and home.dataset_path.read_text() == data
     assert warehouse.current(home)["build_id"] == SERVING  # type: ignore[index]
+
+
+def test_a_full_disk_during_a_build_is_recorded_in_words_not_as_a_traceback(
+    home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.build import context
+
+    def full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(home.context_path))
+
+    monkeypatch.setattr(context, "write_context", full)
+    message = assert_refused_before_dbt(home, rebuild(home, trigger="test"))
+    assert message.startswith("The disk is full (No space left on device: ")
+    assert "Free some space, then rebuild." in message
