@@ -4,6 +4,7 @@ import streamlit as st
 
 from pipeline.read import export, queries, words, work_queue
 from ui import data, state
+from ui.text import md
 
 st.title("At-risk customers")
 pointer = data.require_build()
@@ -26,7 +27,7 @@ if pointer is not None:
         for i, name in enumerate(attributes):
             options = sorted(customers[name].dropna().unique())
             key = state.within(state.remembered(f"at_risk_{name}", []), options)
-            chosen[name] = columns[i].multiselect(terms.label(name), options, key=key)
+            chosen[name] = columns[i].multiselect(md(terms.label(name)), options, key=key)
         value_range = columns[0].slider(
             f"{terms.value_label} ({terms.currency})",
             low,

@@ -15,6 +15,7 @@ from pipeline.contract import CONTRACT, FLAT_TABLE, Column, Table
 from pipeline.ingest import importer, mapping, uploads, validation
 from pipeline.ingest.safety import UPLOAD_SUFFIXES, UnsafePathError, quote_identifier
 from ui import auth, data
+from ui.text import md
 
 NOT_MAPPED = "— not mapped —"
 EXPRESSION = "(expression)"
@@ -39,9 +40,17 @@ def upload_files() -> None:
                 data.settings(), file.name, file.getvalue(), by=auth.acting_user()
             )
         except (UnsafePathError, OSError, AccessDeniedError) as error:
-            st.error(f"{file.name} was not stored: {error}")
+            st.error(md(f"{file.name} was not stored: {error}"))
         else:
             st.caption(f"Stored as {saved.name}.")
+    stored = uploads.list_uploads(data.settings())
+    if stored:
+        with st.expander(f"Stored uploads ({len(stored)})"):
+            names = st.multiselect("Remove", [path.name for path in stored], key="remove-uploads")
+            if names and st.button("Remove these uploads", icon=":material/delete:"):
+                for stored_name in names:
+                    uploads.remove_upload(data.settings(), stored_name, by=auth.acting_user())
+                st.rerun()
 
 
 def column_choice(column: Column, columns: list[str], key: str) -> str:
@@ -197,8 +206,10 @@ def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str]]:
         frame, types = uploads.preview(data.settings(), upload)
     except (duckdb.Error, UnsafePathError, OSError) as error:
         st.error(
-            f"{upload.name} could not be read: {str(error).splitlines()[0]} Check that it is a "
-            "delimited text or Parquet file, or upload it again."
+            md(
+                f"{upload.name} could not be read: {str(error).splitlines()[0]} Check that it is "
+                "a delimited text or Parquet file, or upload it again."
+            )
         )
         return None, {}
     st.dataframe(frame, hide_index=True, height=220)
@@ -262,9 +273,9 @@ def validate_and_import(document: dict[str, Any], do_import: bool) -> None:
     except mapping.MappingError as error:
         show_problems(error.problems)
     except (BuildRefusedError, AccessDeniedError) as error:
-        st.warning(f"Not imported: {error}")
+        st.warning(md(f"Not imported: {error}"))
     except (OSError, duckdb.Error) as error:
-        st.error(f"The import could not run: {str(error).splitlines()[0]} Try again.")
+        st.error(md(f"The import could not run: {str(error).splitlines()[0]} Try again."))
     else:
         rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items() if count)
         st.success(

@@ -5,6 +5,7 @@ import streamlit as st
 from monitoring import words
 from pipeline.read import queries
 from ui import charts, data, health
+from ui.text import md
 
 st.title("Health")
 verdict = data.verdict_now()
@@ -24,12 +25,12 @@ elif verdict is None:
 else:
     show = {"success": st.success, "error": st.error, "warning": st.warning}
     show[health.VERDICT_TONE.get(verdict["verdict"], "warning")](
-        f"**{words.verdict_name(verdict)}.** {verdict['summary']}"
+        f"**{words.verdict_name(verdict)}.** {md(verdict['summary'])}"
     )
     since = f" · **Since** {verdict['changed_at']}" if verdict.get("changed_at") else ""
     st.markdown(f"**Who acts** {words.owner_name(verdict)}{since}")
     as_of = f", data as of {verdict['data_as_of']}" if verdict.get("data_as_of") else ""
-    st.caption(f"Verdict of build {verdict['build_id']}{as_of}.")
+    st.caption(md(f"Verdict of build {verdict['build_id']}{as_of}."))
     if verdict.get("build_failed"):
         st.caption(
             f"Build {verdict['build_id']} failed, so nothing it computed is in service; the "
@@ -100,7 +101,7 @@ if pointer is not None:
         )
         skipped = health.not_counted_sentence(drift)
         if skipped:
-            st.caption(skipped)
+            st.caption(md(skipped))
         feature = health.first_drifted(drift)
         labels = dict(zip(drift["feature"], drift["label"], strict=True))
         features = drift["feature"].tolist()

@@ -8,6 +8,7 @@ import streamlit as st
 from monitoring.words import verdict_name
 from pipeline.read import queries, sentences
 from ui import data
+from ui.text import md
 
 FIRST_CALLS = 5
 
@@ -63,7 +64,7 @@ if pointer is not None:
     if last_run is not None and last_run.status == "running":
         health.metric("Pipeline health", "Building")
     elif verdict is not None:
-        health.metric("Pipeline health", verdict_name(verdict), help=verdict["summary"])
+        health.metric("Pipeline health", verdict_name(verdict), help=md(verdict["summary"]))
         if verdict["verdict"] != "healthy":
             health.caption(f"The {verdict['owner']} should act; see **Health**.")
     elif last_run is not None and last_run.status != "success":
@@ -75,7 +76,7 @@ if pointer is not None:
     if last_run is not None and last_run.status in ("failed", "interrupted"):
         st.warning(
             f"The last build {last_run.status} at "
-            f"{(last_run.failure or {}).get('node') or 'an unknown step'}; these numbers come "
+            f"{md((last_run.failure or {}).get('node') or 'an unknown step')}; these numbers come "
             "from the last good build. See **Pipeline**."
         )
     if headline is not None:

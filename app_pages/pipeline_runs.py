@@ -8,6 +8,7 @@ from pipeline.build import progress, registry
 from pipeline.build.lock import BuildRefusedError
 from pipeline.read import queries
 from ui import auth, charts, data
+from ui.text import md
 
 st.title("Pipeline")
 job = data.build_job()
@@ -32,16 +33,16 @@ def rebuild_controls() -> None:
         except AccessDeniedError as error:
             refusal = str(error)
         if refusal:
-            st.warning(refusal)
+            st.warning(md(refusal))
         else:
             st.toast("Build started. The pages keep showing the last good build until it finishes.")
             running = True
     if running:
-        st.info(str(BuildRefusedError(job.holder())))
+        st.info(md(str(BuildRefusedError(job.holder()))))
         state = progress.read(data.settings()) or {}
         st.progress(progress.share_done(state), text=progress.describe(state))
     elif job.error:
-        st.error(f"The build could not start: {job.error}")
+        st.error(f"The build could not start: {md(job.error)}")
 
 
 rebuild_controls()
@@ -49,10 +50,12 @@ auth.operators_only(actor, "Rebuilding and choosing the model in service")
 if pointer is not None:
     summary = data.read(queries.model_summary, pointer)
     st.markdown(
-        f"Serving build **{pointer['build_id']}** (published {pointer['published_at']}), "
-        f"model **{summary.get('model_version')}**, trained on {summary.get('n_train'):,} rows.  \n"
-        f"{summary.get('decision_reason')}"
+        f"Serving build **{md(pointer['build_id'])}** (published {md(pointer['published_at'])}), "
+        f"model **{md(summary.get('model_version'))}**, trained on {summary.get('n_train'):,} "
+        f"rows.  \n{md(summary.get('decision_reason'))}"
     )
+    if pointer.get("fallback"):
+        st.warning(md(pointer["fallback"]))
 else:
     st.markdown("No build has been published yet. Press **Rebuild**.")
 
@@ -64,8 +67,9 @@ else:
     if latest.status in ("failed", "interrupted") and latest.failure:
         failure = latest.failure
         st.error(
-            f"The last build **{latest.status}** at **{failure.get('node') or 'an unknown step'}** "
-            f"({failure.get('layer')} layer): {failure.get('message')}  \n"
+            f"The last build **{latest.status}** at "
+            f"**{md(failure.get('node') or 'an unknown step')}** "
+            f"({md(failure.get('layer'))} layer): {md(failure.get('message'))}  \n"
             "The dashboard keeps serving the last good build."
         )
     st.subheader("Recent builds")
@@ -143,10 +147,10 @@ else:
                 data.settings(), None if version.startswith("automatic") else version, by=actor
             )
         except (registry.UnknownModelVersionError, BuildRefusedError, AccessDeniedError) as error:
-            st.warning(str(error))
+            st.warning(md(error))
         else:
             refusal = job.start(trigger="app: model use", by=actor)
             if refusal:
-                st.warning(refusal)
+                st.warning(md(refusal))
             else:
-                st.toast(f"Rebuilding with {version}.")
+                st.toast(f"Rebuilding with {md(version)}.")

@@ -4,6 +4,7 @@ import streamlit as st
 
 from pipeline.read import queries
 from ui import charts, data
+from ui.text import md
 
 st.title("Why customers are at risk")
 pointer = data.require_build()
@@ -25,7 +26,7 @@ if pointer is not None:
     common = data.read(queries.common_reasons, pointer)
     if not common.empty:
         shared = "; ".join(
-            f"{row.label} ({row.share_of_list:.0%} of them)" for row in common.itertuples()
+            f"{md(row.label)} ({row.share_of_list:.0%} of them)" for row in common.itertuples()
         )
         st.info(
             f"Shared by nearly every one of them, so not repeated on each row of the list: "

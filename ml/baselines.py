@@ -13,7 +13,12 @@ from threadpoolctl import threadpool_limits
 
 from ml.config import ModelConfig
 from ml.frame import labels
-from ml.train import negative_sample_weights, row_buckets, without_empty_features
+from ml.train import (
+    negative_sample_weights,
+    require_both_outcomes,
+    row_buckets,
+    without_empty_features,
+)
 
 RECENCY_FEATURE = "days_since_last_activity"
 # The logistic baseline learns from every positive and this many (weighted) negatives per
@@ -37,6 +42,7 @@ def fit_logistic(frame: pd.DataFrame, config: ModelConfig) -> Pipeline:
     """
     config = without_empty_features(frame, config)
     y = labels(frame)
+    require_both_outcomes(y)
     weights = negative_sample_weights(
         y, row_buckets(frame, config.seed), LOGISTIC_NEGATIVES_PER_POSITIVE
     )

@@ -21,6 +21,30 @@ class InsufficientHistoryError(ValueError):
     """Raised when there are too few matured months to train honestly."""
 
 
+class OneOutcomeError(InsufficientHistoryError):
+    """Raised when every training row has the same outcome: there is nothing to learn."""
+
+
+def require_both_outcomes(y: np.ndarray) -> None:
+    """Raise OneOutcomeError, in words, when `y` (0/1 labels) holds one class only."""
+    if len(y) and y.min() != y.max():
+        return
+    churned = bool(len(y)) and bool(y[0])
+    what = "every customer churned" if churned else "no customer churned"
+    hint = (
+        "With non-contractual churn this happens when each customer has a single event (after "
+        "it, every customer is inactive): map more history per customer, or lengthen "
+        "`inactivity_days`."
+        if churned
+        else "Check the churn definition, and that cancellations (or long inactivity) appear "
+        "in the data."
+    )
+    raise OneOutcomeError(
+        f"All {len(y):,} matured snapshots the model would learn from have the same outcome "
+        f"({what}); a model needs customers who stayed and customers who left. {hint}"
+    )
+
+
 # With fewer matured months than this, early stopping and calibration use held-out
 # customers instead of later months (a customer is never on both sides).
 MONTHS_FOR_TIME_SPLIT = 3
@@ -221,6 +245,7 @@ def fit_churn_model(frame: pd.DataFrame, config: ModelConfig) -> ChurnModel:
     kept (the first on a tie): the choice uses only this history, never the rows scored.
     """
     split = split_rows(frame, config.min_train_months)
+    require_both_outcomes(labels(frame))
     train_rows = np.flatnonzero(split.train)
     # Column by column, so the (large) training part is never copied whole.
     config = without_empty_features(frame, config, rows=train_rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -46,20 +47,29 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Write demo raw data into BATON_HOME (or, with --out, into a file to import)."""
     settings.ensure()
     target = Path(args.out) if args.out else settings.raw_path
-    counts = demo.generate(
-        target,
-        customers=args.customers,
-        months=args.months,
-        seed=args.seed,
-        scenario=args.scenario,
-        scenario_start=args.scenario_start,
-    )
-    rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items())
+    options = {
+        "customers": args.customers,
+        "months": args.months,
+        "seed": args.seed,
+        "scenario": args.scenario,
+        "scenario_start": args.scenario_start,
+    }
     scenario = "" if args.scenario == "clean" else f", scenario {args.scenario}"
     if args.out:
+        counts = demo.generate(target, **options)
+        rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items())
         print(f"Demo data written to {target} ({rows}{scenario}); import it with a mapping.")
         return 0
-    dataset.save(settings, dataset.DEMO, {})
+    # Raw data is replaced under the build lock, like an import: never under a running build.
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        with build_lock(settings.lock_path, {"trigger": "demo", "started_at": started}):
+            counts = demo.generate(target, **options)
+            dataset.save(settings, dataset.DEMO, {})
+    except BuildRefusedError as error:
+        print(f"Demo data not written: {error}", file=sys.stderr)
+        return 2
+    rows = ", ".join(f"{table}: {count:,}" for table, count in counts.items())
     print(f"Demo data written to {target} ({rows}{scenario})")
     return 0
 
@@ -110,10 +120,17 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     failure = record.failure or {}
+    message = failure.get("message", "")
+    serving = (
+        "" if "last good build keeps serving" in message else " The last good build keeps serving."
+    )
+    if record.status == "interrupted":
+        print(f"Build {record.build_id} interrupted: {message}{serving}", file=sys.stderr)
+        name = failure.get("signal", "SIGINT")
+        return 128 + int(getattr(signal.Signals, name, signal.SIGINT))
     print(
         f"Build {record.build_id} failed at {failure.get('node') or 'an unknown step'} "
-        f"({failure.get('layer', 'unknown')} layer): {failure.get('message', '')} "
-        "The last good build keeps serving.",
+        f"({failure.get('layer', 'unknown')} layer): {message}{serving}",
         file=sys.stderr,
     )
     return 1
@@ -152,6 +169,8 @@ def status(settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = {
         "last_build": asdict(last) if last else None,
         "serving_build": (warehouse.current(settings) or {}).get("build_id"),
+        # Set when current.json or its warehouse is damaged and a kept build serves instead.
+        "serving_note": (warehouse.current(settings) or {}).get("fallback"),
         "model": None,
         "backtest": [],
         "triage": queries.build_triage(last, warehouse.current(settings)),
@@ -205,6 +224,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  failed at {failure['node']} ({failure['layer']}): {failure['message']}")
     model = data["model"] or {}
     print(f"Serving build {data['serving_build']}, model {model.get('model_version')}")
+    if data["serving_note"]:
+        print(f"  {data['serving_note']}")
     if data.get("data_age"):
         print(data["data_age"]["stale_warning"] or data["data_age"]["text"])
     metrics = pd.DataFrame(data["backtest"])

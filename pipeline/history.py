@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pipeline.build.lock import is_locked, pid_alive
 from pipeline.files import write_atomic
 from pipeline.settings import Settings
 
@@ -80,8 +81,18 @@ def actions(settings: Settings, last: int = 50) -> list[dict[str, str]]:
     return found
 
 
-def load_all(settings: Settings) -> list[RunRecord]:
-    """All run records, newest first."""
+def _load(settings: Settings, build_id: str) -> RunRecord | None:
+    try:
+        return RunRecord(**json.loads((settings.runs_dir / f"{build_id}.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def load_all(settings: Settings, stored: bool = False) -> list[RunRecord]:
+    """All run records, newest first. A record left 'running' by a build process that is
+    gone (killed, crashed) reads as interrupted, with the step it stopped at, although the
+    file still says running until the next build starts (`stored=True` reads the files as
+    they are, for that next build)."""
     if not settings.runs_dir.exists():
         return []
     records = []
@@ -90,7 +101,72 @@ def load_all(settings: Settings) -> list[RunRecord]:
             records.append(RunRecord(**json.loads(path.read_text())))
         except (OSError, ValueError, TypeError):
             continue
-    return sorted(records, key=lambda r: r.started_at, reverse=True)
+    records.sort(key=lambda r: r.started_at, reverse=True)
+    if stored or not any(record.status == "running" for record in records):
+        return records
+    building = is_locked(settings.lock_path)
+    return [
+        _as_observed(settings, record, building) if record.status == "running" else record
+        for record in records
+    ]
+
+
+def _as_observed(settings: Settings, record: RunRecord, building: bool) -> RunRecord:
+    """A 'running' record as it really is: running while its build holds the lock and its
+    process lives, else interrupted (re-read first: it may have just finished)."""
+    if building and pid_alive(record.pid):
+        return record
+    fresh = _load(settings, record.build_id) or record
+    if fresh.status != "running":
+        return fresh
+    fresh.status = "interrupted"
+    fresh.failure = dead_build_failure(settings, fresh)
+    return fresh
+
+
+def dead_build_failure(settings: Settings, record: RunRecord) -> dict[str, str]:
+    """The failure of a build whose process stopped without recording it: the step it was at
+    (from BATON_HOME/progress.json) and what happens next."""
+    step = last_step(settings, record.build_id)
+    pointer = _read_pointer(settings)
+    served = (
+        " Its build was already published and serves."
+        if pointer.get("build_id") == record.build_id
+        else ""
+    )
+    return {
+        "node": step.get("node", ""),
+        "layer": "pipeline",
+        "message": (
+            f"The build process (pid {record.pid}) stopped before finishing (killed or "
+            f"crashed){step.get('where', '')}.{served} The next build cleans up what it left."
+        ),
+    }
+
+
+def _read_pointer(settings: Settings) -> dict[str, Any]:
+    try:
+        found = json.loads(settings.current_pointer.read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def last_step(settings: Settings, build_id: str) -> dict[str, str]:
+    """Where a build was, from the progress file it shares: {node, where} (empty if unknown)."""
+    try:
+        state = json.loads((settings.home / "progress.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(state, dict) or state.get("build_id") != build_id:
+        return {}
+    node = str(state.get("current") or "")
+    done, total = state.get("done") or 0, state.get("total") or 0
+    if state.get("phase") and state.get("phase") != "dbt":
+        return {"node": node, "where": f" while {state['phase']}"}
+    if not node:
+        return {"node": "", "where": " while starting dbt"}
+    return {"node": node, "where": f" while running {node} ({done} of {total or '?'} nodes done)"}
 
 
 def find(settings: Settings, build_id: str) -> RunRecord | None:

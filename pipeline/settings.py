@@ -19,6 +19,30 @@ DEFAULT_MAX_FILE_MB = 500.0
 # to disk. DuckDB's default (80% of RAM) would alone exceed the 12 GiB budget at 1M customers,
 # and the Python models' pandas/XGBoost memory comes on top. dbt_project/profiles.yml repeats it.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "4GiB"
+# A build that runs longer than this is stopped and recorded as failed (BATON_BUILD_TIMEOUT,
+# seconds): the 1M-customer benchmark builds in about 13 minutes on 2 cores.
+DEFAULT_BUILD_TIMEOUT_SECONDS = 3600.0
+# Most a build's DuckDB may spill to BATON_HOME/build/tmp (BATON_BUILD_MAX_SPILL), and the
+# free disk a build keeps (BATON_MIN_FREE_DISK_GB): below it a build does not start, and a
+# running build is stopped.
+DEFAULT_BUILD_MAX_SPILL = "20GiB"
+DEFAULT_MIN_FREE_DISK_GB = 1.0
+# An import that computes and checks its tables longer than this is stopped
+# (BATON_IMPORT_TIMEOUT, seconds).
+DEFAULT_IMPORT_TIMEOUT_SECONDS = 900.0
+# Uploads kept in BATON_HOME/uploads, in total (BATON_MAX_UPLOADS_MB) and in number
+# (BATON_MAX_UPLOADS).
+DEFAULT_MAX_UPLOADS_MB = 2000.0
+DEFAULT_MAX_UPLOADS = 50
+
+
+def _positive(name: str, default: float) -> float:
+    """A positive number from the environment variable `name`, else the default."""
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 def _data_dirs() -> tuple[Path, ...]:
@@ -48,6 +72,26 @@ def _project_dir() -> Path:
     return Path(configured).expanduser().resolve() if configured else DBT_PROJECT_DIR
 
 
+def build_timeout_seconds() -> float:
+    """BATON_BUILD_TIMEOUT (seconds a build may run), else the default."""
+    return _positive("BATON_BUILD_TIMEOUT", DEFAULT_BUILD_TIMEOUT_SECONDS)
+
+
+def build_max_spill() -> str:
+    """BATON_BUILD_MAX_SPILL (a DuckDB size such as 20GiB), else the default."""
+    return os.environ.get("BATON_BUILD_MAX_SPILL", "").strip() or DEFAULT_BUILD_MAX_SPILL
+
+
+def min_free_disk_gb() -> float:
+    """BATON_MIN_FREE_DISK_GB (free disk a build keeps, in GB), else the default."""
+    return _positive("BATON_MIN_FREE_DISK_GB", DEFAULT_MIN_FREE_DISK_GB)
+
+
+def import_timeout_seconds() -> float:
+    """BATON_IMPORT_TIMEOUT (seconds an import may compute and check), else the default."""
+    return _positive("BATON_IMPORT_TIMEOUT", DEFAULT_IMPORT_TIMEOUT_SECONDS)
+
+
 def duckdb_memory_limit() -> str:
     """BATON_DUCKDB_MEMORY_LIMIT (a DuckDB size such as 4GiB or 800MB), else the default."""
     return os.environ.get("BATON_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
@@ -66,6 +110,14 @@ class Settings:
     ml_cache: bool = field(default_factory=_ml_cache_on)
     # The dbt project a build runs (BATON_PROJECT_DIR).
     project_dir: Path = field(default_factory=_project_dir)
+
+    # Uploads kept at once: total size (BATON_MAX_UPLOADS_MB) and count (BATON_MAX_UPLOADS).
+    max_uploads_mb: float = field(
+        default_factory=lambda: _positive("BATON_MAX_UPLOADS_MB", DEFAULT_MAX_UPLOADS_MB)
+    )
+    max_uploads: int = field(
+        default_factory=lambda: int(_positive("BATON_MAX_UPLOADS", DEFAULT_MAX_UPLOADS))
+    )
 
     @property
     def allowed_roots(self) -> tuple[Path, ...]:
@@ -167,6 +219,14 @@ class Settings:
         for folder in (self.home, self.build_dir, self.warehouses_dir, self.runs_dir):
             folder.mkdir(parents=True, exist_ok=True)
         return self
+
+    def ensure_if_writable(self) -> Settings:
+        """ensure() where the home is writable; serving needs read access only, so a
+        read-only BATON_HOME (a read-only mount, an app user without write access) is fine."""
+        try:
+            return self.ensure()
+        except OSError:
+            return self
 
 
 def project_vars(project_dir: Path = DBT_PROJECT_DIR) -> dict[str, Any]:

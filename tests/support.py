@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from pipeline.settings import ROOT
 
@@ -42,3 +46,32 @@ def cdnow_master() -> Path:
             pytest.fail(f"{message}; CI installs it with the Lifetimes wheel (requirements-dev).")
         pytest.skip(f"{message} (install requirements-dev.txt for the Lifetimes wheel).")
     return master
+
+
+@contextmanager
+def read_only_mount(folder: Path) -> Iterator[Path]:
+    """`folder` bind-mounted read-only onto itself, as a home on a read-only volume is (the
+    paths inside it, such as current.json's, stay valid); unmounted afterwards.
+
+    A real mount, not permissions: tests run as root, and root ignores file modes (a chmod'd
+    home would still be writable). Needs root and mount rights: elsewhere the test is
+    skipped, but in CI (CI=true, which runs as root) it must run, so it fails instead.
+    """
+    reason = ""
+    if os.geteuid() != 0:
+        reason = "needs root to bind-mount a read-only home"
+    else:
+        done = subprocess.run(
+            ["mount", "--bind", "-o", "ro", str(folder), str(folder)],
+            capture_output=True,
+            text=True,
+        )
+        reason = "" if done.returncode == 0 else f"mount refused: {done.stderr.strip()}"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI runs as root and must test a read-only home: {reason}")
+        pytest.skip(reason)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)

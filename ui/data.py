@@ -19,8 +19,8 @@ Pointer = dict[str, Any]
 
 @st.cache_resource
 def settings() -> Settings:
-    """Settings of this app process."""
-    return get_settings().ensure()
+    """Settings of this app process (serving needs read access to BATON_HOME only)."""
+    return get_settings().ensure_if_writable()
 
 
 @st.cache_resource

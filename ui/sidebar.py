@@ -10,6 +10,7 @@ import streamlit as st
 from pipeline.build import progress
 from pipeline.read import queries, sentences
 from ui import data, state
+from ui.text import md
 
 POLL_SECONDS = 2.0
 
@@ -30,6 +31,8 @@ def render_sidebar() -> None:
             (st.warning if stale else st.markdown)(age)
             st.markdown(f"**Model** `{summary.get('model_version')}`")
             st.caption(f"Build {pointer['build_id']}, published {pointer['published_at']}")
+            if pointer.get("fallback"):
+                st.warning(md(pointer["fallback"]))
         build_status(pointer["build_id"] if pointer else None)
 
 

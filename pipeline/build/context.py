@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from pipeline import dataset, warehouse
-from pipeline.settings import Settings, duckdb_memory_limit
+from pipeline.settings import Settings, build_max_spill, duckdb_memory_limit
 
 CONTEXT_TABLES = {
     "build": "build_id varchar, previous_build_id varchar, ml_cache_dir varchar",
@@ -31,6 +31,7 @@ def paths(settings: Settings) -> dict[str, str]:
         "context": str(settings.context_path),
         "temp_directory": str(settings.build_dir / "tmp"),
         "memory_limit": duckdb_memory_limit(),
+        "max_spill": build_max_spill(),
     }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from dbt.cli.main import dbtRunner
 
+from pipeline.build import faults
 from pipeline.settings import Settings
 
 # Only one dbt invocation may run per process (dbt-core does not support concurrent ones).
@@ -101,6 +102,7 @@ def event_to_queue(events: queue.Queue[NodeEvent]) -> Callable[[Any], None]:
         if name == "NodeStart":
             info = event.data.node_info
             events.put(NodeEvent("start", info.unique_id, info.node_name, info.resource_type))
+            faults.point(f"node:{info.node_name}")  # test-only; a no-op unless asked for
         elif name == "NodeFinished":
             info = event.data.node_info
             result = event.data.run_result

@@ -45,16 +45,38 @@ def read_holder(path: Path) -> dict[str, Any]:
 
 
 def is_locked(path: Path) -> bool:
-    """True while some thread or process holds the build lock."""
-    if not path.exists():
+    """True while some thread or process holds the build lock.
+
+    A probe needs read access only (a shared lock on a read-only handle), so pages serve from
+    a read-only BATON_HOME; probes never block one another.
+    """
+    try:
+        handle = open(path)  # noqa: SIM115 - closed below
+    except FileNotFoundError:
         return False
-    with open(path, "a+") as handle:
+    except OSError:
+        # Not even readable by this user: fall back to the holder's pid, if it can be read.
+        return pid_alive(read_holder(path).get("pid"))
+    with handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+def pid_alive(pid: Any) -> bool:
+    """Whether a process with this id runs on this machine (False for no id)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _acquire(handle: Any, patience: float) -> bool:

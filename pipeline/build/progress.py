@@ -65,6 +65,8 @@ class Progress:
     current_id: str = ""
     current_started: float = 0.0
     finished_ids: list[str] = field(default_factory=list)
+    # starting, dbt, counting rows, publishing: where a stopped build was, besides its node.
+    phase: str = "starting"
     # Seconds the finished nodes took, and took in the last successful build (the pace).
     actual_done: float = 0.0
     usual_done: float = 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import queue
 import threading
 import time
@@ -16,12 +18,18 @@ import duckdb
 from monitoring import verdict as triage
 from pipeline import history, warehouse
 from pipeline.access import Actor, require_operator
-from pipeline.build import context, progress, provenance, publish, registry
+from pipeline.build import context, faults, guards, progress, provenance, publish, registry
 from pipeline.build.dbt_runner import DbtOutcome, NodeEvent, NodeResult, run_dbt
-from pipeline.build.lock import build_lock, is_locked
+from pipeline.build.lock import BuildRefusedError, build_lock
 from pipeline.history import RunRecord
 from pipeline.read import queries
-from pipeline.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, Settings, duckdb_memory_limit
+from pipeline.settings import (
+    DEFAULT_BUILD_MAX_SPILL,
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    Settings,
+    build_max_spill,
+    duckdb_memory_limit,
+)
 
 ProgressCallback = Callable[[progress.Progress], None]
 FAILED_STATUSES = ("error", "fail", "runtime error")
@@ -57,31 +65,59 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def check_spill_limit() -> None:
+    """Refuse a BATON_BUILD_MAX_SPILL that DuckDB cannot read, before dbt fails on it."""
+    try:
+        guards.spill_limit_bytes()
+    except duckdb.Error as error:
+        raise BuildSetupError(
+            f"BATON_BUILD_MAX_SPILL={build_max_spill()!r} is not a size DuckDB understands "
+            f"({error}). Use a number with a unit, such as 20GiB, or unset it for the default "
+            f"({DEFAULT_BUILD_MAX_SPILL})."
+        ) from None
+
+
 def recover_interrupted(settings: Settings) -> list[str]:
-    """Mark builds left 'running' by a killed process as interrupted; return their ids."""
-    if is_locked(settings.lock_path):
+    """Mark builds left 'running' by a killed process as interrupted and remove what they
+    left (scratch and spill files, unpublished warehouses); return their ids."""
+    try:
+        with build_lock(settings.lock_path, {"trigger": "recovery", "started_at": _now()}):
+            interrupted = _mark_interrupted(settings)
+            guards.clean_leftovers(settings)
+    except BuildRefusedError:
         return []
-    interrupted = _mark_interrupted(settings)
-    if interrupted:
-        publish.reset_build_dir(settings)
     return interrupted
 
 
 def _mark_interrupted(settings: Settings) -> list[str]:
-    """Only call while no build runs: every 'running' record is then from a dead build."""
+    """Only call under the build lock: every 'running' record is then from a dead build.
+
+    A dead build killed inside publish either switched the pointer (its warehouse serves:
+    the registry records it now, as the build would have) or did not (its warehouse was never
+    published and is removed, so it never counts as the previous build).
+    """
     interrupted = []
-    for record in history.load_all(settings):
+    for record in history.load_all(settings, stored=True):
         if record.status == "running":
             record.status = "interrupted"
             record.finished_at = record.finished_at or _now()
-            record.failure = {
-                "node": "",
-                "layer": "pipeline",
-                "message": "The build process stopped before finishing (killed or crashed).",
-            }
+            record.failure = history.dead_build_failure(settings, record)
+            _settle_publish(settings, record)
             history.save(settings, record)
             interrupted.append(record.build_id)
     return interrupted
+
+
+def _settle_publish(settings: Settings, record: RunRecord) -> None:
+    path = settings.warehouses_dir / f"{record.build_id}.duckdb"
+    serving = warehouse.current(settings)
+    if serving is not None and serving["build_id"] == record.build_id:
+        record.published = True
+        with contextlib.suppress(duckdb.Error):
+            registry.record_build(settings, path, record.build_id)
+    elif path.exists():
+        path.unlink()
+        warehouse.manifest_path(settings, record.build_id).unlink(missing_ok=True)
 
 
 def _node_seconds(settings: Settings) -> dict[str, float]:
@@ -164,10 +200,16 @@ def rebuild(
     A `preview` builds the same way but is never published: its warehouse is kept under
     BATON_HOME/previews for comparing with the serving build (pipeline.read.diff).
     `by` is who asked (None: this process's OS user); a viewer gets AccessDeniedError.
+
+    Guarded (pipeline/build/guards.py): settings, data and free disk are checked first, a
+    watchdog enforces the time, disk and spill limits, and SIGTERM/SIGINT end the build as
+    interrupted; every outcome is a run record with a sentence, and what the build left is
+    removed (the next start also removes what a killed build left).
     """
     actor = require_operator(by, "rebuilding")
     settings.ensure()
     check_memory_limit()
+    check_spill_limit()
     if not settings.raw_path.exists():
         raise MissingRawDataError(
             f"No raw data at {settings.raw_path}. Create demo data with "
@@ -178,6 +220,7 @@ def rebuild(
     holder = {"trigger": trigger, "by": actor.name, "started_at": started, "build_id": build_id}
     with build_lock(settings.lock_path, holder):
         _mark_interrupted(settings)
+        guards.clean_leftovers(settings)
         record = RunRecord(
             build_id=build_id,
             trigger=trigger,
@@ -185,36 +228,102 @@ def rebuild(
             preview=preview,
             triggered_by=actor.name,
         )
-        history.save(settings, record)
-        publish.reset_build_dir(settings)
-        registry.ensure(settings)
         state = progress.Progress(build_id, trigger, node_seconds=_node_seconds(settings))
-        try:
-            context.write_context(settings, build_id)
-            _take_provenance(settings, record)
-            outcome = _run_with_progress(settings, build_id, state, on_progress)
-            record.nodes = [asdict(node) for node in outcome.nodes]
-            record.tests = _test_summary(outcome.nodes)
-            record.failure = _first_failure(outcome)
-            if record.failure is not None:
-                record.triage = _failed_triage(settings, record.failure)
-            else:
-                _inspect_build(settings, outcome.nodes, record)
-                if preview:
-                    record.warehouse = str(publish.keep_preview(settings, build_id))
+        _set_phase(settings, state, "starting")
+        with guards.BuildGuard(settings, lambda: _step(state)) as guard:
+            try:
+                _save(settings, record)
+                faults.point("started")
+                guards.check_disk(settings)
+                guards.check_settings(settings)
+                registry.ensure(settings)
+                context.write_context(settings, build_id)
+                _take_provenance(settings, record)
+                faults.point("context")
+                outcome = _run_with_progress(settings, build_id, state, on_progress)
+                record.nodes = [asdict(node) for node in outcome.nodes]
+                record.tests = _test_summary(outcome.nodes)
+                if guard.stopped:
+                    raise KeyboardInterrupt(record.build_id)
+                record.failure = _first_failure(outcome)
+                if record.failure is not None:
+                    record.triage = _failed_triage(settings, record.failure)
                 else:
-                    published = publish.publish(settings, build_id)
-                    record.published, record.warehouse = True, str(published)
-                    registry.record_build(settings, published, build_id)
-        except Exception as error:  # disk full, permissions, a bug: record it, keep serving
-            record.failure = {"node": "", "layer": "pipeline", "message": repr(error)}
-        record.status = "success" if record.warehouse else "failed"
-        if not record.published:
-            publish.reset_build_dir(settings)
-        record.finished_at = _now()
-        record.seconds = round(time.time() - state.started, 2)
-        history.save(settings, record)
+                    _set_phase(settings, state, "counting rows")
+                    _inspect_build(settings, outcome.nodes, record)
+                    _set_phase(settings, state, "publishing")
+                    with guard.deferred():
+                        if preview:
+                            record.warehouse = str(publish.keep_preview(settings, build_id))
+                        else:
+                            published = publish.publish(settings, build_id)
+                            record.published, record.warehouse = True, str(published)
+                            _save(settings, record)
+                            registry.record_build(settings, published, build_id)
+                            faults.point("recorded")
+            except guards.BuildStopped as stopped:
+                record.failure = stopped.failure
+            except KeyboardInterrupt:  # a signal, or the watchdog stopping the build
+                if guard.reason is None:
+                    guard.reason = {"node": "", "layer": "pipeline", "message": "Interrupted"}
+                if not record.published:
+                    record.failure = guard.failure()
+            except Exception as error:  # disk full, permissions, a bug: record it, keep serving
+                record.failure = {"node": "", "layer": "pipeline", "message": _sentence(error)}
+            with guard.deferred():
+                record.status = _status(record, guard)
+                publish.reset_build_dir(settings)  # context and DuckDB spill files too
+                record.finished_at = _now()
+                record.seconds = round(time.time() - state.started, 2)
+                _save(settings, record)
         return record
+
+
+def _status(record: RunRecord, guard: guards.BuildGuard) -> str:
+    if record.published or (record.preview and record.warehouse):
+        return "success"
+    return "interrupted" if guard.signal_name else "failed"
+
+
+def _step(state: progress.Progress) -> dict[str, str]:
+    """Where a build is, for the sentence of a stop: the running node or the phase."""
+    if state.phase != "dbt":
+        return {"node": "", "where": f" while {state.phase}"}
+    if not state.current:
+        return {"node": "", "where": " while starting dbt"}
+    return {
+        "node": state.current,
+        "where": f" while running {state.current} ({state.done} of {state.total or '?'} "
+        "nodes done)",
+    }
+
+
+def _set_phase(settings: Settings, state: progress.Progress, phase: str) -> None:
+    """Record the build's phase where readers (and a dead build's record) can see it."""
+    state.phase = phase
+    with contextlib.suppress(OSError):
+        progress.write(settings, state)
+
+
+def _save(settings: Settings, record: RunRecord) -> None:
+    """Save the run record; a full disk must not turn a recorded failure into a traceback."""
+    try:
+        history.save(settings, record)
+    except OSError:
+        publish.reset_build_dir(settings)  # frees the scratch folder, then one more try
+        with contextlib.suppress(OSError):
+            history.save(settings, record)
+
+
+def _sentence(error: Exception) -> str:
+    """An unexpected error as one line: a full disk in words, anything else by its type."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return (
+            f"The disk is full ({error.strerror}: {error.filename or 'a build file'}). Free "
+            "some space, then rebuild."
+        )
+    text = " ".join(str(error).split())[:400] or type(error).__name__
+    return f"{type(error).__name__}: {text}"
 
 
 def _take_provenance(settings: Settings, record: RunRecord) -> None:
@@ -246,10 +355,13 @@ def _run_with_progress(
             except queue.Empty:
                 continue
             state.apply(event)
-            progress.write(settings, state)
+            # A full disk must not end the drain: the build's own record says what happened.
+            with contextlib.suppress(OSError):
+                progress.write(settings, state)
             if on_progress is not None:
                 on_progress(state)
 
+    state.phase = "dbt"
     progress.write(settings, state)
     drainer = threading.Thread(target=drain, name=f"progress-{build_id}", daemon=True)
     drainer.start()

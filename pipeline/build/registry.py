@@ -40,6 +40,17 @@ STATE_COLUMNS = """
 """
 
 
+VERSION_LIST_COLUMNS = [
+    "model_version",
+    "trained_at",
+    "build_id",
+    "n_train",
+    "backtest_roc_auc",
+    "in_service",
+    "pinned",
+]
+
+
 class UnknownModelVersionError(ValueError):
     """Raised when asked to use a version the registry does not hold."""
 
@@ -146,7 +157,9 @@ def retire_service(settings: Settings, reason: str) -> None:
 
 def versions(settings: Settings) -> pd.DataFrame:
     """Every registered version, newest first, with whether it is the one in service."""
-    connection = duckdb.connect(str(ensure(settings)), read_only=True)
+    if not settings.registry_path.exists():  # read-only: serving never creates files
+        return pd.DataFrame(columns=VERSION_LIST_COLUMNS)
+    connection = duckdb.connect(str(settings.registry_path), read_only=True)
     try:
         return connection.execute(
             """

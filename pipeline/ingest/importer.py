@@ -9,6 +9,7 @@ build lock, so the last good raw data and the last good build keep serving other
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,11 +19,12 @@ from pipeline import dataset, history
 from pipeline.access import Actor, require_operator
 from pipeline.build.lock import build_lock
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, Table
-from pipeline.ingest import text, validation
+from pipeline.ingest import bounds, limits, text, validation
 from pipeline.ingest.mapping import Mapping, MappingError, Source, TableMapping
 from pipeline.ingest.safety import column_references, lock_down
 from pipeline.ingest.safety import quote_identifier as q
 from pipeline.ingest.validation import Problem
+from pipeline.ingest.wording import MAPPING
 from pipeline.settings import Settings
 
 
@@ -79,6 +81,8 @@ def _open_source(
                 "spaces or tabs. Values holding spaces need a real delimiter (`delimiter:`).",
             )
         ], None
+    except limits.LIMIT_ERRORS:
+        raise
     except duckdb.Error as error:
         return [
             Problem(
@@ -227,6 +231,8 @@ def _stage_table(
     staged = f"_staged_{table.name}"
     try:
         connection.execute(f"create table {q(staged)} as {_select(columns, spec)}")
+    except limits.LIMIT_ERRORS:
+        raise  # time or memory ran out: not a problem of one expression (limits.py)
     except duckdb.Error as error:
         return _diagnose(connection, table, spec, columns, error), None
     return [], staged
@@ -235,48 +241,74 @@ def _stage_table(
 def stage(
     mapping: Mapping, settings: Settings, target: Path
 ) -> tuple[list[Problem], dict[str, int]]:
-    """Compute, validate and (only if all is well) type every table into `target`."""
+    """Compute, validate and (only if all is well) type every table into `target`, on a
+    connection bounded in memory, spill and time (pipeline/ingest/limits.py)."""
+    with limits.bounded_connection(target) as (connection, fired):
+        try:
+            staged = _stage(connection, mapping, settings, target)
+        except duckdb.Error as error:
+            problem = limits.limit_problem(error, fired)
+            if problem is None:
+                raise
+            return [problem], {}
+    timeout = limits.limit_problem(duckdb.InterruptException("timeout"), fired) if fired else None
+    return ([timeout], {}) if timeout else staged
+
+
+def _stage(
+    connection: duckdb.DuckDBPyConnection, mapping: Mapping, settings: Settings, target: Path
+) -> tuple[list[Problem], dict[str, int]]:
     problems = list(mapping.problems)
-    connection = duckdb.connect(str(target))
     counts: dict[str, int] = {}
-    try:
-        lock_down(connection, [*settings.allowed_roots, target.parent])
-        columns: dict[str, list[str]] = {}
-        referenced = _references(mapping)
-        for name, source in mapping.sources.items():
-            found, available = _open_source(
-                connection, name, source, settings, target.parent, referenced.get(name, 0)
-            )
-            problems += found
-            if available is not None:
-                columns[name] = available
-        contract = {table.name: table for table in mapping.contract()}
-        staged: dict[str, str] = {}
-        for table_name, spec in mapping.tables.items():
-            if spec.source not in columns:
-                continue  # the source's own problem is already reported
-            found, staged_name = _stage_table(
-                connection, mapping, contract[table_name], spec, columns[spec.source]
-            )
-            problems += found
-            if staged_name is not None:
-                staged[table_name] = staged_name
-        problems += _check_staged(connection, mapping, contract, staged)
-        if problems:
-            return problems, {}
-        for table in contract.values():
-            counts[table.name] = _create_final(connection, mapping, table, staged.get(table.name))
-        for name in [*staged.values()]:
-            connection.execute(f"drop table {q(name)}")
-        for name, source in mapping.sources.items():
-            kind = "table" if source.format == "text" else "view"
-            connection.execute(f"drop {kind} if exists {q(_view(name))}")
-            if source.format == "duckdb":
-                connection.execute(f"detach {q('src_' + name)}")
-        connection.execute("checkpoint")
-    finally:
-        connection.close()
+    lock_down(connection, [*settings.allowed_roots, target.parent])
+    columns: dict[str, list[str]] = {}
+    referenced = _references(mapping)
+    for name, source in mapping.sources.items():
+        found, available = _open_source(
+            connection, name, source, settings, target.parent, referenced.get(name, 0)
+        )
+        problems += found
+        if available is not None:
+            columns[name] = available
+    contract = {table.name: table for table in mapping.contract()}
+    staged: dict[str, str] = {}
+    for table_name, spec in mapping.tables.items():
+        if spec.source not in columns:
+            continue  # the source's own problem is already reported
+        found, staged_name = _stage_table(
+            connection, mapping, contract[table_name], spec, columns[spec.source]
+        )
+        problems += found
+        if staged_name is not None:
+            staged[table_name] = staged_name
+    problems += _check_staged(connection, mapping, contract, staged)
+    if problems:
+        return problems, {}
+    for table in contract.values():
+        counts[table.name] = _create_final(connection, mapping, table, staged.get(table.name))
+    problems += _bounds_problems(connection, mapping)
+    if problems:
+        return problems, {}
+    for name in [*staged.values()]:
+        connection.execute(f"drop table {q(name)}")
+    for name, source in mapping.sources.items():
+        kind = "table" if source.format == "text" else "view"
+        connection.execute(f"drop {kind} if exists {q(_view(name))}")
+        if source.format == "duckdb":
+            connection.execute(f"detach {q('src_' + name)}")
+    connection.execute("checkpoint")
     return [], counts
+
+
+def _bounds_problems(connection: duckdb.DuckDBPyConnection, mapping: Mapping) -> list[Problem]:
+    """Settings the imported data rules out: `as_of` outside its dates, a snapshot grid
+    (months x customers) too large to build (pipeline/ingest/bounds.py)."""
+    build_vars = mapping.build_vars()
+    facts = bounds.data_facts(connection, str(build_vars.get("dataset_kind", "events")))
+    return [
+        Problem(MAPPING, f"vars.{name}" if name != "data" else "", "invalid setting", 0, (), why)
+        for name, why in bounds.data_problems(build_vars, facts)
+    ]
 
 
 def _check_staged(
@@ -330,9 +362,15 @@ def validate_mapping(mapping: Mapping, settings: Settings) -> list[Problem]:
     try:
         problems, _ = stage(mapping, settings, tmp)
     finally:
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        _remove_scratch(tmp)
     return problems
+
+
+def _remove_scratch(tmp: Path) -> None:
+    """The scratch file of an import, its write-ahead log and its spill folder."""
+    tmp.unlink(missing_ok=True)
+    tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(limits.spill_dir(tmp), ignore_errors=True)
 
 
 def import_mapping(mapping: Mapping, settings: Settings, by: Actor | None = None) -> dict[str, int]:
@@ -355,8 +393,7 @@ def import_mapping(mapping: Mapping, settings: Settings, by: Actor | None = None
             rows = ", ".join(f"{table}: {count}" for table, count in counts.items())
             history.record_action(settings, actor.name, "import", f"{mapping.name} ({rows})")
     finally:
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        _remove_scratch(tmp)
     return counts
 
 

@@ -21,9 +21,12 @@ import yaml
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, RESERVED_FEATURE_NAMES, TABLES, Table
 from pipeline.ingest import text, validation
 from pipeline.ingest.safety import (
+    MAX_MAPPING_BYTES,
     UnsafeExpressionError,
     UnsafePathError,
+    UnsafeYamlError,
     check_expression,
+    load_yaml,
     quote_identifier,
     resolve_inside,
 )
@@ -388,8 +391,10 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
     path = Path(path)
     empty = Mapping(name=path.stem, path=path, sources={}, tables={}, dbt_vars={})
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        if path.stat().st_size > MAX_MAPPING_BYTES:
+            raise UnsafeYamlError(f"{path.name} is over {MAX_MAPPING_BYTES:,} bytes")
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, UnsafeYamlError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         report(empty.problems, MAPPING, "", "unreadable mapping", f"{path}: {first}")
         return empty

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import yaml
 
 from pipeline.ingest.text import TEXT_SUFFIXES
 
@@ -63,12 +64,101 @@ FORBIDDEN_PREFIXES = (
     "http",
     "s3",
 )
+# The functions (and operators, which DuckDB's parser names like functions) an expression may
+# call: casts, conditionals, text, dates, math and aggregates, built from what the examples/
+# mappings, the docs and the tests use plus what cleaning a column reasonably needs. Anything
+# else (sleep_ms, repeat, range, random, list lambdas, extensions' functions) is refused by
+# name; docs/security.md lists them.
+ALLOWED_FUNCTIONS = frozenset(
+    {
+        # operators
+        *("+", "-", "*", "/", "//", "%", "^", "**", "||", "@", "&", "|", "<<", ">>", "~"),
+        *("~~", "!~~", "~~*", "!~~*", "~~~", "!~~~", "->", "->>", "list_value", "struct_pack"),
+        # conditionals and types
+        *("nullif", "ifnull", "coalesce", "greatest", "least", "if", "typeof", "isnan"),
+        *("isinf", "isfinite", "try"),
+        # text
+        *("lower", "upper", "lcase", "ucase", "trim", "ltrim", "rtrim", "length", "len"),
+        *("strlen", "char_length", "character_length", "substring", "substr", "left"),
+        *("right", "replace", "concat", "concat_ws", "split_part", "starts_with"),
+        *("ends_with", "prefix", "suffix", "contains", "position", "strpos", "instr"),
+        *("lpad", "rpad", "reverse", "regexp_replace", "regexp_matches", "regexp_extract"),
+        *("regexp_full_match", "strip_accents", "nfc_normalize", "translate", "ascii"),
+        *("chr", "format", "printf", "md5", "hash", "string_split", "split", "array_extract"),
+        *("list_extract", "json_extract", "json_extract_string"),
+        # dates and times
+        *("strptime", "try_strptime", "strftime", "date_trunc", "datetrunc", "date_part"),
+        *("datepart", "date_diff", "datediff", "date_sub", "datesub", "date_add", "make_date"),
+        *("make_timestamp", "year", "month", "day", "dayofweek", "dayofmonth", "dayofyear"),
+        *("week", "weekofyear", "quarter", "hour", "minute", "second", "epoch", "epoch_ms"),
+        *("to_timestamp", "last_day", "today", "age", "monthname", "dayname", "isodow"),
+        *("isoyear", "yearweek", "time_bucket", "to_days", "to_hours", "to_minutes"),
+        *("to_seconds", "to_months", "to_years", "to_weeks", "trunc"),
+        # math
+        *("abs", "round", "floor", "ceil", "ceiling", "sqrt", "cbrt", "ln", "log", "log10"),
+        *("log2", "exp", "pow", "power", "sign", "even", "round_even", "mod"),
+        # aggregates
+        *("sum", "min", "max", "avg", "mean", "count", "count_star", "median", "mode"),
+        *("first", "last", "any_value", "arg_min", "arg_max", "argmin", "argmax", "min_by"),
+        *("max_by", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp"),
+        *("var_pop", "quantile", "quantile_cont", "quantile_disc", "bool_and", "bool_or"),
+        *("string_agg", "group_concat", "fsum", "favg", "product", "approx_count_distinct"),
+        # window functions
+        *("row_number", "rank", "dense_rank", "lag", "lead", "first_value", "last_value"),
+        "ntile",
+    }
+)
 _NOT_ONE_EXPRESSION = {
     "where_clause": "a WHERE clause",
     "having": "a HAVING clause",
     "qualify": "a QUALIFY clause",
     "sample": "a SAMPLE clause",
 }
+
+
+# A mapping file is a few kilobytes; YAML aliases let a small file expand exponentially (a
+# "billion laughs"), so a mapping may hold a few of them and no more.
+MAX_MAPPING_BYTES = 1_000_000
+MAX_YAML_ALIASES = 32
+
+
+class UnsafeYamlError(ValueError):
+    """A mapping file too large, or with more aliases than a mapping needs."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader that refuses more than MAX_YAML_ALIASES aliases (*name)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                mark = self.peek_event().start_mark
+                raise UnsafeYamlError(
+                    f"more than {MAX_YAML_ALIASES} aliases (*name), at line {mark.line + 1}: "
+                    "a mapping needs few or none, and many can expand a small file into "
+                    "gigabytes. Write the values out."
+                )
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse a mapping's YAML safely: plain data only, bounded in size and aliases."""
+    if len(text.encode("utf-8")) > MAX_MAPPING_BYTES:
+        raise UnsafeYamlError(
+            f"the file is over {MAX_MAPPING_BYTES // 1_000_000} MB; a mapping is a few kilobytes."
+        )
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_data()
+    except RecursionError:
+        raise UnsafeYamlError("it is nested too deeply to be a mapping.") from None
+    finally:
+        loader.dispose()
 
 
 class UnsafePathError(ValueError):
@@ -190,6 +280,13 @@ def check_expression(expression: Any) -> str:
         function = item.get("function_name")
         if isinstance(function, str) and _forbidden(function):
             problems.append(f"the function {function}() (it reads files or settings)")
+        elif isinstance(function, str) and function.lower() not in ALLOWED_FUNCTIONS:
+            problems.append(
+                f"the function {function}(), which mappings may not call (allowed: casts and "
+                "common text, date, math and aggregate functions; docs/security.md lists them)"
+            )
+        elif kind == "LAMBDA":
+            problems.append("a lambda (x -> ...)")
     if problems:
         raise UnsafeExpressionError(
             f"{text!r} is not a single plain expression: it has {', '.join(sorted(set(problems)))}."

@@ -54,7 +54,9 @@ NUMERIC_TYPES = (
 
 
 def save_upload(settings: Settings, name: str, content: bytes, by: Actor | None = None) -> Path:
-    """Store an uploaded file under uploads/ with a safe name; refuse it if too large.
+    """Store an uploaded file under uploads/ with a safe name; refuse it if too large, or if
+    the uploads kept would exceed their total size or count (BATON_MAX_UPLOADS_MB,
+    BATON_MAX_UPLOADS), so uploads cannot fill the disk.
 
     Only an operator uploads (`by` None: this process's OS user); a viewer gets
     AccessDeniedError.
@@ -66,12 +68,34 @@ def save_upload(settings: Settings, name: str, content: bytes, by: Actor | None 
             f"{safe} is {len(content) / 1_000_000:,.1f} MB, over the {settings.max_file_mb:,.0f} "
             "MB limit (BATON_MAX_FILE_MB)."
         )
+    others = [path for path in list_uploads(settings) if path.name != safe]
+    if len(others) + 1 > settings.max_uploads:
+        raise UnsafePathError(
+            f"{safe} was not stored: {len(others)} uploads are kept already, the most allowed "
+            f"(BATON_MAX_UPLOADS={settings.max_uploads}). Remove uploads you no longer need."
+        )
+    kept_mb = sum(path.stat().st_size for path in others) / 1_000_000
+    if kept_mb + len(content) / 1_000_000 > settings.max_uploads_mb:
+        raise UnsafePathError(
+            f"{safe} was not stored: with it, uploads would take "
+            f"{kept_mb + len(content) / 1_000_000:,.1f} MB, over the {settings.max_uploads_mb:,.0f}"
+            " MB they may use together (BATON_MAX_UPLOADS_MB). Remove uploads you no longer "
+            "need."
+        )
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     target = resolve_inside(settings.uploads_dir, safe, [settings.uploads_dir])
     tmp = target.with_name(f".{safe}.{os.getpid()}.part")
     tmp.write_bytes(content)
     os.replace(tmp, target)
     return target
+
+
+def remove_upload(settings: Settings, name: str, by: Actor | None = None) -> None:
+    """Delete one stored upload (by its stored name; nothing outside uploads/); operators only."""
+    require_operator(by, "removing uploads")
+    resolve_inside(settings.uploads_dir, sanitize_upload_name(name), [settings.uploads_dir]).unlink(
+        missing_ok=True
+    )
 
 
 def list_uploads(settings: Settings) -> list[Path]:

@@ -121,7 +121,7 @@ def check_encoding(source: str, path: Path, encoding: str) -> list[Problem]:
                     bad = line[max(error.start - 10, 0) : error.end + 10]
                     bad_lines.append(f"line {number}: {bad!r}")
     if not count:
-        return []
+        return _utf8_declared_latin1(source, path) if encoding == "latin-1" else []
     return [
         Problem(
             source,
@@ -131,6 +131,38 @@ def check_encoding(source: str, path: Path, encoding: str) -> list[Problem]:
             tuple(bad_lines),
             f"The file is not valid {encoding}. Save it as UTF-8, or set `encoding: latin-1` "
             "(or utf-16) on the source.",
+        )
+    ]
+
+
+def _utf8_declared_latin1(source: str, path: Path) -> list[Problem]:
+    """A file declared latin-1 that is valid UTF-8 with accented letters: read as latin-1 it
+    would import as mojibake ("Café" as "CafÃ©"). Any latin-1 text with accents is almost
+    never valid UTF-8 by chance, so this is a wrong declaration, not a guess."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    example = ""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError:
+                return []  # really latin-1
+            if not example and not line.isascii():
+                text = line.decode("utf-8", errors="replace").strip()[:60]
+                example = (
+                    f"line {number}: {text!r} would read as {line.decode('latin-1').strip()[:60]!r}"
+                )
+    if not example:
+        return []
+    return [
+        Problem(
+            source,
+            "",
+            "wrong encoding",
+            0,
+            (example,),
+            "The file is UTF-8, but the source says `encoding: latin-1`, which would import "
+            "its accented letters garbled: remove the `encoding:` line (UTF-8 is the default).",
         )
     ]
 

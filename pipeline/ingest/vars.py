@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pipeline.ingest.bounds import var_problem
 from pipeline.ingest.validation import Problem
 from pipeline.ingest.wording import MAPPING, report
 
@@ -39,10 +40,8 @@ def read_vars(spec: Any, problems: list[Problem]) -> dict[str, Any]:
         column = f"vars.{name}"
         if name in RESERVED_VARS:
             report(problems, MAPPING, column, "invalid setting", "Set by `kind: flat` itself.")
-        elif name in INT_VARS and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            report(problems, MAPPING, column, "invalid setting", "A whole number of 1 or more.")
+        elif (bounded := var_problem(str(name), value)) is not None:
+            report(problems, MAPPING, column, "invalid setting", bounded)
         elif name == "churn_definition" and value not in ("contractual", "non_contractual"):
             report(problems, MAPPING, column, "invalid setting", "contractual or non_contractual.")
         elif name == "as_of" and value and not re.match(r"^\d{4}-\d{2}-\d{2}$", str(value)):

@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 
+from pipeline.read.plain_text import strip_controls
 from pipeline.read.words import DatasetWords
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
@@ -14,7 +15,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralize(value: object) -> object:
-    """Prefix a text cell that a spreadsheet would run as a formula with a single quote."""
+    """Prefix a text cell that a spreadsheet would run as a formula with a single quote,
+    after removing bidirectional controls (which could also hide a leading `=`)."""
+    value = strip_controls(value)
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value

@@ -12,6 +12,7 @@ import pandas as pd
 from ml import waterfall
 from pipeline.history import RunRecord
 from pipeline.read import export, words
+from pipeline.read.plain_text import without_controls
 from pipeline.read.words import DatasetWords
 from pipeline.warehouse import connect
 
@@ -28,7 +29,7 @@ def _frame(path: str | Path, sql: str, params: list[Any] | None = None) -> pd.Da
 
 def at_risk(path: str | Path) -> pd.DataFrame:
     """Every scored customer, highest risk first, with value, expected loss and top reasons."""
-    return _frame(path, "select * from at_risk_customers order by risk_rank")
+    return without_controls(_frame(path, "select * from at_risk_customers order by risk_rank"))
 
 
 def customer_waterfall(

@@ -418,7 +418,7 @@ def retyped_column(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
 
 @pytest.fixture(scope="module")
 def bad_var(tmp_path_factory, tools, built, tiny_raw) -> FailedBuild:
-    """The dataset's dbt vars set an as-of date that is not a date: a SQL error."""
+    """The dataset's dbt vars set an as-of date that is not a date."""
 
     def mutate(settings: Settings) -> None:
         save_dataset(settings, "bad as_of", {"as_of": "last tuesday"})
@@ -499,14 +499,16 @@ def test_renamed_raw_column_keeps_the_last_good_warehouse_serving(renamed_column
     assert_last_good_build_serves(renamed_column)
 
 
-def test_sql_error_in_a_transformation_is_recorded_with_its_node_and_keeps_serving(
+def test_an_as_of_that_is_not_a_date_is_refused_before_dbt_and_keeps_serving(
     bad_var,
 ) -> None:
+    # It used to reach dbt and fail int_data_as_of with a SQL error; the build's settings
+    # are now checked against their ranges first (pipeline/build/guards.py).
     failure = bad_var.record.failure
     assert failure is not None
-    assert failure["node"] == "int_data_as_of"
-    assert failure["layer"] == "transformations"
-    assert "last tuesday" in failure["message"]
+    assert failure["layer"] == "settings"
+    assert "as_of" in failure["message"] and "A real date as YYYY-MM-DD" in failure["message"]
+    assert bad_var.record.nodes == []  # dbt never ran
     assert_one_readable_line(failure["message"])
     assert_last_good_build_serves(bad_var)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,7 +53,7 @@ def _serving_build(settings: Settings) -> str | None:
     return pointer["build_id"] if pointer else None
 
 
-def test_sigkill_midway_keeps_the_last_good_build_and_the_next_start_marks_it_interrupted(
+def test_sigkill_midway_reads_as_interrupted_at_once_and_the_next_start_cleans_up(
     copied_home: Settings,
 ) -> None:
     before = _serving_build(copied_home)
@@ -64,14 +66,20 @@ def test_sigkill_midway_keeps_the_last_good_build_and_the_next_start_marks_it_in
     pointer = warehouse.current(copied_home)
     assert pointer is not None
     assert len(queries.at_risk(pointer["path"])) > 0
+    # Readers see the dead pid at once; the file says running until the next start.
     killed = history.latest(copied_home)
-    assert killed is not None and killed.status == "running"
+    assert killed is not None and killed.status == "interrupted"
+    assert killed.failure is not None and killed.failure["node"]
+    assert f"pid {process.pid}" in killed.failure["message"]
+    assert "while running" in killed.failure["message"]
+    [stored] = [r for r in history.load_all(copied_home, stored=True) if r.status == "running"]
 
-    assert recover_interrupted(copied_home) == [killed.build_id]
+    assert recover_interrupted(copied_home) == [stored.build_id]
     record = history.latest(copied_home)
     assert record is not None and record.status == "interrupted"
     assert record.failure is not None and "stopped before finishing" in record.failure["message"]
     assert not copied_home.build_warehouse_path.exists()
+    assert list(copied_home.build_dir.iterdir()) == []
 
 
 def test_two_cli_rebuilds_started_together_run_exactly_one_and_refuse_the_other_politely(
@@ -155,3 +163,43 @@ def test_a_full_disk_fails_the_build_cleanly_and_keeps_the_last_good_build(
     assert record is not None and record.status == "failed"
     assert record.failure is not None and record.failure["message"]
     assert not copied_home.build_warehouse_path.exists()
+
+
+def test_a_truncated_serving_warehouse_leaves_status_and_export_serving_an_intact_kept_build(
+    copied_home: Settings, tmp_path: Path
+) -> None:
+    pointer = warehouse.current(copied_home)
+    assert pointer is not None
+    serving = Path(pointer["path"])
+    # An older kept build (as publish leaves them): a copy, with its manifest.
+    older = "20000101T000000Z-kept00"
+    kept = copied_home.warehouses_dir / f"{older}.duckdb"
+    shutil.copyfile(serving, kept)
+    manifest = {"build_id": older, "bytes": kept.stat().st_size, "published_at": "2000-01-01"}
+    warehouse.manifest_path(copied_home, older).write_text(json.dumps(manifest))
+    data = serving.read_bytes()
+    serving.write_bytes(data[: len(data) // 2])  # "IO Error: Could not read enough bytes"
+    env = {**os.environ, "BATON_HOME": str(copied_home.home)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pipeline", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    status = cli("status", "--json")
+    assert status.returncode == 0, status.stderr
+    found = json.loads(status.stdout)
+    assert found["serving_build"] == older
+    assert f"the warehouse of build {pointer['build_id']} is damaged" in found["serving_note"]
+    assert found["model"]["model_version"]
+    out = tmp_path / "at_risk.csv"
+    export = cli("export-at-risk", "--out", str(out), "--top", "5")
+    assert export.returncode == 0, export.stderr
+    assert len(out.read_text().splitlines()) == 6
+    text = cli("status")
+    assert "Serving the newest intact kept build" in text.stdout

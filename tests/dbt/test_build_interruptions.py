@@ -1,0 +1,126 @@
+"""Real builds stopped on purpose: SIGTERM, Ctrl-C, the time limit (from the CLI and from a
+thread, as the app runs it). Each ends as a true record with the step it reached, the last
+good build keeps serving, and nothing is left in the scratch folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from pipeline import history, warehouse
+from pipeline.build.rebuild import rebuild
+from pipeline.history import RunRecord
+from pipeline.read import queries
+from pipeline.settings import ROOT, Settings
+
+pytestmark = pytest.mark.slow
+
+
+def start_cli_build(settings: Settings, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "rebuild"],
+        cwd=ROOT,
+        env={**os.environ, "BATON_HOME": str(settings.home), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_nodes(settings: Settings, process: subprocess.Popen[str], done: int) -> None:
+    """Wait until the running build (not the one serving) has finished `done` nodes."""
+    serving = warehouse.current(settings)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the build ended before it could be interrupted"
+        try:
+            state = json.loads((settings.home / "progress.json").read_text())
+        except (OSError, ValueError):
+            state = {}
+        if state.get("done", 0) >= done and state.get("build_id") != (serving or {}).get(
+            "build_id"
+        ):
+            return
+        time.sleep(0.1)
+    pytest.fail("the build made no progress in 3 minutes")
+
+
+def assert_nothing_lost(settings: Settings, serving_before: str | None) -> RunRecord:
+    """The last good build serves and reads; scratch is empty; returns the newest record."""
+    pointer = warehouse.current(settings)
+    assert pointer is not None and pointer["build_id"] == serving_before
+    assert "fallback" not in pointer
+    assert len(queries.at_risk(pointer["path"])) > 0
+    assert list(settings.build_dir.iterdir()) == []
+    record = history.latest(settings)
+    assert record is not None
+    assert history.load_all(settings, stored=True)[0].status == record.status  # on disk too
+    return record
+
+
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_midway_is_recorded_as_interrupted_at_its_node(
+    copied_home: Settings, sent: signal.Signals, code: int
+) -> None:
+    before = warehouse.current(copied_home)["build_id"]  # type: ignore[index]
+    process = start_cli_build(copied_home)
+    wait_for_nodes(copied_home, process, done=8)
+    process.send_signal(sent)
+    _, stderr = process.communicate(timeout=300)
+
+    assert process.returncode == code, stderr
+    record = assert_nothing_lost(copied_home, before)
+    assert record.status == "interrupted"  # Ctrl-C used to read "failed at an unknown step"
+    assert record.failure is not None
+    assert record.failure["signal"] == sent.name
+    assert record.failure["node"], record.failure
+    assert (
+        f"Interrupted by {sent.name} while running {record.failure['node']}"
+        in (record.failure["message"])
+    )
+    assert "Traceback" not in stderr and f"interrupted: Interrupted by {sent.name}" in stderr
+
+
+def test_a_cli_build_past_its_time_limit_is_stopped_and_recorded_with_a_sentence(
+    copied_home: Settings,
+) -> None:
+    before = warehouse.current(copied_home)["build_id"]  # type: ignore[index]
+    started = time.monotonic()
+    process = start_cli_build(copied_home, BATON_BUILD_TIMEOUT="4")
+    _, stderr = process.communicate(timeout=300)
+
+    assert process.returncode == 1, stderr
+    record = assert_nothing_lost(copied_home, before)
+    assert record.status == "failed"
+    assert record.failure is not None
+    assert (
+        "ran longer than its limit of 4 seconds (BATON_BUILD_TIMEOUT)"
+        in (record.failure["message"])
+    )
+    assert "Traceback" not in stderr
+    assert time.monotonic() - started < 120
+
+
+def test_a_build_in_a_thread_past_its_time_limit_is_stopped_too(
+    copied_home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The app runs builds in a worker thread, where no signal can interrupt dbt: the
+    # watchdog cancels dbt's queries instead, until dbt gives up.
+    before = warehouse.current(copied_home)["build_id"]  # type: ignore[index]
+    monkeypatch.setenv("BATON_BUILD_TIMEOUT", "4")
+    outcome: dict[str, RunRecord] = {}
+    thread = threading.Thread(target=lambda: outcome.update(r=rebuild(copied_home, "app")))
+    thread.start()
+    thread.join(300)
+
+    record = assert_nothing_lost(copied_home, before)
+    assert outcome["r"].build_id == record.build_id
+    assert record.status == "failed" and record.failure is not None
+    assert "(BATON_BUILD_TIMEOUT)" in record.failure["message"]
