@@ -8,6 +8,7 @@ sample that global importance averages over (ml.explain).
 import numpy as np
 import pyarrow as pa
 
+from ml import relations
 from ml.config import load_settings
 from ml.explain import contributions, long_contributions, rows_to_explain
 from ml.frame import CUSTOMER, SNAPSHOT
@@ -27,14 +28,13 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    registry = dbt.ref("ml_model_in_service").df()
+    registry = relations.to_pandas(dbt.ref("ml_model_in_service"))
     fitted = from_record(registry.iloc[0].to_dict())
-    options = dbt.ref("ml_config").df()
-    predictions = dbt.ref("ml_predictions").df()
+    options = relations.to_pandas(dbt.ref("ml_config"))
+    predictions = relations.to_pandas(dbt.ref("ml_predictions"))
     snapshots = dbt.ref("ml_features")
-    newest = snapshots.aggregate(f"max({SNAPSHOT})").fetchall()[0][0]
-    # Only the newest snapshot is scored: filter in DuckDB, not after loading every month.
-    latest = snapshots.filter(f"{SNAPSHOT} = DATE '{newest.isoformat()}'").df()
+    # Only the newest snapshot is scored: filtered on the engine, not after loading every month.
+    latest = relations.newest_rows(snapshots, SNAPSHOT)
     scored = latest[[CUSTOMER]].merge(
         predictions[[CUSTOMER, "churn_probability", "risk_rank"]], on=CUSTOMER, how="left"
     )
@@ -50,4 +50,6 @@ def model(dbt, session):
     explained = long_contributions(fitted, chosen, values)
     explained["base_value"] = base_value
     explained["importance_sample"] = np.repeat(sample[explain], len(fitted.config.features))
-    return pa.Table.from_pandas(explained, schema=SCHEMA, preserve_index=False)
+    return relations.result(
+        pa.Table.from_pandas(explained, schema=SCHEMA, preserve_index=False), session
+    )

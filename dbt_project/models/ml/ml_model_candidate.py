@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from ml import relations
 from ml.cache import folder
 from ml.candidate import candidate_record
 from ml.config import load_settings, model_config
@@ -18,9 +19,9 @@ from ml.registry import RECORD_SCHEMA
 def model(dbt, session):
     dbt.config(materialized="table")
     snapshots = dbt.ref("ml_features")
-    options = dbt.ref("ml_config").df()
-    dictionary = dbt.ref("feature_dictionary").df()
-    build = dbt.source("context", "build").df().iloc[0]
+    options = relations.to_pandas(dbt.ref("ml_config"))
+    dictionary = relations.to_pandas(dbt.ref("feature_dictionary"))
+    build = relations.to_pandas(dbt.source("context", "build")).iloc[0]
     config = model_config(load_settings(options), dictionary.to_dict("records"))
     # Only labeled rows and the columns training reads, compact (ml.frame.load_labeled).
     labeled = load_labeled(snapshots, config)
@@ -31,4 +32,4 @@ def model(dbt, session):
         build_id=str(build["build_id"]),
         cache=folder(build["ml_cache_dir"], "candidate"),
     )
-    return pa.Table.from_pylist([record], schema=RECORD_SCHEMA)
+    return relations.result(pa.Table.from_pylist([record], schema=RECORD_SCHEMA), session)

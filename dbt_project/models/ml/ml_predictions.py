@@ -3,6 +3,7 @@
 import numpy as np
 import pyarrow as pa
 
+from ml import relations
 from ml.frame import SNAPSHOT
 from ml.registry import from_record
 
@@ -20,20 +21,19 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    registry = dbt.ref("ml_model_in_service").df()
+    registry = relations.to_pandas(dbt.ref("ml_model_in_service"))
     record = registry.iloc[0].to_dict()
     fitted = from_record(record)
     snapshots = dbt.ref("ml_features")
-    newest = snapshots.aggregate(f"max({SNAPSHOT})").fetchall()[0][0]
-    # Only the newest snapshot is scored: filter in DuckDB, not after loading every month.
-    latest = snapshots.filter(f"{SNAPSHOT} = DATE '{newest.isoformat()}'").df()
+    # Only the newest snapshot is scored: filtered on the engine, not after loading every month.
+    latest = relations.newest_rows(snapshots, SNAPSHOT)
     raw = fitted.raw_probability(latest)
     probability = fitted.calibrator.transform(raw)
     # Rank by calibrated probability, ties broken by the finer-grained raw score.
     order = np.lexsort((-raw, -probability))
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(1, len(order) + 1)
-    return pa.table(
+    table = pa.table(
         {
             "customer_id": latest["customer_id"].to_numpy(),
             "snapshot_date": latest[SNAPSHOT].to_numpy(),
@@ -44,3 +44,4 @@ def model(dbt, session):
         },
         schema=SCHEMA,
     )
+    return relations.result(table, session)

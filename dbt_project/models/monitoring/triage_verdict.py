@@ -2,6 +2,7 @@
 
 import pyarrow as pa
 
+from ml import relations
 from monitoring.verdict import decide, evidence_json
 from monitoring.windows import windows_from_config
 
@@ -24,12 +25,12 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = dbt.ref("monitor_config").df()
-    checks = dbt.ref("monitor_data_quality").df()
-    drift = dbt.ref("monitor_feature_drift").df()
-    performance = dbt.ref("monitor_performance").df()
-    in_service = dbt.ref("ml_model_in_service").df()
-    dictionary = dbt.ref("feature_dictionary").df()
+    settings = relations.to_pandas(dbt.ref("monitor_config"))
+    checks = relations.to_pandas(dbt.ref("monitor_data_quality"))
+    drift = relations.to_pandas(dbt.ref("monitor_feature_drift"))
+    performance = relations.to_pandas(dbt.ref("monitor_performance"))
+    in_service = relations.to_pandas(dbt.ref("ml_model_in_service"))
+    dictionary = relations.to_pandas(dbt.ref("feature_dictionary"))
     windows = windows_from_config(settings.iloc[0].to_dict())
     service = in_service.iloc[0].to_dict()
     verdict = decide(
@@ -55,4 +56,4 @@ def model(dbt, session):
         "model_version": service["model_version"],
         "model_decision": service["decision_reason"],
     }
-    return pa.Table.from_pylist([row], schema=SCHEMA)
+    return relations.result(pa.Table.from_pylist([row], schema=SCHEMA), session)
