@@ -34,6 +34,8 @@ class RunRecord:
     # Is it the data, the world or the model? {verdict, owner, summary, evidence, changed_at}
     # from the build's triage_verdict model, or from its failure when the source data broke.
     triage: dict[str, Any] | None = None
+    # What dbt built on (BATON_ENGINE): duckdb or spark; records from before it are duckdb.
+    engine: str = "duckdb"
 
 
 def save(settings: Settings, record: RunRecord) -> None:

@@ -31,6 +31,8 @@ def paths(settings: Settings) -> dict[str, str]:
         "context": str(settings.context_path),
         "temp_directory": str(settings.build_dir / "tmp"),
         "memory_limit": duckdb_memory_limit(),
+        # Picks the profile's target: duckdb (local) or spark.
+        "engine": settings.engine,
     }
 
 

@@ -14,16 +14,23 @@ from typing import Any
 import duckdb
 
 from monitoring import verdict as triage
-from pipeline import history, warehouse
-from pipeline.build import context, progress, publish, registry
+from pipeline import dataset, history, warehouse
+from pipeline.build import context, progress, publish, registry, spark
 from pipeline.build.dbt_runner import DbtOutcome, NodeEvent, NodeResult, run_dbt
 from pipeline.build.lock import build_lock, is_locked
 from pipeline.history import RunRecord
 from pipeline.read import queries
-from pipeline.settings import DEFAULT_DUCKDB_MEMORY_LIMIT, Settings, duckdb_memory_limit
+from pipeline.settings import (
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    ENGINES,
+    Settings,
+    duckdb_memory_limit,
+)
 
 ProgressCallback = Callable[[progress.Progress], None]
 FAILED_STATUSES = ("error", "fail", "runtime error")
+# What a failed build's triage reads from its warehouse (_failed_triage).
+TRIAGE_TABLES = ("monitor_schema_changes",)
 
 
 class BuildSetupError(Exception):
@@ -45,6 +52,25 @@ def check_memory_limit() -> None:
             f"({error}). Use a number with a unit, such as 4GiB or 800MB, or unset it for "
             f"the default ({DEFAULT_DUCKDB_MEMORY_LIMIT})."
         ) from None
+
+
+def check_engine(settings: Settings) -> None:
+    """Refuse an engine this machine or this dataset cannot build on, before the lock."""
+    if settings.engine not in ENGINES:
+        raise BuildSetupError(
+            f"BATON_ENGINE={settings.engine!r} is not an engine Baton builds on: use "
+            f"{' or '.join(ENGINES)} (unset means duckdb)."
+        )
+    if settings.engine != "spark":
+        return
+    reason = spark.unavailable_reason()
+    if reason is not None:
+        raise BuildSetupError(f"BATON_ENGINE=spark, but {reason} Or unset BATON_ENGINE.")
+    if dataset.kind(settings) == "flat":
+        raise BuildSetupError(
+            "Flat customer files build on DuckDB only: their history is a dbt snapshot, which "
+            "dbt-spark keeps only in Delta Lake. Unset BATON_ENGINE to build this dataset."
+        )
 
 
 def new_build_id() -> str:
@@ -109,10 +135,19 @@ def _test_summary(nodes: list[NodeResult]) -> dict[str, int]:
     }
 
 
-def _inspect_build(settings: Settings, nodes: list[NodeResult], record: RunRecord) -> None:
-    """Rows per built model (dbt-duckdb does not report them) and the model decision."""
+def _inspect_build(
+    settings: Settings,
+    nodes: list[NodeResult],
+    record: RunRecord,
+    counted: dict[str, int] | None = None,
+) -> None:
+    """Rows per built model (dbt-duckdb does not report them) and the model decision.
+
+    `counted`: rows of models the engine counted itself and left out of the DuckDB file (a
+    Spark build's staging views)."""
     models = [n.name for n in nodes if n.resource_type == "model" and n.status == "success"]
-    rows: dict[str, int] = {}
+    rows: dict[str, int] = dict(counted or {})
+    models = [name for name in models if name not in rows]
     connection = duckdb.connect(str(settings.build_warehouse_path))
     try:
         # Staging views read the raw file; attach it so they can be counted too.
@@ -157,6 +192,7 @@ def rebuild(
     """Build everything; publish only on success. Raises BuildRefusedError if one is running."""
     settings.ensure()
     check_memory_limit()
+    check_engine(settings)
     if not settings.raw_path.exists():
         raise MissingRawDataError(
             f"No raw data at {settings.raw_path}. Create demo data with "
@@ -168,21 +204,29 @@ def rebuild(
         settings.lock_path, {"trigger": trigger, "started_at": started, "build_id": build_id}
     ):
         _mark_interrupted(settings)
-        record = RunRecord(build_id=build_id, trigger=trigger, started_at=started)
+        record = RunRecord(
+            build_id=build_id, trigger=trigger, started_at=started, engine=settings.engine
+        )
         history.save(settings, record)
         publish.reset_build_dir(settings)
         registry.ensure(settings)
         state = progress.Progress(build_id, trigger, node_seconds=_node_seconds(settings))
         try:
             context.write_context(settings, build_id)
+            on_spark = settings.engine == "spark"
+            if on_spark:
+                spark.prepare(settings)
             outcome = _run_with_progress(settings, build_id, state, on_progress)
             record.nodes = [asdict(node) for node in outcome.nodes]
             record.tests = _test_summary(outcome.nodes)
             record.failure = _first_failure(outcome)
             if record.failure is not None:
+                if on_spark:  # what the failed build's triage reads, if it was built
+                    spark.publish_tables(settings, outcome.nodes, only=TRIAGE_TABLES)
                 record.triage = _failed_triage(settings, record.failure)
             else:
-                _inspect_build(settings, outcome.nodes, record)
+                counted = spark.publish_tables(settings, outcome.nodes) if on_spark else {}
+                _inspect_build(settings, outcome.nodes, record, counted)
                 published = publish.publish(settings, build_id)
                 record.published = True
                 registry.record_build(settings, published, build_id)
