@@ -39,6 +39,7 @@ def load_labeled(snapshots: Any, config: ModelConfig, extra: tuple[str, ...] = (
         where=f"{LABEL} is not null",
         order_by=SNAPSHOT,
         as_float=[c for c in columns if c in narrow],
+        stable_by=CUSTOMER,
     )
     table = relations.to_arrow(relation)
     for index, field in enumerate(table.schema):

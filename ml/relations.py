@@ -43,9 +43,15 @@ def select(
     where: str | None = None,
     order_by: str | None = None,
     as_float: Iterable[str] = (),
+    stable_by: str | None = None,
 ) -> Any:
     """A filtered projection of a ref, still on its engine; `as_float` columns cast to FLOAT
-    (float32), for compact reads of many rows."""
+    (float32), for compact reads of many rows.
+
+    `stable_by` names a key that makes the row order reproducible on Spark, whose rows come in
+    partition order (ties of `order_by` included); DuckDB keeps its scan order, as it always
+    has, so its results do not change.
+    """
     narrow = set(as_float)
     if where:
         relation = relation.filter(where)
@@ -61,13 +67,10 @@ def select(
             if is_spark(relation)
             else relation.project(", ".join(exprs))
         )
-    if order_by:
-        relation = (
-            relation.orderBy(order_by)
-            if is_spark(relation)
-            else relation.order(quote(relation, order_by))
-        )
-    return relation
+    if is_spark(relation):
+        keys = [key for key in (order_by, stable_by) if key]
+        return relation.orderBy(*keys) if keys else relation
+    return relation.order(quote(relation, order_by)) if order_by else relation
 
 
 def to_arrow(relation: Any) -> pa.Table:
@@ -89,18 +92,18 @@ def read(
     relation: Any,
     names: Sequence[str] | None = None,
     where: str | None = None,
+    stable_by: str | None = None,
 ) -> pd.DataFrame:
     """`select` then `to_pandas`: only the rows and columns a model needs."""
-    return to_pandas(select(relation, names, where))
+    return to_pandas(select(relation, names, where, stable_by=stable_by))
 
 
-def newest_rows(relation: Any, date_column: str) -> pd.DataFrame:
+def newest_rows(relation: Any, date_column: str, stable_by: str | None = None) -> pd.DataFrame:
     """The rows of a ref at its newest `date_column` (e.g. the newest snapshot), filtered on
-    the engine rather than after loading every month."""
+    the engine rather than after loading every month (`stable_by`: see `select`)."""
     newest = scalar(relation, f"max({quote(relation, date_column)})")
-    if newest is None:
-        return read(relation, where="false")
-    return read(relation, where=f"{quote(relation, date_column)} = DATE '{newest.isoformat()}'")
+    where = f"{quote(relation, date_column)} = DATE '{newest.isoformat()}'" if newest else "false"
+    return read(relation, where=where, stable_by=stable_by)
 
 
 def scalar(relation: Any, expression: str) -> Any:

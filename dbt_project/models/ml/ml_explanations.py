@@ -34,7 +34,7 @@ def model(dbt, session):
     predictions = relations.to_pandas(dbt.ref("ml_predictions"))
     snapshots = dbt.ref("ml_features")
     # Only the newest snapshot is scored: filtered on the engine, not after loading every month.
-    latest = relations.newest_rows(snapshots, SNAPSHOT)
+    latest = relations.newest_rows(snapshots, SNAPSHOT, stable_by=CUSTOMER)
     scored = latest[[CUSTOMER]].merge(
         predictions[[CUSTOMER, "churn_probability", "risk_rank"]], on=CUSTOMER, how="left"
     )

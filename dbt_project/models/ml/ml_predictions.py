@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow as pa
 
 from ml import relations
-from ml.frame import SNAPSHOT
+from ml.frame import CUSTOMER, SNAPSHOT
 from ml.registry import from_record
 
 SCHEMA = pa.schema(
@@ -26,7 +26,7 @@ def model(dbt, session):
     fitted = from_record(record)
     snapshots = dbt.ref("ml_features")
     # Only the newest snapshot is scored: filtered on the engine, not after loading every month.
-    latest = relations.newest_rows(snapshots, SNAPSHOT)
+    latest = relations.newest_rows(snapshots, SNAPSHOT, stable_by=CUSTOMER)
     raw = fitted.raw_probability(latest)
     probability = fitted.calibrator.transform(raw)
     # Rank by calibrated probability, ties broken by the finer-grained raw score.

@@ -43,7 +43,7 @@ def model(dbt, session):
         ["snapshot_date"],
         {
             "customers": "count(*)",
-            "churn_rate": "avg(case when churned_within_horizon then 1.0 else 0.0 end)",
+            "churn_rate": "avg(cast(churned_within_horizon as double))",
         },
         where="is_matured",
     )

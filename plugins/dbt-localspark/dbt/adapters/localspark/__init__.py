@@ -3,6 +3,7 @@ session`), so a dbt project's Python models run where its SQL does without Datab
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +49,11 @@ class SessionPythonJobHelper(PythonJobHelper):
 
         spark = SparkSession.builder.getOrCreate()
         namespace: dict[str, Any] = {"__name__": f"dbt_python_model_{self.name}", "spark": spark}
-        exec(compile(compiled_code, self.path, "exec"), namespace)
+        with warnings.catch_warnings():
+            # The script imports pyspark.pandas to recognise pandas-on-Spark results; on
+            # import it warns about an environment variable only pandas-on-Spark reads.
+            warnings.filterwarnings("ignore", message=".*PYARROW_IGNORE_TIMEZONE.*")
+            exec(compile(compiled_code, self.path, "exec"), namespace)
 
 
 class LocalSparkAdapter(SparkAdapter):
