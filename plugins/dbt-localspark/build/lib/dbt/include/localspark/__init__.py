@@ -1,3 +1,0 @@
-import os
-
-PACKAGE_PATH = os.path.dirname(__file__)
