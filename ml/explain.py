@@ -80,6 +80,18 @@ def importance_sample(customers: pd.Series, size: int, seed: int = 7) -> np.ndar
     return (hashed >> np.uint64(11)) / float(2**53) < size / len(customers)
 
 
+def explain_frame(model: ChurnModel, sampled: frozenset[str], frame: pd.DataFrame) -> pd.DataFrame:
+    """Long SHAP rows of `frame` (every customer or one partition of them): contributions,
+    the base value they add up from, and whether the customer is in the importance sample
+    (`sampled` ids, from rows_to_explain over every customer)."""
+    values, base_value = contributions(model, frame)
+    explained = long_contributions(model, frame, values)
+    explained["base_value"] = base_value
+    in_sample = frame[CUSTOMER].astype(str).isin(sampled).to_numpy()
+    explained["importance_sample"] = np.repeat(in_sample, len(model.config.features))
+    return explained
+
+
 def long_contributions(model: ChurnModel, frame: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
     """One row per customer and feature: the feature's value (as text) and its contribution."""
     features = list(model.config.features)

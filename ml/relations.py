@@ -6,18 +6,23 @@ ML logic in `ml/` and `monitoring/` sees pandas and Arrow whatever the engine, a
 model files run on both. Filters and aggregates are SQL expressions both engines parse
 (`snapshot_date = DATE '2024-06-01'`, `count(*)`); column names are quoted here.
 
-On Spark the rows a model reads are collected to the driver; the heavy steps that need not
-be (scoring and SHAP per partition) live in `ml.distributed`.
+Reads (`read`, `to_pandas`, `scalar`, ...) bring rows to the model's process, the driver on
+Spark. `map_frames` applies a function to the rows where they are: to the whole frame on
+DuckDB, to each partition on Spark (mapInArrow), so scoring and SHAP scale out with the data
+while the function stays the same one in `ml/`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+FrameFunction = Callable[[pd.DataFrame], pd.DataFrame]
 
 
 def is_spark(relation: Any) -> bool:
@@ -98,12 +103,72 @@ def read(
     return to_pandas(select(relation, names, where, stable_by=stable_by))
 
 
+def newest(relation: Any, date_column: str, stable_by: str | None = None) -> Any:
+    """The rows of a ref at its newest `date_column` (e.g. the newest snapshot), still on the
+    engine: filtered there rather than after loading every month (`stable_by`: see `select`)."""
+    latest = scalar(relation, f"max({quote(relation, date_column)})")
+    where = f"{quote(relation, date_column)} = DATE '{latest.isoformat()}'" if latest else "false"
+    return select(relation, where=where, stable_by=stable_by)
+
+
 def newest_rows(relation: Any, date_column: str, stable_by: str | None = None) -> pd.DataFrame:
-    """The rows of a ref at its newest `date_column` (e.g. the newest snapshot), filtered on
-    the engine rather than after loading every month (`stable_by`: see `select`)."""
-    newest = scalar(relation, f"max({quote(relation, date_column)})")
-    where = f"{quote(relation, date_column)} = DATE '{newest.isoformat()}'" if newest else "false"
-    return read(relation, where=where, stable_by=stable_by)
+    """`newest` as pandas."""
+    return to_pandas(newest(relation, date_column, stable_by))
+
+
+def keep(relation: Any, key: str, values: Sequence[Any] | None) -> Any:
+    """The rows whose `key` is among `values` (all rows for None), in their order. On Spark a
+    semi-join with the values broadcast; on DuckDB the rows as pandas, masked."""
+    if not is_spark(relation):
+        frame = to_pandas(relation)
+        return frame if values is None else frame[frame[key].isin(values)]
+    if values is None:
+        return relation
+    from pyspark.sql import functions as F
+
+    wanted = relation.sparkSession.createDataFrame(pa.table({key: list(values)}))
+    return relation.join(F.broadcast(wanted), on=key, how="left_semi")
+
+
+def map_frames(relation: Any, function: FrameFunction, schema: pa.Schema) -> Any:
+    """`function` applied to a ref's rows where they are, giving rows of `schema`.
+
+    DuckDB (or a pandas frame already read): once, to every row, as an Arrow table. Spark: to
+    each partition's rows in batches (mapInArrow), a lazy Spark DataFrame. Batches reach the
+    function typed as `to_pandas` types them, so it sees the same frame on both engines.
+    """
+    if isinstance(relation, pd.DataFrame) or not is_spark(relation):
+        frame = relation if isinstance(relation, pd.DataFrame) else to_pandas(relation)
+        return pa.Table.from_pandas(function(frame), schema=schema, preserve_index=False)
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            frame = duckdb.from_arrow(pa.Table.from_batches([batch])).df()
+            result = pa.Table.from_pandas(function(frame), schema=schema, preserve_index=False)
+            yield from result.to_batches()
+
+    return relation.mapInArrow(apply, from_arrow_schema(schema))
+
+
+def rank(table: Any, name: str, descending: Sequence[str], stable_by: str | None = None) -> Any:
+    """`table` with a 1-based rank column `name`, by `descending` columns (largest first).
+
+    Ties keep the table's order on DuckDB (Arrow), as the models always ranked; on Spark
+    (a window over every row) they break on `stable_by`.
+    """
+    if not is_spark(table):
+        keys = [-table.column(column).to_numpy(zero_copy_only=False) for column in descending]
+        order = np.lexsort(keys[::-1])
+        ranks = np.empty(len(order), dtype=np.int64)
+        ranks[order] = np.arange(1, len(order) + 1)
+        return table.append_column(name, pa.array(ranks))
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    by = [F.col(column).desc() for column in descending]
+    window = Window.orderBy(*by, *([F.col(stable_by)] if stable_by else []))
+    return table.withColumn(name, F.row_number().over(window).cast("bigint"))
 
 
 def scalar(relation: Any, expression: str) -> Any:
@@ -132,13 +197,18 @@ def aggregate(
     return relation.aggregate(", ".join([*keys, *exprs]), ", ".join(keys)).df()
 
 
-def result(table: pa.Table | pd.DataFrame, session: Any) -> Any:
-    """What a model returns: the Arrow table on DuckDB, a Spark DataFrame on Spark (which
-    dbt-spark's materialization writes). `session` is the model's second argument."""
+def result(table: Any, session: Any, schema: pa.Schema | None = None) -> Any:
+    """What a model returns: an Arrow table on DuckDB, a Spark DataFrame on Spark (which
+    dbt-spark's materialization writes). `session` is the model's second argument; `schema`
+    puts the columns in its order."""
+    if is_spark(table):
+        return table.select(*schema.names) if schema is not None else table
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, schema=schema, preserve_index=False)
+    elif schema is not None:
+        table = table.select(schema.names)
     if not is_spark_session(session):
         return table
-    if isinstance(table, pd.DataFrame):
-        table = pa.Table.from_pandas(table, preserve_index=False)
     return session.createDataFrame(table)
 
 

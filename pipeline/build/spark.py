@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,9 @@ def session(settings: Settings) -> Any:
     for key, value in session_config(settings).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    # Python workers (scoring and SHAP per partition) run this interpreter, which has ml/ and
+    # its libraries; PySpark would start `python3` from PATH (or PYSPARK_PYTHON).
+    spark.sparkContext.pythonExec = sys.executable
     _started = (settings.home, spark)
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         # PySpark logs every failed query as JSON on stderr; dbt reports the exception.
