@@ -1,7 +1,8 @@
 """Train this build's candidate model on every matured snapshot (booster as XGBoost JSON).
 
 A candidate whose training rows, config and code are unchanged since an earlier build is
-reused from the build's ML cache instead of refitted (ml.candidate).
+reused from the build's ML cache instead of refitted (ml.candidate). On Spark the boosting
+runs on the workers (xgboost.spark; ml.distributed).
 """
 
 from datetime import UTC, datetime
@@ -10,9 +11,8 @@ import pyarrow as pa
 
 from ml import relations
 from ml.cache import folder
-from ml.candidate import candidate_record
+from ml.candidate import fit_candidate
 from ml.config import load_settings, model_config
-from ml.frame import load_labeled
 from ml.registry import RECORD_SCHEMA
 
 
@@ -23,10 +23,9 @@ def model(dbt, session):
     dictionary = relations.to_pandas(dbt.ref("feature_dictionary"))
     build = relations.to_pandas(dbt.source("context", "build")).iloc[0]
     config = model_config(load_settings(options), dictionary.to_dict("records"))
-    # Only labeled rows and the columns training reads, compact (ml.frame.load_labeled).
-    labeled = load_labeled(snapshots, config)
-    record = candidate_record(
-        labeled,
+    # DuckDB: the labeled rows, compact, in this process; Spark: fitted where they are.
+    record = fit_candidate(
+        snapshots,
         config,
         trained_at=datetime.now(UTC),
         build_id=str(build["build_id"]),
