@@ -70,8 +70,10 @@ def session_config(settings: Settings) -> dict[str, str]:
         "spark.sql.warehouse.dir": str(settings.spark_dir / "warehouse"),
         "spark.local.dir": str(settings.spark_dir / "tmp"),
         "spark.sql.session.timeZone": "UTC",
-        # Small data per build on few cores: few shuffle partitions, coalesced further by AQE.
-        "spark.sql.shuffle.partitions": str(max(4, 2 * cores)),
+        # Enough partitions to keep every core busy on one file of raw usage (DuckDB writes
+        # one Parquet file per table); adaptive execution merges the small ones after shuffles.
+        "spark.sql.files.maxPartitionBytes": "32m",
+        "spark.sql.shuffle.partitions": str(max(16, 8 * cores)),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         # Timestamps DuckDB reads as timestamps (Spark's default INT96 is legacy).
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
