@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export BATON_HOME ?= $(CURDIR)/.baton
 
-.PHONY: run test setup dev-setup data build lint docs clean
+.PHONY: run test setup dev-setup spark-setup data build lint docs clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 setup: $(VENV)/.installed
 
 dev-setup: $(VENV)/.dev-installed
+
+## The Spark engine (BATON_ENGINE=spark) on top: dbt-spark, pyspark and the localspark adapter.
+## Needs Java 17 (Debian: openjdk-17-jre-headless). Not part of `make run`; see docs/spark.md.
+$(VENV)/.spark-installed: $(VENV)/.installed requirements-spark.txt $(wildcard plugins/dbt-localspark/pyproject.toml plugins/dbt-localspark/dbt/*/*/*.py plugins/dbt-localspark/dbt/include/*/*)
+	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
+	touch $@
+
+spark-setup: $(VENV)/.spark-installed
 
 ## Demo data, only when there is no raw data yet.
 data: setup

@@ -13,6 +13,8 @@ from bench.stages import STAGES
 PACKAGES = (
     "dbt-core",
     "dbt-duckdb",
+    "dbt-spark",
+    "pyspark",
     "duckdb",
     "xgboost",
     "shap",

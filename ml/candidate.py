@@ -15,8 +15,9 @@ import ml.frame
 import ml.registry
 import ml.train
 from ml import cache as ml_cache
+from ml import distributed, relations
 from ml.config import ModelConfig
-from ml.frame import SNAPSHOT, model_frame
+from ml.frame import SNAPSHOT, load_labeled, model_frame
 from ml.registry import to_record
 from ml.train import fit_churn_model
 
@@ -25,6 +26,25 @@ from ml.train import fit_churn_model
 CODE_VERSION = ml_cache.code_version(
     (ml.calibration, ml.config, ml.frame, ml.registry, ml.train, sys.modules[__name__])
 )
+
+
+def fit_candidate(
+    snapshots: Any,
+    config: ModelConfig,
+    trained_at: datetime,
+    build_id: str,
+    cache: Path | None = None,
+) -> dict[str, Any]:
+    """The candidate's registry record from the feature mart (a dbt ref) of either engine.
+
+    DuckDB: the labeled rows, compact, in this process (`candidate_record`, with the cache).
+    Spark: fitted where the rows are (ml.distributed), refitted every build (no cache yet).
+    """
+    if relations.is_spark(snapshots):
+        fitted = distributed.fit_churn_model(snapshots, config)
+        fingerprint = distributed.data_fingerprint(snapshots, config)
+        return to_record(fitted, trained_at, fingerprint, build_id)
+    return candidate_record(load_labeled(snapshots, config), config, trained_at, build_id, cache)
 
 
 def candidate_record(

@@ -15,6 +15,7 @@ import xgboost as xgb
 from ml.blend import BLEND_FEATURE, blend_logit
 from ml.frame import CUSTOMER, to_matrix
 from ml.train import ChurnModel
+from ml.waterfall import points
 
 # A book this small is explained in full (about 2 s of TreeSHAP at most)...
 EXPLAIN_ALL_UP_TO = 10_000
@@ -90,6 +91,21 @@ def importance_sample(customers: pd.Series, size: int, seed: int = 7) -> np.ndar
         customers.astype(str), index=False, hash_key=f"sample{seed:010d}"[-16:]
     ).to_numpy()
     return (hashed >> np.uint64(11)) / float(2**53) < size / len(customers)
+
+
+def explain_frame(model: ChurnModel, sampled: frozenset[str], frame: pd.DataFrame) -> pd.DataFrame:
+    """Long SHAP rows of `frame` (every customer or one partition of them): contributions,
+    the base value they add up from, their points of risk, and whether the customer is in
+    the importance sample (`sampled` ids, from rows_to_explain over every customer)."""
+    values, base_value = contributions(model, frame)
+    explained = long_contributions(model, frame, values)
+    explained["base_value"] = base_value
+    # The points each factor is worth on the customer's walk to their risk (the Why page's
+    # bars), so the at-risk list's reasons are the waterfall's largest bars.
+    explained["points"] = points(values, base_value, model.calibrator.transform).reshape(-1)
+    in_sample = frame[CUSTOMER].astype(str).isin(sampled).to_numpy()
+    explained["importance_sample"] = np.repeat(in_sample, len(model.config.features))
+    return explained
 
 
 def long_contributions(model: ChurnModel, frame: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ml import relations
 from ml.config import ModelConfig
 
 SNAPSHOT = "snapshot_date"
@@ -22,21 +23,25 @@ def model_columns(config: ModelConfig, extra: tuple[str, ...] = ()) -> list[str]
 
 
 def load_labeled(snapshots: Any, config: ModelConfig, extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The labeled rows of a feature-mart relation (DuckDB), compact and in snapshot order.
+    """The labeled rows of a feature-mart ref (DuckDB or Spark), compact and in snapshot order.
 
     Only the columns `model_frame` keeps; numeric features (not `extra`) cast to FLOAT
-    (float32) in DuckDB and text dictionary-encoded in Arrow, so pandas gets categories and
+    (float32) on the engine and text dictionary-encoded in Arrow, so pandas gets categories and
     float32 instead of one Python string per row and float64: at 1,000,000 accounts
     (13 million labeled rows) that is what keeps training within its memory budget.
     """
-    present = set(snapshots.columns)
+    present = set(relations.columns(snapshots))
     columns = [c for c in model_columns(config, extra) if c in present]
     narrow = set(config.numeric_features) - set(extra)
-    select = ", ".join(
-        f'cast("{c}" as float) as "{c}"' if c in narrow else f'"{c}"' for c in columns
+    relation = relations.select(
+        snapshots,
+        columns,
+        where=f"{LABEL} is not null",
+        order_by=SNAPSHOT,
+        as_float=[c for c in columns if c in narrow],
+        stable_by=CUSTOMER,
     )
-    relation = snapshots.filter(f'"{LABEL}" is not null').project(select).order(f'"{SNAPSHOT}"')
-    table = relation.to_arrow_table()
+    table = relations.to_arrow(relation)
     for index, field in enumerate(table.schema):
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
             table = table.set_column(index, field.name, pc.dictionary_encode(table[field.name]))

@@ -77,8 +77,13 @@ def _customer_bucket(customers: pd.Series) -> np.ndarray:
 
 def split_rows(frame: pd.DataFrame, min_months: int) -> Split:
     """Newest month calibrates, the one before stops early; with few months, hold out customers."""
+    return split_part(frame, sorted(pd.to_datetime(frame[SNAPSHOT]).unique()), min_months)
+
+
+def split_part(frame: pd.DataFrame, months: list[Any], min_months: int) -> Split:
+    """`split_rows` for rows of a frame whose months (all of them, sorted) are `months`: the
+    frame may be one partition of it (a customer's rows go by a hash of its id)."""
     month = pd.to_datetime(frame[SNAPSHOT])
-    months = sorted(month.unique())
     if len(months) < max(min_months, 1):
         raise InsufficientHistoryError(
             f"{len(months)} matured snapshot month(s); training needs at least "
@@ -177,16 +182,28 @@ def negative_sample_weights(
     weights = np.ones(len(y), dtype=np.float32)
     negatives = y == 0
     n_negative, n_positive = int(negatives.sum()), len(y) - int(negatives.sum())
-    wanted = max(per_positive * n_positive, min_negatives) if per_positive else n_negative
-    if n_positive == 0 or n_negative <= wanted:
+    share = negative_share(n_positive, n_negative, per_positive, min_negatives)
+    if share is None:
         return weights
-    kept = negatives & (buckets < wanted / n_negative)
+    kept = negatives & (buckets < share)
     weights[negatives] = 0.0
     weights[kept] = n_negative / max(int(kept.sum()), 1)
     return weights
 
 
-def _booster_params(config: ModelConfig) -> dict[str, Any]:
+def negative_share(
+    n_positive: int, n_negative: int, per_positive: float | None, min_negatives: int = 0
+) -> float | None:
+    """The row bucket below which a negative is kept (negative_sample_weights), or None when
+    every row is kept: no positives, or no more negatives than wanted."""
+    wanted = max(per_positive * n_positive, min_negatives) if per_positive else n_negative
+    if n_positive == 0 or n_negative <= wanted:
+        return None
+    return wanted / n_negative
+
+
+def booster_params(config: ModelConfig) -> dict[str, Any]:
+    """XGBoost's parameters for a config (the training options taken out)."""
     params = {k: v for k, v in config.params.items() if k not in TRAINING_OPTIONS}
     return {
         "objective": "binary:logistic",
@@ -268,7 +285,7 @@ def fit_churn_model(frame: pd.DataFrame, config: ModelConfig) -> ChurnModel:
     best: tuple[float, xgb.Booster, ModelConfig] | None = None
     for candidate in candidate_configs(config):
         booster = xgb.train(
-            _booster_params(candidate),
+            booster_params(candidate),
             training,
             num_boost_round=int(candidate.params["n_estimators"]),
             evals=[(stopping, "validation")],
@@ -309,7 +326,7 @@ def _refit_on_all_months(
     """
     every_row = np.arange(len(y))
     model.booster = xgb.train(
-        _booster_params(model.config),
+        booster_params(model.config),
         dmatrix(*_sampled_rows(y, buckets, every_row, model.config)),
         num_boost_round=model.booster.num_boosted_rounds(),
     )

@@ -167,6 +167,9 @@ def status(settings: Settings) -> dict[str, Any]:
     last = history.latest(settings)
     path = _serving_path(settings)
     result: dict[str, Any] = {
+        # The engine builds run on now (BATON_ENGINE); each build's own is in its record.
+        "engine": settings.engine,
+        "serving_engine": _serving_engine(settings),
         "last_build": asdict(last) if last else None,
         "serving_build": (warehouse.current(settings) or {}).get("build_id"),
         # Set when current.json or its warehouse is damaged and a kept build serves instead.
@@ -192,6 +195,17 @@ def status(settings: Settings) -> dict[str, Any]:
             {key: _plain(value) for key, value in row.items()} for row in metrics.to_dict("records")
         ]
     return result
+
+
+def _serving_engine(settings: Settings) -> str | None:
+    """The engine that built the warehouse in service (from its run record), or None."""
+    pointer = warehouse.current(settings)
+    if pointer is None:
+        return None
+    for record in history.load_all(settings):
+        if record.build_id == pointer["build_id"]:
+            return record.engine
+    return None
 
 
 def _plain(value: Any) -> Any:

@@ -47,6 +47,8 @@ class RunRecord:
     # Who asked for the build: a signed-in user's email, or the OS user of a shell or of an app
     # without sign-in (pipeline.access). None in records written before it was kept.
     triggered_by: str | None = None
+    # What dbt built on (BATON_ENGINE): duckdb or spark; records from before it are duckdb.
+    engine: str = "duckdb"
 
 
 def save(settings: Settings, record: RunRecord) -> None:

@@ -45,6 +45,16 @@ def _positive(name: str, default: float) -> float:
     return value if value > 0 else default
 
 
+# The engines a build can run on (BATON_ENGINE): DuckDB in-process (the default), or Apache
+# Spark in a local session (dbt-spark's `session` method; docs/spark.md). Either way the app
+# reads a DuckDB file: a Spark build publishes its tables into one (pipeline/build/spark.py).
+ENGINES = ("duckdb", "spark")
+DEFAULT_ENGINE = "duckdb"
+# The Spark driver's memory (BATON_SPARK_MEMORY), fixed when the local session starts; with
+# `local[*]` the executors run inside the driver, so this bounds the whole Spark build.
+DEFAULT_SPARK_MEMORY = "4g"
+
+
 def _data_dirs() -> tuple[Path, ...]:
     """BATON_DATA_DIR (folders separated by `:`), else the defaults; resolved."""
     configured = os.environ.get("BATON_DATA_DIR", "")
@@ -92,6 +102,17 @@ def import_timeout_seconds() -> float:
     return _positive("BATON_IMPORT_TIMEOUT", DEFAULT_IMPORT_TIMEOUT_SECONDS)
 
 
+def _engine() -> str:
+    """BATON_ENGINE (duckdb or spark, any case), else duckdb; anything else is kept as given
+    so the build can refuse it with a message (pipeline.build.rebuild.check_engine)."""
+    return os.environ.get("BATON_ENGINE", "").strip().lower() or DEFAULT_ENGINE
+
+
+def spark_memory() -> str:
+    """BATON_SPARK_MEMORY (a JVM size such as 4g or 2048m), else the default."""
+    return os.environ.get("BATON_SPARK_MEMORY", "").strip() or DEFAULT_SPARK_MEMORY
+
+
 def duckdb_memory_limit() -> str:
     """BATON_DUCKDB_MEMORY_LIMIT (a DuckDB size such as 4GiB or 800MB), else the default."""
     return os.environ.get("BATON_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_DUCKDB_MEMORY_LIMIT
@@ -118,6 +139,9 @@ class Settings:
     max_uploads: int = field(
         default_factory=lambda: int(_positive("BATON_MAX_UPLOADS", DEFAULT_MAX_UPLOADS))
     )
+
+    # What dbt builds on: duckdb (default) or spark (BATON_ENGINE).
+    engine: str = field(default_factory=_engine)
 
     @property
     def allowed_roots(self) -> tuple[Path, ...]:
@@ -168,6 +192,11 @@ class Settings:
     def context_path(self) -> Path:
         """Per-build facts dbt reads as the `context` source (pipeline/build/context.py)."""
         return self.build_dir / "context.duckdb"
+
+    @property
+    def spark_dir(self) -> Path:
+        """A Spark build's scratch: its tables, the raw data as Parquet, spill (build_dir)."""
+        return self.build_dir / "spark"
 
     @property
     def ml_cache_dir(self) -> Path | None:

@@ -8,26 +8,26 @@
     case
         when {{ value }} is null or {{ value }} = '' then 'no data'
         when {{ unit }} = 'money'
-            then '{{ currency_symbol() }}' || format('{:,.0f}', try_cast({{ value }} as double))
+            then '{{ currency_symbol() }}' || {{ format_decimal('try_cast(' ~ value ~ ' as double)', 0, thousands=true) }}
         when {{ unit }} = 'share'
-            then format('{:.0f}%', 100 * try_cast({{ value }} as double))
+            then {{ format_decimal('100 * try_cast(' ~ value ~ ' as double)', 0) }} || '%'
         when {{ unit }} = 'percentile' then (
             case
                 when try_cast({{ value }} as double) <= 0 then 'lowest'
                 when try_cast({{ value }} as double) >= 1 then 'highest'
                 when try_cast({{ value }} as double) >= 0.5
-                    then 'top ' || format('{:.0f}%', greatest(1, 100 * (1 - try_cast({{ value }} as double))))
-                else 'bottom ' || format('{:.0f}%', greatest(1, ceil(100 * try_cast({{ value }} as double))))
+                    then 'top ' || {{ format_decimal('greatest(1, 100 * (1 - try_cast(' ~ value ~ ' as double)))', 0) }} || '%'
+                else 'bottom ' || {{ format_decimal('greatest(1, ceil(100 * try_cast(' ~ value ~ ' as double)))', 0) }} || '%'
             end
         )
         when {{ unit }} = 'decimal'
-            then format('{:,.1f}', try_cast({{ value }} as double))
+            then {{ format_decimal('try_cast(' ~ value ~ ' as double)', 1, thousands=true) }}
         when {{ unit }} = 'times'
-            then format('{:.1f}x', try_cast({{ value }} as double))
+            then {{ format_decimal('try_cast(' ~ value ~ ' as double)', 1) }} || 'x'
         when {{ unit }} = 'ratio'
-            then format('{:+.0f}%', 100 * (try_cast({{ value }} as double) - 1))
+            then {{ format_decimal('100 * (try_cast(' ~ value ~ ' as double) - 1)', 0, sign=true) }} || '%'
         when try_cast({{ value }} as double) is not null
-            then format('{:,.0f}', try_cast({{ value }} as double))
+            then {{ format_decimal('try_cast(' ~ value ~ ' as double)', 0, thousands=true) }}
         else {{ value }}
     end
 {% endmacro %}

@@ -23,7 +23,7 @@
 
     offsets as (
 
-        select unnest(range(1, {{ months_ahead + 1 }})) as months_ahead
+        {{ integer_rows(1, months_ahead, 'months_ahead') }}
 
     ),
 
@@ -42,7 +42,7 @@
     )
 
     select
-        * exclude (_event_date),
+        {{ star_except(['_event_date']) }},
         {{ dbt.datediff('_event_date', 'snapshot_date', 'day') }} as days_before
 
     from fanned

@@ -42,17 +42,17 @@
 #}
 {% macro format_feature_change(value, unit) %}
     {%- set number = 'try_cast(' ~ value ~ ' as double)' -%}
-    {%- set size = 'cast(abs(' ~ number ~ ') as varchar)' -%}
+    {%- set size = 'cast(abs(' ~ number ~ ') as string)' -%}
     case
         when {{ number }} is null then coalesce({{ value }}, 'no data')
         when {{ unit }} = 'ratio' and round(100 * abs({{ number }} - 1)) = 0 then 'unchanged'
         when {{ unit }} = 'ratio' and {{ number }} > 1
-            then 'up ' || format('{:,.0f}%', 100 * ({{ number }} - 1))
-        when {{ unit }} = 'ratio' then 'down ' || format('{:.0f}%', 100 * (1 - {{ number }}))
+            then 'up ' || {{ format_decimal('100 * (' ~ number ~ ' - 1)', 0, thousands=true) }} || '%'
+        when {{ unit }} = 'ratio' then 'down ' || {{ format_decimal('100 * (1 - ' ~ number ~ ')', 0) }} || '%'
         else regexp_replace(
             (case when {{ number }} > 0 then 'up ' else 'down ' end)
             || {{ format_feature_value(size, unit) }},
-            '^(up|down) \$?0(\.0)?[%x]?$',
+            '^(up|down) [$]?0([.]0)?[%x]?$',
             'unchanged'
         )
     end

@@ -32,6 +32,8 @@ def paths(settings: Settings) -> dict[str, str]:
         "temp_directory": str(settings.build_dir / "tmp"),
         "memory_limit": duckdb_memory_limit(),
         "max_spill": build_max_spill(),
+        # Picks the profile's target: duckdb (local) or spark.
+        "engine": settings.engine,
     }
 
 

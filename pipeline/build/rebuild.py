@@ -16,9 +16,18 @@ from typing import Any
 import duckdb
 
 from monitoring import verdict as triage
-from pipeline import history, warehouse
+from pipeline import dataset, history, warehouse
 from pipeline.access import Actor, require_operator
-from pipeline.build import context, faults, guards, progress, provenance, publish, registry
+from pipeline.build import (
+    context,
+    faults,
+    guards,
+    progress,
+    provenance,
+    publish,
+    registry,
+    spark,
+)
 from pipeline.build.dbt_runner import DbtOutcome, NodeEvent, NodeResult, run_dbt
 from pipeline.build.lock import BuildRefusedError, build_lock
 from pipeline.history import RunRecord
@@ -26,6 +35,7 @@ from pipeline.read import queries
 from pipeline.settings import (
     DEFAULT_BUILD_MAX_SPILL,
     DEFAULT_DUCKDB_MEMORY_LIMIT,
+    ENGINES,
     Settings,
     build_max_spill,
     duckdb_memory_limit,
@@ -33,6 +43,8 @@ from pipeline.settings import (
 
 ProgressCallback = Callable[[progress.Progress], None]
 FAILED_STATUSES = ("error", "fail", "runtime error")
+# What a failed build's triage reads from its warehouse (_failed_triage).
+TRIAGE_TABLES = ("monitor_schema_changes",)
 
 
 class BuildSetupError(Exception):
@@ -54,6 +66,25 @@ def check_memory_limit() -> None:
             f"({error}). Use a number with a unit, such as 4GiB or 800MB, or unset it for "
             f"the default ({DEFAULT_DUCKDB_MEMORY_LIMIT})."
         ) from None
+
+
+def check_engine(settings: Settings) -> None:
+    """Refuse an engine this machine or this dataset cannot build on, before the lock."""
+    if settings.engine not in ENGINES:
+        raise BuildSetupError(
+            f"BATON_ENGINE={settings.engine!r} is not an engine Baton builds on: use "
+            f"{' or '.join(ENGINES)} (unset means duckdb)."
+        )
+    if settings.engine != "spark":
+        return
+    reason = spark.unavailable_reason()
+    if reason is not None:
+        raise BuildSetupError(f"BATON_ENGINE=spark, but {reason} Or unset BATON_ENGINE.")
+    if dataset.kind(settings) == "flat":
+        raise BuildSetupError(
+            "Flat customer files build on DuckDB only: their history is a dbt snapshot, which "
+            "dbt-spark keeps only in Delta Lake. Unset BATON_ENGINE to build this dataset."
+        )
 
 
 def new_build_id() -> str:
@@ -146,10 +177,19 @@ def _test_summary(nodes: list[NodeResult]) -> dict[str, int]:
     }
 
 
-def _inspect_build(settings: Settings, nodes: list[NodeResult], record: RunRecord) -> None:
-    """Rows per built model (dbt-duckdb does not report them) and the model decision."""
+def _inspect_build(
+    settings: Settings,
+    nodes: list[NodeResult],
+    record: RunRecord,
+    counted: dict[str, int] | None = None,
+) -> None:
+    """Rows per built model (dbt-duckdb does not report them) and the model decision.
+
+    `counted`: rows of models the engine counted itself and left out of the DuckDB file (a
+    Spark build's staging views)."""
     models = [n.name for n in nodes if n.resource_type == "model" and n.status == "success"]
-    rows: dict[str, int] = {}
+    rows: dict[str, int] = dict(counted or {})
+    models = [name for name in models if name not in rows]
     connection = duckdb.connect(str(settings.build_warehouse_path))
     try:
         # Staging views read the raw file; attach it so they can be counted too.
@@ -210,6 +250,7 @@ def rebuild(
     settings.ensure()
     check_memory_limit()
     check_spill_limit()
+    check_engine(settings)
     if not settings.raw_path.exists():
         raise MissingRawDataError(
             f"No raw data at {settings.raw_path}. Create demo data with "
@@ -227,6 +268,7 @@ def rebuild(
             started_at=started,
             preview=preview,
             triggered_by=actor.name,
+            engine=settings.engine,
         )
         state = progress.Progress(build_id, trigger, node_seconds=_node_seconds(settings))
         _set_phase(settings, state, "starting")
@@ -240,6 +282,9 @@ def rebuild(
                 context.write_context(settings, build_id)
                 _take_provenance(settings, record)
                 faults.point("context")
+                on_spark = settings.engine == "spark"
+                if on_spark:
+                    spark.prepare(settings)
                 outcome = _run_with_progress(settings, build_id, state, on_progress)
                 record.nodes = [asdict(node) for node in outcome.nodes]
                 record.tests = _test_summary(outcome.nodes)
@@ -247,10 +292,13 @@ def rebuild(
                     raise KeyboardInterrupt(record.build_id)
                 record.failure = _first_failure(outcome)
                 if record.failure is not None:
+                    if on_spark:  # what the failed build's triage reads, if it was built
+                        spark.publish_tables(settings, outcome.nodes, only=TRIAGE_TABLES)
                     record.triage = _failed_triage(settings, record.failure)
                 else:
                     _set_phase(settings, state, "counting rows")
-                    _inspect_build(settings, outcome.nodes, record)
+                    counted = spark.publish_tables(settings, outcome.nodes) if on_spark else {}
+                    _inspect_build(settings, outcome.nodes, record, counted)
                     _set_phase(settings, state, "publishing")
                     with guard.deferred():
                         if preview:

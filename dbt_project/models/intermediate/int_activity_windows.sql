@@ -20,7 +20,7 @@ final as (
         coalesce(sum(events) filter (where days_before > 30 and days_before <= 60), 0)
             as events_prev_30d,
         coalesce(sum(events), 0) as events_90d,
-        coalesce(sum(active_users) filter (where days_before <= 30), 0) / 30.0
+        cast(coalesce(sum(active_users) filter (where days_before <= 30), 0) as double) / 30
             as avg_daily_active_users_30d
 
     from windowed

@@ -4,6 +4,7 @@ churn, model features, and the spend a customer is expected to bring if they sta
 
 import pyarrow as pa
 
+from ml import relations
 from ml.btyd_scores import score_snapshots
 
 SCHEMA = pa.schema(
@@ -20,10 +21,12 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    histories = dbt.ref("int_purchase_histories").df()
-    horizon = dbt.ref("int_snapshot_dates").aggregate("max(horizon_days)").fetchall()[0][0]
+    histories = relations.to_pandas(dbt.ref("int_purchase_histories"))
+    horizon = relations.scalar(dbt.ref("int_snapshot_dates"), "max(horizon_days)")
     if histories.empty:
-        return pa.Table.from_pylist([], schema=SCHEMA)
+        return relations.result(pa.Table.from_pylist([], schema=SCHEMA), session)
     scores = score_snapshots(histories, int(horizon), value_column="average_value")
     scores["snapshot_date"] = scores["snapshot_date"].dt.date
-    return pa.Table.from_pandas(scores[SCHEMA.names], schema=SCHEMA, preserve_index=False)
+    return relations.result(
+        pa.Table.from_pandas(scores[SCHEMA.names], schema=SCHEMA, preserve_index=False), session
+    )

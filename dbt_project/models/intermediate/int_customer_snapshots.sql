@@ -36,7 +36,7 @@ final as (
         activity.customer_id,
         activity.snapshot_date,
         customers.signup_plan as plan,
-        cast(null as varchar) as billing_period,
+        cast(null as string) as billing_period,
         cast(null as integer) as seats,
         cast(null as double) as mrr,
         cast(null as double) as mrr_change_90d,
@@ -193,12 +193,12 @@ select * from final
             case in_force.billing_period
                 when 'annual' then {{ dbt.datediff(
                 'in_force.snapshot_date',
-                "(in_force.period_started_at + to_years(cast(date_sub('year', in_force.period_started_at, in_force.snapshot_date) as integer) + 1))",
+                next_anniversary('in_force.period_started_at', 'in_force.snapshot_date', 'year'),
                 'day'
             ) }}
                 else {{ dbt.datediff(
                 'in_force.snapshot_date',
-                "(in_force.period_started_at + to_months(cast(date_sub('month', in_force.period_started_at, in_force.snapshot_date) as integer) + 1))",
+                next_anniversary('in_force.period_started_at', 'in_force.snapshot_date', 'month'),
                 'day'
             ) }}
             end as days_to_renewal,

@@ -17,34 +17,21 @@ grid as (
 
 previous_activity as (
 
-    select
-        grid.customer_id,
-        grid.snapshot_date,
-        months.last_activity_date,
-        months.first_ever_activity_date,
-        months.active_days_to_date,
-        months.events_to_date
-
-    from grid
-    asof left join months
-        on
-            grid.customer_id = months.customer_id
-            and grid.snapshot_date > months.activity_month
+    {{ asof_rows(
+        'grid', 'months', 'customer_id', 'snapshot_date', 'activity_month',
+        ['last_activity_date', 'first_ever_activity_date', 'active_days_to_date', 'events_to_date'],
+        'before'
+    ) }}
 
 ),
 
 next_activity as (
 
-    select
-        grid.customer_id,
-        grid.snapshot_date,
-        months.first_activity_date as next_activity_date
-
-    from grid
-    asof left join months
-        on
-            grid.customer_id = months.customer_id
-            and grid.snapshot_date <= months.activity_month
+    {{ asof_rows(
+        'grid', 'months', 'customer_id', 'snapshot_date', 'activity_month',
+        ['first_activity_date as next_activity_date'],
+        'from'
+    ) }}
 
 ),
 

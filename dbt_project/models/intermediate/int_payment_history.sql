@@ -48,21 +48,27 @@ cumulative as (
 
 ),
 
+-- Snapshots are month starts, so every month before the snapshot's is strictly before it.
+latest as (
+
+    {{ asof_rows(
+        'grid', 'cumulative', 'customer_id', 'snapshot_date', 'payment_month',
+        ['payments_to_date', 'paid_amount_to_date', 'largest_payment_to_date'],
+        'before'
+    ) }}
+
+),
+
 final as (
 
-    -- Snapshots are month starts, so every month before the snapshot's is strictly before it.
     select
-        grid.customer_id,
-        grid.snapshot_date,
-        coalesce(cumulative.payments_to_date, 0) as payments_to_date,
-        coalesce(cumulative.paid_amount_to_date, 0) as paid_amount_to_date,
-        cumulative.largest_payment_to_date
+        customer_id,
+        snapshot_date,
+        coalesce(payments_to_date, 0) as payments_to_date,
+        coalesce(paid_amount_to_date, 0) as paid_amount_to_date,
+        largest_payment_to_date
 
-    from grid
-    asof left join cumulative
-        on
-            grid.customer_id = cumulative.customer_id
-            and grid.snapshot_date > cumulative.payment_month
+    from latest
 
 )
 

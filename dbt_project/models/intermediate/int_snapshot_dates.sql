@@ -36,12 +36,7 @@ final as (
         <= bounds.as_of_date as is_matured
 
     from bounds
-    cross join
-        unnest(generate_series(
-            cast(bounds.first_snapshot as timestamp),
-            cast(bounds.last_snapshot as timestamp),
-            interval 1 month
-        )) as series (snapshot_ts)
+    {{ cross_join_month_starts('bounds.first_snapshot', 'bounds.last_snapshot', 'series', 'snapshot_ts') }}
 
 )
 

@@ -136,7 +136,7 @@ final as (
             coalesce(
                 purchase_rhythm.btyd_expected_spend,
                 payment_history.paid_amount_to_date
-                / greatest(activity_gaps.observed_span / 30.44, 1.0)
+                / greatest(cast(activity_gaps.observed_span as double) / 30.44, 1.0)
                 * {{ var('horizon_days') }} / 30.44,
                 0
             ) as customer_value,

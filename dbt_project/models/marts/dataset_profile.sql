@@ -16,9 +16,9 @@ final as (
         {{ var('data_expected_every_days') }} as data_expected_every_days,
         {{ dbt.string_literal(value_kind()) }} as value_kind,
         {{ dbt.string_literal(var('currency') | upper) }} as currency,
-        {{ dbt.string_literal(labels.get('segment', 'Segment') | replace("'", "''")) }} as segment_label,
-        {{ dbt.string_literal(labels.get('plan', 'Plan') | replace("'", "''")) }} as plan_label,
-        {{ dbt.string_literal(labels.get('region', 'Region') | replace("'", "''")) }} as region_label
+        {{ dbt.string_literal(dbt.escape_single_quotes(labels.get('segment', 'Segment'))) }} as segment_label,
+        {{ dbt.string_literal(dbt.escape_single_quotes(labels.get('plan', 'Plan'))) }} as plan_label,
+        {{ dbt.string_literal(dbt.escape_single_quotes(labels.get('region', 'Region'))) }} as region_label
 
 )
 

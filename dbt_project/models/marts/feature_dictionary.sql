@@ -17,14 +17,14 @@ features as (
         select
             {{ loop.index }} as position,
             {{ dbt.string_literal(feature.name) }} as feature,
-            {{ dbt.string_literal(feature.label | replace("'", "''")) }} as label,
+            {{ dbt.string_literal(dbt.escape_single_quotes(feature.label)) }} as label,
             {{ dbt.string_literal(feature.kind) }} as kind,
             {{ dbt.string_literal(feature.unit) }} as unit,
-            {{ dbt.string_literal(feature.reason | replace("'", "''")) }} as reason_template,
-            {{ dbt.string_literal(feature.reason_if_missing | replace("'", "''")) }} as reason_if_missing,
+            {{ dbt.string_literal(dbt.escape_single_quotes(feature.reason)) }} as reason_template,
+            {{ dbt.string_literal(dbt.escape_single_quotes(feature.reason_if_missing)) }} as reason_if_missing,
             {{ dbt.string_literal(feature.get('drift') or '') }} as drift,
             {{ dbt.string_literal(feature.get('family') or feature.name) }} as family,
-            {{ dbt.string_literal(feature.description | replace("'", "''")) }} as description
+            {{ dbt.string_literal(dbt.escape_single_quotes(feature.description)) }} as description
         {% if not loop.last %}union all{% endif %}
     {% else %}
         select

@@ -3,6 +3,7 @@ and the model settings the walk-forward chose for each month."""
 
 import pyarrow as pa
 
+from ml import relations
 from ml.backtest import monthly_metrics
 from ml.config import load_settings
 
@@ -19,6 +20,9 @@ METRICS = [
     "value_captured_at_k",
     "brier",
 ]
+# Every column but the customer id: at 1,000,000 accounts that is 25 million strings.
+READ = ["scoring_month", "method", "score", "probability", "churned", "value"]
+READ += ["n_train", "settings"]
 SCHEMA = pa.schema(
     [
         ("scoring_month", pa.date32()),
@@ -32,15 +36,13 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    capacity_k = load_settings(dbt.ref("ml_config").df()).capacity_k
-    predictions = dbt.ref("ml_backtest_predictions")
-    # Every column but the customer id: at 1,000,000 accounts that is 25 million strings.
-    predictions = predictions.project(
-        "scoring_month, method, score, probability, churned, value, n_train, settings"
-    ).df()
+    capacity_k = load_settings(relations.to_pandas(dbt.ref("ml_config"))).capacity_k
+    predictions = relations.read(dbt.ref("ml_backtest_predictions"), READ)
     metrics = monthly_metrics(predictions, capacity_k)
     if metrics.empty:
-        return pa.Table.from_pylist([], schema=SCHEMA)
+        return relations.result(pa.Table.from_pylist([], schema=SCHEMA), session)
     metrics["scoring_month"] = metrics["scoring_month"].dt.date
     metrics["capacity_k"] = capacity_k
-    return pa.Table.from_pandas(metrics, schema=SCHEMA, preserve_index=False)
+    return relations.result(
+        pa.Table.from_pandas(metrics, schema=SCHEMA, preserve_index=False), session
+    )

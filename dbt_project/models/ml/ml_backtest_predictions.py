@@ -6,6 +6,7 @@ are read back from the build's ML cache instead of refitted (ml.backtest, ml.cac
 
 import pyarrow as pa
 
+from ml import relations
 from ml.backtest import EXTRA_COLUMNS, walk_forward
 from ml.cache import folder
 from ml.config import load_settings, model_config
@@ -29,15 +30,17 @@ SCHEMA = pa.schema(
 def model(dbt, session):
     dbt.config(materialized="table")
     snapshots = dbt.ref("ml_features")
-    options = dbt.ref("ml_config").df()
-    dictionary = dbt.ref("feature_dictionary").df()
-    build = dbt.source("context", "build").df().iloc[0]
+    options = relations.to_pandas(dbt.ref("ml_config"))
+    dictionary = relations.to_pandas(dbt.ref("feature_dictionary"))
+    build = relations.to_pandas(dbt.source("context", "build")).iloc[0]
     config = model_config(load_settings(options), dictionary.to_dict("records"))
     # Only labeled rows and the columns the backtest reads, compact (ml.frame.load_labeled).
     labeled = load_labeled(snapshots, config, EXTRA_COLUMNS)
     predictions = walk_forward(labeled, config, cache=folder(build["ml_cache_dir"], "backtest"))
     if predictions.empty:
-        return pa.Table.from_pylist([], schema=SCHEMA)
+        return relations.result(pa.Table.from_pylist([], schema=SCHEMA), session)
     predictions["scoring_month"] = predictions["scoring_month"].dt.date
     predictions["churned"] = predictions["churned"].astype(bool)
-    return pa.Table.from_pandas(predictions, schema=SCHEMA, preserve_index=False)
+    return relations.result(
+        pa.Table.from_pandas(predictions, schema=SCHEMA, preserve_index=False), session
+    )

@@ -5,15 +5,19 @@ largest expected losses at capacity (overall and per segment, plan and region) a
 sample that global importance averages over (ml.explain).
 """
 
+from functools import partial
+
 import numpy as np
 import pyarrow as pa
 
+from ml import relations
 from ml.config import load_settings
-from ml.explain import contributions, long_contributions, rows_to_explain
+from ml.explain import GROUP_COLUMNS, explain_frame, rows_to_explain
 from ml.frame import CUSTOMER, SNAPSHOT
 from ml.registry import from_record
-from ml.waterfall import points
 
+READ_SCORES = [CUSTOMER, "churn_probability", "risk_rank"]
+READ_CHOICE = [CUSTOMER, "customer_value", *GROUP_COLUMNS]
 SCHEMA = pa.schema(
     [
         ("customer_id", pa.string()),
@@ -29,30 +33,25 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    registry = dbt.ref("ml_model_in_service").df()
+    registry = relations.to_pandas(dbt.ref("ml_model_in_service"))
     fitted = from_record(registry.iloc[0].to_dict())
-    options = dbt.ref("ml_config").df()
-    predictions = dbt.ref("ml_predictions").df()
-    snapshots = dbt.ref("ml_features")
-    newest = snapshots.aggregate(f"max({SNAPSHOT})").fetchall()[0][0]
-    # Only the newest snapshot is scored: filter in DuckDB, not after loading every month.
-    latest = snapshots.filter(f"{SNAPSHOT} = DATE '{newest.isoformat()}'").df()
-    scored = latest[[CUSTOMER]].merge(
-        predictions[[CUSTOMER, "churn_probability", "risk_rank"]], on=CUSTOMER, how="left"
-    )
+    options = relations.to_pandas(dbt.ref("ml_config"))
+    predictions = relations.read(dbt.ref("ml_predictions"), READ_SCORES)
+    # Only the newest snapshot is explained: filtered on the engine, not after loading every month.
+    latest = relations.newest(dbt.ref("ml_features"), SNAPSHOT, stable_by=CUSTOMER)
+    # Who to explain needs a few columns of every customer; the SHAP values, every feature of
+    # the chosen ones (computed where they are: per partition on Spark).
+    present = set(relations.columns(latest))
+    who = relations.read(latest, [c for c in READ_CHOICE if c in present], stable_by=CUSTOMER)
+    scored = who[[CUSTOMER]].merge(predictions, on=CUSTOMER, how="left")
     explain, sample = rows_to_explain(
-        latest,
+        who,
         scored["churn_probability"].to_numpy(dtype=float),
         scored["risk_rank"].to_numpy(dtype=np.int64),
         capacity_k=load_settings(options).capacity_k,
         seed=fitted.config.seed,
     )
-    chosen = latest[explain]
-    values, base_value = contributions(fitted, chosen)
-    explained = long_contributions(fitted, chosen, values)
-    explained["base_value"] = base_value
-    # The points each factor is worth on the customer's walk to their risk (the Why page's
-    # bars), so the at-risk list's reasons are the waterfall's largest bars.
-    explained["points"] = points(values, base_value, fitted.calibrator.transform).reshape(-1)
-    explained["importance_sample"] = np.repeat(sample[explain], len(fitted.config.features))
-    return pa.Table.from_pandas(explained, schema=SCHEMA, preserve_index=False)
+    chosen = relations.keep(latest, CUSTOMER, None if explain.all() else who[CUSTOMER][explain])
+    sampled = frozenset(who[CUSTOMER][sample].astype(str))
+    explained = relations.map_frames(chosen, partial(explain_frame, fitted, sampled), SCHEMA)
+    return relations.result(explained, session, SCHEMA)

@@ -8,6 +8,7 @@ import math
 
 import pyarrow as pa
 
+from ml import relations
 from ml.config import load_settings
 from ml.promotion import as_row, decide
 from ml.registry import RECORD_SCHEMA
@@ -23,12 +24,12 @@ SCHEMA = pa.schema([*RECORD_SCHEMA, *DECISION_COLUMNS])
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    candidates = dbt.ref("ml_model_candidate").df()
-    metrics = dbt.ref("ml_backtest_metrics").df()
-    options = dbt.ref("ml_config").df()
-    versions = dbt.source("registry", "model_versions").df()
-    state = dbt.source("registry", "service_state").df()
-    quality = dbt.ref("monitor_data_quality").df()
+    candidates = relations.to_pandas(dbt.ref("ml_model_candidate"))
+    metrics = relations.to_pandas(dbt.ref("ml_backtest_metrics"))
+    options = relations.to_pandas(dbt.ref("ml_config"))
+    versions = relations.to_pandas(dbt.source("registry", "model_versions"))
+    state = relations.to_pandas(dbt.source("registry", "service_state"))
+    quality = relations.to_pandas(dbt.ref("monitor_data_quality"))
 
     candidate = candidates.iloc[0].to_dict()
     model_auc = metrics.loc[metrics["method"] == "xgboost", "roc_auc"].mean()
@@ -51,4 +52,6 @@ def model(dbt, session):
         row = known.iloc[0].to_dict()
         record = {name: row.get(name) for name in RECORD_SCHEMA.names}
         record["build_id"] = row.get("build_id")
-    return pa.Table.from_pylist([as_row(decision, record)], schema=SCHEMA)
+    return relations.result(
+        pa.Table.from_pylist([as_row(decision, record)], schema=SCHEMA), session
+    )

@@ -1,10 +1,17 @@
-"""Score every customer of the newest snapshot with the registered model."""
+"""Score every customer of the newest snapshot with the registered model.
 
-import numpy as np
+Scores are computed where the rows are (every row at once on DuckDB, partition by partition
+on Spark; ml.relations.map_frames), then ranked over every row.
+"""
+
+from functools import partial
+
 import pyarrow as pa
 
-from ml.frame import SNAPSHOT
+from ml import relations
+from ml.frame import CUSTOMER, SNAPSHOT
 from ml.registry import from_record
+from ml.scoring import score_frame
 
 SCHEMA = pa.schema(
     [
@@ -16,31 +23,22 @@ SCHEMA = pa.schema(
         ("model_version", pa.string()),
     ]
 )
+SCORES = pa.schema([field for field in SCHEMA if field.name != "risk_rank"])
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    registry = dbt.ref("ml_model_in_service").df()
-    record = registry.iloc[0].to_dict()
+    # Not chained after a subscript: dbt finds refs by walking the code, and misses those.
+    service = relations.to_pandas(dbt.ref("ml_model_in_service"))
+    record = service.iloc[0].to_dict()
     fitted = from_record(record)
-    snapshots = dbt.ref("ml_features")
-    newest = snapshots.aggregate(f"max({SNAPSHOT})").fetchall()[0][0]
-    # Only the newest snapshot is scored: filter in DuckDB, not after loading every month.
-    latest = snapshots.filter(f"{SNAPSHOT} = DATE '{newest.isoformat()}'").df()
-    raw = fitted.raw_probability(latest)
-    probability = fitted.calibrator.transform(raw)
-    # Rank by calibrated probability, ties broken by the finer-grained raw score.
-    order = np.lexsort((-raw, -probability))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(1, len(order) + 1)
-    return pa.table(
-        {
-            "customer_id": latest["customer_id"].to_numpy(),
-            "snapshot_date": latest[SNAPSHOT].to_numpy(),
-            "churn_probability": probability,
-            "raw_probability": raw,
-            "risk_rank": rank,
-            "model_version": [record["model_version"]] * len(latest),
-        },
-        schema=SCHEMA,
+    # Only the newest snapshot is scored: filtered on the engine, not after loading every month.
+    latest = relations.newest(dbt.ref("ml_features"), SNAPSHOT, stable_by=CUSTOMER)
+    scored = relations.map_frames(
+        latest, partial(score_frame, fitted, record["model_version"]), SCORES
     )
+    # Rank by calibrated probability, ties broken by the finer-grained raw score.
+    ranked = relations.rank(
+        scored, "risk_rank", ["churn_probability", "raw_probability"], stable_by=CUSTOMER
+    )
+    return relations.result(ranked, session, SCHEMA)

@@ -57,13 +57,15 @@ profiles as (
         {%- endif %}
         {%- for column in columns %}
             {%- set rule = source.rules.get(column.name, '') %}
+            {#- contracts name text `string` (DuckDB and Spark both read it): report it as varchar #}
+            {%- set data_type = (column.data_type or '') | lower | replace('string', 'varchar') %}
             {#- distinct values of text columns, except identifiers (costly, never categories) #}
-            {%- set is_text = (column.data_type or '') | lower == 'varchar' and not column.name.endswith('_id') %}
+            {%- set is_text = data_type == 'varchar' and not column.name.endswith('_id') %}
             {%- set sql %}
     select
         '{{ source.table }}' as source_table,
         '{{ column.name }}' as column_name,
-        '{{ (column.data_type or "") | lower }}' as data_type,
+        '{{ data_type }}' as data_type,
         count(*) filter (where is_recent) as rows_recent,
         count(*) filter (where not is_recent) as rows_before,
         count(*) filter (where is_recent and {{ column.name }} is null) as nulls_recent,

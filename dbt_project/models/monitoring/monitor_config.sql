@@ -27,8 +27,11 @@ settings as (
         {{ var('volume_history_weeks', 8) }} as volume_history_weeks,
         {{ var('freshness_tolerance_days', 1) }} as freshness_tolerance_days,
         cast(
-            date_trunc('month', as_of.as_of_date - interval 1 day)
-            - to_months({{ var('monitor_recent_months', 3) }} - 1)
+            {{ dbt.dateadd(
+                'month',
+                '-(' ~ var('monitor_recent_months', 3) ~ ' - 1)',
+                "date_trunc('month', as_of.as_of_date - interval 1 day)"
+            ) }}
             as date
         ) as recent_start
 
@@ -42,10 +45,10 @@ windows as (
         settings.*,
         (select min(snapshot_dates.snapshot_date) from snapshot_dates) as first_snapshot,
         (select max(snapshot_dates.snapshot_date) from snapshot_dates) as current_snapshot,
-        cast(settings.recent_start - to_months(settings.reference_months - 1) as date)
+        cast({{ dbt.dateadd('month', '-(settings.reference_months - 1)', 'settings.recent_start') }} as date)
             as feature_reference_from,
         settings.recent_start as feature_reference_to,
-        cast(settings.recent_start - to_months(settings.reference_months) as date)
+        cast({{ dbt.dateadd('month', '-settings.reference_months', 'settings.recent_start') }} as date)
             as outcome_reference_from,
         cast(settings.recent_start - interval 1 month as date) as outcome_reference_to
 
@@ -58,7 +61,7 @@ final as (
     select
         windows.*,
         -- The first snapshot follows the first month with activity: count that month too.
-        datediff('month', windows.first_snapshot, windows.feature_reference_from) + 1
+        {{ dbt.datediff('windows.first_snapshot', 'windows.feature_reference_from', 'month') }} + 1
             as history_months
 
     from windows

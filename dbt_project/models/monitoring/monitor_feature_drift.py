@@ -6,6 +6,7 @@ meta `drift: to_date`) count only once the data covers a year before the referen
 
 import pyarrow as pa
 
+from ml import relations
 from ml.drift import drift_table
 from monitoring.drift import DRIFT_FACTOR, JS_FLOOR, PSI_FLOOR, TO_DATE, count_toward_verdict
 
@@ -30,10 +31,12 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    profiles = dbt.ref("monitor_feature_profiles").df()
-    settings = dbt.ref("monitor_config").df()
-    dictionary = dbt.ref("feature_dictionary").df()
+    profiles = relations.to_pandas(dbt.ref("monitor_feature_profiles"))
+    settings = relations.to_pandas(dbt.ref("monitor_config"))
+    dictionary = relations.to_pandas(dbt.ref("feature_dictionary"))
     drift = drift_table(profiles, factor=DRIFT_FACTOR, psi_floor=PSI_FLOOR, js_floor=JS_FLOOR)
     to_date = dictionary.loc[dictionary["drift"] == TO_DATE, "feature"].tolist()
     drift = count_toward_verdict(drift, to_date, int(settings["history_months"].iloc[0]))
-    return pa.Table.from_pandas(drift[SCHEMA.names], schema=SCHEMA, preserve_index=False)
+    return relations.result(
+        pa.Table.from_pandas(drift[SCHEMA.names], schema=SCHEMA, preserve_index=False), session
+    )

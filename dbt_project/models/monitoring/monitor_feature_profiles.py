@@ -7,6 +7,7 @@ scored by the model in service, so score drift reflects the inputs, not a model 
 import pandas as pd
 import pyarrow as pa
 
+from ml import relations
 from ml.drift import feature_profiles
 from ml.frame import SNAPSHOT
 from ml.registry import from_record
@@ -28,16 +29,16 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = dbt.ref("monitor_config").df()
-    service = dbt.ref("ml_model_in_service").df()
+    settings = relations.to_pandas(dbt.ref("monitor_config"))
+    service = relations.to_pandas(dbt.ref("ml_model_in_service"))
     windows = windows_from_config(settings.iloc[0].to_dict())
     fitted = from_record(service.iloc[0].to_dict())
     months = [*windows.feature_reference, windows.current_snapshot]
     dates = ", ".join(f"DATE '{month.isoformat()}'" for month in months)
     snapshots = dbt.ref("customer_snapshots")
     # Only the snapshot date and the model's features, not every column of the mart.
-    columns = ", ".join(f'"{c}"' for c in [SNAPSHOT, *fitted.config.features])
-    frame = snapshots.filter(f"{SNAPSHOT} in ({dates})").project(columns).df()
+    columns = [SNAPSHOT, *fitted.config.features]
+    frame = relations.read(snapshots, columns, where=f"{SNAPSHOT} in ({dates})")
     frame[PREDICTION] = fitted.predict_proba(frame) if len(frame) else []
     profiles = feature_profiles(
         frame,
@@ -51,4 +52,6 @@ def model(dbt, session):
         value_limit=VALUE_BIN_LIMIT,
     )
     profiles["period"] = pd.to_datetime(profiles["period"]).dt.date
-    return pa.Table.from_pandas(profiles, schema=SCHEMA, preserve_index=False)
+    return relations.result(
+        pa.Table.from_pandas(profiles, schema=SCHEMA, preserve_index=False), session
+    )

@@ -2,9 +2,11 @@
 feature that moved on the same snapshot moved because the pipeline changed, not the world
 (monitoring.changes). Empty when no code or config feeding the features changed."""
 
+import pandas as pd
 import pyarrow as pa
 
-from ml.frame import SNAPSHOT
+from ml import relations
+from ml.frame import CUSTOMER, SNAPSHOT
 from monitoring.changes import moved_features
 
 SCHEMA = pa.schema([("feature", pa.string()), ("psi", pa.float64()), ("moved", pa.bool_())])
@@ -12,12 +14,16 @@ SCHEMA = pa.schema([("feature", pa.string()), ("psi", pa.float64()), ("moved", p
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    before = dbt.source("context", "previous_features").df()
-    dictionary = dbt.ref("feature_dictionary").df()
+    before = relations.to_pandas(dbt.source("context", "previous_features"))
+    dictionary = relations.to_pandas(dbt.ref("feature_dictionary"))
     if before.empty:
-        return pa.Table.from_pylist([], schema=SCHEMA)
+        return relations.result(pa.Table.from_pylist([], schema=SCHEMA), session, SCHEMA)
     day = before[SNAPSHOT].max()
-    after = dbt.ref("ml_features").filter(f"{SNAPSHOT} = DATE '{day.isoformat()}'").df()
+    features = dbt.ref("ml_features")
+    same_day = (
+        f"{relations.quote(features, SNAPSHOT)} = DATE '{pd.Timestamp(day).date().isoformat()}'"
+    )
+    after = relations.read(features, where=same_day, stable_by=CUSTOMER)
     kinds = dict(zip(dictionary["feature"], dictionary["kind"], strict=True))
     shifts = moved_features(
         before,
@@ -25,4 +31,4 @@ def model(dbt, session):
         numeric=[name for name, kind in kinds.items() if kind == "numeric"],
         categorical=[name for name, kind in kinds.items() if kind == "categorical"],
     )
-    return pa.Table.from_pandas(shifts, schema=SCHEMA, preserve_index=False)
+    return relations.result(shifts, session, SCHEMA)

@@ -2,6 +2,7 @@
 
 import pyarrow as pa
 
+from ml import relations
 from ml.config import load_settings
 from ml.drift import estimate_track_record, expected_performance
 from monitoring.performance import performance_table
@@ -32,31 +33,32 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = dbt.ref("monitor_config").df()
+    settings = relations.to_pandas(dbt.ref("monitor_config"))
     windows = windows_from_config(settings.iloc[0].to_dict())
-    capacity_k = load_settings(dbt.ref("ml_config").df()).capacity_k
-    metrics = dbt.ref("ml_backtest_metrics").df()
+    capacity_k = load_settings(relations.to_pandas(dbt.ref("ml_config"))).capacity_k
+    metrics = relations.to_pandas(dbt.ref("ml_backtest_metrics"))
     snapshots = dbt.ref("customer_snapshots")
-    outcomes = (
-        snapshots.filter("is_matured")
-        .aggregate(
-            "snapshot_date, count(*) as customers, "
-            "avg(case when churned_within_horizon then 1.0 else 0.0 end) as churn_rate",
-            "snapshot_date",
-        )
-        .df()
+    outcomes = relations.aggregate(
+        snapshots,
+        ["snapshot_date"],
+        {
+            "customers": "count(*)",
+            "churn_rate": "avg(cast(churned_within_horizon as double))",
+        },
+        where="is_matured",
     )
-    scored = dbt.ref("ml_predictions").df()
+    scored = relations.to_pandas(dbt.ref("ml_predictions"))
     current = expected_performance(
         scored["churn_probability"].to_numpy(), scored["raw_probability"].to_numpy(), capacity_k
     )
     # What the estimate said in each backtest month, before that month's labels were known.
-    backtest = (
-        dbt.ref("ml_backtest_predictions")
-        .filter("method = 'xgboost'")
-        .project("scoring_month, probability, score")
-        .df()
+    backtest = relations.read(
+        dbt.ref("ml_backtest_predictions"),
+        ["scoring_month", "probability", "score"],
+        where="method = 'xgboost'",
     )
     track = estimate_track_record(backtest)
     table = performance_table(metrics, outcomes, current, windows, track)
-    return pa.Table.from_pandas(table, schema=SCHEMA, preserve_index=False)
+    return relations.result(
+        pa.Table.from_pandas(table, schema=SCHEMA, preserve_index=False), session
+    )

@@ -6,6 +6,7 @@ Only source-level monitors feed it, never predictions, so the model promotion
 
 import pyarrow as pa
 
+from ml import relations
 from monitoring.quality import quality_checks
 
 SCHEMA = pa.schema(
@@ -24,9 +25,11 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    freshness = dbt.ref("monitor_source_freshness").df()
-    volume = dbt.ref("monitor_source_volume").df()
-    columns = dbt.ref("monitor_column_quality").df()
-    schema = dbt.ref("monitor_schema_changes").df()
+    freshness = relations.to_pandas(dbt.ref("monitor_source_freshness"))
+    volume = relations.to_pandas(dbt.ref("monitor_source_volume"))
+    columns = relations.to_pandas(dbt.ref("monitor_column_quality"))
+    schema = relations.to_pandas(dbt.ref("monitor_schema_changes"))
     checks = quality_checks(freshness, volume, columns, schema)
-    return pa.Table.from_pandas(checks, schema=SCHEMA, preserve_index=False)
+    return relations.result(
+        pa.Table.from_pandas(checks, schema=SCHEMA, preserve_index=False), session
+    )

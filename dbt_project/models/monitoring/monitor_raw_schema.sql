@@ -4,8 +4,7 @@ with
 
 raw_columns as (
 
-    select * from information_schema.columns
-    where table_catalog = 'raw'
+    {{ raw_columns() }}
 
 ),
 

@@ -2,6 +2,7 @@
 
 import pyarrow as pa
 
+from ml import relations
 from monitoring.quality import compare_schemas
 
 SCHEMA = pa.schema(
@@ -18,11 +19,13 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    current = dbt.ref("monitor_raw_schema").df()
-    build = dbt.source("context", "build").df()
+    current = relations.to_pandas(dbt.ref("monitor_raw_schema"))
+    build = relations.to_pandas(dbt.source("context", "build"))
     previous_build_id = build["previous_build_id"].iloc[0] if len(build) else None
-    previous = dbt.source("context", "previous_raw_schema").df()
+    previous = relations.to_pandas(dbt.source("context", "previous_raw_schema"))
     if previous.empty:  # no build in service yet (or one without this monitor)
         previous, previous_build_id = None, None
     changes = compare_schemas(current, previous, previous_build_id)
-    return pa.Table.from_pandas(changes, schema=SCHEMA, preserve_index=False)
+    return relations.result(
+        pa.Table.from_pandas(changes, schema=SCHEMA, preserve_index=False), session
+    )

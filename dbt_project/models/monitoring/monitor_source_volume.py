@@ -3,6 +3,7 @@
 import pandas as pd
 import pyarrow as pa
 
+from ml import relations
 from ml.drift import daily_volume_bands
 from monitoring.quality import VOLUME_K, VOLUME_MIN_ABSOLUTE, VOLUME_MIN_RELATIVE
 
@@ -23,8 +24,8 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    daily = dbt.ref("monitor_daily_volume").df()
-    settings = dbt.ref("monitor_config").df()
+    daily = relations.to_pandas(dbt.ref("monitor_daily_volume"))
+    settings = relations.to_pandas(dbt.ref("monitor_config"))
     config = settings.iloc[0]
     recent_start = pd.Timestamp(config["recent_start"])
     # The reference months are shown too, so the page can draw the band before the change.
@@ -39,4 +40,6 @@ def model(dbt, session):
     )
     bands["time_window"] = ["recent" if day >= recent_start else "before" for day in bands["day"]]
     bands["day"] = pd.to_datetime(bands["day"]).dt.date
-    return pa.Table.from_pandas(bands, schema=SCHEMA, preserve_index=False)
+    return relations.result(
+        pa.Table.from_pandas(bands, schema=SCHEMA, preserve_index=False), session
+    )

@@ -2,6 +2,7 @@
 
 import pyarrow as pa
 
+from ml import relations
 from monitoring.changes import accuracy_moved, judge
 from monitoring.verdict import decide, evidence_json
 from monitoring.windows import windows_from_config
@@ -25,16 +26,17 @@ SCHEMA = pa.schema(
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    settings = dbt.ref("monitor_config").df()
-    checks = dbt.ref("monitor_data_quality").df()
-    drift = dbt.ref("monitor_feature_drift").df()
-    performance = dbt.ref("monitor_performance").df()
-    in_service = dbt.ref("ml_model_in_service").df()
-    dictionary = dbt.ref("feature_dictionary").df()
-    changes = dbt.ref("monitor_pipeline_changes").df()
-    shifts = dbt.ref("monitor_feature_shifts").df()
-    before = dbt.source("context", "previous_metrics").df()
-    after = dbt.ref("ml_backtest_metrics").project("scoring_month, method, roc_auc").df()
+    settings = relations.to_pandas(dbt.ref("monitor_config"))
+    checks = relations.to_pandas(dbt.ref("monitor_data_quality"))
+    drift = relations.to_pandas(dbt.ref("monitor_feature_drift"))
+    performance = relations.to_pandas(dbt.ref("monitor_performance"))
+    in_service = relations.to_pandas(dbt.ref("ml_model_in_service"))
+    dictionary = relations.to_pandas(dbt.ref("feature_dictionary"))
+    changes = relations.to_pandas(dbt.ref("monitor_pipeline_changes"))
+    shifts = relations.to_pandas(dbt.ref("monitor_feature_shifts"))
+    before = relations.to_pandas(dbt.source("context", "previous_metrics"))
+    metrics = relations.to_pandas(dbt.ref("ml_backtest_metrics"))
+    after = metrics[["scoring_month", "method", "roc_auc"]]
     windows = windows_from_config(settings.iloc[0].to_dict())
     service = in_service.iloc[0].to_dict()
     labels = dict(zip(dictionary["feature"], dictionary["label"], strict=True))
@@ -62,4 +64,4 @@ def model(dbt, session):
         "model_version": service["model_version"],
         "model_decision": service["decision_reason"],
     }
-    return pa.Table.from_pylist([row], schema=SCHEMA)
+    return relations.result(pa.Table.from_pylist([row], schema=SCHEMA), session)

@@ -9,7 +9,7 @@ source as (
 renamed as (
 
     select
-        cast(account_id as varchar) as customer_id,
+        cast(account_id as string) as customer_id,
         cast(usage_date as date) as activity_date,
         cast(active_users as integer) as active_users,
         cast(events as bigint) as events

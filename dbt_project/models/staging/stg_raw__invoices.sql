@@ -9,8 +9,8 @@ source as (
 renamed as (
 
     select
-        cast(invoice_id as varchar) as invoice_id,
-        cast(account_id as varchar) as customer_id,
+        cast(invoice_id as string) as invoice_id,
+        cast(account_id as string) as customer_id,
         cast(invoice_date as date) as invoice_date,
         cast(due_date as date) as due_date,
         cast(amount as double) as amount

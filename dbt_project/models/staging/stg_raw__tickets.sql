@@ -9,11 +9,11 @@ source as (
 renamed as (
 
     select
-        cast(ticket_id as varchar) as ticket_id,
-        cast(account_id as varchar) as customer_id,
+        cast(ticket_id as string) as ticket_id,
+        cast(account_id as string) as customer_id,
         cast(created_at as timestamp) as created_at,
-        cast(priority as varchar) as priority,
-        cast(category as varchar) as category
+        cast(priority as string) as priority,
+        cast(category as string) as category
 
     from source
 

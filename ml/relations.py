@@ -1,0 +1,217 @@
+"""The one place the dbt Python models touch their engine: reading refs, returning results.
+
+`dbt.ref(...)` is a DuckDB relation on DuckDB and a Spark DataFrame on Spark (dbt-spark,
+Databricks). Every model reads through these functions and returns `result(...)`, so the
+ML logic in `ml/` and `monitoring/` sees pandas and Arrow whatever the engine, and the same
+model files run on both. Filters and aggregates are SQL expressions both engines parse
+(`snapshot_date = DATE '2024-06-01'`, `count(*)`); column names are quoted here.
+
+Reads (`read`, `to_pandas`, `scalar`, ...) bring rows to the model's process, the driver on
+Spark. `map_frames` applies a function to the rows where they are: to the whole frame on
+DuckDB, to each partition on Spark (mapInArrow), so scoring and SHAP scale out with the data
+while the function stays the same one in `ml/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+FrameFunction = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def is_spark(relation: Any) -> bool:
+    """Whether a ref is a Spark DataFrame (else a DuckDB relation)."""
+    return type(relation).__module__.startswith("pyspark.")
+
+
+def quote(relation: Any, name: str) -> str:
+    """A column name quoted for the relation's engine."""
+    if is_spark(relation):
+        return "`" + name.replace("`", "``") + "`"
+    return '"' + name.replace('"', '""') + '"'
+
+
+def columns(relation: Any) -> list[str]:
+    """The relation's column names."""
+    return list(relation.columns)
+
+
+def select(
+    relation: Any,
+    names: Sequence[str] | None = None,
+    where: str | None = None,
+    order_by: str | None = None,
+    as_float: Iterable[str] = (),
+    stable_by: str | None = None,
+) -> Any:
+    """A filtered projection of a ref, still on its engine; `as_float` columns cast to FLOAT
+    (float32), for compact reads of many rows.
+
+    `stable_by` names a key that makes the row order reproducible on Spark, whose rows come in
+    partition order (ties of `order_by` included); DuckDB keeps its scan order, as it always
+    has, so its results do not change.
+    """
+    narrow = set(as_float)
+    if where:
+        relation = relation.filter(where)
+    if names is not None:
+        exprs = [
+            f"cast({quote(relation, n)} as float) as {quote(relation, n)}"
+            if n in narrow
+            else quote(relation, n)
+            for n in names
+        ]
+        relation = (
+            relation.selectExpr(*exprs)
+            if is_spark(relation)
+            else relation.project(", ".join(exprs))
+        )
+    if is_spark(relation):
+        keys = [key for key in (order_by, stable_by) if key]
+        return relation.orderBy(*keys) if keys else relation
+    return relation.order(quote(relation, order_by)) if order_by else relation
+
+
+def to_arrow(relation: Any) -> pa.Table:
+    """All rows of a ref (or of `select(...)`) as an Arrow table."""
+    if is_spark(relation):
+        return relation.toArrow()
+    return relation.to_arrow_table()
+
+
+def to_pandas(relation: Any) -> pd.DataFrame:
+    """All rows of a ref as pandas, typed the same on both engines (DuckDB's `.df()` rules:
+    dates as datetime64, nullable integers and booleans as pandas' nullable types)."""
+    if is_spark(relation):
+        return duckdb.from_arrow(relation.toArrow()).df()
+    return relation.df()
+
+
+def read(
+    relation: Any,
+    names: Sequence[str] | None = None,
+    where: str | None = None,
+    stable_by: str | None = None,
+) -> pd.DataFrame:
+    """`select` then `to_pandas`: only the rows and columns a model needs."""
+    return to_pandas(select(relation, names, where, stable_by=stable_by))
+
+
+def newest(relation: Any, date_column: str, stable_by: str | None = None) -> Any:
+    """The rows of a ref at its newest `date_column` (e.g. the newest snapshot), still on the
+    engine: filtered there rather than after loading every month (`stable_by`: see `select`)."""
+    latest = scalar(relation, f"max({quote(relation, date_column)})")
+    where = f"{quote(relation, date_column)} = DATE '{latest.isoformat()}'" if latest else "false"
+    return select(relation, where=where, stable_by=stable_by)
+
+
+def newest_rows(relation: Any, date_column: str, stable_by: str | None = None) -> pd.DataFrame:
+    """`newest` as pandas."""
+    return to_pandas(newest(relation, date_column, stable_by))
+
+
+def keep(relation: Any, key: str, values: Sequence[Any] | None) -> Any:
+    """The rows whose `key` is among `values` (all rows for None), in their order. On Spark a
+    semi-join with the values broadcast; on DuckDB the rows as pandas, masked."""
+    if not is_spark(relation):
+        frame = to_pandas(relation)
+        return frame if values is None else frame[frame[key].isin(values)]
+    if values is None:
+        return relation
+    from pyspark.sql import functions as F
+
+    wanted = relation.sparkSession.createDataFrame(pa.table({key: list(values)}))
+    return relation.join(F.broadcast(wanted), on=key, how="left_semi")
+
+
+def map_frames(relation: Any, function: FrameFunction, schema: pa.Schema) -> Any:
+    """`function` applied to a ref's rows where they are, giving rows of `schema`.
+
+    DuckDB (or a pandas frame already read): once, to every row, as an Arrow table. Spark: to
+    each partition's rows in batches (mapInArrow), a lazy Spark DataFrame. Batches reach the
+    function typed as `to_pandas` types them, so it sees the same frame on both engines.
+    """
+    if isinstance(relation, pd.DataFrame) or not is_spark(relation):
+        frame = relation if isinstance(relation, pd.DataFrame) else to_pandas(relation)
+        return pa.Table.from_pandas(function(frame), schema=schema, preserve_index=False)
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            frame = duckdb.from_arrow(pa.Table.from_batches([batch])).df()
+            result = pa.Table.from_pandas(function(frame), schema=schema, preserve_index=False)
+            yield from result.to_batches()
+
+    return relation.mapInArrow(apply, from_arrow_schema(schema))
+
+
+def rank(table: Any, name: str, descending: Sequence[str], stable_by: str | None = None) -> Any:
+    """`table` with a 1-based rank column `name`, by `descending` columns (largest first).
+
+    Ties keep the table's order on DuckDB (Arrow), as the models always ranked; on Spark
+    (a window over every row) they break on `stable_by`.
+    """
+    if not is_spark(table):
+        keys = [-table.column(column).to_numpy(zero_copy_only=False) for column in descending]
+        order = np.lexsort(keys[::-1])
+        ranks = np.empty(len(order), dtype=np.int64)
+        ranks[order] = np.arange(1, len(order) + 1)
+        return table.append_column(name, pa.array(ranks))
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    by = [F.col(column).desc() for column in descending]
+    window = Window.orderBy(*by, *([F.col(stable_by)] if stable_by else []))
+    return table.withColumn(name, F.row_number().over(window).cast("bigint"))
+
+
+def scalar(relation: Any, expression: str) -> Any:
+    """One aggregate of a ref, e.g. `max(snapshot_date)`, as a Python value."""
+    if is_spark(relation):
+        return relation.selectExpr(expression).first()[0]
+    return relation.aggregate(expression).fetchall()[0][0]
+
+
+def aggregate(
+    relation: Any,
+    group_by: Sequence[str],
+    aggregates: Mapping[str, str],
+    where: str | None = None,
+) -> pd.DataFrame:
+    """Aggregates per group ({name: SQL aggregate}) computed on the engine, as pandas."""
+    if where:
+        relation = relation.filter(where)
+    keys = [quote(relation, name) for name in group_by]
+    exprs = [f"{sql} as {quote(relation, name)}" for name, sql in aggregates.items()]
+    if is_spark(relation):
+        from pyspark.sql import functions as F
+
+        grouped = relation.groupBy(*group_by).agg(*[F.expr(e) for e in exprs])
+        return to_pandas(grouped)
+    return relation.aggregate(", ".join([*keys, *exprs]), ", ".join(keys)).df()
+
+
+def result(table: Any, session: Any, schema: pa.Schema | None = None) -> Any:
+    """What a model returns: an Arrow table on DuckDB, a Spark DataFrame on Spark (which
+    dbt-spark's materialization writes). `session` is the model's second argument; `schema`
+    puts the columns in its order."""
+    if is_spark(table):
+        return table.select(*schema.names) if schema is not None else table
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, schema=schema, preserve_index=False)
+    elif schema is not None:
+        table = table.select(schema.names)
+    if not is_spark_session(session):
+        return table
+    return session.createDataFrame(table)
+
+
+def is_spark_session(session: Any) -> bool:
+    """Whether a model's `session` argument is a SparkSession (else a DuckDB connection)."""
+    return type(session).__module__.startswith("pyspark.")
