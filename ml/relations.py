@@ -25,6 +25,10 @@ import pyarrow as pa
 FrameFunction = Callable[[pd.DataFrame], pd.DataFrame]
 
 
+# Decimal places a rank key counts to (probabilities: far below any real difference in risk).
+RANK_DECIMALS = 12
+
+
 def is_spark(relation: Any) -> bool:
     """Whether a ref is a Spark DataFrame (else a DuckDB relation)."""
     return type(relation).__module__.startswith("pyspark.")
@@ -154,11 +158,18 @@ def map_frames(relation: Any, function: FrameFunction, schema: pa.Schema) -> Any
 def rank(table: Any, name: str, descending: Sequence[str], stable_by: str | None = None) -> Any:
     """`table` with a 1-based rank column `name`, by `descending` columns (largest first).
 
-    Ties keep the table's order on DuckDB (Arrow), as the models always ranked; on Spark
-    (a window over every row) they break on `stable_by`.
+    The keys count to RANK_DECIMALS places, so values that differ only by floating-point
+    noise (the order of a sum, another build of a library) tie, and ties break on `stable_by`
+    (ascending): the same data ranks the same on any machine and either engine.
     """
     if not is_spark(table):
-        keys = [-table.column(column).to_numpy(zero_copy_only=False) for column in descending]
+        keys = [
+            -np.round(table.column(column).to_numpy(zero_copy_only=False), RANK_DECIMALS)
+            for column in descending
+        ]
+        if stable_by:
+            ids = table.column(stable_by).to_numpy(zero_copy_only=False).astype(str)
+            keys.append(np.unique(ids, return_inverse=True)[1])
         order = np.lexsort(keys[::-1])
         ranks = np.empty(len(order), dtype=np.int64)
         ranks[order] = np.arange(1, len(order) + 1)
@@ -166,7 +177,7 @@ def rank(table: Any, name: str, descending: Sequence[str], stable_by: str | None
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    by = [F.col(column).desc() for column in descending]
+    by = [F.round(F.col(column), RANK_DECIMALS).desc() for column in descending]
     window = Window.orderBy(*by, *([F.col(stable_by)] if stable_by else []))
     return table.withColumn(name, F.row_number().over(window).cast("bigint"))
 

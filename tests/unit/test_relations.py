@@ -1,0 +1,43 @@
+"""ml.relations on DuckDB's side: ranks that do not depend on floating-point noise."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from ml import relations
+
+
+def test_ranks_go_highest_first_and_break_ties_on_the_customer() -> None:
+    table = pa.table(
+        {
+            "customer_id": ["c", "a", "b", "d"],
+            "churn_probability": [0.5, 0.5, 0.9, 0.1],
+        }
+    )
+    ranked = relations.rank(table, "risk_rank", ["churn_probability"], stable_by="customer_id")
+    by_customer = dict(zip(ranked["customer_id"].to_pylist(), ranked["risk_rank"].to_pylist()))
+    assert by_customer == {"b": 1, "a": 2, "c": 3, "d": 4}
+
+
+def test_values_that_differ_only_by_floating_point_noise_tie() -> None:
+    # The same risk summed in another order differs in the 16th digit: still a tie, so the
+    # customer id decides, whichever of the two came out a hair larger on this machine.
+    noisy = 0.07444616 + 1.1e-16
+    table = pa.table(
+        {
+            "customer_id": ["A001998", "A001996"],
+            "churn_probability": [noisy, 0.07444616],
+            "raw_probability": [0.2, 0.2],
+        }
+    )
+    ranked = relations.rank(
+        table, "risk_rank", ["churn_probability", "raw_probability"], stable_by="customer_id"
+    )
+    by_customer = dict(zip(ranked["customer_id"].to_pylist(), ranked["risk_rank"].to_pylist()))
+    assert by_customer == {"A001996": 1, "A001998": 2}
+
+
+def test_a_real_difference_in_risk_still_ranks_first() -> None:
+    table = pa.table({"customer_id": ["a", "b"], "churn_probability": [0.3000001, 0.3000002]})
+    ranked = relations.rank(table, "risk_rank", ["churn_probability"], stable_by="customer_id")
+    assert ranked["risk_rank"].to_pylist() == [2, 1]
