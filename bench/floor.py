@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
-import shap
 import xgboost as xgb
 
 from ml.config import load_settings, model_config
@@ -121,6 +120,9 @@ def floor(home: Path) -> dict[str, Any]:
     )
     native = timed(stages, "treeshap", lambda: model.booster.predict(matrix, pred_contribs=True))
     # The shap package on the same rows, for comparison: the same numbers, plus its import.
+    # A dev dependency (requirements-dev.txt): the product computes SHAP values with XGBoost.
+    import shap
+
     values = timed(
         stages, "shap_package", lambda: shap.TreeExplainer(model.booster).shap_values(matrix)
     )

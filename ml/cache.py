@@ -25,6 +25,9 @@ import pandas as pd
 from ml.config import ModelConfig
 
 LIBRARIES = ("xgboost", "scikit-learn", "numpy", "pandas")
+# Distributions that install the same import package: the CPU-only wheel of XGBoost (the one
+# requirements.txt pins) and the full one.
+DISTRIBUTIONS = {"xgboost": ("xgboost-cpu", "xgboost")}
 # Config fields that do not change what is computed for one month or one model.
 NOT_IN_KEY = ("backtest_months", "capacity_k")
 
@@ -34,13 +37,23 @@ def folder(root: str | None, name: str) -> Path | None:
     return Path(root) / name if root else None
 
 
+def installed_version(library: str) -> str | None:
+    """The installed version of a library, whichever distribution installed it (None: absent)."""
+    for name in DISTRIBUTIONS.get(library, (library,)):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
 def code_version(modules: Iterable[ModuleType]) -> str:
     """A hash of the modules' source and the numerical libraries' versions."""
     digest = hashlib.sha256()
     for module in modules:
         digest.update(Path(str(module.__file__)).read_bytes())
     for library in LIBRARIES:
-        digest.update(f"{library}={metadata.version(library)}".encode())
+        digest.update(f"{library}={installed_version(library)}".encode())
     return digest.hexdigest()
 
 

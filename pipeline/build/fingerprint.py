@@ -14,12 +14,12 @@ import importlib
 import json
 import subprocess
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from ml.cache import installed_version
 from pipeline.settings import ROOT, Settings
 
 CODE_PACKAGES = ("ml", "monitoring")
@@ -137,13 +137,8 @@ def code_hashes() -> dict[str, str]:
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that compute a build."""
-    versions = {}
-    for library in LIBRARIES:
-        try:
-            versions[library] = metadata.version(library)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
+    found = {library: installed_version(library) for library in LIBRARIES}
+    return {library: version for library, version in found.items() if version is not None}
 
 
 def git_state() -> dict[str, Any] | None:
