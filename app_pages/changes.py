@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline import history
-from pipeline.read import diff
+from pipeline.read import diff, sentences
 from ui import charts, data
 
 KIND_NAMES = {
@@ -48,13 +48,13 @@ elif pointer is not None:
     elif moved or abs(effect.get("roc_auc_delta") or 0) >= 0.01:
         owners = ", ".join(dict.fromkeys(made["owner"]))
         st.warning(
-            f"{len(made)} change(s) to the pipeline since build {before}; they moved what the "
-            f"model sees or how well it ranks. Who reviews: {owners}."
+            f"{sentences.count_of(len(made), 'change')} to the pipeline since build {before} "
+            f"moved what the model sees or how well it ranks. Who reviews: {owners}."
         )
     else:
         st.success(
-            f"{len(made)} change(s) to the pipeline since build {before}, and they moved no "
-            "feature and no accuracy: harmless."
+            f"{sentences.count_of(len(made), 'change')} to the pipeline since build {before}, "
+            "and nothing moved: no feature and no accuracy. Harmless."
         )
 
     st.subheader("Changes")
@@ -80,7 +80,8 @@ elif pointer is not None:
     if moved:
         labels = data.feature_labels(after)
         st.markdown(
-            f"**{len(moved)} feature(s)** took other values for the same customers on the "
+            f"**{sentences.count_of(len(moved), 'feature')}** took other values for the same "
+            "customers on the "
             f"snapshot of {effect['snapshot_date']}:"
         )
         st.dataframe(

@@ -65,3 +65,8 @@ def ranking_quality(value: float) -> str:
         else "weak" if value >= 0.6 else "close to chance"
     )  # fmt: skip
     return f"{value:.2f} ({words}; 0.5 is chance, 1 is perfect)"
+
+
+def count_of(n: int, noun: str, plural: str | None = None) -> str:
+    """ "1 change", "3 changes": a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"

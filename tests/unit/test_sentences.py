@@ -64,3 +64,10 @@ def test_ranking_quality_puts_the_number_in_words() -> None:
     assert sentences.ranking_quality(0.84) == "0.84 (good; 0.5 is chance, 1 is perfect)"
     assert sentences.ranking_quality(0.52).startswith("0.52 (close to chance")
     assert sentences.ranking_quality(float("nan")) == "not measured"
+
+
+def test_a_count_takes_its_noun_in_the_right_number() -> None:
+    assert sentences.count_of(1, "change") == "1 change"
+    assert sentences.count_of(0, "change") == "0 changes"
+    assert sentences.count_of(1200, "customer") == "1,200 customers"
+    assert sentences.count_of(2, "family", "families") == "2 families"
