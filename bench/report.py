@@ -40,7 +40,7 @@ STAGE_TITLES = {
 FLOOR_TITLES = {
     "features_sql": "feature mart (SQL + BTYD)",
     "backtest_load": "backtest: load frame",
-    "backtest": "backtest: 12 months x 2 fits",
+    "backtest": "walk-forward backtest (with baselines)",
     "backtest_metrics": "backtest metrics",
     "load": "candidate: load frame",
     "train": "candidate fit",
