@@ -38,12 +38,17 @@ STAGE_TITLES = {
     "other": "other",
 }
 FLOOR_TITLES = {
-    "features_sql": "feature SQL",
-    "load": "load frame",
-    "train": "1 fit",
-    "train_1_thread": "1 fit, nthread=1",
-    "predict": "predict",
-    "treeshap": "TreeSHAP (xgboost)",
+    "features_sql": "feature mart (SQL + BTYD)",
+    "backtest_load": "backtest: load frame",
+    "backtest": "walk-forward backtest (with baselines)",
+    "backtest_metrics": "backtest metrics",
+    "load": "candidate: load frame",
+    "train": "candidate fit",
+    "train_1_thread": "candidate fit, nthread=1",
+    "predict": "score everyone",
+    "explain": "SHAP rows",
+    "monitor_sql": "monitor SQL",
+    "monitors": "monitor statistics",
     "shap_package": "shap package (as built)",
 }
 DASH = "–"
@@ -101,7 +106,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def size_row(result: dict[str, Any]) -> list[str]:
     """One table row of a size: every stage's seconds and peak MiB."""
     generate, build = result["generate"], result["rebuild"]
-    second, floor = result.get("rebuild2"), result.get("floor")
+    second, daily, floor = result.get("rebuild2"), result.get("daily"), result.get("floor")
     stages = [cell(build["stages"][s]["seconds"], build["stages"][s]["peak_mib"]) for s in STAGES]
     return [
         result["size"],
@@ -111,9 +116,11 @@ def size_row(result: dict[str, Any]) -> list[str]:
         cell(build["seconds"], build["peak_mib"]),
         cell(second["stages"]["parse"]["seconds"]) if second else DASH,
         cell(second["seconds"], second["peak_mib"]) if second else DASH,
+        cell(daily["seconds"], daily["peak_mib"]) if daily else DASH,
         cell(floor["seconds"], floor["peak_mib"]) if floor else DASH,
         f"{build['seconds'] / floor['seconds']:.1f}x" if floor else DASH,
         f"{second['seconds'] / floor['seconds']:.1f}x" if floor and second else DASH,
+        f"{daily['seconds'] / floor['seconds']:.1f}x" if floor and daily else DASH,
     ]
 
 
@@ -127,9 +134,11 @@ def sizes_table(results: list[dict[str, Any]]) -> str:
         "rebuild total",
         "2nd build dbt parse",
         "2nd build total (cache reused)",
+        "one more day: build total",
         "floor",
         "rebuild / floor",
         "2nd build / floor",
+        "one more day / floor",
     ]
     return _table(header, [size_row(r) for r in results])
 
@@ -151,6 +160,46 @@ def floor_table(results: list[dict[str, Any]]) -> str:
                 f"{floor['rows_labeled']:,} / {floor['rows_explained']:,}",
             ]
         )
+    return _table(header, rows)
+
+
+def ratio_by_stage(build: dict[str, Any], floor: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per rebuild stage the floor reproduces, and in total: the cold rebuild's seconds, the
+    floor's seconds for the same work, and rebuild / floor (None when the floor took 0 s)."""
+
+    def entry(rebuild_seconds: float, floor_seconds: float) -> dict[str, Any]:
+        ratio = rebuild_seconds / floor_seconds if floor_seconds > 0 else None
+        return {"rebuild_seconds": rebuild_seconds, "floor_seconds": floor_seconds, "ratio": ratio}
+
+    floor_by_stage = floor.get("by_rebuild_stage", {})
+    ratios = {
+        stage: entry(float(build["stages"][stage]["seconds"]), float(floor_by_stage[stage]))
+        for stage in STAGES
+        if stage in floor_by_stage
+    }
+    ratios["total"] = entry(float(build["seconds"]), float(floor["seconds"]))
+    return ratios
+
+
+def ratio_table(results: list[dict[str, Any]]) -> str:
+    """Markdown table: per stage, cold rebuild seconds / floor seconds (ratio), one row a size."""
+    shown = [s for s in STAGES if any(s in r.get("ratio_by_stage", {}) for r in results)]
+    header = ["size", *(f"{STAGE_TITLES[s]}: rebuild / floor" for s in shown), "total"]
+    rows = []
+    for result in results:
+        ratios = result.get("ratio_by_stage")
+        if not ratios:
+            continue
+        cells = []
+        for stage in [*shown, "total"]:
+            item = ratios.get(stage)
+            if item is None:
+                cells.append(DASH)
+                continue
+            ratio = DASH if item["ratio"] is None else f"{item['ratio']:.1f}x"
+            seconds = f"{item['rebuild_seconds']:.1f} s / {item['floor_seconds']:.1f} s"
+            cells.append(f"{seconds} = {ratio}")
+        rows.append([result["size"], *cells])
     return _table(header, rows)
 
 
@@ -182,6 +231,7 @@ def markdown(result: dict[str, Any]) -> str:
         + (f" Extra environment: {extra}." if extra else ""),
         sizes_table(result["sizes"]),
         floor_table(result["sizes"]),
+        ratio_table(result["sizes"]),
     ]
     for size in result["sizes"]:
         if size.get("app"):

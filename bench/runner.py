@@ -1,4 +1,5 @@
-"""`python -m bench`: demo data, two rebuilds, pages, export and the floor at each size."""
+"""`python -m bench`: demo data, rebuilds (cold, again, one more day), pages, export and the
+floor at each size."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import report, stages
+from bench import daily, report, stages
 from bench.monitor import ChildRun, run_child
 from pipeline import history
 from pipeline.build import progress
@@ -110,6 +111,19 @@ def rebuild(settings: Settings, env: dict[str, str], name: str) -> dict[str, Any
     }
 
 
+def floor_env(env: dict[str, str]) -> dict[str, str]:
+    """The floor's environment: no ML cache (it must compute), and OpenMP threads that sleep
+    when idle as in a build (`pipeline` sets that on import; the floor imports XGBoost first)."""
+    return {"OMP_WAIT_POLICY": "PASSIVE", **env, "BATON_ML_CACHE": "off"}
+
+
+def add_day(settings: Settings) -> dict[str, Any]:
+    """Append the day after the newest one to the raw data (bench/daily.py), timed."""
+    started = time.perf_counter()
+    added = daily.append_day(settings.raw_path)
+    return {**added, "seconds": time.perf_counter() - started}
+
+
 def json_child(module: str, args: list[str], env: dict[str, str], logs: Path) -> dict[str, Any]:
     """Run `python -m module args` and return its JSON output plus its peak MiB."""
     run = _child(["-m", module, *args], env, logs, module)
@@ -135,10 +149,16 @@ def bench_size(
         seconds = result["rebuild"]["seconds"]
         print(f"[{name}] rebuilt in {seconds:.0f}s", file=sys.stderr, flush=True)
         result["rebuild2"] = rebuild(settings, env, "rebuild2")
+        if args.engine == "duckdb":  # the floor replays DuckDB SQL; a Spark build compiles Spark's
+            result["floor"] = json_child("bench.floor", [str(home)], floor_env(env), logs / "floor")
+            result["ratio_by_stage"] = report.ratio_by_stage(result["rebuild"], result["floor"])
+        # The floor ran on the cold build's data; the day after changes it.
+        result["daily_data"] = add_day(settings)
+        result["daily"] = rebuild(settings, env, "daily")
+        seconds = result["daily"]["seconds"]
+        print(f"[{name}] one more day rebuilt in {seconds:.0f}s", file=sys.stderr, flush=True)
         if with_app:
             result["app"] = json_child("bench.app_timing", [], env, logs / "app")
-        if args.engine == "duckdb":  # the floor replays DuckDB SQL; a Spark build compiles Spark's
-            result["floor"] = json_child("bench.floor", [str(home)], env, logs / "floor")
     except ChildFailedError as error:
         result["error"] = str(error)
         print(f"[{name}] {error}", file=sys.stderr, flush=True)
