@@ -15,7 +15,9 @@ def test_ranks_go_highest_first_and_break_ties_on_the_customer() -> None:
         }
     )
     ranked = relations.rank(table, "risk_rank", ["churn_probability"], stable_by="customer_id")
-    by_customer = dict(zip(ranked["customer_id"].to_pylist(), ranked["risk_rank"].to_pylist()))
+    by_customer = dict(
+        zip(ranked["customer_id"].to_pylist(), ranked["risk_rank"].to_pylist(), strict=True)
+    )
     assert by_customer == {"b": 1, "a": 2, "c": 3, "d": 4}
 
 
@@ -33,7 +35,9 @@ def test_values_that_differ_only_by_floating_point_noise_tie() -> None:
     ranked = relations.rank(
         table, "risk_rank", ["churn_probability", "raw_probability"], stable_by="customer_id"
     )
-    by_customer = dict(zip(ranked["customer_id"].to_pylist(), ranked["risk_rank"].to_pylist()))
+    by_customer = dict(
+        zip(ranked["customer_id"].to_pylist(), ranked["risk_rank"].to_pylist(), strict=True)
+    )
     assert by_customer == {"A001996": 1, "A001998": 2}
 
 
