@@ -199,7 +199,7 @@ def summarize(outcomes: list[Outcome]) -> dict[str, Any]:
 
 
 def markdown(summary: dict[str, Any], customers: int, months: int = 24) -> str:
-    """The README table."""
+    """The results table of docs/monitoring.md."""
     lines = [
         f"| scenario ({customers:,} accounts x {months} months) | expected verdict "
         "| correct / seeds |",

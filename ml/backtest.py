@@ -38,7 +38,7 @@ VALUE = "customer_value"
 BG_NBD_SCORE = "btyd_p_no_purchase"
 # Columns the backtest reads besides the features: its metrics and the baselines' scores.
 EXTRA_COLUMNS = (VALUE, RECENCY_FEATURE, BG_NBD_SCORE)
-# Backtest months fitted at the same time (README, Speed and memory: on 2 cores, two months with one
+# Backtest months fitted at the same time (docs/speed.md: on 2 cores, two months with one
 # XGBoost thread each beat one month with two threads, since much of a month is single-threaded).
 MONTHS_AT_ONCE = 2
 COLUMNS = [

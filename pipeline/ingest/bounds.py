@@ -57,7 +57,7 @@ VAR_BOUNDS: dict[str, Bound] = {
     "common_reason_share": Bound(0, 1, "a share of the contactable customers", whole=False),
 }
 # `xgboost_params` keys (XGBoost's own, plus the training options of ml/train.py) and their
-# ranges. A fit's time grows with rounds x leaves and TreeSHAP with depth squared (README).
+# ranges. A fit's time grows with rounds x leaves and TreeSHAP with depth squared (docs/speed.md).
 XGBOOST_BOUNDS: dict[str, Bound] = {
     "n_estimators": Bound(1, 5_000, "every round adds a tree to each of the build's fits"),
     "early_stopping_rounds": Bound(1, 500, "rounds without improvement before stopping"),
@@ -86,7 +86,7 @@ MAX_FEATURE_LIST = 500
 # beyond it every customer looks inactive and the snapshot grid grows without data.
 AS_OF_MARGIN_DAYS = 92
 # One feature row per customer and snapshot month: 1M customers x 24 months (24M rows) build
-# in about 13 minutes and 10 GiB on 2 cores (README, "Speed and memory").
+# in about 13 minutes and 10 GiB on 2 cores (docs/speed.md).
 DEFAULT_MAX_SNAPSHOT_ROWS = 50_000_000
 
 

@@ -13,7 +13,7 @@ from pipeline.read import queries
 # Of the customers the team can contact, at least this share get a risk of their own. Risks
 # are compared to a millionth: at 0.1 point the count is also capped by how far apart the
 # top k are (CDNOW's top 200 all lie between 81% and 85%, so at most 46 values), which is the
-# data, not a tie (README, "Risks that rank").
+# data, not a tie (docs/modeling.md, "Calibration").
 DISTINCT_RISKS = 0.9
 
 
