@@ -54,7 +54,8 @@ def test_model_beats_recency_every_month_from_april_to_august_2011(retail: Setti
     auc = metrics.pivot(index="month", columns="method", values="roc_auc").loc[MONTHS]
     assert (auc["xgboost"] > auc["recency"]).all(), auc
     # Measured with no model settings in the mapping (the product tunes itself): 0.727-0.762
-    # per month, mean 0.748 (strict walk-forward; see docs/own-data.md). The floor leaves room for noise.
+    # per month, mean 0.748 (strict walk-forward; docs/own-data.md). The floor leaves room for
+    # noise.
     assert auc["xgboost"].mean() >= 0.74, auc
 
 
