@@ -234,7 +234,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the homes here")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS[1:]),
+        help="comma-separated scenarios to run on each of the first --seeds clean homes "
+        "(default: all); e.g. sql_change,comment_change for the code scenarios alone",
+    )
     args = parser.parse_args(argv)
+    chosen = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(SCENARIOS[1:]))
+    if unknown:
+        parser.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {SCENARIOS[1:]}")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="baton-triage-"))
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -270,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         save()
         if seed >= args.first_seed + args.seeds or before["status"] != "success":
             continue
-        for scenario in SCENARIOS[1:]:
+        for scenario in (name for name in SCENARIOS[1:] if name in chosen):
             home = workdir / f"{scenario}-{seed}"
             shutil.rmtree(home, ignore_errors=True)
             copy_home(clean, home)

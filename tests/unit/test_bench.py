@@ -464,3 +464,9 @@ def test_each_size_records_the_daily_build_the_floor_and_its_ratios(
     machine = {"cores": 2, "ram_gib": 1, "cpu_model": "x", "load_average": [1.0]}
     printed = report.markdown({"machine": machine, "args": {"env": {}}, "sizes": [result]})
     assert "| S | 1.0 s / 2.0 s = 0.5x | 30.0 s / 4.0 s = 7.5x |" in printed
+
+
+def test_triage_refuses_an_unknown_scenario_by_name(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        triage.main(["--scenarios", "sql_change,no_such_thing", "--clean-seeds", "0"])
+    assert "no_such_thing" in capsys.readouterr().err
