@@ -22,12 +22,15 @@ if pointer is not None:
     k = min(int(summary["capacity_k"]), len(customers))
     top = customers.head(k)
     age, stale = sentences.data_age(summary["newest_data"], date.today(), terms.expected_every_days)
-    st.caption(
-        f"{age}. {len(customers):,} customers scored for churn within "
-        f"{summary['horizon_days']} days; your team can contact {k:,}."
+    scored = (
+        f"{len(customers):,} customers scored for churn within {summary['horizon_days']} "
+        f"days; your team can contact {k:,}."
     )
-    if stale:
+    if stale:  # the age once, in the warning that says what to do about it
+        st.caption(scored)
         st.warning(sentences.stale_warning(age, terms.expected_every_days))
+    else:
+        st.caption(f"{age}. {scored}")
 
     risk, money, accuracy, health = st.columns(4)
     risk.metric(

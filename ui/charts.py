@@ -7,8 +7,9 @@ import pandas as pd
 
 from pipeline.read.sentences import METHOD_NAMES
 
-METHOD_COLORS = alt.Scale(
-    domain=list(METHOD_NAMES.values()), range=["#2563eb", "#9ca3af", "#f59e0b", "#10b981"]
+# One colour per method on every chart, whichever methods a dataset has.
+METHOD_COLORS = dict(
+    zip(METHOD_NAMES.values(), ["#2563eb", "#9ca3af", "#f59e0b", "#10b981"], strict=True)
 )
 METRIC_NAMES = {
     "roc_auc": "Ranking quality (0.5 = chance)",
@@ -40,9 +41,9 @@ def metric_over_time(
     x = alt.X("yearmonth(scoring_month):T", title="Scoring month")
     number = ".2f" if metric == "roc_auc" else ".0%"
     y = alt.Y(f"{metric}:Q", title=title, scale=alt.Scale(zero=False), axis=alt.Axis(format=number))
-    color = alt.Color(
-        "Method:N", scale=METHOD_COLORS, title=None, legend=alt.Legend(orient="bottom")
-    )
+    shown = [name for name in METHOD_COLORS if name in set(frame["Method"])]
+    colors = alt.Scale(domain=shown, range=[METHOD_COLORS[name] for name in shown])
+    color = alt.Color("Method:N", scale=colors, title=None, legend=alt.Legend(orient="bottom"))
     tooltip = [
         alt.Tooltip("yearmonth(scoring_month):T", title="Month"),
         alt.Tooltip("Method:N"),

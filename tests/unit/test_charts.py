@@ -1,0 +1,24 @@
+"""Charts list only what they draw, each method in its own colour on every page."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ui import charts
+
+
+def test_the_legend_names_only_the_methods_the_dataset_has_in_their_fixed_colours() -> None:
+    metrics = pd.DataFrame(
+        {
+            "scoring_month": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-02-01"] * 2),
+            "method": ["xgboost", "recency", "xgboost", "recency", "xgboost", "recency"],
+            "precision_at_k": [0.3, 0.1, 0.25, 0.12, 0.2, 0.1],
+        }
+    )
+    spec = charts.metric_over_time(metrics, "precision_at_k").to_dict()
+    scale = next(layer["encoding"]["color"]["scale"] for layer in spec["layer"])
+    assert scale["domain"] == ["Baton model", "Days since last activity"]
+    assert scale["range"] == [
+        charts.METHOD_COLORS["Baton model"],
+        charts.METHOD_COLORS["Days since last activity"],
+    ]
