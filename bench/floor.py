@@ -41,7 +41,6 @@ from ml.drift import (
     drift_table,
     estimate_track_record,
     expected_performance,
-    feature_profiles,
 )
 from ml.explain import GROUP_COLUMNS, contributions, explain_frame, rows_to_explain
 from ml.frame import CUSTOMER, SNAPSHOT, load_labeled, model_frame, to_matrix
@@ -49,18 +48,16 @@ from ml.registry import from_record
 from ml.scoring import score_frame
 from ml.train import ChurnModel, fit_churn_model
 from monitoring.drift import (
-    DRIFT_BINS,
     DRIFT_FACTOR,
     JS_FLOOR,
-    PREDICTION,
     PSI_FLOOR,
     TO_DATE,
-    VALUE_BIN_LIMIT,
     count_toward_verdict,
+    model_profiles,
 )
 from monitoring.performance import performance_table
 from monitoring.quality import VOLUME_K, VOLUME_MIN_ABSOLUTE, VOLUME_MIN_RELATIVE
-from monitoring.windows import Windows, windows_from_config
+from monitoring.windows import windows_from_config
 from pipeline import warehouse
 from pipeline.settings import Settings, duckdb_memory_limit
 
@@ -262,7 +259,7 @@ def monitors(
     config = connection.table("monitor_config").df()
     windows = windows_from_config(config.iloc[0].to_dict())
     mart = connection.table(FEATURE_MART)
-    profiles = _profiles(mart, fitted, windows)
+    profiles = model_profiles(mart, fitted, windows)
     drift = drift_table(profiles, factor=DRIFT_FACTOR, psi_floor=PSI_FLOOR, js_floor=JS_FLOOR)
     to_date = dictionary.loc[dictionary["drift"] == TO_DATE, "feature"].tolist()
     drift = count_toward_verdict(drift, to_date, int(config["history_months"].iloc[0]))
@@ -298,27 +295,6 @@ def monitors(
         "performance": len(performance),
         "volume": len(bands),
     }
-
-
-def _profiles(mart: Any, fitted: ChurnModel, windows: Windows) -> pd.DataFrame:
-    """monitor_feature_profiles: binned features and scores of the reference and current months."""
-    months = [*windows.feature_reference, windows.current_snapshot]
-    dates = ", ".join(f"DATE '{month.isoformat()}'" for month in months)
-    frame = relations.read(
-        mart, [SNAPSHOT, *fitted.config.features], where=f"{SNAPSHOT} in ({dates})"
-    )
-    frame[PREDICTION] = fitted.predict_proba(frame) if len(frame) else []
-    return feature_profiles(
-        frame,
-        numeric=fitted.config.numeric_features,
-        categorical=fitted.config.categorical_features,
-        period=SNAPSHOT,
-        reference_periods=windows.feature_reference,
-        current_period=windows.current_snapshot,
-        bins=DRIFT_BINS,
-        scores=[PREDICTION],
-        value_limit=VALUE_BIN_LIMIT,
-    )
 
 
 def by_rebuild_stage(stages: Mapping[str, Mapping[str, float]]) -> dict[str, float]:

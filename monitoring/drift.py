@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+
+from ml import relations
+from ml.drift import feature_profiles
+from ml.frame import SNAPSHOT
+from ml.train import ChurnModel
+from monitoring.windows import Windows
 
 # Feature drift: PSI and Jensen-Shannon distance of the current snapshot against the pooled
 # reference months, on DRIFT_BINS quantile bins. A limit is DRIFT_FACTOR times the largest
@@ -34,6 +42,29 @@ TO_DATE = "to_date"
 TO_DATE_MIN_HISTORY_MONTHS = 12
 
 PREDICTION = "predicted_churn_probability"
+
+
+def model_profiles(snapshots: Any, fitted: ChurnModel, windows: Windows) -> pd.DataFrame:
+    """Binned distributions of the model's features and scores in the reference months and the
+    newest snapshot (`snapshots`: the feature mart, a ref on either engine), scored by the
+    model in service, so score drift reflects the inputs, not a model change."""
+    months = [*windows.feature_reference, windows.current_snapshot]
+    dates = ", ".join(f"DATE '{month.isoformat()}'" for month in months)
+    # Only the snapshot date and the model's features, not every column of the mart.
+    columns = [SNAPSHOT, *fitted.config.features]
+    frame = relations.read(snapshots, columns, where=f"{SNAPSHOT} in ({dates})")
+    frame[PREDICTION] = fitted.predict_proba(frame) if len(frame) else []
+    return feature_profiles(
+        frame,
+        numeric=fitted.config.numeric_features,
+        categorical=fitted.config.categorical_features,
+        period=SNAPSHOT,
+        reference_periods=windows.feature_reference,
+        current_period=windows.current_snapshot,
+        bins=DRIFT_BINS,
+        scores=[PREDICTION],
+        value_limit=VALUE_BIN_LIMIT,
+    )
 
 
 def to_date_note(history_months: int) -> str:

@@ -8,10 +8,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ml import relations
-from ml.drift import feature_profiles
-from ml.frame import SNAPSHOT
 from ml.registry import from_record
-from monitoring.drift import DRIFT_BINS, PREDICTION, VALUE_BIN_LIMIT
+from monitoring.drift import model_profiles
 from monitoring.windows import windows_from_config
 
 SCHEMA = pa.schema(
@@ -33,24 +31,8 @@ def model(dbt, session):
     service = relations.to_pandas(dbt.ref("ml_model_in_service"))
     windows = windows_from_config(settings.iloc[0].to_dict())
     fitted = from_record(service.iloc[0].to_dict())
-    months = [*windows.feature_reference, windows.current_snapshot]
-    dates = ", ".join(f"DATE '{month.isoformat()}'" for month in months)
     snapshots = dbt.ref("customer_snapshots")
-    # Only the snapshot date and the model's features, not every column of the mart.
-    columns = [SNAPSHOT, *fitted.config.features]
-    frame = relations.read(snapshots, columns, where=f"{SNAPSHOT} in ({dates})")
-    frame[PREDICTION] = fitted.predict_proba(frame) if len(frame) else []
-    profiles = feature_profiles(
-        frame,
-        numeric=fitted.config.numeric_features,
-        categorical=fitted.config.categorical_features,
-        period=SNAPSHOT,
-        reference_periods=windows.feature_reference,
-        current_period=windows.current_snapshot,
-        bins=DRIFT_BINS,
-        scores=[PREDICTION],
-        value_limit=VALUE_BIN_LIMIT,
-    )
+    profiles = model_profiles(snapshots, fitted, windows)
     profiles["period"] = pd.to_datetime(profiles["period"]).dt.date
     return relations.result(
         pa.Table.from_pandas(profiles, schema=SCHEMA, preserve_index=False), session
