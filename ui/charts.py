@@ -59,12 +59,13 @@ def metric_over_time(
             )
         )
     points = base.transform_filter(alt.datum.Status == MEASURED).mark_point(filled=True, size=40)
-    estimates = base.transform_filter(alt.datum.estimate).mark_point(
-        filled=False, size=110, strokeWidth=2, opacity=0.6
-    )
-    return alt.layer(
-        lines, points.encode(tooltip=tooltip), estimates.encode(tooltip=tooltip)
-    ).properties(height=300 if frame["estimate"].any() else 260)
+    layers = [lines, points.encode(tooltip=tooltip)]
+    if frame["estimate"].any():  # an empty layer makes Vega warn of an infinite extent
+        estimates = base.transform_filter(alt.datum.estimate).mark_point(
+            filled=False, size=110, strokeWidth=2, opacity=0.6
+        )
+        layers.append(estimates.encode(tooltip=tooltip))
+    return alt.layer(*layers).properties(height=300 if frame["estimate"].any() else 260)
 
 
 def accuracy_before_after(months: pd.DataFrame) -> alt.Chart:
@@ -100,6 +101,13 @@ def accuracy_before_after(months: pd.DataFrame) -> alt.Chart:
     )
 
 
+def bar_height(bars: int, per_bar: int) -> int:
+    """A horizontal bar chart's height in pixels: `per_bar` for each bar. A number, not
+    alt.Step: the app stretches charts to the page's width, and with a step height Vega-Lite
+    drops that fit and warns in the browser's console."""
+    return max(bars, 1) * per_bar
+
+
 def importance_bars(importance: pd.DataFrame, top: int = 15) -> alt.Chart:
     """Horizontal bars of the average points of risk each factor is worth, by plain name."""
     return (
@@ -113,7 +121,7 @@ def importance_bars(importance: pd.DataFrame, top: int = 15) -> alt.Chart:
                 alt.Tooltip("mean_abs_points:Q", title="Average points", format=".1f"),
             ],
         )
-        .properties(height=alt.Step(22))
+        .properties(height=bar_height(min(len(importance), top), 22))
     )
 
 
@@ -167,7 +175,7 @@ def waterfall(steps: pd.DataFrame, in_points: bool = True) -> alt.Chart:
                 alt.Tooltip("value:Q", format="+.3f", title="Model units"),
             ],
         )
-        .properties(height=alt.Step(26))
+        .properties(height=bar_height(frame["label"].nunique(), 26))
     )
 
 
@@ -211,7 +219,7 @@ def reason_counts(counts: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("customers:Q", title="Customers"),
             ],
         )
-        .properties(height=alt.Step(24))
+        .properties(height=bar_height(len(totals), 24))
     )
 
 
@@ -281,20 +289,22 @@ def volume_band(volume: pd.DataFrame, changed_at: object = None) -> alt.LayerCha
         y=alt.Y("low_rows:Q", title="Rows per day"), y2="high_rows:Q"
     )
     line = base.mark_line(color=CURRENT_COLOR, strokeWidth=1.2).encode(y="row_count:Q")
-    points = (
-        base.transform_filter("datum.outside")
-        .mark_circle(color=ALARM_COLOR, size=28)
-        .encode(
-            y="row_count:Q",
-            tooltip=[
-                alt.Tooltip("day:T", title="Day"),
-                alt.Tooltip("row_count:Q", title="Rows", format=",.0f"),
-                alt.Tooltip("expected_rows:Q", title="Expected", format=",.0f"),
-                alt.Tooltip("status:N", title="Status"),
-            ],
+    layers = [band, line]
+    if frame["outside"].any():  # an empty layer makes Vega warn of an infinite extent
+        layers.append(
+            base.transform_filter("datum.outside")
+            .mark_circle(color=ALARM_COLOR, size=28)
+            .encode(
+                y="row_count:Q",
+                tooltip=[
+                    alt.Tooltip("day:T", title="Day"),
+                    alt.Tooltip("row_count:Q", title="Rows", format=",.0f"),
+                    alt.Tooltip("expected_rows:Q", title="Expected", format=",.0f"),
+                    alt.Tooltip("status:N", title="Status"),
+                ],
+            )
         )
-    )
-    return alt.layer(band, line, points, *_change_rules(frame, "changed")).properties(height=240)
+    return alt.layer(*layers, *_change_rules(frame, "changed")).properties(height=240)
 
 
 def distribution_compare(distribution: pd.DataFrame) -> alt.Chart:
