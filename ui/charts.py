@@ -101,11 +101,15 @@ def accuracy_before_after(months: pd.DataFrame) -> alt.Chart:
     )
 
 
+# Pixels a horizontal bar chart needs below its bars: the x axis, its labels and its title.
+X_AXIS_PIXELS = 50
+
+
 def bar_height(bars: int, per_bar: int) -> int:
-    """A horizontal bar chart's height in pixels: `per_bar` for each bar. A number, not
-    alt.Step: the app stretches charts to the page's width, and with a step height Vega-Lite
-    drops that fit and warns in the browser's console."""
-    return max(bars, 1) * per_bar
+    """A horizontal bar chart's height in pixels: `per_bar` for each bar plus the x axis. A
+    number, not alt.Step: the app stretches charts to the page's width, and with a step height
+    Vega-Lite drops that fit and warns in the browser's console."""
+    return max(bars, 1) * per_bar + X_AXIS_PIXELS
 
 
 def importance_bars(importance: pd.DataFrame, top: int = 15) -> alt.Chart:
@@ -115,7 +119,9 @@ def importance_bars(importance: pd.DataFrame, top: int = 15) -> alt.Chart:
         .mark_bar(color="#2563eb")
         .encode(
             x=alt.X("mean_abs_points:Q", title="Average effect on a customer's risk (points)"),
-            y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
+            y=alt.Y(
+                "label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320, labelOverlap=False)
+            ),
             tooltip=[
                 alt.Tooltip("label:N", title="Factor"),
                 alt.Tooltip("mean_abs_points:Q", title="Average points", format=".1f"),
@@ -162,7 +168,10 @@ def waterfall(steps: pd.DataFrame, in_points: bool = True) -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y(
-                "label:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelLimit=420)
+                "label:N",
+                sort=alt.SortField("order"),
+                title=None,
+                axis=alt.Axis(labelLimit=420, labelOverlap=False),
             ),
             x=alt.X(f"start{unit}:Q", title=title),
             x2=f"end{unit}:Q",
@@ -203,7 +212,10 @@ def reason_counts(counts: pd.DataFrame) -> alt.Chart:
                 "sum(customers):Q", title="At-risk customers with this among their top 3 reasons"
             ),
             y=alt.Y(
-                "label:N", sort=totals.index.tolist(), title=None, axis=alt.Axis(labelLimit=320)
+                "label:N",
+                sort=totals.index.tolist(),
+                title=None,
+                axis=alt.Axis(labelLimit=320, labelOverlap=False),
             ),
             color=alt.Color(
                 "rank:N",
