@@ -22,3 +22,13 @@ def test_the_legend_names_only_the_methods_the_dataset_has_in_their_fixed_colour
         charts.METHOD_COLORS["Baton model"],
         charts.METHOD_COLORS["Days since last activity"],
     ]
+
+
+def test_bar_charts_have_a_pixel_height_with_room_for_every_label() -> None:
+    importance = pd.DataFrame(
+        {"label": [f"Factor {i}" for i in range(15)], "mean_abs_points": range(15, 0, -1)}
+    )
+    spec = charts.importance_bars(importance).to_dict()
+    # A number (a step height makes Vega-Lite drop the page's fit and warn), 22 px per bar.
+    assert spec["height"] == 15 * 22 + charts.X_AXIS_PIXELS
+    assert spec["encoding"]["y"]["axis"]["labelOverlap"] is False, "labels must not be thinned"
