@@ -1,4 +1,7 @@
-"""Background builds for the app: one worker thread at a time, state readable from any rerun."""
+"""Background builds for the app: one at a time, state readable from any rerun.
+
+A thread waits on the build, which runs in a child process (pipeline.build.worker), so the
+Streamlit server and the build do not share an interpreter."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from datetime import UTC, datetime
 
 from pipeline.access import Actor, require_operator
 from pipeline.build.lock import BuildRefusedError, is_locked, read_holder
-from pipeline.build.rebuild import rebuild
+from pipeline.build.worker import build_in_child
 from pipeline.history import RunRecord
 from pipeline.settings import Settings
 
@@ -16,9 +19,9 @@ Runner = Callable[..., RunRecord]
 
 
 class BuildJob:
-    """Starts rebuilds in a background thread and remembers how the last one ended."""
+    """Starts rebuilds in the background and remembers how the last one ended."""
 
-    def __init__(self, settings: Settings, runner: Runner = rebuild) -> None:
+    def __init__(self, settings: Settings, runner: Runner = build_in_child) -> None:
         self.settings = settings
         self._runner = runner
         self._guard = threading.Lock()
