@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from bench.stages import STAGES
+from ml.cache import installed_version
 
 PACKAGES = (
     "dbt-core",
@@ -66,13 +66,6 @@ def _proc_field(path: str, key: str) -> str:
     return ""
 
 
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def machine() -> dict[str, Any]:
     """Cores, RAM, CPU model, load, Python and package versions of this machine."""
     mem_kib = _proc_field("/proc/meminfo", "MemTotal").split(" ")[0] or "0"
@@ -83,7 +76,7 @@ def machine() -> dict[str, Any]:
         "load_average": os.getloadavg(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "packages": {name: _version(name) for name in PACKAGES},
+        "packages": {name: installed_version(name) for name in PACKAGES},
     }
 
 
