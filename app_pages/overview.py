@@ -85,6 +85,17 @@ if pointer is not None:
     if headline is not None:
         st.markdown(headline)
 
+    # The columns both customer tables of this page show, named the dataset's way.
+    customer_columns = {
+        "customer_name": "Customer",
+        "risk_pct": st.column_config.ProgressColumn(
+            "Risk", format="%.0f%%", min_value=0, max_value=100
+        ),
+        "customer_value": st.column_config.NumberColumn(
+            terms.value_label, format=f"{terms.symbol}%,.0f"
+        ),
+        "reason_1": st.column_config.TextColumn("Top reason", width="large"),
+    }
     st.subheader("Who to call first")
     first = top.head(FIRST_CALLS).assign(risk_pct=lambda frame: frame["churn_probability"] * 100)
     st.dataframe(
@@ -92,16 +103,7 @@ if pointer is not None:
         hide_index=True,
         width="stretch",
         placeholder="",
-        column_config={
-            "customer_name": "Customer",
-            "risk_pct": st.column_config.ProgressColumn(
-                "Risk", format="%.0f%%", min_value=0, max_value=100
-            ),
-            "customer_value": st.column_config.NumberColumn(
-                terms.value_label, format=f"{terms.symbol}%,.0f"
-            ),
-            "reason_1": st.column_config.TextColumn("Top reason", width="large"),
-        },
+        column_config=customer_columns,
     )
     st.page_link(
         "app_pages/at_risk.py",
@@ -139,15 +141,8 @@ if pointer is not None:
                 width="stretch",
                 placeholder="",
                 column_config={
-                    "customer_name": "Customer",
-                    "risk_pct": st.column_config.ProgressColumn(
-                        "Risk", format="%.0f%%", min_value=0, max_value=100
-                    ),
+                    **customer_columns,
                     "movement": "Since last build",
                     "change": "Risk change",
-                    "customer_value": st.column_config.NumberColumn(
-                        terms.value_label, format=f"{terms.symbol}%,.0f"
-                    ),
-                    "reason_1": "Top reason",
                 },
             )

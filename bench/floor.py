@@ -42,7 +42,13 @@ from ml.drift import (
     estimate_track_record,
     expected_performance,
 )
-from ml.explain import GROUP_COLUMNS, contributions, explain_frame, rows_to_explain
+from ml.explain import (
+    EXPLANATION_SCHEMA,
+    GROUP_COLUMNS,
+    contributions,
+    explain_frame,
+    rows_to_explain,
+)
 from ml.frame import CUSTOMER, SNAPSHOT, load_labeled, model_frame, to_matrix
 from ml.registry import from_record
 from ml.scoring import score_frame
@@ -85,17 +91,6 @@ SCORES = pa.schema(
         ("churn_probability", pa.float64()),
         ("raw_probability", pa.float64()),
         ("model_version", pa.string()),
-    ]
-)
-EXPLANATIONS = pa.schema(
-    [
-        (CUSTOMER, pa.string()),
-        ("feature", pa.string()),
-        ("feature_value", pa.string()),
-        ("contribution", pa.float64()),
-        ("base_value", pa.float64()),
-        ("points", pa.float64()),
-        ("importance_sample", pa.bool_()),
     ]
 )
 T = TypeVar("T")
@@ -238,7 +233,9 @@ def explain(
     keep = None if chosen_rows.all() else who[CUSTOMER][chosen_rows]
     chosen = relations.keep(latest, CUSTOMER, keep)
     sampled = frozenset(who[CUSTOMER][sample].astype(str))
-    explained = relations.map_frames(chosen, partial(explain_frame, fitted, sampled), EXPLANATIONS)
+    explained = relations.map_frames(
+        chosen, partial(explain_frame, fitted, sampled), EXPLANATION_SCHEMA
+    )
     return chosen, explained
 
 

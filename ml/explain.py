@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import xgboost as xgb
 
 from ml.blend import BLEND_FEATURE, blend_logit
@@ -26,6 +27,19 @@ EXPLAIN_TOP_PER_GROUP = 200
 GROUP_COLUMNS = ("segment", "plan", "region")
 # Customers drawn at random (stable across builds) to average global importance over.
 IMPORTANCE_SAMPLE = 2_000
+# The rows explain_frame returns (one per customer and feature), as the ml_explanations model
+# stores them.
+EXPLANATION_SCHEMA = pa.schema(
+    [
+        (CUSTOMER, pa.string()),
+        ("feature", pa.string()),
+        ("feature_value", pa.string()),
+        ("contribution", pa.float64()),
+        ("base_value", pa.float64()),
+        ("points", pa.float64()),
+        ("importance_sample", pa.bool_()),
+    ]
+)
 
 
 def contributions(model: ChurnModel, frame: pd.DataFrame) -> tuple[np.ndarray, float]:

@@ -8,27 +8,16 @@ sample that global importance averages over (ml.explain).
 from functools import partial
 
 import numpy as np
-import pyarrow as pa
 
 from ml import relations
 from ml.config import load_settings
+from ml.explain import EXPLANATION_SCHEMA as SCHEMA
 from ml.explain import GROUP_COLUMNS, explain_frame, rows_to_explain
 from ml.frame import CUSTOMER, SNAPSHOT
 from ml.registry import from_record
 
 READ_SCORES = [CUSTOMER, "churn_probability", "risk_rank"]
 READ_CHOICE = [CUSTOMER, "customer_value", *GROUP_COLUMNS]
-SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()),
-        ("feature", pa.string()),
-        ("feature_value", pa.string()),
-        ("contribution", pa.float64()),
-        ("base_value", pa.float64()),
-        ("points", pa.float64()),
-        ("importance_sample", pa.bool_()),
-    ]
-)
 
 
 def model(dbt, session):
