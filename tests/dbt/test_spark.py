@@ -33,6 +33,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.spark]
 CUSTOMERS, MONTHS, SEED = 2_000, 12, 42
 # The acceptance bound: the two engines' models rank about equally well on the same data.
 ROC_AUC_TOLERANCE = 0.01
+# Tables whose row count is an answer of the model, not of the data: the factors shared by
+# nearly everyone on the list. Spark boosts with xgboost.spark (histograms summed per
+# partition), so its model is a close cousin of DuckDB's, not the same trees, and a factor at
+# the "nearly everyone" cut-off is in one list and not the other (seen in CI: 1 row vs 0).
+# Their columns must still match.
+ROWS_THE_MODEL_DECIDES = ("common_reasons",)
 
 
 def require_spark() -> None:
@@ -113,8 +119,13 @@ def test_spark_build_publishes_what_a_duckdb_build_publishes(
 
     # Staging views read the raw data: a Spark build counts them and leaves them out.
     assert set(relations(spark_settings)) == set(duck) - staging
-    assert spark_record.rows == duckdb_record.rows
-    for table in ("customer_snapshots", "feature_dictionary", "monitor_daily_volume"):
+    decided = set(ROWS_THE_MODEL_DECIDES)
+    assert decided <= set(duckdb_record.rows)
+    assert {t: n for t, n in spark_record.rows.items() if t not in decided} == {
+        t: n for t, n in duckdb_record.rows.items() if t not in decided
+    }
+    tables = ("customer_snapshots", "feature_dictionary", "monitor_daily_volume", *decided)
+    for table in tables:
         columns = query(spark_settings, f"select * from {table} limit 0").columns
         assert list(columns) == list(query(duckdb_settings, f"select * from {table} limit 0"))
     keys = ["customer_id", "snapshot_date"]
