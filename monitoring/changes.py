@@ -9,7 +9,7 @@ its owner. A change that moves nothing is reported as harmless.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -29,15 +29,14 @@ BEFORE, AFTER = pd.Timestamp("2000-01-01"), pd.Timestamp("2000-01-02")
 
 
 def moved_features(
-    before: pd.DataFrame,
-    after: pd.DataFrame,
-    numeric: Sequence[str],
-    categorical: Sequence[str],
+    before: pd.DataFrame, after: pd.DataFrame, kinds: Mapping[str, str]
 ) -> pd.DataFrame:
     """PSI of every feature of one snapshot as computed by the previous build (`before`) and by
-    this one (`after`), on bins fitted to `before`; `moved` at MOVED_PSI or more."""
-    numeric = [name for name in numeric if name in before and name in after]
-    categorical = [name for name in categorical if name in before and name in after]
+    this one (`after`), on bins fitted to `before`; `moved` at MOVED_PSI or more. `kinds`: each
+    feature's kind (`numeric` or `categorical`, as feature_dictionary says)."""
+    shared = [name for name in kinds if name in before and name in after]
+    numeric = [name for name in shared if kinds[name] == "numeric"]
+    categorical = [name for name in shared if kinds[name] == "categorical"]
     if before.empty or after.empty or not (numeric or categorical):
         return pd.DataFrame(columns=MOVED_COLUMNS)
     both = pd.concat([before.assign(_build=BEFORE), after.assign(_build=AFTER)], ignore_index=True)

@@ -2,28 +2,95 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from pipeline.settings import ROOT
+from pipeline import history, warehouse
+from pipeline.settings import ROOT, Settings
 
 
-def run_pipeline(home: Path, *args: str, timeout: float = 600) -> str:
-    """Run `python -m pipeline ...` for one BATON_HOME, as a user would; return stdout."""
-    result = subprocess.run(
+def pipeline_cli(
+    home: Path,
+    *args: str,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m pipeline ...` in a child process that finds its home through BATON_HOME, as
+    a user runs it (`env` adds to the environment, e.g. BATON_ENGINE); its exit and output."""
+    return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
-        cwd=ROOT,
-        env={**os.environ, "BATON_HOME": str(home)},
+        cwd=cwd,
+        env={**os.environ, "BATON_HOME": str(home), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+
+
+def start_pipeline(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """`python -m pipeline ...` started in a child (stdout and stderr piped, as text), for
+    tests that act while it runs: interrupt it, read beside it, start another."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=ROOT,
+        env={**os.environ, "BATON_HOME": str(home), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def serving_build(settings: Settings) -> str | None:
+    """The build id a home serves (None before the first publish)."""
+    pointer = warehouse.current(settings)
+    return pointer["build_id"] if pointer else None
+
+
+def wait_for_nodes(settings: Settings, process: subprocess.Popen[str], done: int) -> None:
+    """Wait until the running build (not the one serving) has finished `done` nodes (its
+    progress.json says so), or fail after 3 minutes or when it ends first."""
+    serving = serving_build(settings)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the build ended before it could be interrupted"
+        try:
+            state = json.loads((settings.home / "progress.json").read_text())
+        except (OSError, ValueError):
+            state = {}
+        if state.get("done", 0) >= done and state.get("build_id") != serving:
+            return
+        time.sleep(0.1)
+    pytest.fail("the build made no progress in 3 minutes")
+
+
+def wait_for_new_build(settings: Settings, before: str | None, seconds: float = 180) -> str:
+    """Wait until a build other than `before` serves (a running build may not fail meanwhile);
+    its build id."""
+    deadline = time.monotonic() + seconds
+    while serving_build(settings) == before:
+        latest = history.latest(settings)
+        assert latest is None or latest.status in ("running", "success"), latest.failure
+        assert time.monotonic() < deadline, f"no new build published in {seconds:.0f}s"
+        time.sleep(2)
+    after = serving_build(settings)
+    assert after is not None
+    return after
+
+
+def run_pipeline(home: Path, *args: str, timeout: float = 600) -> str:
+    """`pipeline_cli` that must succeed; its stdout."""
+    result = pipeline_cli(home, *args, timeout=timeout)
     assert result.returncode == 0, f"pipeline {args} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 

@@ -94,12 +94,7 @@ def feature_moves(before: str, after: str) -> pd.DataFrame:
     old, new = _frame(before, query), _frame(after, query)
     dictionary = _frame(after, "select feature, kind from feature_dictionary")
     kinds = dict(zip(dictionary["feature"], dictionary["kind"], strict=True))
-    moved = moved_features(
-        old,
-        new,
-        numeric=[name for name, kind in kinds.items() if kind == "numeric"],
-        categorical=[name for name, kind in kinds.items() if kind == "categorical"],
-    )
+    moved = moved_features(old, new, kinds)
     return moved.assign(snapshot_date=pd.Timestamp(newest).date())
 
 

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from pipeline.build.lock import BuildRefusedError
 from pipeline.dataset import save as save_dataset
 from pipeline.history import RunRecord
 from pipeline.settings import Settings
+from tests.support import pipeline_cli
 
 pytestmark = pytest.mark.slow
 
@@ -54,15 +54,7 @@ def query(path: Path, sql: str, params: list[object] | None = None) -> pd.DataFr
 
 def cli(settings: Settings, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """`python -m pipeline ...` in a child process that finds its home through BATON_HOME."""
-    env = {**os.environ, "BATON_HOME": str(settings.home)}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return pipeline_cli(settings.home, *args, cwd=cwd)
 
 
 def assert_one_readable_line(message: str) -> None:

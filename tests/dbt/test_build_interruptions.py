@@ -4,11 +4,7 @@ good build keeps serving, and nothing is left in the scratch folder."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -18,38 +14,10 @@ from pipeline import history, warehouse
 from pipeline.build.rebuild import rebuild
 from pipeline.history import RunRecord
 from pipeline.read import queries
-from pipeline.settings import ROOT, Settings
+from pipeline.settings import Settings
+from tests.support import start_pipeline, wait_for_nodes
 
 pytestmark = pytest.mark.slow
-
-
-def start_cli_build(settings: Settings, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "rebuild"],
-        cwd=ROOT,
-        env={**os.environ, "BATON_HOME": str(settings.home), **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for_nodes(settings: Settings, process: subprocess.Popen[str], done: int) -> None:
-    """Wait until the running build (not the one serving) has finished `done` nodes."""
-    serving = warehouse.current(settings)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the build ended before it could be interrupted"
-        try:
-            state = json.loads((settings.home / "progress.json").read_text())
-        except (OSError, ValueError):
-            state = {}
-        if state.get("done", 0) >= done and state.get("build_id") != (serving or {}).get(
-            "build_id"
-        ):
-            return
-        time.sleep(0.1)
-    pytest.fail("the build made no progress in 3 minutes")
 
 
 def assert_nothing_lost(settings: Settings, serving_before: str | None) -> RunRecord:
@@ -70,7 +38,7 @@ def test_a_signal_midway_is_recorded_as_interrupted_at_its_node(
     copied_home: Settings, sent: signal.Signals, code: int
 ) -> None:
     before = warehouse.current(copied_home)["build_id"]  # type: ignore[index]
-    process = start_cli_build(copied_home)
+    process = start_pipeline(copied_home.home, "rebuild")
     wait_for_nodes(copied_home, process, done=8)
     process.send_signal(sent)
     _, stderr = process.communicate(timeout=300)
@@ -93,7 +61,7 @@ def test_a_cli_build_past_its_time_limit_is_stopped_and_recorded_with_a_sentence
 ) -> None:
     before = warehouse.current(copied_home)["build_id"]  # type: ignore[index]
     started = time.monotonic()
-    process = start_cli_build(copied_home, BATON_BUILD_TIMEOUT="4")
+    process = start_pipeline(copied_home.home, "rebuild", env={"BATON_BUILD_TIMEOUT": "4"})
     _, stderr = process.communicate(timeout=300)
 
     assert process.returncode == 1, stderr

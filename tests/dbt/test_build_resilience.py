@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,51 +17,21 @@ from pipeline import history, warehouse
 from pipeline.build.rebuild import recover_interrupted
 from pipeline.read import queries
 from pipeline.settings import ROOT, Settings
+from tests.support import pipeline_cli, serving_build, start_pipeline, wait_for_nodes
 
 pytestmark = pytest.mark.slow
-
-
-def _start_cli_build(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "BATON_HOME": str(settings.home)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "rebuild"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _wait_for_nodes(settings: Settings, process: subprocess.Popen[bytes], done: int) -> None:
-    """Wait until the running build has finished `done` nodes (or fail after 3 minutes)."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the build ended before it could be interrupted"
-        try:
-            state = json.loads((settings.home / "progress.json").read_text())
-        except (OSError, ValueError):
-            state = {}
-        if state.get("done", 0) >= done and state.get("build_id") != _serving_build(settings):
-            return
-        time.sleep(0.1)
-    pytest.fail("the build made no progress in 3 minutes")
-
-
-def _serving_build(settings: Settings) -> str | None:
-    pointer = warehouse.current(settings)
-    return pointer["build_id"] if pointer else None
 
 
 def test_sigkill_midway_reads_as_interrupted_at_once_and_the_next_start_cleans_up(
     copied_home: Settings,
 ) -> None:
-    before = _serving_build(copied_home)
-    process = _start_cli_build(copied_home)
-    _wait_for_nodes(copied_home, process, done=10)
+    before = serving_build(copied_home)
+    process = start_pipeline(copied_home.home, "rebuild")
+    wait_for_nodes(copied_home, process, done=10)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
 
-    assert _serving_build(copied_home) == before
+    assert serving_build(copied_home) == before
     pointer = warehouse.current(copied_home)
     assert pointer is not None
     assert len(queries.at_risk(pointer["path"])) > 0
@@ -86,18 +55,7 @@ def test_two_cli_rebuilds_started_together_run_exactly_one_and_refuse_the_other_
     copied_home: Settings,
 ) -> None:
     runs_before = {record.build_id for record in history.load_all(copied_home)}
-    env = {**os.environ, "BATON_HOME": str(copied_home.home)}
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "rebuild"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    processes = [start_pipeline(copied_home.home, "rebuild") for _ in range(2)]
     outputs = [process.communicate(timeout=600) for process in processes]
     outcomes = [
         (process.returncode, output) for process, output in zip(processes, outputs, strict=True)
@@ -109,13 +67,13 @@ def test_two_cli_rebuilds_started_together_run_exactly_one_and_refuse_the_other_
     assert "Build not started: A build is already running (started by cli" in refused_stderr
     new_runs = [r for r in history.load_all(copied_home) if r.build_id not in runs_before]
     assert [run.status for run in new_runs] == ["success"]
-    assert _serving_build(copied_home) == new_runs[0].build_id
+    assert serving_build(copied_home) == new_runs[0].build_id
 
 
 def test_reading_the_dashboard_data_during_a_build_never_fails_or_mixes_builds(
     copied_home: Settings,
 ) -> None:
-    process = _start_cli_build(copied_home)
+    process = start_pipeline(copied_home.home, "rebuild")
     seen: set[str] = set()
     reads = 0
     try:
@@ -134,7 +92,7 @@ def test_reading_the_dashboard_data_during_a_build_never_fails_or_mixes_builds(
     assert reads > 5
     latest = history.latest(copied_home)
     assert latest is not None and latest.status == "success"
-    assert _serving_build(copied_home) == latest.build_id
+    assert serving_build(copied_home) == latest.build_id
 
 
 def _small_file_limit() -> None:
@@ -146,7 +104,7 @@ def _small_file_limit() -> None:
 def test_a_full_disk_fails_the_build_cleanly_and_keeps_the_last_good_build(
     copied_home: Settings,
 ) -> None:
-    before = _serving_build(copied_home)
+    before = serving_build(copied_home)
     done = subprocess.run(
         [sys.executable, "-m", "pipeline", "rebuild"],
         cwd=ROOT,
@@ -158,7 +116,7 @@ def test_a_full_disk_fails_the_build_cleanly_and_keeps_the_last_good_build(
     )
     assert done.returncode == 1, done.stderr
     assert "The last good build keeps serving." in done.stderr
-    assert _serving_build(copied_home) == before
+    assert serving_build(copied_home) == before
     record = history.latest(copied_home)
     assert record is not None and record.status == "failed"
     assert record.failure is not None and record.failure["message"]
@@ -179,17 +137,9 @@ def test_a_truncated_serving_warehouse_leaves_status_and_export_serving_an_intac
     warehouse.manifest_path(copied_home, older).write_text(json.dumps(manifest))
     data = serving.read_bytes()
     serving.write_bytes(data[: len(data) // 2])  # "IO Error: Could not read enough bytes"
-    env = {**os.environ, "BATON_HOME": str(copied_home.home)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "pipeline", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return pipeline_cli(copied_home.home, *args, timeout=120)
 
     status = cli("status", "--json")
     assert status.returncode == 0, status.stderr

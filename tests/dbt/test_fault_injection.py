@@ -14,12 +14,10 @@ builds mid-query too.)
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +28,9 @@ from pipeline import history, warehouse
 from pipeline.build import faults
 from pipeline.build.rebuild import rebuild
 from pipeline.read import queries
-from pipeline.settings import DBT_PROJECT_DIR, ROOT, Settings
+from pipeline.settings import DBT_PROJECT_DIR, Settings
 from tests.conftest import BuiltHome
+from tests.support import start_pipeline
 
 pytestmark = pytest.mark.slow
 
@@ -142,20 +141,8 @@ def test_a_build_killed_at_any_point_leaves_a_good_build_serving_and_a_true_reco
     before = warehouse.current(home)
     assert before is not None
     marker = tmp_path / "reached"
-    env = {
-        **os.environ,
-        "BATON_HOME": str(home.home),
-        faults.POINT_ENV: hook(point),
-        faults.MARKER_ENV: str(marker),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "rebuild"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    env = {faults.POINT_ENV: hook(point), faults.MARKER_ENV: str(marker)}
+    process = start_pipeline(home.home, "rebuild", env=env)
     try:
         reach(point, process, marker, home)
         process.send_signal(point.signal)

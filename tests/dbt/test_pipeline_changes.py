@@ -4,10 +4,7 @@ and its owner: the diff, the preview and the verdict on real builds of the demo.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +15,7 @@ import pytest
 from pipeline import dataset, history, warehouse
 from pipeline.history import RunRecord
 from pipeline.settings import DBT_PROJECT_DIR, ROOT, Settings
+from tests.support import pipeline_cli
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +33,7 @@ def project_with(tmp_path: Path, relative: str, old: str, new: str) -> Path:
 
 def pipeline_json(home: Path, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """`python -m pipeline <args> --json` for one home, as a user runs it."""
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args, "--json"],
-        cwd=ROOT,
-        env={**os.environ, "BATON_HOME": str(home), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = pipeline_cli(home, *args, "--json", env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return dict(json.loads(done.stdout))
 
@@ -68,13 +59,9 @@ def test_a_comment_in_an_ml_module_is_listed_for_the_ml_engineer_and_changes_no_
     shutil.copytree(ROOT / "ml", packages / "ml", ignore=shutil.ignore_patterns("__pycache__"))
     module = packages / "ml" / "explain.py"
     module.write_text(module.read_text() + "\n# A comment changes the file, not what it does.\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "rebuild"],
-        cwd=packages,  # this copy of ml/ is the one imported, the rest comes from the project
-        env={**os.environ, "BATON_HOME": str(copied_home.home), "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=600,
+    # cwd: this copy of ml/ is the one imported, the rest comes from the project
+    done = pipeline_cli(
+        copied_home.home, "rebuild", cwd=packages, env={"PYTHONPATH": str(ROOT)}, timeout=600
     )
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -149,12 +136,10 @@ def test_a_harmful_change_fails_its_preview_with_a_report_and_publishes_nothing(
         "    from source\n    where hash(account_id) % 3 <> 0\n",
     )
     report_file = tmp_path / "preview.md"
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "preview", "--out", str(report_file)],
-        cwd=ROOT,
-        env={**os.environ, "BATON_HOME": str(copied_home.home), "BATON_PROJECT_DIR": str(project)},
-        capture_output=True,
-        text=True,
+    done = pipeline_cli(
+        copied_home.home,
+        *("preview", "--out", str(report_file)),
+        env={"BATON_PROJECT_DIR": str(project)},
         timeout=600,
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from pipeline.build import spark
 from pipeline.build.rebuild import rebuild
 from pipeline.history import RunRecord
 from pipeline.settings import ROOT, Settings
+from tests.support import pipeline_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -153,15 +153,7 @@ def test_spark_model_ranks_as_well_as_the_duckdb_model_on_the_same_data(
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     """`python -m pipeline ...` as a user with BATON_ENGINE=spark in their shell runs it."""
-    env = {**os.environ, "BATON_HOME": str(settings.home), "BATON_ENGINE": "spark"}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return pipeline_cli(settings.home, *args, env={"BATON_ENGINE": "spark"})
 
 
 def test_at_risk_export_and_status_work_on_a_spark_build(

@@ -18,6 +18,7 @@ from pipeline import history, warehouse
 from pipeline.build.lock import is_locked
 from pipeline.read import export, queries
 from pipeline.settings import Settings
+from tests.support import wait_for_new_build
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -311,13 +312,7 @@ def test_rebuild_button_publishes_a_new_build_and_is_disabled_meanwhile(
     expect(page.get_by_test_id("stProgress").first).to_be_visible()
     screenshot(page, "pipeline_building")
 
-    deadline = time.monotonic() + REBUILD_SECONDS
-    while (warehouse.current(settings) or {}).get("build_id") == before:
-        latest = history.latest(settings)
-        assert latest is None or latest.status in ("running", "success"), latest.failure
-        assert time.monotonic() < deadline, f"no new build published in {REBUILD_SECONDS}s"
-        time.sleep(2)
-    after = warehouse.current(settings)["build_id"]
+    after = wait_for_new_build(settings, before, seconds=REBUILD_SECONDS)
 
     # The sidebar notices the new build and reruns the page without a reload.
     expect(markdown(page, f"Serving build {after}")).to_have_count(1, timeout=20_000)

@@ -12,7 +12,6 @@ import getpass
 import json
 import re
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ from pipeline.settings import Settings
 from tests.e2e import oidc_provider
 from tests.e2e.conftest import free_port, start_streamlit, stop_streamlit
 from tests.e2e.oidc_provider import User
+from tests.support import wait_for_new_build
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -212,13 +212,7 @@ def test_an_operator_rebuilds_and_the_run_history_names_who_triggered_each_build
     rebuild.click()
     expect(page.get_by_test_id("stToast")).to_contain_text("Build started")
 
-    deadline = time.monotonic() + REBUILD_SECONDS
-    while (warehouse.current(settings) or {}).get("build_id") == before:
-        latest = history.latest(settings)
-        assert latest is None or latest.status in ("running", "success"), latest.failure
-        assert time.monotonic() < deadline, f"no new build published in {REBUILD_SECONDS}s"
-        time.sleep(2)
-    after = warehouse.current(settings)["build_id"]
+    after = wait_for_new_build(settings, before, seconds=REBUILD_SECONDS)
     expect(page.get_by_text(f"Serving build {after}")).to_be_visible(timeout=20_000)
     page.wait_for_timeout(1000)
     screenshot(page, "pipeline_after_operator_rebuild")

@@ -11,7 +11,6 @@ import hashlib
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from pipeline.build import guards
 from pipeline.build.lock import build_lock
 from pipeline.build.rebuild import rebuild
 from pipeline.settings import ROOT, Settings
+from tests.support import pipeline_cli
 from tests.unit.test_hostile_mappings import GOOD, PEOPLE, USAGE
 from tests.unit.test_serving_survives import publish_build
 
@@ -199,14 +199,7 @@ def test_sigterm_in_the_main_thread_interrupts_with_its_name_except_while_publis
 
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        cwd=ROOT,
-        env={**os.environ, "BATON_HOME": str(settings.home)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return pipeline_cli(settings.home, *args)
 
 
 @pytest.mark.parametrize(

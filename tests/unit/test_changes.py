@@ -108,11 +108,15 @@ def test_new_data_alone_is_never_a_pipeline_change() -> None:
 def test_a_feature_moves_when_the_same_customers_get_other_values() -> None:
     rng = np.random.default_rng(0)
     before = pd.DataFrame({"days": rng.exponential(10, 2000), "plan": rng.choice(["a", "b"], 2000)})
-    same = moved_features(before, before.copy(), ["days"], ["plan"]).set_index("feature")
+    same = moved_features(
+        before, before.copy(), {"days": "numeric", "plan": "categorical"}
+    ).set_index("feature")
     assert not same["moved"].any() and same["psi"].max() < 1e-9
     after = before.assign(days=before["days"] * 3)
     assert (
-        moved_features(before, after, ["days"], ["plan"]).set_index("feature").loc["days", "moved"]
+        moved_features(before, after, {"days": "numeric", "plan": "categorical"})
+        .set_index("feature")
+        .loc["days", "moved"]
     )
 
 

@@ -25,10 +25,5 @@ def model(dbt, session):
     )
     after = relations.read(features, where=same_day, stable_by=CUSTOMER)
     kinds = dict(zip(dictionary["feature"], dictionary["kind"], strict=True))
-    shifts = moved_features(
-        before,
-        after,
-        numeric=[name for name, kind in kinds.items() if kind == "numeric"],
-        categorical=[name for name, kind in kinds.items() if kind == "categorical"],
-    )
+    shifts = moved_features(before, after, kinds)
     return relations.result(shifts, session, SCHEMA)
