@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import ml.train
 from ml import linear
 from ml.baselines import fit_logistic
 from ml.explain import contributions
@@ -56,15 +57,30 @@ def test_a_model_with_the_logistic_regression_weighed_in_is_explained_and_restor
     np.testing.assert_allclose(restored.predict_proba(rows), model.predict_proba(rows), atol=1e-12)
 
 
-def test_a_tuned_fit_weighs_in_the_logistic_regression_where_the_truth_is_linear(
-    frame, make_config
-) -> None:
+@pytest.fixture
+def linear_world(frame) -> pd.DataFrame:
+    """The same customers, whose churn is a logistic function of days since last activity."""
     world = frame.copy()
     days = world["days_since_last_activity"].fillna(40.0).to_numpy()
     world[LABEL] = np.random.default_rng(0).random(len(days)) < 1 / (1 + np.exp(4.0 - 0.12 * days))
-    chosen = fit_churn_model(world, make_config(tune=True))
+    return world
+
+
+def test_a_tuned_fit_weighs_in_the_logistic_regression_where_the_truth_is_linear(
+    linear_world, make_config
+) -> None:
+    chosen = fit_churn_model(linear_world, make_config(tune=True))
     assert chosen.config.linear_weight in LINEAR_WEIGHTS[1:], chosen.config.settings
     assert chosen.config.linear and "linear" in chosen.config.settings
+
+
+def test_a_gain_within_its_standard_error_keeps_the_trees_alone(
+    linear_world, make_config, monkeypatch
+) -> None:
+    monkeypatch.setattr(ml.train, "LINEAR_MIN_GAIN_Z", 1e6)
+    kept = fit_churn_model(linear_world, make_config(tune=True))
+    assert kept.config.linear_weight == 0 and not kept.config.linear
+    assert "linear" not in kept.config.settings
 
 
 def test_an_untuned_fit_is_the_trees_alone(frame, make_config) -> None:
