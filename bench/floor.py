@@ -327,7 +327,8 @@ def _shap_package(
     values = timed(
         stages, "shap_package", lambda: shap.TreeExplainer(fitted.booster).shap_values(matrix)
     )
-    if fitted.config.blend_weight:  # the blend rescales XGBoost's values; not comparable
+    # The blends (ml.blend, ml.linear) rescale XGBoost's values: not comparable.
+    if fitted.config.blend_weight or fitted.config.linear_weight:
         return float("nan")
     return float(np.max(np.abs(native - values)))
 

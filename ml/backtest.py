@@ -14,9 +14,11 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 import ml.baselines
+import ml.blend
 import ml.calibration
 import ml.config
 import ml.frame
+import ml.linear
 import ml.train
 from ml import cache as ml_cache
 from ml.baselines import RECENCY_FEATURE, fit_logistic, logistic_scores, recency_scores
@@ -48,7 +50,16 @@ COLUMNS = [
 # The code a backtest month's scores depend on: a change to any of it recomputes every month.
 # Hashed once, at import: a long-running process (the app) keeps running the code it loaded.
 CODE_VERSION = ml_cache.code_version(
-    (ml.baselines, ml.calibration, ml.config, ml.frame, ml.train, sys.modules[__name__])
+    (
+        ml.baselines,
+        ml.blend,
+        ml.calibration,
+        ml.config,
+        ml.frame,
+        ml.linear,
+        ml.train,
+        sys.modules[__name__],
+    )
 )
 
 

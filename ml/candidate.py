@@ -9,9 +9,12 @@ from typing import Any
 
 import pandas as pd
 
+import ml.baselines
+import ml.blend
 import ml.calibration
 import ml.config
 import ml.frame
+import ml.linear
 import ml.registry
 import ml.train
 from ml import cache as ml_cache
@@ -24,7 +27,17 @@ from ml.train import fit_churn_model
 # The code a candidate depends on: a change to any of it refits. Hashed once, at import:
 # a long-running process (the app) keeps running the code it loaded.
 CODE_VERSION = ml_cache.code_version(
-    (ml.calibration, ml.config, ml.frame, ml.registry, ml.train, sys.modules[__name__])
+    (
+        ml.baselines,
+        ml.blend,
+        ml.calibration,
+        ml.config,
+        ml.frame,
+        ml.linear,
+        ml.registry,
+        ml.train,
+        sys.modules[__name__],
+    )
 )
 
 

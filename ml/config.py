@@ -95,6 +95,10 @@ class ModelConfig:
     # log-odds that stand in for a missing BG/NBD score.
     blend_weight: float = 0.0
     blend_center: float = 0.0
+    # The logistic regression weighed into the margin (ml.linear): its weight (0: the trees
+    # alone, 1: the logistic regression alone) and its numbers.
+    linear_weight: float = 0.0
+    linear: dict[str, Any] = field(default_factory=dict)
 
     @property
     def features(self) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import xgboost as xgb
 
+from ml import linear
 from ml.blend import BLEND_FEATURE, blend_logit
 from ml.frame import CUSTOMER, to_matrix
 from ml.train import ChurnModel
@@ -46,15 +47,14 @@ def contributions(model: ChurnModel, frame: pd.DataFrame) -> tuple[np.ndarray, f
     """SHAP values (rows x features, log-odds) and the expected value they add up from.
 
     XGBoost's own exact TreeSHAP (`pred_contribs`): the same numbers as the shap package's
-    TreeExplainer on this booster, without importing shap (seconds per build). With a BG/NBD
-    blend (ml.blend) the trees' values are scaled by (1 - w) and the BG/NBD score's feature
-    gets w x (its log-odds - their mean), the mean joining the expected value: the sum still
-    equals the model's margin exactly.
+    TreeExplainer on this booster, without importing shap (seconds per build). With the
+    logistic regression weighed in (ml.linear, weight v), the trees' values are scaled by
+    (1 - v) and its exact per-feature contributions by v. With a BG/NBD blend (ml.blend) the
+    core's values are scaled by (1 - w) and the BG/NBD score's feature gets w x (its log-odds
+    - their mean), the mean joining the expected value: the sum still equals the model's
+    margin exactly.
     """
-    matrix = xgb.DMatrix(to_matrix(frame, model.config, model.categories), enable_categorical=True)
-    values = np.asarray(model.booster.predict(matrix, pred_contribs=True), dtype=float)
-    base_value = float(values[0, -1]) if len(values) else float("nan")
-    values = values[:, :-1]
+    values, base_value = _core_contributions(model, frame)
     weight, center = model.config.blend_weight, model.config.blend_center
     logit = blend_logit(frame)
     if weight and logit is not None:
@@ -63,6 +63,23 @@ def contributions(model: ChurnModel, frame: pd.DataFrame) -> tuple[np.ndarray, f
         values[:, column] += weight * (np.where(np.isnan(logit), center, logit) - center)
         base_value = (1 - weight) * base_value + weight * center
     return values, base_value
+
+
+def _core_contributions(model: ChurnModel, frame: pd.DataFrame) -> tuple[np.ndarray, float]:
+    """Contributions to ChurnModel.core_margin: the trees' TreeSHAP, the logistic regression's
+    exact terms, or both weighed."""
+    share = model.config.linear_weight
+    if share:
+        values, base_value = linear.contributions(model.config.linear, frame, model.config.features)
+        if share >= 1:
+            return values, base_value
+    matrix = xgb.DMatrix(to_matrix(frame, model.config, model.categories), enable_categorical=True)
+    trees = np.asarray(model.booster.predict(matrix, pred_contribs=True), dtype=float)
+    trees_base = float(trees[0, -1]) if len(trees) else float("nan")
+    if not share:
+        return trees[:, :-1], trees_base
+    mixed = (1 - share) * trees[:, :-1] + share * values
+    return mixed, (1 - share) * trees_base + share * base_value
 
 
 def rows_to_explain(

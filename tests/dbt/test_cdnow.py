@@ -56,9 +56,10 @@ def test_a_closed_cohort_is_not_blamed_on_the_data(cdnow: str) -> None:
 
 def test_cdnow_model_ranks_at_least_as_well_as_both_baselines(cdnow: str) -> None:
     auc = any_business.mean_auc(cdnow)
-    # Measured: model 0.7200, logistic regression 0.7200, BG/NBD 0.7136, recency 0.661 (mean
-    # of 9 months of about 6,000 customers, where one month's ROC AUC varies by about 0.007):
-    # on this cohort a linear model ties with the trees, so a tie within 0.002 passes.
-    assert auc["xgboost"] >= auc["logistic"] - 0.002, auc
+    # Measured: model 0.72033, logistic regression 0.72005, BG/NBD 0.7136, recency 0.661 (mean
+    # of 9 months of about 6,000 customers). Trees alone tied with the logistic regression
+    # here (0.72001); the model now weighs it in where it ranks an earlier month better by
+    # more than a standard error (ml.train, ml.linear), which puts it ahead: no tolerance.
+    assert auc["xgboost"] >= auc["logistic"], auc
     assert auc["xgboost"] >= auc["bg_nbd"], auc
     assert auc["xgboost"] > auc["recency"], auc

@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
-from ml.metrics import evaluate, top_k_mask
+from ml.metrics import auc_gain_z, evaluate, top_k_mask
 
 # Ten customers, best-ranked first; churners at positions 0, 2 and 5.
 Y = np.array([1, 0, 1, 0, 0, 1, 0, 0, 0, 0])
@@ -85,3 +86,17 @@ def test_missing_value_counts_as_zero() -> None:
 def test_top_k_breaks_ties_by_position() -> None:
     mask = top_k_mask(np.array([0.5, 0.9, 0.5, 0.5]), 2)
     assert mask.tolist() == [True, True, False, False]
+
+
+def test_auc_gain_z_is_the_gain_over_its_paired_standard_error() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random(3000) < 0.3).astype(int)
+    weak, strong = y + rng.normal(0, 1.2, 3000), y + rng.normal(0, 1.0, 3000)
+    gain = roc_auc_score(y, strong) - roc_auc_score(y, weak)
+    z = auc_gain_z(y, weak, strong)
+    # The same rows resampled: the spread of the gain is what DeLong's variance says.
+    draws = [rng.integers(0, 3000, 3000) for _ in range(300)]
+    spread = np.std([roc_auc_score(y[i], strong[i]) - roc_auc_score(y[i], weak[i]) for i in draws])
+    assert gain / z == pytest.approx(spread, rel=0.15)
+    assert auc_gain_z(y, strong, weak) == pytest.approx(-z)
+    assert auc_gain_z(y, weak, weak) == 0.0

@@ -1,0 +1,88 @@
+"""The logistic regression weighed into the model's margin: the same numbers as the baseline,
+exact contributions, stored and restored, and weighed in only when it ranks validation better."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ml.train
+from ml import linear
+from ml.baselines import fit_logistic
+from ml.explain import contributions
+from ml.frame import LABEL
+from ml.registry import from_record, to_record
+from ml.train import LINEAR_WEIGHTS, fit_churn_model
+
+
+@pytest.fixture
+def frame(make_frame) -> pd.DataFrame:
+    rows = make_frame(customers=300, months=8, seed=3)
+    rows.loc[rows.index[::7], "plan"] = None  # a missing category scores as the baseline's
+    return rows[rows[LABEL].notna()]
+
+
+def test_plain_numbers_give_the_baseline_s_log_odds_and_contributions_adding_up_to_them(
+    frame, make_config
+) -> None:
+    config = make_config()
+    pipeline = fit_logistic(frame, config)
+    plain = linear.to_plain(pipeline, frame)
+    scored = frame.copy()
+    scored.loc[scored.index[:5], "plan"] = "a plan never seen"  # scores as the baseline does
+    expected = pipeline.decision_function(scored[list(config.features)].astype(object))
+    np.testing.assert_allclose(linear.margin(plain, scored), expected, atol=1e-9)
+    values, base_value = linear.contributions(plain, scored, config.features)
+    np.testing.assert_allclose(values.sum(axis=1) + base_value, expected, atol=1e-9)
+    # Centred on the training rows: the typical customer's contribution is zero.
+    own, _ = linear.contributions(plain, frame, config.features)
+    np.testing.assert_allclose(own.mean(axis=0), 0.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("weight", [0.5, 1.0])
+def test_a_model_with_the_logistic_regression_weighed_in_is_explained_and_restored_exactly(
+    frame, make_config, weight: float
+) -> None:
+    model = fit_churn_model(frame, make_config())
+    plain = linear.to_plain(fit_logistic(frame, model.config), frame)
+    model.config = replace(model.config, linear=plain, linear_weight=weight)
+    rows = frame.tail(200)
+    values, base_value = contributions(model, rows)
+    np.testing.assert_allclose(values.sum(axis=1) + base_value, model.margin(rows), atol=1e-5)
+    restored = from_record(to_record(model, datetime.now(UTC), "data", "build"))
+    np.testing.assert_allclose(restored.predict_proba(rows), model.predict_proba(rows), atol=1e-12)
+
+
+@pytest.fixture
+def linear_world(frame) -> pd.DataFrame:
+    """The same customers, whose churn is a logistic function of days since last activity."""
+    world = frame.copy()
+    days = world["days_since_last_activity"].fillna(40.0).to_numpy()
+    world[LABEL] = np.random.default_rng(0).random(len(days)) < 1 / (1 + np.exp(4.0 - 0.12 * days))
+    return world
+
+
+def test_a_tuned_fit_weighs_in_the_logistic_regression_where_the_truth_is_linear(
+    linear_world, make_config
+) -> None:
+    chosen = fit_churn_model(linear_world, make_config(tune=True))
+    assert chosen.config.linear_weight in LINEAR_WEIGHTS[1:], chosen.config.settings
+    assert chosen.config.linear and "linear" in chosen.config.settings
+
+
+def test_a_gain_within_its_standard_error_keeps_the_trees_alone(
+    linear_world, make_config, monkeypatch
+) -> None:
+    monkeypatch.setattr(ml.train, "LINEAR_MIN_GAIN_Z", 1e6)
+    kept = fit_churn_model(linear_world, make_config(tune=True))
+    assert kept.config.linear_weight == 0 and not kept.config.linear
+    assert "linear" not in kept.config.settings
+
+
+def test_an_untuned_fit_is_the_trees_alone(frame, make_config) -> None:
+    model = fit_churn_model(frame, make_config())
+    assert model.config.linear_weight == 0 and not model.config.linear
