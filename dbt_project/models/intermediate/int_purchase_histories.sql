@@ -35,8 +35,11 @@ final as (
             and activity.snapshot_date = payments.snapshot_date
     where
         activity.first_ever_activity_date is not null
+        and {{ snapshots_to_build('activity.snapshot_date') }}
         and {{ 'true' if var('churn_definition') == 'non_contractual' else 'false' }}
 
 )
 
+-- Snapshot order, the same for a full and an incremental build (the BG/NBD fits read it).
 select * from final
+order by snapshot_date, customer_id

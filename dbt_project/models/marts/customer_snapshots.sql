@@ -5,6 +5,7 @@ with
 spine as (
 
     select * from {{ ref('int_customer_snapshots') }}
+    where {{ snapshots_to_build('snapshot_date') }}
 
 ),
 
@@ -180,4 +181,7 @@ final as (
 
 )
 
+-- One row order for a full and an incremental build (kept months first, then the recomputed
+-- ones): what reads the rows in order (the ML, the monitors' sums) gets the same numbers.
 select * from final
+order by snapshot_date, customer_id
