@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from bench.daily import append_day
-from pipeline import warehouse
+from pipeline import dataset, warehouse
 from pipeline.build.rebuild import rebuild
 from pipeline.history import RunRecord
 from pipeline.settings import DBT_PROJECT_DIR, Settings
@@ -54,13 +54,19 @@ def copy_home(source: Settings, target: Path) -> Settings:
     return settings
 
 
-@pytest.fixture(scope="module")
-def daily(built, tmp_path_factory: pytest.TempPathFactory) -> DailyHomes:
-    """The session build's home plus one day, rebuilt incrementally and with a full refresh."""
-    homes = [
-        copy_home(built.settings, tmp_path_factory.mktemp(name) / "home")
-        for name in ("inc", "full")
-    ]
+@pytest.fixture(scope="module", params=["contractual", "non_contractual"])
+def daily(
+    request: pytest.FixtureRequest, built, tmp_path_factory: pytest.TempPathFactory
+) -> DailyHomes:
+    """The session build's home (rebuilt for non-contractual churn, where BG/NBD scores fill
+    int_btyd_scores) plus one day, rebuilt incrementally and with a full refresh."""
+    base = built.settings
+    if request.param != "contractual":
+        base = copy_home(built.settings, tmp_path_factory.mktemp("base") / "home")
+        dataset.save(base, "demo", {"churn_definition": request.param})
+        first = rebuild(base, trigger="test")
+        assert first.status == "success", first.failure
+    homes = [copy_home(base, tmp_path_factory.mktemp(name) / "home") for name in ("inc", "full")]
     for settings in homes:
         append_day(settings.raw_path)
     incremental = rebuild(homes[0], trigger="test")
@@ -131,21 +137,19 @@ def test_a_daily_rebuild_publishes_the_same_tables_as_a_full_refresh(daily: Dail
     assert differing == {}
 
 
-def test_a_changed_feature_sql_refreshes_every_month_on_its_own(
-    daily: DailyHomes, tmp_path: Path
-) -> None:
+def test_a_changed_feature_sql_refreshes_every_month_on_its_own(built, tmp_path: Path) -> None:
     project = tmp_path / "dbt_project"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     model = project / "models" / "intermediate" / "int_ticket_windows.sql"
     model.write_text(model.read_text() + "-- a comment changes the checksum, not the rows\n")
-    settings = copy_home(daily.incremental, tmp_path / "home")
+    settings = copy_home(built.settings, tmp_path / "home")
 
     record = rebuild(replace(settings, project_dir=project), trigger="test")
 
     assert record.status == "success", record.failure
     plan = record.incremental or {}
     assert plan["full"] is True
-    assert "dbt models feeding the features" in plan["reason"]
+    assert plan["reason"] == "changed since the build in service: dbt models feeding the features"
     assert plan["months_kept"] == 0
 
 

@@ -40,6 +40,4 @@ final as (
 
 )
 
--- Snapshot order, the same for a full and an incremental build (the BG/NBD fits read it).
 select * from final
-order by snapshot_date, customer_id
