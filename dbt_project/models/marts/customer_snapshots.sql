@@ -181,7 +181,11 @@ final as (
 
 )
 
--- One row order for a full and an incremental build (kept months first, then the recomputed
--- ones): what reads the rows in order (the ML, the monitors' sums) gets the same numbers.
+-- DuckDB: one row order for a full and an incremental build (kept months first, then the
+-- recomputed ones), so what reads the rows in order (the ML, the monitors' sums) gets the same
+-- numbers. Spark builds every month and reads in a stable order; a global sort would only
+-- reshuffle the partitions xgboost.spark trains on.
 select * from final
-order by snapshot_date, customer_id
+{% if target.type == 'duckdb' -%}
+    order by snapshot_date, customer_id
+{%- endif %}
