@@ -7,10 +7,10 @@ file (so dbt's `is_incremental()` holds for them) and tells dbt, through the con
 the look-back from there and the per-snapshot models recompute only the months from it on
 (macros/incremental_snapshots.sql). Everything else is decided by what could change old
 months, compared with the build in service's record (docs/speed.md): any difference in the
-feature key (the dbt code feeding the mart, the macros, every var, the `ml/` code, the
-libraries, the engine, the dataset, the raw schema, and the rows of every raw table that is
-not an event table) is a full refresh; so are a first build, a Spark build, a flat file, a
-request (`rebuild --full-refresh`), and anything the plan cannot read.
+feature key (the dbt code feeding the mart, the macros, the project's YAML, every var, the
+`ml/` code, the libraries, the engine, the dataset, the raw schema, and the rows of every raw
+table that is not an event table) is a full refresh; so are a first build, a Spark build, a
+flat file, a request (`rebuild --full-refresh`), and anything the plan cannot read.
 """
 
 from __future__ import annotations
@@ -130,6 +130,19 @@ def month_digests(raw_path: Path, events: dict[str, str]) -> dict[str, dict[str,
     return found
 
 
+def project_settings(project_dir: Path) -> str:
+    """A hash of the project's YAML (configs, sources, contracts): a source pointing at another
+    table changes no model's checksum."""
+    files = [project_dir / "dbt_project.yml", *sorted((project_dir / "models").rglob("*.yml"))]
+    return _sha(
+        {
+            str(path.relative_to(project_dir)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in files
+            if path.is_file()
+        }
+    )
+
+
 def feature_key(
     settings: Settings, now: Fingerprint, tables: dict[str, list[tuple[str, str]]]
 ) -> dict[str, str]:
@@ -140,6 +153,7 @@ def feature_key(
             {uid: now.nodes[uid]["checksum"] for uid in _upstream(now.nodes, FEATURE_MART)}
         ),
         "dbt macros": _sha(now.macros),
+        "dbt project YAML": project_settings(settings.project_dir),
         "dbt vars": _sha(now.vars),
         "ml code": _sha({k: v for k, v in now.code.items() if k.startswith("ml/")}),
         "libraries": _sha(now.libraries),

@@ -66,6 +66,9 @@ def daily(
         dataset.save(base, "demo", {"churn_definition": request.param})
         first = rebuild(base, trigger="test")
         assert first.status == "success", first.failure
+        # A changed var refreshes every month on its own.
+        assert (first.incremental or {})["full"] is True
+        assert "dbt vars" in (first.incremental or {})["reason"]
     homes = [copy_home(base, tmp_path_factory.mktemp(name) / "home") for name in ("inc", "full")]
     for settings in homes:
         append_day(settings.raw_path)

@@ -182,3 +182,20 @@ def test_the_earliest_changed_month_counts_added_and_removed_months() -> None:
     after = {"usage_daily": {"2026-08-01": "1:1", "2026-09-01": "1:2"}, "tickets": {}}
     assert incremental.earliest_change(before, after) == "2026-07-01"
     assert incremental.earliest_change(before, before) == ""
+
+
+def test_a_changed_source_or_config_in_the_project_yaml_forces_a_full_refresh(
+    settings: Settings, previous: dict[str, Any], tmp_path: Path
+) -> None:
+    project = tmp_path / "dbt_project"
+    (project / "models" / "staging").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: baton\n")
+    sources = project / "models" / "staging" / "_raw__sources.yml"
+    sources.write_text("sources: [{name: raw, tables: [{name: usage_daily}]}]\n")
+    moved = replace(settings, project_dir=project)
+    before = {"key": incremental.feature_key(moved, fingerprint(), RAW), "months": MONTHS}
+    assert not plan_for(moved, before).full
+
+    sources.write_text("sources: [{name: raw, tables: [{name: usage_daily, identifier: u2}]}]\n")
+
+    assert "dbt project YAML" in plan_for(moved, before).reason
