@@ -117,12 +117,13 @@ def event_tables(tables: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
 
 
 def month_digests(raw_path: Path, events: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Per event table, per month of its day column: rows and an order-independent digest."""
+    """Per event table, per month of its day column: rows and an order-independent digest
+    (rows whose day is missing or not a date count under NO_MONTH: dbt reports bad data)."""
     found: dict[str, dict[str, str]] = {}
     with duckdb.connect(str(raw_path), read_only=True) as connection:
         for table, column in events.items():
             rows = connection.execute(
-                f"select coalesce(strftime(date_trunc('month', cast(\"{column}\" as date)), "
+                f"select coalesce(strftime(date_trunc('month', try_cast(\"{column}\" as date)), "
                 f"'%Y-%m-%d'), '{NO_MONTH}'), count(*), bit_xor(hash(t)) "
                 f'from "{table}" as t group by 1'
             ).fetchall()
@@ -258,7 +259,12 @@ def prepare(settings: Settings, now: Fingerprint | None, full_refresh: bool = Fa
     plan = Plan(full=True, reason="")
     if now is not None:
         plan.key = feature_key(settings, now, tables)
-    plan.months = month_digests(settings.raw_path, event_tables(tables))
+    try:
+        plan.months = month_digests(settings.raw_path, event_tables(tables))
+    except duckdb.Error as error:  # the build goes on, and dbt names what is wrong
+        plan = _full(plan, f"the event tables could not be read by month ({error})")
+        write_plan(settings, plan)
+        return plan
     serving = warehouse.current(settings)
     record = history.find(settings, serving["build_id"]) if serving else None
     previous = record.incremental if record is not None else None

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from pipeline.build import incremental
@@ -199,3 +200,16 @@ def test_a_changed_source_or_config_in_the_project_yaml_forces_a_full_refresh(
     sources.write_text("sources: [{name: raw, tables: [{name: usage_daily, identifier: u2}]}]\n")
 
     assert "dbt project YAML" in plan_for(moved, before).reason
+
+
+def test_event_days_that_are_not_dates_count_as_undated_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    raw = tmp_path / "raw.duckdb"
+    with duckdb.connect(str(raw)) as connection:
+        connection.execute("create table usage_daily (account_id varchar, usage_date varchar)")
+        connection.execute("insert into usage_daily values ('a', '2026-09-03'), ('b', 'yesterday')")
+
+    months = incremental.month_digests(raw, {"usage_daily": "usage_date"})
+
+    assert set(months["usage_daily"]) == {"2026-09-01", incremental.NO_MONTH}
