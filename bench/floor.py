@@ -65,6 +65,7 @@ from monitoring.performance import performance_table
 from monitoring.quality import VOLUME_K, VOLUME_MIN_ABSOLUTE, VOLUME_MIN_RELATIVE
 from monitoring.windows import windows_from_config
 from pipeline import warehouse
+from pipeline.build.context import CONTEXT_TABLES
 from pipeline.settings import Settings, duckdb_memory_limit
 
 FEATURE_MART = "customer_snapshots"
@@ -141,6 +142,9 @@ def open_floor_db(settings: Settings, folder: Path) -> duckdb.DuckDBPyConnection
         config={"memory_limit": duckdb_memory_limit(), "temp_directory": str(folder / "tmp")},
     )
     connection.execute("attach ? as raw (read_only)", [str(settings.raw_path)])
+    # The build's context as a full refresh sees it: no incremental plan (int_recompute_from).
+    connection.execute("attach ':memory:' as context")
+    connection.execute(f"create table context.incremental ({CONTEXT_TABLES['incremental']})")
     return connection
 
 
@@ -168,6 +172,9 @@ class _Refs:
 
     def __init__(self, connection: duckdb.DuckDBPyConnection) -> None:
         self.connection = connection
+
+    # Every model computes every snapshot month here, as on a full refresh.
+    is_incremental = False
 
     def config(self, **_: Any) -> None:
         """Materialization settings: every model is a table here."""

@@ -35,6 +35,10 @@ REBUILD = (
 )
 
 
+# What a rebuild's record says about its snapshot months (pipeline/build/incremental.py).
+MONTH_KEYS = ("full", "reason", "recompute_from", "months_recomputed", "months_kept")
+
+
 class ChildFailedError(RuntimeError):
     """A child process (demo, rebuild, floor, pages) exited with an error."""
 
@@ -108,6 +112,8 @@ def rebuild(settings: Settings, env: dict[str, str], name: str) -> dict[str, Any
         "tests": record.tests,
         "rows": record.rows,
         "samples": len(run.samples),
+        # Full refresh or incremental, why, and the snapshot months recomputed and kept.
+        "months": {key: (record.incremental or {}).get(key) for key in MONTH_KEYS},
     }
 
 

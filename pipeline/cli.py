@@ -106,7 +106,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     """Run the full build; exit 0 on success, 1 with a one-line reason otherwise."""
     try:
-        record = rebuild(settings, trigger="cli", on_progress=_progress_printer(), by=shell_user())
+        record = rebuild(
+            settings,
+            trigger="cli",
+            on_progress=_progress_printer(),
+            by=shell_user(),
+            full_refresh=getattr(args, "full_refresh", False),
+        )
     except (BuildRefusedError, BuildSetupError) as error:
         print(f"Build not started: {error}", file=sys.stderr)
         return 2
@@ -370,6 +376,11 @@ def parser() -> argparse.ArgumentParser:
     import_cmd.set_defaults(run=cmd_import)
 
     rebuild_cmd = commands.add_parser("rebuild", help="run the full pipeline (dbt build)")
+    rebuild_cmd.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="compute every snapshot month, keeping none from the build in service",
+    )
     rebuild_cmd.set_defaults(run=cmd_rebuild)
 
     export_cmd = commands.add_parser("export-at-risk", help="write the at-risk CSV")

@@ -49,6 +49,9 @@ class RunRecord:
     triggered_by: str | None = None
     # What dbt built on (BATON_ENGINE): duckdb or spark; records from before it are duckdb.
     engine: str = "duckdb"
+    # Full refresh or incremental, why, and what the next build compares with
+    # (pipeline.build.incremental.Plan); None in records written before incremental builds.
+    incremental: dict[str, Any] | None = None
 
 
 def save(settings: Settings, record: RunRecord) -> None:

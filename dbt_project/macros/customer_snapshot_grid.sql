@@ -10,4 +10,5 @@
     from {{ ref('stg_raw__customers') }} as customers
     inner join {{ ref('int_snapshot_dates') }} as snapshot_dates
         on customers.signup_date < snapshot_dates.snapshot_date
+    where {{ snapshots_to_build('snapshot_dates.snapshot_date') }}
 {% endmacro %}

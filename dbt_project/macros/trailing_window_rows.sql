@@ -46,5 +46,7 @@
         {{ dbt.datediff('_event_date', 'snapshot_date', 'day') }} as days_before
 
     from fanned
-    where {{ dbt.datediff('_event_date', 'snapshot_date', 'day') }} between 1 and {{ max_days }}
+    where
+        {{ dbt.datediff('_event_date', 'snapshot_date', 'day') }} between 1 and {{ max_days }}
+        and {{ snapshots_to_build('snapshot_date') }}
 {% endmacro %}

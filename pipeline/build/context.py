@@ -17,6 +17,8 @@ from pipeline.settings import Settings, build_max_spill, duckdb_memory_limit
 
 CONTEXT_TABLES = {
     "build": "build_id varchar, previous_build_id varchar, ml_cache_dir varchar",
+    # pipeline/build/incremental.py: one row when the build keeps the serving build's months.
+    "incremental": "changed_from date, previous_as_of date",
     "previous_raw_schema": "source_table varchar, column_name varchar, data_type varchar",
 }
 

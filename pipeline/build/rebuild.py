@@ -22,6 +22,7 @@ from pipeline.build import (
     context,
     faults,
     guards,
+    incremental,
     progress,
     provenance,
     publish,
@@ -29,6 +30,7 @@ from pipeline.build import (
     spark,
 )
 from pipeline.build.dbt_runner import DbtOutcome, NodeEvent, NodeResult, run_dbt
+from pipeline.build.fingerprint import Fingerprint
 from pipeline.build.lock import BuildRefusedError, build_lock
 from pipeline.history import RunRecord
 from pipeline.read import queries
@@ -234,12 +236,16 @@ def rebuild(
     on_progress: ProgressCallback | None = None,
     preview: bool = False,
     by: Actor | None = None,
+    full_refresh: bool = False,
 ) -> RunRecord:
     """Build everything; publish only on success. Raises BuildRefusedError if one is running.
 
     A `preview` builds the same way but is never published: its warehouse is kept under
     BATON_HOME/previews for comparing with the serving build (pipeline.read.diff).
     `by` is who asked (None: this process's OS user); a viewer gets AccessDeniedError.
+    `full_refresh` computes every snapshot month even when the build could keep the serving
+    build's (pipeline/build/incremental.py decides, and refreshes fully on its own whenever
+    code, vars or non-event data that could change old months changed).
 
     Guarded (pipeline/build/guards.py): settings, data and free disk are checked first, a
     watchdog enforces the time, disk and spill limits, and SIGTERM/SIGINT end the build as
@@ -280,7 +286,7 @@ def rebuild(
                 guards.check_settings(settings)
                 registry.ensure(settings)
                 context.write_context(settings, build_id)
-                _take_provenance(settings, record)
+                plan = _plan_months(settings, record, full_refresh)
                 faults.point("context")
                 on_spark = settings.engine == "spark"
                 if on_spark:
@@ -299,6 +305,7 @@ def rebuild(
                     _set_phase(settings, state, "counting rows")
                     counted = spark.publish_tables(settings, outcome.nodes) if on_spark else {}
                     _inspect_build(settings, outcome.nodes, record, counted)
+                    incremental.record_outcome(settings, record, plan)
                     _set_phase(settings, state, "publishing")
                     with guard.deferred():
                         if preview:
@@ -384,6 +391,16 @@ def _take_provenance(settings: Settings, record: RunRecord) -> None:
         return
     record.fingerprint = taken.as_dict()
     record.changes = [asdict(change) for change in changes]
+
+
+def _plan_months(settings: Settings, record: RunRecord, full_refresh: bool) -> incremental.Plan:
+    """Fingerprint the build, then plan which snapshot months it computes (kept in the
+    record, also for a build that fails)."""
+    _take_provenance(settings, record)
+    taken = Fingerprint.from_dict(record.fingerprint)
+    plan = incremental.prepare(settings, taken, full_refresh)
+    record.incremental = plan.as_dict()
+    return plan
 
 
 def _run_with_progress(

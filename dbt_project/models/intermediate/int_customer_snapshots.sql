@@ -21,6 +21,7 @@ activity as (
 snapshot_dates as (
 
     select * from {{ ref('int_snapshot_dates') }}
+    where {{ snapshots_to_build('snapshot_date') }}
 
 ),
 
@@ -71,6 +72,7 @@ select * from final
     snapshot_dates as (
 
         select * from {{ ref('int_snapshot_dates') }}
+        where {{ snapshots_to_build('snapshot_date') }}
 
     ),
 

@@ -35,6 +35,7 @@ final as (
             and activity.snapshot_date = payments.snapshot_date
     where
         activity.first_ever_activity_date is not null
+        and {{ snapshots_to_build('activity.snapshot_date') }}
         and {{ 'true' if var('churn_definition') == 'non_contractual' else 'false' }}
 
 )

@@ -5,6 +5,7 @@ with
 spine as (
 
     select * from {{ ref('int_customer_snapshots') }}
+    where {{ snapshots_to_build('snapshot_date') }}
 
 ),
 
@@ -180,4 +181,11 @@ final as (
 
 )
 
+-- DuckDB: one row order for a full and an incremental build (kept months first, then the
+-- recomputed ones), so what reads the rows in order (the ML, the monitors' sums) gets the same
+-- numbers. Spark builds every month and reads in a stable order; a global sort would only
+-- reshuffle the partitions xgboost.spark trains on.
 select * from final
+{% if target.type == 'duckdb' -%}
+    order by snapshot_date, customer_id
+{%- endif %}

@@ -1,0 +1,30 @@
+{#
+    Incremental builds (docs/speed.md): the per-snapshot models keep the snapshot months an
+    earlier build computed and recompute those from `int_recompute_from` on. A model is
+    incremental only when the pipeline copied its table from the build in service into the
+    new build file (pipeline/build/incremental.py); otherwise, and always on Spark, it
+    computes every snapshot, and these macros change nothing.
+#}
+
+
+{# A predicate on `column` (a snapshot date): true for the snapshots this build computes. #}
+{% macro snapshots_to_build(column) %}
+    {#- Parsing records the dependency; a dbt unit test (never incremental) needs no input. -#}
+    {%- if not execute -%}
+        {%- do ref('int_recompute_from') -%}
+    {%- endif -%}
+    {#- A unit test has no `this`: it computes every snapshot of its inputs. -#}
+    {%- if this is not none and is_incremental() -%}
+        {{ column }} >= (select recompute_from from {{ ref('int_recompute_from') }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{% endmacro %}
+
+
+{# Pre-hook of an incremental model: drop the kept rows of the snapshots it recomputes. #}
+{% macro delete_snapshots_to_build() %}
+    {%- if this is not none and is_incremental() -%}
+        delete from {{ this }} where {{ snapshots_to_build('snapshot_date') }}
+    {%- endif -%}
+{% endmacro %}
