@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ml.edges import edges_from_summary, value_summary
 
@@ -282,6 +283,18 @@ def estimate_track_record(predictions: pd.DataFrame) -> pd.DataFrame:
         for month, group in predictions.dropna(subset=["probability"]).groupby("scoring_month")
     ]
     return pd.DataFrame(rows, columns=["scoring_month", "estimated_roc_auc"])
+
+
+TRACK_RECORD_SCHEMA = pa.schema(
+    [("scoring_month", pa.date32()), ("estimated_roc_auc", pa.float64())]
+)
+
+
+def month_track_record(predictions: pd.DataFrame) -> pd.DataFrame:
+    """estimate_track_record of one month's predictions (a group of ml.relations.map_groups:
+    on Spark, one task per month), rows of TRACK_RECORD_SCHEMA."""
+    track = estimate_track_record(predictions)
+    return track.assign(scoring_month=pd.to_datetime(track["scoring_month"]).dt.date)
 
 
 def expected_precision_at_k(probabilities: np.ndarray, scores: np.ndarray, k: int) -> float:
