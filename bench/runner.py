@@ -154,6 +154,8 @@ def bench_size(
         result["rebuild"] = rebuild(settings, env, "rebuild")
         seconds = result["rebuild"]["seconds"]
         print(f"[{name}] rebuilt in {seconds:.0f}s", file=sys.stderr, flush=True)
+        if args.cold_only:
+            return result
         result["rebuild2"] = rebuild(settings, env, "rebuild2")
         if args.engine == "duckdb":  # the floor replays DuckDB SQL; a Spark build compiles Spark's
             result["floor"] = json_child("bench.floor", [str(home)], floor_env(env), logs / "floor")
@@ -189,6 +191,12 @@ def parser() -> argparse.ArgumentParser:
         "Java, its driver memory is BATON_SPARK_MEMORY (--env), and it has no floor",
     )
     cli.add_argument(
+        "--cold-only",
+        action="store_true",
+        help="only the first (cold) rebuild of each size: no second build, day after or pages "
+        "(for a slow engine's large sizes)",
+    )
+    cli.add_argument(
         "--env",
         action="append",
         default=[],
@@ -213,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "env": dict(args.env),
             "engine": args.engine,
+            "cold_only": args.cold_only,
         },
         "machine": report.machine(),
         "sizes": [],

@@ -8,9 +8,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 import ml.baselines
@@ -21,11 +24,17 @@ import ml.frame
 import ml.linear
 import ml.train
 from ml import cache as ml_cache
-from ml.baselines import RECENCY_FEATURE, fit_logistic, logistic_scores, recency_scores
+from ml import relations
+from ml.baselines import (
+    RECENCY_FEATURE,
+    fit_logistic,
+    logistic_scores,
+    recency_scores,
+)
 from ml.config import ModelConfig
-from ml.frame import CUSTOMER, LABEL, SNAPSHOT, labels, matured_before, model_frame
+from ml.frame import CUSTOMER, LABEL, SNAPSHOT, labels, load_labeled, matured_before, model_frame
 from ml.metrics import evaluate
-from ml.train import InsufficientHistoryError, fit_churn_model
+from ml.train import ChurnModel, InsufficientHistoryError, fit_churn_model
 
 MODEL = "xgboost"
 RECENCY = "recency"
@@ -47,6 +56,20 @@ COLUMNS = [
     "scoring_month", "method", CUSTOMER, "score", "probability", "churned", "value", "n_train",
     "settings",
 ]  # fmt: skip
+# The rows of ml_backtest_predictions (the dbt model), on either engine.
+PREDICTIONS_SCHEMA = pa.schema(
+    [
+        ("scoring_month", pa.date32()),
+        ("method", pa.string()),
+        (CUSTOMER, pa.string()),
+        ("score", pa.float64()),
+        ("probability", pa.float64()),
+        ("churned", pa.bool_()),
+        ("value", pa.float64()),
+        ("n_train", pa.int64()),
+        ("settings", pa.string()),
+    ]
+)
 # The code a backtest month's scores depend on: a change to any of it recomputes every month.
 # Hashed once, at import: a long-running process (the app) keeps running the code it loaded.
 CODE_VERSION = ml_cache.code_version(
@@ -82,18 +105,38 @@ def score_month(history: pd.DataFrame, target: pd.DataFrame, config: ModelConfig
     """Every method's scores for one month's customers, from models fitted on `history`."""
     model = fit_churn_model(history, config)
     logistic = fit_logistic(history, config)
+    return method_scores(model, logistic, target, config)
+
+
+def has_bg_nbd(target: pd.DataFrame) -> bool:
+    """Whether the scored rows carry BG/NBD scores to compare (non-contractual data)."""
+    return BG_NBD_SCORE in target and bool(target[BG_NBD_SCORE].notna().any())
+
+
+def method_scores(
+    model: ChurnModel,
+    logistic: Pipeline,
+    target: pd.DataFrame,
+    config: ModelConfig,
+    ceiling: float | None = None,
+    bg_nbd: bool | None = None,
+) -> pd.DataFrame:
+    """Every method's scores of `target`'s rows from fitted models, row by row, so any split
+    of the month's rows gives the same scores (Spark scores them per partition) once the two
+    month-wide facts are given: the recency `ceiling` (ml.baselines.recency_ceiling of the
+    whole month) and whether the month has BG/NBD scores (`bg_nbd`)."""
     raw = model.raw_probability(target)
     logistic_probability = logistic_scores(logistic, target, config)
     # method: (ranking score, calibrated probability or NaN)
     scores = {
         MODEL: (raw, model.calibrator.transform(raw)),
-        RECENCY: (recency_scores(target), np.full(len(target), np.nan)),
+        RECENCY: (recency_scores(target, ceiling), np.full(len(target), np.nan)),
         LOGISTIC: (logistic_probability, logistic_probability),
     }
-    if BG_NBD_SCORE in target and target[BG_NBD_SCORE].notna().any():
-        bg_nbd = pd.to_numeric(target[BG_NBD_SCORE], errors="coerce").to_numpy(dtype=float)
+    if has_bg_nbd(target) if bg_nbd is None else bg_nbd:
+        bg_nbd_scores = pd.to_numeric(target[BG_NBD_SCORE], errors="coerce").to_numpy(float)
         # A customer the model could not score (a month without a fit) ranks last.
-        scores[BG_NBD] = (np.nan_to_num(bg_nbd, nan=-1.0), bg_nbd)
+        scores[BG_NBD] = (np.nan_to_num(bg_nbd_scores, nan=-1.0), bg_nbd_scores)
     return pd.concat(
         [
             pd.DataFrame(
@@ -200,25 +243,51 @@ def walk_forward(
     return pd.concat(parts, ignore_index=True)
 
 
+def backtest_table(snapshots: Any, config: ModelConfig, cache: Path | None = None) -> Any:
+    """The walk-forward predictions of a feature-mart ref as ml_backtest_predictions' rows:
+    an Arrow table on DuckDB (walk_forward on the labeled rows, compact, with the `cache`);
+    on Spark a Spark DataFrame fitted and scored where the rows are (ml.distributed_backtest,
+    refitted every build: no cache there yet)."""
+    if relations.is_spark(snapshots):
+        from ml import distributed_backtest
+
+        return distributed_backtest.walk_forward(snapshots, config)
+    predictions = walk_forward(load_labeled(snapshots, config, EXTRA_COLUMNS), config, cache)
+    if predictions.empty:
+        return PREDICTIONS_SCHEMA.empty_table()
+    predictions["scoring_month"] = predictions["scoring_month"].dt.date
+    predictions["churned"] = predictions["churned"].astype(bool)
+    return pa.Table.from_pandas(predictions, schema=PREDICTIONS_SCHEMA, preserve_index=False)
+
+
 def monthly_metrics(predictions: pd.DataFrame, capacity_k: int) -> pd.DataFrame:
     """One row per (month, method) with every metric of ml.metrics.evaluate."""
-    rows = []
-    for (month, method), group in predictions.groupby(["scoring_month", "method"], sort=True):
-        probability = group["probability"].to_numpy(dtype=float)
-        metrics = evaluate(
-            group["churned"].to_numpy(),
-            group["score"].to_numpy(),
-            group["value"].to_numpy(),
-            capacity_k,
-            probabilities=None if np.isnan(probability).all() else probability,
-        )
-        rows.append(
-            {
-                "scoring_month": month,
-                "method": method,
-                "settings": str(group["settings"].iloc[0]) if method == MODEL else "",
-                "n_train": float(np.max(group["n_train"])),
-                **metrics,
-            }
-        )
-    return pd.DataFrame(rows)
+    groups = predictions.groupby(["scoring_month", "method"], sort=True)
+    return pd.DataFrame([_metrics_row(group, capacity_k) for _, group in groups])
+
+
+def group_metrics(capacity_k: int, group: pd.DataFrame) -> pd.DataFrame:
+    """monthly_metrics of one (month, method) group of predictions, as ml_backtest_metrics'
+    row (the month as a date, with `capacity_k`): on Spark each group is one task's."""
+    row = _metrics_row(group, capacity_k)
+    row["scoring_month"] = pd.Timestamp(row["scoring_month"]).date()
+    return pd.DataFrame([{**row, "capacity_k": capacity_k}])
+
+
+def _metrics_row(group: pd.DataFrame, capacity_k: int) -> dict[str, Any]:
+    probability = group["probability"].to_numpy(dtype=float)
+    method = group["method"].iloc[0]
+    metrics = evaluate(
+        group["churned"].to_numpy(),
+        group["score"].to_numpy(),
+        group["value"].to_numpy(),
+        capacity_k,
+        probabilities=None if np.isnan(probability).all() else probability,
+    )
+    return {
+        "scoring_month": group["scoring_month"].iloc[0],
+        "method": method,
+        "settings": str(group["settings"].iloc[0]) if method == MODEL else "",
+        "n_train": float(np.max(group["n_train"])),
+        **metrics,
+    }

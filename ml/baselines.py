@@ -27,10 +27,16 @@ RECENCY_FEATURE = "days_since_last_activity"
 LOGISTIC_NEGATIVES_PER_POSITIVE = 2
 
 
-def recency_scores(frame: pd.DataFrame) -> np.ndarray:
-    """Days since last activity as a risk score; never-active customers rank first."""
+def recency_ceiling(days: np.ndarray) -> float:
+    """The score of never-active customers: above every customer's days since activity."""
+    return float(np.nanmax(days)) + 1 if np.isfinite(days).any() else 1.0
+
+
+def recency_scores(frame: pd.DataFrame, ceiling: float | None = None) -> np.ndarray:
+    """Days since last activity as a risk score; never-active customers rank first (at
+    `ceiling`, by default recency_ceiling of these rows; a part of the rows needs the whole's)."""
     days = pd.to_numeric(frame[RECENCY_FEATURE], errors="coerce").to_numpy(dtype=float)
-    ceiling = np.nanmax(days) + 1 if np.isfinite(days).any() else 1.0
+    ceiling = recency_ceiling(days) if ceiling is None else ceiling
     return np.where(np.isnan(days), ceiling, days)
 
 

@@ -15,6 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from ml.edges import edges_from_summary, value_summary
 
 MISSING = "missing"
 OTHER = "other"
@@ -49,25 +52,7 @@ def numeric_edges(reference: np.ndarray, bins: int = 10, value_limit: int = 0) -
     """
     values = np.asarray(reference, dtype=float)
     values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return np.array([])
-    distinct, counts = np.unique(values, return_counts=True)
-    if len(distinct) <= value_limit:
-        return np.append(distinct, np.nextafter(distinct[-1], np.inf))
-    probabilities = np.linspace(0, 1, bins + 1)[1:-1]
-    edges = np.unique(np.quantile(values, probabilities))
-    if len(edges) == len(probabilities):
-        return edges
-    mass = distinct[counts >= len(values) / bins]
-    rest = values[~np.isin(values, mass)]
-    rest_bins = max(1, round(bins * len(rest) / len(values)))
-    inner = np.quantile(rest, np.linspace(0, 1, rest_bins + 1)[1:-1]) if len(rest) else []
-    edges = np.unique(np.concatenate([mass, np.nextafter(mass, np.inf), inner]))
-    # A mass point's bin closes just above it only where reference values follow before the
-    # next edge: between two adjacent integers (1 and 2 days) that bin would always be empty.
-    filled = bin_counts(numeric_bins(values, edges), len(edges) + 2)[1:-1] > 0
-    closing = np.isin(edges, np.nextafter(mass, np.inf))
-    return edges[~closing | filled]
+    return edges_from_summary(value_summary(values, bins, value_limit), bins)
 
 
 def numeric_bins(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -300,6 +285,18 @@ def estimate_track_record(predictions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["scoring_month", "estimated_roc_auc"])
 
 
+TRACK_RECORD_SCHEMA = pa.schema(
+    [("scoring_month", pa.date32()), ("estimated_roc_auc", pa.float64())]
+)
+
+
+def month_track_record(predictions: pd.DataFrame) -> pd.DataFrame:
+    """estimate_track_record of one month's predictions (a group of ml.relations.map_groups:
+    on Spark, one task per month), rows of TRACK_RECORD_SCHEMA."""
+    track = estimate_track_record(predictions)
+    return track.assign(scoring_month=pd.to_datetime(track["scoring_month"]).dt.date)
+
+
 def expected_precision_at_k(probabilities: np.ndarray, scores: np.ndarray, k: int) -> float:
     """Precision in the top k to expect from calibrated probabilities: their mean there."""
     p = np.asarray(probabilities, dtype=float)
@@ -346,23 +343,38 @@ def feature_profiles(
             known = categories(reference[name].tolist())
             labels = categorical_labels(known)
             index = categorical_bins(frame[name].tolist(), known)
-        for key in [*reference_keys, current_key]:
-            counts = bin_counts(index[(periods == key).to_numpy()], len(labels))
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "feature": name,
-                        "kind": kind,
-                        "period": key,
-                        "time_window": "current" if key == current_key else "reference",
-                        "bin_order": np.arange(len(labels)),
-                        "bin_label": labels,
-                        "rows": counts.astype(np.int64),
-                    }
-                )
-            )
-    columns = ["feature", "kind", "period", "time_window", "bin_order", "bin_label", "rows"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+        counts = [
+            (key, bin_counts(index[(periods == key).to_numpy()], len(labels)))
+            for key in [*reference_keys, current_key]
+        ]
+        parts.append(profile_rows(name, kind, labels, counts, current_key))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=PROFILE_COLUMNS)
+
+
+PROFILE_COLUMNS = ["feature", "kind", "period", "time_window", "bin_order", "bin_label", "rows"]
+
+
+def profile_rows(
+    name: str,
+    kind: str,
+    labels: list[str],
+    counts: Sequence[tuple[object, np.ndarray]],
+    current: object,
+) -> pd.DataFrame:
+    """One feature's profile rows: for each (period, bin counts), each bin's label and rows."""
+    periods = [key for key, _ in counts for _ in labels]
+    return pd.DataFrame(
+        {
+            "feature": name,
+            "kind": kind,
+            "period": periods,
+            "time_window": ["current" if key == current else "reference" for key in periods],
+            "bin_order": np.tile(np.arange(len(labels)), len(counts)),
+            "bin_label": labels * len(counts),
+            "rows": np.concatenate([rows for _, rows in counts]).astype(np.int64),
+        },
+        columns=PROFILE_COLUMNS,
+    )
 
 
 def drift_table(

@@ -90,8 +90,11 @@ def to_arrow(relation: Any) -> pa.Table:
 
 
 def to_pandas(relation: Any) -> pd.DataFrame:
-    """All rows of a ref as pandas, typed the same on both engines (DuckDB's `.df()` rules:
-    dates as datetime64, nullable integers and booleans as pandas' nullable types)."""
+    """All rows of a ref (or of an Arrow table, e.g. `map_groups`' on DuckDB) as pandas, typed
+    the same on both engines (DuckDB's `.df()` rules: dates as datetime64, nullable integers
+    and booleans as pandas' nullable types)."""
+    if isinstance(relation, pa.Table):
+        return duckdb.from_arrow(relation).df()
     if is_spark(relation):
         return duckdb.from_arrow(relation.toArrow()).df()
     return relation.df()
@@ -153,6 +156,30 @@ def map_frames(relation: Any, function: FrameFunction, schema: pa.Schema) -> Any
             yield from result.to_batches()
 
     return relation.mapInArrow(apply, from_arrow_schema(schema))
+
+
+def map_groups(
+    relation: Any, keys: Sequence[str], function: FrameFunction, schema: pa.Schema
+) -> Any:
+    """`function` applied to each group of a ref's rows with equal `keys`, giving rows of
+    `schema` (e.g. one month's metrics from that month's predictions).
+
+    DuckDB (or pandas): the groups in key order, as one Arrow table. Spark: each group in one
+    task (applyInArrow), a lazy Spark DataFrame; a task holds one group, not every row. Groups
+    reach the function typed as `to_pandas` types them.
+    """
+    if isinstance(relation, pd.DataFrame) or not is_spark(relation):
+        frame = relation if isinstance(relation, pd.DataFrame) else to_pandas(relation)
+        parts = [function(group) for _, group in frame.groupby(list(keys), sort=True)]
+        tables = [pa.Table.from_pandas(p, schema=schema, preserve_index=False) for p in parts]
+        return pa.concat_tables(tables) if tables else schema.empty_table()
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    def apply(table: pa.Table) -> pa.Table:
+        result = function(duckdb.from_arrow(table).df())
+        return pa.Table.from_pandas(result, schema=schema, preserve_index=False)
+
+    return relation.groupBy(*keys).applyInArrow(apply, from_arrow_schema(schema))
 
 
 def rank(table: Any, name: str, descending: Sequence[str], stable_by: str | None = None) -> Any:

@@ -52,9 +52,24 @@ def model_profiles(snapshots: Any, fitted: ChurnModel, windows: Windows) -> pd.D
     dates = ", ".join(f"DATE '{month.isoformat()}'" for month in months)
     # Only the snapshot date and the model's features, not every column of the mart.
     columns = [SNAPSHOT, *fitted.config.features]
-    frame = relations.read(snapshots, columns, where=f"{SNAPSHOT} in ({dates})")
-    frame[PREDICTION] = fitted.predict_proba(frame) if len(frame) else []
-    return feature_profiles(
+    rows = relations.select(snapshots, columns, where=f"{SNAPSHOT} in ({dates})")
+    profiles = feature_profiles
+    if relations.is_spark(rows):  # scored and binned where the rows are
+        from ml import distributed_profiles
+
+        profiles = distributed_profiles.feature_profiles
+        frame = distributed_profiles.with_score(
+            rows,
+            SNAPSHOT,
+            fitted.config.numeric_features,
+            fitted.config.categorical_features,
+            PREDICTION,
+            fitted.predict_proba,
+        )
+    else:
+        frame = relations.to_pandas(rows)
+        frame[PREDICTION] = fitted.predict_proba(frame) if len(frame) else []
+    return profiles(
         frame,
         numeric=fitted.config.numeric_features,
         categorical=fitted.config.categorical_features,

@@ -139,6 +139,22 @@ def test_spark_build_publishes_what_a_duckdb_build_publishes(
     )
 
 
+def test_feature_profiles_are_the_same_on_both_engines(
+    on_spark: tuple[Settings, RunRecord], on_duckdb: tuple[Settings, RunRecord]
+) -> None:
+    # Spark fits the drift bins from sorted value counts (ml.distributed_profiles), pandas from
+    # the values, by one rule (ml.edges): same bins, same counts. The scores' profiles are
+    # left out: each engine profiles the scores of its own model.
+    sql = (
+        "select feature, kind, period, time_window, bin_order, bin_label, rows"
+        " from monitor_feature_profiles where kind <> 'prediction' order by all"
+    )
+    spark_profiles, duckdb_profiles = query(on_spark[0], sql), query(on_duckdb[0], sql)
+
+    assert len(duckdb_profiles) > 0
+    pd.testing.assert_frame_equal(spark_profiles, duckdb_profiles, check_dtype=False)
+
+
 def test_spark_model_ranks_as_well_as_the_duckdb_model_on_the_same_data(
     on_spark: tuple[Settings, RunRecord], on_duckdb: tuple[Settings, RunRecord]
 ) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 import ml.backtest
 from ml.backtest import METHODS, monthly_metrics, scoring_months, walk_forward
+from ml.baselines import recency_ceiling
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT
 
 # Jun 2023 .. Mar 2024: the last month follows February, whose 30-day horizon ends on Mar 2.
@@ -145,3 +146,27 @@ def test_monthly_metrics_has_one_row_per_month_and_method(make_frame, make_confi
     assert metrics.loc[metrics["method"] != "recency", "brier"].between(0, 1).all()
     # The synthetic churn follows inactivity: the model ranks far better than chance.
     assert (metrics.loc[metrics["method"] == "xgboost", "roc_auc"] > 0.7).all()
+
+
+def test_scores_of_a_month_split_in_parts_equal_the_scores_of_the_whole_month(
+    make_frame, make_config
+) -> None:
+    # Spark scores a month per partition: given the month-wide facts, any split scores alike.
+    frame = make_frame(customers=80, months=MONTHS, start=START, seed=5, unlabeled_months=0)
+    frame.loc[frame.index[::7], "days_since_last_activity"] = np.nan
+    config = make_config()
+    month = pd.to_datetime(frame[SNAPSHOT])
+    history, target = frame[month < pd.Timestamp("2024-01-01")], frame[month == MARCH]
+    model = ml.backtest.fit_churn_model(history, config)
+    logistic = ml.backtest.fit_logistic(history, config)
+    whole = ml.backtest.method_scores(model, logistic, target, config)
+    days = pd.to_numeric(target["days_since_last_activity"]).to_numpy(dtype=float)
+    ceiling = recency_ceiling(days)
+    parts = [target.iloc[:13], target.iloc[13:]]
+    split = pd.concat(
+        [ml.backtest.method_scores(model, logistic, part, config, ceiling, False) for part in parts]
+    )
+    key = ["method", CUSTOMER]
+    pd.testing.assert_frame_equal(
+        split.sort_values(key).reset_index(drop=True), whole.sort_values(key).reset_index(drop=True)
+    )

@@ -448,7 +448,9 @@ def test_each_size_records_the_daily_build_the_floor_and_its_ratios(
     monkeypatch.setattr(runner, "rebuild", fake_rebuild)
     monkeypatch.setattr(runner, "json_child", fake_child)
     monkeypatch.setattr(runner, "add_day", fake_day)
-    args = argparse.Namespace(engine="duckdb", env=[("BATON_ML_CACHE", "on")], months=24, seed=1)
+    args = argparse.Namespace(
+        engine="duckdb", env=[("BATON_ML_CACHE", "on")], months=24, seed=1, cold_only=False
+    )
 
     result = runner.bench_size("S", 5_000, args, tmp_path, with_app=True)
 
@@ -470,3 +472,24 @@ def test_triage_refuses_an_unknown_scenario_by_name(capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit):
         triage.main(["--scenarios", "sql_change,no_such_thing", "--clean-seeds", "0"])
     assert "no_such_thing" in capsys.readouterr().err
+
+
+def test_cold_only_stops_each_size_after_its_first_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order: list[str] = []
+    built = result_of("M", 100_000)
+    monkeypatch.setattr(
+        runner, "generate", lambda *a: {"seconds": 1.0, "peak_mib": 1.0, "output": ""}
+    )
+    monkeypatch.setattr(
+        runner, "rebuild", lambda settings, env, name: order.append(name) or built["rebuild"]
+    )
+    monkeypatch.setattr(runner, "json_child", lambda module, *a: order.append(module) or {})
+    monkeypatch.setattr(runner, "add_day", lambda settings: order.append("add_day") or {})
+    args = runner.parser().parse_args(["--sizes", "M", "--engine", "spark", "--cold-only"])
+
+    result = runner.bench_size("M", 100_000, args, tmp_path, with_app=True)
+
+    assert order == ["rebuild"]
+    assert "rebuild" in result and "rebuild2" not in result and "daily" not in result

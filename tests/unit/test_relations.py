@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import duckdb
+import pandas as pd
 import pyarrow as pa
 
 from ml import relations
@@ -45,3 +47,23 @@ def test_a_real_difference_in_risk_still_ranks_first() -> None:
     table = pa.table({"customer_id": ["a", "b"], "churn_probability": [0.3000001, 0.3000002]})
     ranked = relations.rank(table, "risk_rank", ["churn_probability"], stable_by="customer_id")
     assert ranked["risk_rank"].to_pylist() == [2, 1]
+
+
+def test_map_groups_applies_the_function_to_each_group_in_key_order() -> None:
+    rows = duckdb.from_arrow(
+        pa.table({"month": ["2024-02", "2024-01", "2024-02", "2024-01"], "x": [1.0, 2.0, 3.0, 5.0]})
+    )
+    schema = pa.schema([("month", pa.string()), ("total", pa.float64()), ("rows", pa.int64())])
+
+    def total(group: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"month": [group["month"].iloc[0]], "total": [group["x"].sum()], "rows": [len(group)]}
+        )
+
+    result = relations.map_groups(rows, ["month"], total, schema)
+    assert result.to_pylist() == [
+        {"month": "2024-01", "total": 7.0, "rows": 2},
+        {"month": "2024-02", "total": 4.0, "rows": 2},
+    ]
+    assert relations.to_pandas(result)["rows"].tolist() == [2, 2]
+    assert relations.map_groups(rows.filter("false"), ["month"], total, schema).num_rows == 0

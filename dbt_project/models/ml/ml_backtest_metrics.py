@@ -1,10 +1,13 @@
 """Accuracy per backtest month and method: ROC AUC, precision/recall at k, lift, Brier,
-and the model settings the walk-forward chose for each month."""
+and the model settings the walk-forward chose for each month (one group of predictions at a
+time: on Spark, each in one task)."""
+
+from functools import partial
 
 import pyarrow as pa
 
 from ml import relations
-from ml.backtest import monthly_metrics
+from ml.backtest import group_metrics
 from ml.config import load_settings
 
 METRICS = [
@@ -37,12 +40,8 @@ SCHEMA = pa.schema(
 def model(dbt, session):
     dbt.config(materialized="table")
     capacity_k = load_settings(relations.to_pandas(dbt.ref("ml_config"))).capacity_k
-    predictions = relations.read(dbt.ref("ml_backtest_predictions"), READ)
-    metrics = monthly_metrics(predictions, capacity_k)
-    if metrics.empty:
-        return relations.result(pa.Table.from_pylist([], schema=SCHEMA), session)
-    metrics["scoring_month"] = metrics["scoring_month"].dt.date
-    metrics["capacity_k"] = capacity_k
-    return relations.result(
-        pa.Table.from_pandas(metrics, schema=SCHEMA, preserve_index=False), session
+    predictions = relations.select(dbt.ref("ml_backtest_predictions"), READ)
+    metrics = relations.map_groups(
+        predictions, ["scoring_month", "method"], partial(group_metrics, capacity_k), SCHEMA
     )
+    return relations.result(metrics, session, SCHEMA)

@@ -1,0 +1,128 @@
+"""The walk-forward backtest on Spark: ml.backtest's months, fitted and scored where the rows are.
+
+ml.backtest.walk_forward holds every labeled row in one process. Here each scoring month is
+fitted on Spark: the model by ml.distributed (the candidate's path: split, sampling and
+boosting per partition) on the months known then, the logistic baseline in the driver on a
+bounded sample of those months (LOGISTIC_MAX_ROWS, rule below), and the month's rows are
+scored per partition by ml.backtest.method_scores, the function the DuckDB engine applies to
+the whole month. The result is a lazy Spark DataFrame: nothing but a few aggregates per month
+(counts, the recency ceiling) and the logistic sample reaches the driver.
+
+Spark is imported only when a function here runs (the DuckDB engine never imports it).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from ml import distributed, relations
+from ml.backtest import (
+    BG_NBD_SCORE,
+    EXTRA_COLUMNS,
+    PREDICTIONS_SCHEMA,
+    method_scores,
+    scoring_months,
+)
+from ml.baselines import RECENCY_FEATURE, fit_logistic, recency_ceiling
+from ml.config import ModelConfig
+from ml.frame import CUSTOMER, LABEL, SNAPSHOT, matured_before, model_columns
+from ml.train import ChurnModel
+
+# The logistic baseline learns in the driver from at most this many rows of a month's history.
+# Rule: every row while the history is smaller; beyond, the rows whose hash of (customer,
+# snapshot, seed) falls below LOGISTIC_MAX_ROWS / rows (a uniform sample, independent of row
+# order and partitioning). fit_logistic then keeps every churner and 2 weighted non-churners
+# per churner of that sample, as on DuckDB. Below the cap it learns from DuckDB's rows
+# exactly; docs/spark.md has what the cap cost at 100,000 accounts.
+LOGISTIC_MAX_ROWS = 200_000
+HASH_BUCKETS = 1_000_000
+
+
+def walk_forward(snapshots: Any, config: ModelConfig) -> Any:
+    """ml.backtest.walk_forward for a feature-mart Spark DataFrame: a Spark DataFrame of
+    PREDICTIONS_SCHEMA rows (see the module)."""
+    from pyspark.sql import functions as F
+
+    labeled = _labeled(snapshots, config)
+    months = sorted(pd.Timestamp(row[0]) for row in labeled.select(SNAPSHOT).distinct().collect())
+    per_month = pd.DataFrame({SNAPSHOT: months, LABEL: True})
+    parts = []
+    for month in scoring_months(per_month, config):
+        known = matured_before(per_month, month, config.horizon_days)[SNAPSHOT]
+        history = labeled.where(F.col(SNAPSHOT).isin([m.date() for m in known]))
+        target = labeled.where(F.col(SNAPSHOT) == F.lit(month.date()))
+        scored = _score_month(history, target, config, month)
+        if scored is not None:
+            parts.append(scored)
+    if not parts:
+        return snapshots.sparkSession.createDataFrame(PREDICTIONS_SCHEMA.empty_table())
+    result = parts[0]
+    for part in parts[1:]:
+        result = result.unionByName(part)
+    return result
+
+
+def _labeled(snapshots: Any, config: ModelConfig) -> Any:
+    """The labeled rows and the columns the backtest reads, numeric features as FLOAT (the
+    float32 that ml.frame.load_labeled gives the DuckDB engine's backtest)."""
+    from pyspark.sql import functions as F
+
+    present = set(snapshots.columns)
+    columns = [c for c in model_columns(config, EXTRA_COLUMNS) if c in present]
+    narrow = set(config.numeric_features) - set(EXTRA_COLUMNS)
+    return snapshots.where(F.col(LABEL).isNotNull()).select(
+        *[F.col(c).cast("float").alias(c) if c in narrow else F.col(c) for c in columns]
+    )
+
+
+def _score_month(history: Any, target: Any, config: ModelConfig, month: pd.Timestamp) -> Any:
+    """One month's scores of every method (lazy), or None when its history holds one outcome
+    only (ml.train.OneOutcomeError's case, which the DuckDB engine skips too)."""
+    from pyspark.sql import functions as F
+
+    outcomes = {bool(row[0]): int(row[1]) for row in history.groupBy(LABEL).count().collect()}
+    if not outcomes.get(True) or not outcomes.get(False):
+        return None
+    model = distributed.fit_churn_model(history, config)
+    logistic = fit_logistic(logistic_sample(history, config, sum(outcomes.values())), config)
+    facts = target.agg(
+        F.max(F.col(RECENCY_FEATURE).cast("double")).alias("most"),
+        (F.count(BG_NBD_SCORE) if BG_NBD_SCORE in target.columns else F.lit(0)).alias("bg_nbd"),
+    ).first()
+    ceiling = recency_ceiling(np.array([facts["most"]], dtype=float))  # None: NaN
+    score = partial(_scores, model, logistic, config, month, ceiling, bool(facts["bg_nbd"]))
+    return relations.map_frames(target, score, PREDICTIONS_SCHEMA)
+
+
+def logistic_sample(history: Any, config: ModelConfig, rows: int) -> pd.DataFrame:
+    """The history rows the logistic baseline learns from (LOGISTIC_MAX_ROWS' rule), as pandas
+    in (snapshot, customer) order."""
+    from pyspark.sql import functions as F
+
+    if rows > LOGISTIC_MAX_ROWS:
+        bucket = F.pmod(F.xxhash64(CUSTOMER, SNAPSHOT, F.lit(config.seed)), F.lit(HASH_BUCKETS))
+        history = history.where(bucket < F.lit(LOGISTIC_MAX_ROWS * HASH_BUCKETS // rows))
+    return relations.to_pandas(history.orderBy(SNAPSHOT, CUSTOMER))
+
+
+def _scores(
+    model: ChurnModel,
+    logistic: Pipeline,
+    config: ModelConfig,
+    month: pd.Timestamp,
+    ceiling: float,
+    bg_nbd: bool,
+    frame: pd.DataFrame,
+) -> pd.DataFrame:
+    """Per partition: the month's rows scored by every method, in PREDICTIONS_SCHEMA's form."""
+    if frame.empty:
+        return PREDICTIONS_SCHEMA.empty_table().to_pandas()
+    scored = method_scores(model, logistic, frame, config, ceiling, bg_nbd)
+    scored["scoring_month"] = month.date()
+    scored["churned"] = scored["churned"].astype(bool)
+    return scored[PREDICTIONS_SCHEMA.names]
