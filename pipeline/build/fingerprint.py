@@ -161,20 +161,25 @@ def git_state() -> dict[str, Any] | None:
     return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
 
 
+def raw_schema(connection: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    """Per raw table, its columns and types in order."""
+    rows = connection.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'main' order by table_name, ordinal_position"
+    ).fetchall()
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in rows:
+        tables.setdefault(str(table), []).append((str(column), str(data_type)))
+    return tables
+
+
 def data_fingerprints(raw_path: Path) -> dict[str, dict[str, Any]]:
     """Per raw table: rows, newest date and an order-independent digest of every row."""
     found: dict[str, dict[str, Any]] = {}
     if not raw_path.exists():
         return found
     with duckdb.connect(str(raw_path), read_only=True) as connection:
-        columns = connection.execute(
-            "select table_name, column_name, data_type from information_schema.columns "
-            "where table_schema = 'main' order by table_name, ordinal_position"
-        ).fetchall()
-        tables: dict[str, list[tuple[str, str]]] = {}
-        for table, column, data_type in columns:
-            tables.setdefault(table, []).append((column, data_type))
-        for table, typed in tables.items():
+        for table, typed in raw_schema(connection).items():
             dated = next((c for c, t in typed if t.upper() in DATE_TYPES), None)
             newest = f'max("{dated}")' if dated else "null"
             rows, digest, latest = connection.execute(

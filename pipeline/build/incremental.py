@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 
 from pipeline import dataset, history, warehouse
-from pipeline.build.fingerprint import Fingerprint
+from pipeline.build.fingerprint import Fingerprint, raw_schema
 from pipeline.history import RunRecord
 from pipeline.settings import Settings
 
@@ -95,16 +95,9 @@ def _upstream(nodes: dict[str, dict[str, Any]], unique_id: str) -> list[str]:
 
 
 def raw_tables(raw_path: Path) -> dict[str, list[tuple[str, str]]]:
-    """Per raw table, its columns and types in order."""
+    """Per raw table, its columns and types in order (fingerprint.raw_schema)."""
     with duckdb.connect(str(raw_path), read_only=True) as connection:
-        rows = connection.execute(
-            "select table_name, column_name, data_type from information_schema.columns "
-            "where table_schema = 'main' order by table_name, ordinal_position"
-        ).fetchall()
-    tables: dict[str, list[tuple[str, str]]] = {}
-    for table, column, data_type in rows:
-        tables.setdefault(str(table), []).append((str(column), str(data_type)))
-    return tables
+        return raw_schema(connection)
 
 
 def event_tables(tables: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
