@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 import demo
-from pipeline import warehouse
 from pipeline.build.progress import Progress
 from pipeline.build.rebuild import rebuild
 from pipeline.history import RunRecord
 from pipeline.settings import Settings
+from tests.support import copy_home
 
 # The smallest demo on which the ML still trains and the backtest has several months:
 # 12 months give 11 matured snapshots, enough for min_train_months=4 and 6 backtest months.
@@ -111,14 +111,4 @@ def fresh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
 @pytest.fixture
 def copied_home(built: BuiltHome, tmp_path: Path) -> Settings:
     """A copy of the session's built home (registry, warehouses, history) to mutate."""
-    home = tmp_path / "home"
-    shutil.copytree(built.settings.home, home, ignore=shutil.ignore_patterns("build.lock"))
-    settings = Settings(home=home)
-    pointer = warehouse.current(built.settings)
-    assert pointer is not None
-    # current.json holds an absolute path into the original home: point it at the copy.
-    copied = home / "warehouses" / Path(pointer["path"]).name
-    settings.current_pointer.write_text(
-        settings.current_pointer.read_text().replace(pointer["path"], str(copied))
-    )
-    return settings
+    return copy_home(built.settings, tmp_path / "home")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +16,20 @@ import pytest
 
 from pipeline import history, warehouse
 from pipeline.settings import ROOT, Settings
+
+
+def copy_home(source: Settings, target: Path) -> Settings:
+    """A copy of a built home (registry, warehouses, history, dbt's parse state; not its lock
+    or build scratch) whose current.json names the copy's warehouse, not the original's."""
+    shutil.copytree(source.home, target, ignore=shutil.ignore_patterns("build.lock", "build"))
+    settings = Settings(home=target).ensure()
+    pointer = warehouse.current(source)
+    assert pointer is not None
+    copied = target / "warehouses" / Path(pointer["path"]).name
+    settings.current_pointer.write_text(
+        settings.current_pointer.read_text().replace(pointer["path"], str(copied))
+    )
+    return settings
 
 
 def pipeline_cli(

@@ -17,6 +17,7 @@ from pipeline import dataset, warehouse
 from pipeline.build.rebuild import rebuild
 from pipeline.history import RunRecord
 from pipeline.settings import DBT_PROJECT_DIR, Settings
+from tests.support import copy_home
 
 pytestmark = pytest.mark.slow
 
@@ -39,19 +40,6 @@ class DailyHomes:
     full: Settings
     incremental_record: RunRecord
     full_record: RunRecord
-
-
-def copy_home(source: Settings, target: Path) -> Settings:
-    """A copy of a built home whose pointer names the copy's warehouse."""
-    shutil.copytree(source.home, target, ignore=shutil.ignore_patterns("build.lock", "build"))
-    settings = Settings(home=target)
-    pointer = warehouse.current(source)
-    assert pointer is not None
-    copied = target / "warehouses" / Path(pointer["path"]).name
-    settings.current_pointer.write_text(
-        settings.current_pointer.read_text().replace(pointer["path"], str(copied))
-    )
-    return settings
 
 
 @pytest.fixture(scope="module", params=["contractual", "non_contractual"])

@@ -7,7 +7,6 @@ a previous build and a model in service exist as they would in production.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +22,7 @@ from pipeline import cli, warehouse
 from pipeline.history import RunRecord
 from pipeline.read import queries
 from pipeline.settings import Settings
+from tests.support import copy_home
 
 pytestmark = pytest.mark.slow
 
@@ -36,19 +36,6 @@ class Built:
 
     settings: Settings
     record: RunRecord
-
-
-def copy_home(source: Settings, target: Path) -> Settings:
-    """A copy of a built home whose pointer names the copied warehouse."""
-    shutil.copytree(source.home, target, ignore=shutil.ignore_patterns("build.lock", "build"))
-    settings = Settings(home=target).ensure()
-    pointer = warehouse.current(source)
-    assert pointer is not None
-    copied = target / "warehouses" / Path(pointer["path"]).name
-    settings.current_pointer.write_text(
-        settings.current_pointer.read_text().replace(pointer["path"], str(copied))
-    )
-    return settings
 
 
 @pytest.fixture(scope="module")
