@@ -14,6 +14,8 @@ while the function stays the same one in `ml/`.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +25,24 @@ import pandas as pd
 import pyarrow as pa
 
 FrameFunction = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+# dbt runs several nodes at once (BATON_BUILD_THREADS), each Python model in a thread of the
+# build's process. The models that bring a feature mart's rows into that process take turns
+# (`@one_at_a_time` on their `model` function): two at once would add their memory, and
+# XGBoost already uses every core. SQL models and data tests run beside them.
+_ROWS_IN_PROCESS = threading.Lock()
+
+
+def one_at_a_time(model: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A dbt Python model that runs only while no other such model runs in this process."""
+
+    @functools.wraps(model)
+    def taking_turns(dbt: Any, session: Any) -> Any:
+        with _ROWS_IN_PROCESS:
+            return model(dbt, session)
+
+    return taking_turns
 
 
 # Decimal places a rank key counts to (probabilities: far below any real difference in risk).

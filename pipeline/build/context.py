@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from pipeline import dataset, warehouse
-from pipeline.settings import Settings, build_max_spill, duckdb_memory_limit
+from pipeline.settings import Settings, build_max_spill, build_threads, duckdb_memory_limit
 
 CONTEXT_TABLES = {
     "build": "build_id varchar, previous_build_id varchar, ml_cache_dir varchar",
@@ -34,6 +34,7 @@ def paths(settings: Settings) -> dict[str, str]:
         "temp_directory": str(settings.build_dir / "tmp"),
         "memory_limit": duckdb_memory_limit(),
         "max_spill": build_max_spill(),
+        "threads": build_threads(),
         # Picks the profile's target: duckdb (local) or spark.
         "engine": settings.engine,
     }

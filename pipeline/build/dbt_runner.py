@@ -60,6 +60,9 @@ class DbtOutcome:
     success: bool
     nodes: list[NodeResult] = field(default_factory=list)
     error: str = ""
+    # What `dbt parse` parsed: pass it to the same build's next invocation (run_dbt's
+    # `manifest`), which then skips parsing. Never keep it for a later build: files change.
+    manifest: Any = None
 
 
 def layer_of(node: Any) -> str:
@@ -153,9 +156,13 @@ def run_dbt(
     events: queue.Queue[NodeEvent],
     *extra: str,
     dbt_vars: dict[str, Any] | None = None,
+    manifest: Any = None,
 ) -> DbtOutcome:
-    """Invoke dbt once (one invocation at a time per process) and collect node results."""
-    runner = dbtRunner(callbacks=[event_to_queue(events)])
+    """Invoke dbt once (one invocation at a time per process) and collect node results.
+
+    `manifest`: what this build's `dbt parse` returned (DbtOutcome.manifest), parsed with the
+    same project and vars, so dbt does not parse again."""
+    runner = dbtRunner(manifest=manifest, callbacks=[event_to_queue(events)])
     with _IN_PROCESS:
         result = runner.invoke(dbt_args(command, settings, *extra, dbt_vars=dbt_vars))
     nodes: list[NodeResult] = []
@@ -175,4 +182,5 @@ def run_dbt(
     error = ""
     if result.exception is not None:
         error = short_message(str(result.exception))
-    return DbtOutcome(success=bool(result.success), nodes=nodes, error=error)
+    parsed = result.result if command == "parse" and result.success else None
+    return DbtOutcome(success=bool(result.success), nodes=nodes, error=error, manifest=parsed)

@@ -32,8 +32,9 @@ class ParseError(RuntimeError):
     """The project does not parse; the message is dbt's."""
 
 
-def prepare(settings: Settings, dbt_vars: dict[str, Any]) -> tuple[Fingerprint, list[Change]]:
-    """Parse, fingerprint, compare with the serving build, and fill the context's tables."""
+def prepare(settings: Settings, dbt_vars: dict[str, Any]) -> tuple[Fingerprint, list[Change], Any]:
+    """Parse, fingerprint, compare with the serving build, and fill the context's tables.
+    Also returns the parsed manifest, for this build's `dbt build` (run_dbt's `manifest`)."""
     events: queue.Queue[NodeEvent] = queue.Queue()
     outcome = run_dbt("parse", settings, events, dbt_vars=dbt_vars)
     if not outcome.success:
@@ -48,7 +49,7 @@ def prepare(settings: Settings, dbt_vars: dict[str, Any]) -> tuple[Fingerprint, 
     before = serving_fingerprint(settings, serving)
     changes = fingerprint.compare(before, now) if before is not None else []
     write_changes(settings, changes, serving)
-    return now, changes
+    return now, changes, outcome.manifest
 
 
 def serving_fingerprint(settings: Settings, serving: dict[str, Any] | None) -> Fingerprint | None:

@@ -286,12 +286,12 @@ def rebuild(
                 guards.check_settings(settings)
                 registry.ensure(settings)
                 context.write_context(settings, build_id)
-                plan = _plan_months(settings, record, full_refresh)
+                plan, manifest = _plan_months(settings, record, full_refresh)
                 faults.point("context")
                 on_spark = settings.engine == "spark"
                 if on_spark:
                     spark.prepare(settings)
-                outcome = _run_with_progress(settings, build_id, state, on_progress)
+                outcome = _run_with_progress(settings, build_id, state, on_progress, manifest)
                 record.nodes = [asdict(node) for node in outcome.nodes]
                 record.tests = _test_summary(outcome.nodes)
                 if guard.stopped:
@@ -381,26 +381,30 @@ def _sentence(error: Exception) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-def _take_provenance(settings: Settings, record: RunRecord) -> None:
+def _take_provenance(settings: Settings, record: RunRecord) -> Any:
     """Fingerprint the build and note what changed since the serving build (for the monitors
-    and the run record). A project that does not parse is left to dbt build to report."""
+    and the run record); return the parsed manifest. A project that does not parse is left
+    to dbt build to report (None)."""
     try:
-        taken, changes = provenance.prepare(settings, context.dbt_vars(settings))
+        taken, changes, manifest = provenance.prepare(settings, context.dbt_vars(settings))
     except provenance.ParseError:
         provenance.write_changes(settings, [], None)
-        return
+        return None
     record.fingerprint = taken.as_dict()
     record.changes = [asdict(change) for change in changes]
+    return manifest
 
 
-def _plan_months(settings: Settings, record: RunRecord, full_refresh: bool) -> incremental.Plan:
+def _plan_months(
+    settings: Settings, record: RunRecord, full_refresh: bool
+) -> tuple[incremental.Plan, Any]:
     """Fingerprint the build, then plan which snapshot months it computes (kept in the
-    record, also for a build that fails)."""
-    _take_provenance(settings, record)
+    record, also for a build that fails). Also returns the parsed manifest (or None)."""
+    manifest = _take_provenance(settings, record)
     taken = Fingerprint.from_dict(record.fingerprint)
     plan = incremental.prepare(settings, taken, full_refresh)
     record.incremental = plan.as_dict()
-    return plan
+    return plan, manifest
 
 
 def _run_with_progress(
@@ -408,8 +412,10 @@ def _run_with_progress(
     build_id: str,
     state: progress.Progress,
     on_progress: ProgressCallback | None,
+    manifest: Any = None,
 ) -> DbtOutcome:
-    """Run `dbt build` while a drain thread turns queued events into progress updates."""
+    """Run `dbt build` while a drain thread turns queued events into progress updates
+    (`manifest`: this build's parse, so dbt does not parse again)."""
     events: queue.Queue[NodeEvent] = queue.Queue()
     finished = threading.Event()
 
@@ -439,6 +445,7 @@ def _run_with_progress(
             "--exclude-resource-type",
             "unit_test",
             dbt_vars=context.dbt_vars(settings),
+            manifest=manifest,
         )
     finally:
         finished.set()

@@ -11,6 +11,8 @@ from ml.cache import folder
 from ml.config import load_settings, model_config
 
 
+# Reads many rows into this process: one such model at a time (ml.relations).
+@relations.one_at_a_time
 def model(dbt, session):
     dbt.config(materialized="table")
     snapshots = dbt.ref("ml_features")

@@ -20,6 +20,8 @@ READ_SCORES = [CUSTOMER, "churn_probability", "risk_rank"]
 READ_CHOICE = [CUSTOMER, "customer_value", *GROUP_COLUMNS]
 
 
+# Reads many rows into this process: one such model at a time (ml.relations).
+@relations.one_at_a_time
 def model(dbt, session):
     dbt.config(materialized="table")
     registry = relations.to_pandas(dbt.ref("ml_model_in_service"))

@@ -26,6 +26,8 @@ SCHEMA = pa.schema(
 SCORES = pa.schema([field for field in SCHEMA if field.name != "risk_rank"])
 
 
+# Reads many rows into this process: one such model at a time (ml.relations).
+@relations.one_at_a_time
 def model(dbt, session):
     dbt.config(materialized="table")
     # Not chained after a subscript: dbt finds refs by walking the code, and misses those.

@@ -12,6 +12,8 @@ from monitoring.changes import moved_features
 SCHEMA = pa.schema([("feature", pa.string()), ("psi", pa.float64()), ("moved", pa.bool_())])
 
 
+# Reads many rows into this process: one such model at a time (ml.relations).
+@relations.one_at_a_time
 def model(dbt, session):
     dbt.config(materialized="table")
     before = relations.to_pandas(dbt.source("context", "previous_features"))

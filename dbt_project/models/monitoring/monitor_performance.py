@@ -31,6 +31,8 @@ SCHEMA = pa.schema(
 )
 
 
+# Reads many rows into this process: one such model at a time (ml.relations).
+@relations.one_at_a_time
 def model(dbt, session):
     dbt.config(materialized="table")
     settings = relations.to_pandas(dbt.ref("monitor_config"))
