@@ -1,12 +1,19 @@
-"""ml.relations on DuckDB's side: ranks that do not depend on floating-point noise."""
+"""ml.relations on DuckDB's side: ranks that do not depend on floating-point noise, and
+Python models that take turns when dbt runs several threads."""
 
 from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 from ml import relations
+from pipeline.settings import DEFAULT_BUILD_THREADS, build_threads
 
 
 def test_ranks_go_highest_first_and_break_ties_on_the_customer() -> None:
@@ -67,3 +74,40 @@ def test_map_groups_applies_the_function_to_each_group_in_key_order() -> None:
     ]
     assert relations.to_pandas(result)["rows"].tolist() == [2, 2]
     assert relations.map_groups(rows.filter("false"), ["month"], total, schema).num_rows == 0
+
+
+def test_models_that_hold_a_mart_take_turns_across_dbt_threads() -> None:
+    # dbt runs each Python model in a thread of the build's process (BATON_BUILD_THREADS).
+    running, most = 0, 0
+    guard = threading.Lock()
+
+    def heavy(dbt: object, session: object) -> str:
+        nonlocal running, most
+        with guard:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with guard:
+            running -= 1
+        return f"{dbt}-{session}"
+
+    model = relations.one_at_a_time(heavy)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(model, range(4), range(4)))
+    assert results == ["0-0", "1-1", "2-2", "3-3"]
+    assert most == 1
+    # Undecorated, the same models do overlap: the lock is what keeps them apart.
+    running, most = 0, 0
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(heavy, range(4), range(4)))
+    assert most > 1
+
+
+def test_build_threads_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BATON_BUILD_THREADS", raising=False)
+    assert build_threads() == DEFAULT_BUILD_THREADS
+    monkeypatch.setenv("BATON_BUILD_THREADS", "8")
+    assert build_threads() == 8
+    for unusable in ("zero", "0", "-2"):
+        monkeypatch.setenv("BATON_BUILD_THREADS", unusable)
+        assert build_threads() == DEFAULT_BUILD_THREADS
