@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -16,13 +15,6 @@ import pyarrow as pa
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-import ml.baselines
-import ml.blend
-import ml.calibration
-import ml.config
-import ml.frame
-import ml.linear
-import ml.train
 from ml import cache as ml_cache
 from ml import relations
 from ml.baselines import (
@@ -70,20 +62,9 @@ PREDICTIONS_SCHEMA = pa.schema(
         ("settings", pa.string()),
     ]
 )
-# The code a backtest month's scores depend on: a change to any of it recomputes every month.
-# Hashed once, at import: a long-running process (the app) keeps running the code it loaded.
-CODE_VERSION = ml_cache.code_version(
-    (
-        ml.baselines,
-        ml.blend,
-        ml.calibration,
-        ml.config,
-        ml.frame,
-        ml.linear,
-        ml.train,
-        sys.modules[__name__],
-    )
-)
+# The code a backtest month's scores depend on (ml.cache.FITTING_CODE and this module): a
+# change to any of it recomputes every month.
+CODE_VERSION = ml_cache.code_version(__name__)
 
 
 def scoring_months(frame: pd.DataFrame, config: ModelConfig) -> list[pd.Timestamp]:

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-import ml.baselines
-import ml.blend
-import ml.calibration
-import ml.config
-import ml.frame
-import ml.linear
-import ml.registry
-import ml.train
 from ml import cache as ml_cache
 from ml import distributed, relations
 from ml.config import ModelConfig
@@ -24,21 +15,9 @@ from ml.frame import SNAPSHOT, load_labeled, model_frame
 from ml.registry import to_record
 from ml.train import fit_churn_model
 
-# The code a candidate depends on: a change to any of it refits. Hashed once, at import:
-# a long-running process (the app) keeps running the code it loaded.
-CODE_VERSION = ml_cache.code_version(
-    (
-        ml.baselines,
-        ml.blend,
-        ml.calibration,
-        ml.config,
-        ml.frame,
-        ml.linear,
-        ml.registry,
-        ml.train,
-        sys.modules[__name__],
-    )
-)
+# The code a candidate depends on (ml.cache.FITTING_CODE, the registry's record and this
+# module): a change to any of it refits.
+CODE_VERSION = ml_cache.code_version("ml.registry", __name__)
 
 
 def fit_candidate(
