@@ -165,13 +165,23 @@ def last_step(settings: Settings, build_id: str) -> dict[str, str]:
         return {}
     if not isinstance(state, dict) or state.get("build_id") != build_id:
         return {}
-    node = str(state.get("current") or "")
-    done, total = state.get("done") or 0, state.get("total") or 0
+    return step(state)
+
+
+def step(state: dict[str, Any]) -> dict[str, str]:
+    """Where a build is, from its progress (pipeline.build.progress), for the sentence of a
+    stop: {node, where}. dbt runs several nodes at once: `node` is the longest running, and
+    `where` names every node running (longest first)."""
     if state.get("phase") and state.get("phase") != "dbt":
-        return {"node": node, "where": f" while {state['phase']}"}
+        return {"node": "", "where": f" while {state['phase']}"}
+    node = str(state.get("current") or "")
     if not node:
         return {"node": "", "where": " while starting dbt"}
-    return {"node": node, "where": f" while running {node} ({done} of {total or '?'} nodes done)"}
+    running = sorted((state.get("running") or {}).values(), key=lambda item: item[1])
+    names = [str(name) for name, _ in running] or [node]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    done, total = state.get("done") or 0, state.get("total") or 0
+    return {"node": node, "where": f" while running {listed} ({done} of {total or '?'} nodes done)"}
 
 
 def find(settings: Settings, build_id: str) -> RunRecord | None:

@@ -1,11 +1,14 @@
 """Build progress in plain stages, shared with other processes through a JSON file.
 
 Every dbt node belongs to a stage an owner recognises (checking the data, building
-features, backtesting, training, scoring, checking health). The estimate of time left is
-per node: each node that has not finished yet is expected to take as long as it did in the
-last successful build (nodes new since then count as zero), the running node is credited
-with the time it has already spent, and the whole is scaled by this build's pace so far
-(actual over usual time of the nodes finished), so a slower or faster build corrects it.
+features, backtesting, training, scoring, checking health). dbt runs several nodes at once
+(BATON_BUILD_THREADS); the one shown is the longest running, whose stage is what the build
+is waiting for. The estimate of time left is per node: each node that has not finished yet
+is expected to take as long as it did in the last successful build (nodes new since then
+count as zero), each running node is credited with the time it has already spent, and the
+sum is scaled by this build's pace so far (actual over usual time of the nodes finished, so
+a slower or faster build corrects it) and by its overlap so far (wall time over node time,
+as nodes run side by side).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Checking health", ("monitor_", "triage_verdict")),
 )  # fmt: skip
 STARTING = "Starting"
-# The pace correction waits for this many seconds of finished work (noise before that).
+# The pace and overlap corrections wait for this many seconds of work (noise before that).
 PACE_AFTER_SECONDS = 3.0
 
 
@@ -51,29 +54,33 @@ def stage_of(name: str) -> str:
 
 @dataclass
 class Progress:
-    """How far the running build is: nodes done of total, the current node, an estimate."""
+    """How far the running build is: nodes done of total, the running nodes, an estimate."""
 
     build_id: str
     trigger: str
     started: float = field(default_factory=time.time)
     total: int = 0
     done: int = 0
+    # The longest-running node (after the last one ends: the last to have run).
     current: str = ""
     failed: list[str] = field(default_factory=list)
     # unique_id -> seconds that node took in the last successful build
     node_seconds: dict[str, float] = field(default_factory=dict)
     current_id: str = ""
-    current_started: float = 0.0
+    # unique_id -> [name, start time] of every node running now.
+    running: dict[str, list[Any]] = field(default_factory=dict)
     finished_ids: list[str] = field(default_factory=list)
     # starting, dbt, counting rows, publishing: where a stopped build was, besides its node.
     phase: str = "starting"
     # Seconds the finished nodes took, and took in the last successful build (the pace).
     actual_done: float = 0.0
     usual_done: float = 0.0
+    # When the first node started (the overlap's wall time counts from there).
+    first_started: float = 0.0
 
     @property
     def stage(self) -> str:
-        """The stage of the running node, in words."""
+        """The stage of the longest-running node, in words."""
         return stage_of(self.current) if self.current else STARTING
 
     @property
@@ -84,14 +91,18 @@ class Progress:
         return min(max(self.actual_done / self.usual_done, 0.25), 4.0)
 
     @property
+    def overlap(self) -> float:
+        """Wall time over node time so far (1: one node at a time; 0.5: two side by side)."""
+        now = time.time()
+        busy = self.actual_done + sum(now - started for _, started in self.running.values())
+        if busy < PACE_AFTER_SECONDS or not self.first_started:
+            return 1.0
+        return min(max((now - self.first_started) / busy, 0.25), 1.0)
+
+    @property
     def elapsed(self) -> float:
         """Seconds since the build started."""
         return time.time() - self.started
-
-    @property
-    def current_usual_seconds(self) -> float | None:
-        """How long the running node took last time, if it ran then."""
-        return self.node_seconds.get(self.current_id) if self.current_id else None
 
     @property
     def remaining_seconds(self) -> float | None:
@@ -102,28 +113,40 @@ class Progress:
         waiting = sum(
             seconds
             for unique_id, seconds in self.node_seconds.items()
-            if unique_id not in finished and unique_id != self.current_id
+            if unique_id not in finished and unique_id not in self.running
         )
-        running = 0.0 if self.current_id in finished else self.current_usual_seconds or 0.0
-        if running:
-            running = max(running * self.pace - (time.time() - self.current_started), 0.0)
-        return waiting * self.pace + running
+        now = time.time()
+        running = sum(
+            max(self.node_seconds.get(unique_id, 0.0) * self.pace - (now - started), 0.0)
+            for unique_id, (_, started) in self.running.items()
+        )
+        return (waiting * self.pace + running) * self.overlap
 
     def apply(self, event: NodeEvent) -> None:
         """Update from one dbt node event."""
         if event.kind == "total":
             self.total = max(self.total, event.total)
         elif event.kind == "start":
-            self.current, self.current_id = event.name, event.unique_id
-            self.current_started = time.time()
+            now = time.time()
+            self.first_started = self.first_started or now
+            self.running[event.unique_id] = [event.name, now]
+            self._show_longest_running()
         elif event.kind == "finish":
             self.done += 1
             self.finished_ids.append(event.unique_id)
+            self.running.pop(event.unique_id, None)
+            self._show_longest_running()
             if event.unique_id in self.node_seconds and event.seconds > 0:
                 self.actual_done += event.seconds
                 self.usual_done += self.node_seconds[event.unique_id]
             if event.status in ("error", "fail"):
                 self.failed.append(event.name)
+
+    def _show_longest_running(self) -> None:
+        if not self.running:
+            return
+        unique_id, (name, _) = min(self.running.items(), key=lambda item: item[1][1])
+        self.current, self.current_id = name, unique_id
 
     def line(self) -> str:
         """One line for logs: `[12/40] Backtesting (8s elapsed, about 11s left)`."""
@@ -137,7 +160,6 @@ class Progress:
             **state,
             "elapsed": self.elapsed,
             "remaining": self.remaining_seconds,
-            "current_usual": self.current_usual_seconds,
             "stage": self.stage,
             "updated": time.time(),
         }

@@ -342,15 +342,7 @@ def _status(record: RunRecord, guard: guards.BuildGuard) -> str:
 
 def _step(state: progress.Progress) -> dict[str, str]:
     """Where a build is, for the sentence of a stop: the running node or the phase."""
-    if state.phase != "dbt":
-        return {"node": "", "where": f" while {state.phase}"}
-    if not state.current:
-        return {"node": "", "where": " while starting dbt"}
-    return {
-        "node": state.current,
-        "where": f" while running {state.current} ({state.done} of {state.total or '?'} "
-        "nodes done)",
-    }
+    return history.step(state.to_dict())
 
 
 def _set_phase(settings: Settings, state: progress.Progress, phase: str) -> None:

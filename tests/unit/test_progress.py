@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from pipeline import history
 from pipeline.build import progress
 from pipeline.build.dbt_runner import NodeEvent, layer_of
 from pipeline.build.progress import Progress
@@ -71,10 +72,48 @@ def test_estimate_sums_the_last_build_time_of_every_node_not_finished_yet() -> N
 def test_running_node_is_credited_with_the_time_it_has_already_spent() -> None:
     state = Progress("B-1", "app", node_seconds=LAST_BUILD)
     state.apply(start("ml_backtest_predictions"))
-    state.current_started = time.time() - 8
+    started_ago(state, "ml_backtest_predictions", 8)
     assert state.remaining_seconds == pytest.approx(12.0 + 2.0 + 5.0, abs=0.5)
-    state.current_started = time.time() - 100
+    started_ago(state, "ml_backtest_predictions", 100)
     assert state.remaining_seconds == pytest.approx(2.0 + 5.0, abs=0.5)
+
+
+def started_ago(state: Progress, name: str, seconds: float) -> None:
+    """Backdate a running node's start (and the build's first node start with it)."""
+    state.running[f"model.baton.{name}"][1] = time.time() - seconds
+    state.first_started = min(state.first_started, time.time() - seconds)
+
+
+def test_nodes_side_by_side_show_the_longest_running_and_shorten_the_estimate() -> None:
+    # dbt runs several nodes at once (BATON_BUILD_THREADS).
+    state = Progress("B-1", "app", node_seconds=LAST_BUILD)
+    state.apply(start("ml_backtest_predictions"))
+    state.apply(start("stg_a"))
+    started_ago(state, "ml_backtest_predictions", 4)
+    started_ago(state, "stg_a", 4)
+    assert (state.current, state.stage) == ("ml_backtest_predictions", "Backtesting")
+    # 8 s of node time in 4 s of wall time: what is left takes half its node time.
+    assert state.overlap == pytest.approx(0.5, abs=0.02)
+    assert state.remaining_seconds == pytest.approx((16.0 + 0.0 + 5.0) * 0.5, abs=0.3)
+    state.apply(finish("ml_backtest_predictions", "success"))
+    assert state.current == "stg_a"  # the one still running
+    state.apply(finish("stg_a", "success"))
+    assert state.current == "stg_a"  # nothing runs: the last one to have run
+
+
+def test_a_stop_names_every_node_running_longest_first() -> None:
+    state = Progress("B-1", "app", node_seconds=LAST_BUILD)
+    state.phase = "dbt"
+    state.apply(NodeEvent("total", total=9))
+    state.apply(start("ml_backtest_predictions"))
+    state.apply(start("stg_a"))
+    started_ago(state, "ml_backtest_predictions", 5)
+    assert history.step(state.to_dict()) == {
+        "node": "ml_backtest_predictions",
+        "where": " while running ml_backtest_predictions and stg_a (0 of 9 nodes done)",
+    }
+    state.phase = "publishing"
+    assert history.step(state.to_dict()) == {"node": "", "where": " while publishing"}
 
 
 def test_line_shows_count_stage_elapsed_and_estimate() -> None:
@@ -83,7 +122,7 @@ def test_line_shows_count_stage_elapsed_and_estimate() -> None:
     for _ in range(12):
         state.apply(finish("x", "success"))
     state.apply(start("ml_backtest_predictions"))
-    state.current_started = time.time() - 8
+    started_ago(state, "ml_backtest_predictions", 8)
     assert re.fullmatch(r"\[12/40\] Backtesting \(8s elapsed, about 1[89]s left\)", state.line()), (
         state.line()
     )
