@@ -175,6 +175,9 @@ class BuildGuard:
         self.max_spill = spill_limit_bytes()
         self.started = time.monotonic()
         self.reason: dict[str, str] | None = None
+        # Where the build was when it was told to stop (dbt runs several nodes at once, and
+        # what runs changes while it winds down).
+        self.where: dict[str, str] | None = None
         self.signal_name: str | None = None
         self._deferred = False
         self._pending: int | None = None
@@ -213,6 +216,8 @@ class BuildGuard:
 
     def _on_signal(self, number: int, frame: FrameType | None) -> None:
         name = signal.Signals(number).name
+        if self.reason is None:
+            self.where = self.step()
         faults.release()
         if self.reason is None:
             self.signal_name = name
@@ -234,6 +239,8 @@ class BuildGuard:
 
     def _stop(self, message: str) -> None:
         """Stop the build for a limit: record why, then interrupt dbt."""
+        if self.reason is None:
+            self.where = self.step()
         faults.release()
         if self.reason is None:
             self.reason = {"node": "", "layer": "pipeline", "message": message}
@@ -277,7 +284,7 @@ class BuildGuard:
     def failure(self) -> dict[str, str]:
         """The run record's failure for a stopped build: why, where, and what serves."""
         assert self.reason is not None
-        where = self.step()
+        where = self.where or self.step()
         return {
             **self.reason,
             "node": where.get("node", "") or self.reason.get("node", ""),

@@ -153,6 +153,10 @@ def _settle_publish(settings: Settings, record: RunRecord) -> None:
         warehouse.manifest_path(settings, record.build_id).unlink(missing_ok=True)
 
 
+# Layers upstream first (pipeline.build.dbt_runner.layer_of).
+PIPELINE_ORDER = ("source data", "transformations", "ML", "monitoring")
+
+
 def _node_seconds(settings: Settings) -> dict[str, float]:
     """Seconds per node in the last successful build: the basis of the time-left estimate."""
     for record in history.load_all(settings):
@@ -162,9 +166,12 @@ def _node_seconds(settings: Settings) -> dict[str, float]:
 
 
 def _first_failure(outcome: DbtOutcome) -> dict[str, str] | None:
-    for node in outcome.nodes:
-        if node.status in FAILED_STATUSES:
-            return {"node": node.name, "layer": node.layer, "message": node.message}
+    """The failure a record names: the most upstream failed node (by layer, then name), so
+    the same failure names the same node whatever order dbt's threads finished in."""
+    failed = [node for node in outcome.nodes if node.status in FAILED_STATUSES]
+    if failed:
+        node = min(failed, key=lambda node: (PIPELINE_ORDER.index(node.layer), node.name))
+        return {"node": node.name, "layer": node.layer, "message": node.message}
     if not outcome.success:
         return {"node": "", "layer": "transformations", "message": outcome.error or "dbt failed"}
     return None

@@ -84,11 +84,13 @@ def hook(point: Point) -> str:
     return f"node:{point.name}" if point.phase.endswith("model") else point.name
 
 
-def current_node(home: Settings) -> str:
+def running_nodes(home: Settings) -> list[str]:
+    """The nodes the build's progress file says are running (dbt runs several at once)."""
     try:
-        return str(json.loads((home.home / "progress.json").read_text()).get("current"))
+        running = json.loads((home.home / "progress.json").read_text()).get("running") or {}
     except (OSError, ValueError):
-        return ""
+        return []
+    return [str(name) for name, _ in running.values()]
 
 
 def reach(point: Point, process: subprocess.Popen[str], marker: Path, home: Settings) -> None:
@@ -98,7 +100,7 @@ def reach(point: Point, process: subprocess.Popen[str], marker: Path, home: Sett
     while time.monotonic() < deadline:
         assert process.poll() is None, f"the build ended before {point.id}"
         paused = marker.exists() and marker.read_text() == hook(point)
-        if paused and (not point.phase.endswith("model") or current_node(home) == point.name):
+        if paused and (not point.phase.endswith("model") or point.name in running_nodes(home)):
             return
         time.sleep(0.02)
     pytest.fail(f"the build never reached {point.id}")
