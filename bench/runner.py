@@ -18,7 +18,7 @@ from bench import daily, report, stages
 from bench.monitor import ChildRun, run_child
 from pipeline import history
 from pipeline.build import progress
-from pipeline.settings import DEFAULT_ENGINE, ENGINES, ROOT, Settings
+from pipeline.settings import DEFAULT_ENGINE, ENGINES, ROOT, Settings, build_threads
 
 SIZES = {"S": 5_000, "M": 100_000, "L": 1_000_000}
 APP_SIZE = "M"  # pages and export are timed here, or at the largest size run
@@ -222,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
             "env": dict(args.env),
             "engine": args.engine,
             "cold_only": args.cold_only,
+            # dbt threads of the builds, as the harness's environment sets them (an --env
+            # BATON_BUILD_THREADS in `env` overrides it for the children).
+            "build_threads": build_threads(),
         },
         "machine": report.machine(),
         "sizes": [],
