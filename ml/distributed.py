@@ -43,47 +43,57 @@ PART, BUCKET, WEIGHT, TARGET, IS_VALIDATION = "_part", "_bucket", "_weight", "_l
 TRAIN, VALIDATION, CALIBRATION = "train", "validation", "calibration"
 # XGBoost parameters the Spark estimator sets itself (objective) or takes from Spark (threads).
 SPARK_OWNED = ("objective", "nthread")
+# Sampled rows per boosting worker (xgboost.spark's num_workers): a task of 1,000,000 rows x
+# 40 features holds about 200 MB (float32 and the histogram index). Fewer rows per worker
+# only add work: the workers sum their histograms every round, which on this 2-core machine
+# made one worker faster than two at 15,000 rows (2.7 s vs 5.5 s per fit) and at 150,000
+# rows (7.2 s vs 10.3 s) (docs/spark.md).
+ROWS_PER_WORKER = 1_000_000
 
 
-def _parts(months: list[Any], min_months: int, seed: int, frame: pd.DataFrame) -> pd.DataFrame:
-    """Per partition: which part of the split each row is in, and its sampling bucket."""
-    split = split_part(frame, months, min_months)
+def boosting_workers(rows: int, slots: int) -> int:
+    """xgboost.spark's num_workers for `rows` sampled rows: one per ROWS_PER_WORKER, at least
+    one, at most the session's task slots."""
+    return max(1, min(slots, -(-rows // ROWS_PER_WORKER)))
+
+
+def _parts(months: list[Any], min_months: int, seed: int, batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Per batch of rows: the rows with which part of the split each is in, and its sampling
+    bucket (the keys read as relations.to_pandas reads them, as on DuckDB)."""
+    keys = relations.to_pandas(pa.Table.from_batches([batch.select([CUSTOMER, SNAPSHOT])]))
+    split = split_part(keys, months, min_months)
     part = np.where(split.calibration, CALIBRATION, np.where(split.validation, VALIDATION, TRAIN))
-    return pd.DataFrame(
-        {
-            CUSTOMER: frame[CUSTOMER].to_numpy(),
-            SNAPSHOT: frame[SNAPSHOT].to_numpy(),
-            PART: part,
-            BUCKET: row_buckets(frame, seed),
-        }
+    return batch.append_column(PART, pa.array(part, pa.string())).append_column(
+        BUCKET, pa.array(row_buckets(keys, seed), pa.float64())
     )
 
 
-PARTS_SCHEMA = pa.schema(
-    [
-        (CUSTOMER, pa.string()),
-        (SNAPSHOT, pa.timestamp("us")),
-        (PART, pa.string()),
-        (BUCKET, pa.float64()),
-    ]
-)
+def _with_parts(rows: Any, months: list[Any], config: ModelConfig) -> Any:
+    """The rows with their part of the split and sampling bucket, added where they are (no
+    join, no shuffle)."""
+    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+    assign = partial(_parts, months, config.min_train_months, config.seed)
+    schema = StructType(
+        [*rows.schema.fields, StructField(PART, StringType()), StructField(BUCKET, DoubleType())]
+    )
+    return rows.mapInArrow(lambda batches: (assign(batch) for batch in batches), schema)
 
 
-def fit_churn_model(labeled: Any, config: ModelConfig) -> ChurnModel:
-    """ml.train.fit_churn_model for the labeled rows of a Spark DataFrame (see the module)."""
+def fit_churn_model(
+    labeled: Any, config: ModelConfig, months: list[pd.Timestamp] | None = None
+) -> ChurnModel:
+    """ml.train.fit_churn_model for the labeled rows of a Spark DataFrame (see the module);
+    `months`, the rows' snapshot months sorted, when the caller knows them already."""
     from pyspark.sql import functions as F
 
     logging.getLogger("XGBoost-PySpark").setLevel(logging.WARNING)
     spark = labeled.sparkSession
     columns = [c for c in model_columns(config) if c in labeled.columns]
     rows = labeled.where(F.col(LABEL).isNotNull()).select(*columns)
-    months = sorted(pd.Timestamp(row[0]) for row in rows.select(SNAPSHOT).distinct().collect())
-    keys = rows.select(CUSTOMER, SNAPSHOT)
-    assign = partial(_parts, months, config.min_train_months, config.seed)
-    parts = relations.map_frames(keys, assign, PARTS_SCHEMA).withColumn(
-        SNAPSHOT, F.to_date(SNAPSHOT)
-    )
-    rows = rows.join(parts, on=[CUSTOMER, SNAPSHOT]).cache()
+    if months is None:
+        months = sorted(pd.Timestamp(row[0]) for row in rows.select(SNAPSHOT).distinct().collect())
+    rows = _with_parts(rows, months, config).cache()
     try:
         return _fit(spark, rows, config, by_time=len(months) >= MONTHS_FOR_TIME_SPLIT)
     finally:
@@ -110,44 +120,73 @@ def data_fingerprint(labeled: Any, config: ModelConfig) -> str:
 def _fit(spark: Any, rows: Any, config: ModelConfig, by_time: bool) -> ChurnModel:
     from pyspark.sql import functions as F
 
-    train = rows.where(F.col(PART) == TRAIN)
-    present = train.select([F.count(F.col(f)).alias(f) for f in config.features]).first()
+    counts, present, categories = _facts(rows, config)
     config = replace(
         config,
         numeric_features=tuple(f for f in config.numeric_features if present[f]),
         categorical_features=tuple(f for f in config.categorical_features if present[f]),
     )
-    categories = {name: _categories(train, name) for name in config.categorical_features}
-    n_train = train.count()
+    categories = {name: categories[name] for name in config.categorical_features}
+    n_train = sum(n for (part, _), n in counts.items() if part == TRAIN)
+    refit = bool(config.params.get("refit_on_all_months")) and by_time
     encoded = _encode(rows, config, categories)
-    fitting = _sampled(encoded, config, [(TRAIN,), (VALIDATION,)])
-    calibration = encoded.where(F.col(PART) == CALIBRATION)
-    best: tuple[float, ChurnModel, np.ndarray, np.ndarray] | None = None
-    for candidate in candidate_configs(config):
-        booster = _boost(spark, fitting, candidate, config, early_stopping=True)
-        model = ChurnModel(booster, Calibrator(), candidate, categories, n_train=n_train)
-        raw, y = _raw_scores(model, calibration)
+    # Early stopping's rows (train and validation, each sampled on its own) and the refit's.
+    groupings: list[list[tuple[str, ...]]] = [[(TRAIN,), (VALIDATION,)]]
+    if refit:
+        groupings.append([(TRAIN, VALIDATION, CALIBRATION)])
+    fitting, *everything = _sampled(encoded, config, groupings, counts)
+    models = [
+        ChurnModel(
+            _boost(spark, fitting, candidate, config, early_stopping=True),
+            Calibrator(),
+            candidate,
+            categories,
+            n_train=n_train,
+        )
+        for candidate in candidate_configs(config)
+    ]
+    raws, y = _raw_scores(models, encoded.where(F.col(PART) == CALIBRATION))
+    best: tuple[float, ChurnModel, np.ndarray] | None = None
+    for model, raw in zip(models, raws, strict=True):
         score = float(roc_auc_score(y, raw)) if len(y) and y.min() != y.max() else float("nan")
         if best is None or score > best[0]:
-            best = (score, model, raw, y)
+            best = (score, model, raw)
     assert best is not None
-    _, model, raw, y = best
+    _, model, raw = best
     model.calibrator.fit(raw, y)
-    if model.config.params.get("refit_on_all_months") and by_time:
+    if refit:
         # ml.train._refit_on_all_months: every matured month, the rounds early stopping chose.
-        everything = _sampled(encoded, config, [(TRAIN, VALIDATION, CALIBRATION)])
         rounds = model.booster.num_boosted_rounds()
-        model.booster = _boost(spark, everything, model.config, config, rounds=rounds)
-        model.n_train = rows.count()
+        model.booster = _boost(spark, everything[0], model.config, config, rounds=rounds)
+        model.n_train = sum(counts.values())
     return model
 
 
-def _categories(train: Any, name: str) -> list[str]:
-    """Distinct values of a categorical feature in the training rows, sorted (as text)."""
+def _facts(
+    rows: Any, config: ModelConfig
+) -> tuple[dict[tuple[str, bool], int], dict[str, int], dict[str, list[str]]]:
+    """In one pass over the rows: the rows per (part, outcome), and, in the training rows, the
+    values present per feature and each categorical feature's distinct values, sorted as text."""
     from pyspark.sql import functions as F
 
-    values = train.select(F.col(name).cast("string")).where(F.col(name).isNotNull()).distinct()
-    return sorted(str(row[0]) for row in values.collect())
+    categorical = list(config.categorical_features)
+    found = (
+        rows.groupBy(PART, LABEL)
+        .agg(
+            F.count("*").alias("_n"),
+            *[F.count(F.col(f)).alias(f"_present_{f}") for f in config.features],
+            *[F.collect_set(F.col(f).cast("string")).alias(f"_values_{f}") for f in categorical],
+        )
+        .collect()
+    )
+    counts = {(str(row[PART]), bool(row[LABEL])): int(row["_n"]) for row in found}
+    train = [row for row in found if row[PART] == TRAIN]
+    present = {f: sum(int(row[f"_present_{f}"]) for row in train) for f in config.features}
+    categories = {
+        f: sorted({str(value) for row in train for value in row[f"_values_{f}"]})
+        for f in categorical
+    }
+    return counts, present, categories
 
 
 def _encode(rows: Any, config: ModelConfig, categories: dict[str, list[str]]) -> Any:
@@ -162,43 +201,60 @@ def _encode(rows: Any, config: ModelConfig, categories: dict[str, list[str]]) ->
     return rows.withColumn(TARGET, F.col(LABEL).cast("int"))
 
 
-def _sampled(rows: Any, config: ModelConfig, groups: list[tuple[str, ...]]) -> Any:
-    """The rows of `groups` of parts kept by negative sampling, with their weights: the rule of
-    ml.train.negative_sample_weights, with counts over each group's rows."""
+def _sampled(
+    rows: Any,
+    config: ModelConfig,
+    groupings: list[list[tuple[str, ...]]],
+    counts: dict[tuple[str, bool], int],
+) -> list[tuple[Any, int]]:
+    """Per grouping, the rows of its groups of parts kept by negative sampling, with their
+    weights (the rule of ml.train.negative_sample_weights, with counts over each group's rows;
+    `counts`: rows per part and outcome), and how many rows that keeps. The kept negatives of
+    every group are counted in one pass."""
     from pyspark.sql import functions as F
 
     per_positive = config.params.get("negatives_per_positive")
     min_negatives = int(config.params.get("min_negatives") or 0)
-    fitting = rows.where(F.col(PART).isin(*[part for group in groups for part in group]))
-    counts = {
-        (str(row[PART]), bool(row[TARGET])): int(row["n"])
-        for row in fitting.groupBy(PART, TARGET).agg(F.count("*").alias("n")).collect()
-    }
-    keep, weight = F.lit(True), F.lit(1.0)
-    for group in groups:
-        n_positive = sum(counts.get((part, True), 0) for part in group)
-        n_negative = sum(counts.get((part, False), 0) for part in group)
-        share = negative_share(n_positive, n_negative, per_positive, min_negatives)
-        if share is None:
-            continue
-        negative = F.col(PART).isin(*group) & (F.col(TARGET) == 0)
-        kept = negative & (F.col(BUCKET) < share)
-        n_kept = fitting.where(kept).count()
-        keep = keep & ~(negative & ~kept)
-        weight = F.when(kept, F.lit(n_negative / max(n_kept, 1))).otherwise(weight)
-    return fitting.where(keep).withColumn(WEIGHT, weight)
+    plans: list[list[tuple[Any, Any, int]]] = []  # per grouping: (negatives, kept, how many)
+    for groups in groupings:
+        plan = []
+        for group in groups:
+            n_positive = sum(counts.get((part, True), 0) for part in group)
+            n_negative = sum(counts.get((part, False), 0) for part in group)
+            share = negative_share(n_positive, n_negative, per_positive, min_negatives)
+            if share is not None:
+                negative = F.col(PART).isin(*group) & (F.col(TARGET) == 0)
+                plan.append((negative, negative & (F.col(BUCKET) < share), n_negative))
+        plans.append(plan)
+    kept_columns = [F.count(F.when(kept, 1)) for plan in plans for _, kept, _ in plan]
+    n_kept = iter(rows.agg(*kept_columns).first() if kept_columns else [])
+    sampled = []
+    for groups, plan in zip(groupings, plans, strict=True):
+        parts = [part for group in groups for part in group]
+        size = sum(n for (part, _), n in counts.items() if part in parts)
+        keep, weight = F.lit(True), F.lit(1.0)
+        for negative, kept, n_negative in plan:
+            kept_rows = int(next(n_kept))
+            size -= n_negative - kept_rows
+            keep = keep & ~(negative & ~kept)
+            weight = F.when(kept, F.lit(n_negative / max(kept_rows, 1))).otherwise(weight)
+        fitting = rows.where(F.col(PART).isin(*parts)).where(keep).withColumn(WEIGHT, weight)
+        sampled.append((fitting, size))
+    return sampled
 
 
 def _boost(
     spark: Any,
-    sampled: Any,
+    sampled: tuple[Any, int],
     candidate: ModelConfig,
     config: ModelConfig,
     early_stopping: bool = False,
     rounds: int | None = None,
 ) -> Any:
-    """One distributed boosting run: with early stopping on the validation rows (the trees up
-    to the best round), or a fixed number of rounds on every row."""
+    """One distributed boosting run on `sampled` (rows, how many): with early stopping on the
+    validation rows (the trees up to the best round), or a fixed number of rounds on every row.
+    Each worker reads its rows in bucket order, as ml.train orders them, so the model does
+    not depend on the order the warehouse holds them in."""
     from pyspark.sql import functions as F
     from xgboost.spark import SparkXGBClassifier
 
@@ -207,12 +263,15 @@ def _boost(
         *config.numeric_features,
         *(f"_code_{name}" for name in config.categorical_features),
     ]
+    frame, size = sampled
+    workers = boosting_workers(size, spark.sparkContext.defaultParallelism)
+    frame = frame.repartition(workers).sortWithinPartitions(BUCKET)
     options: dict[str, Any] = {"n_estimators": rounds or int(candidate.params["n_estimators"])}
     columns = [*features, TARGET, WEIGHT]
     if early_stopping:
         options["validation_indicator_col"] = IS_VALIDATION
         options["early_stopping_rounds"] = int(candidate.params["early_stopping_rounds"])
-        sampled = sampled.withColumn(IS_VALIDATION, F.col(PART) == VALIDATION)
+        frame = frame.withColumn(IS_VALIDATION, F.col(PART) == VALIDATION)
         columns.append(IS_VALIDATION)
     estimator = SparkXGBClassifier(
         features_col=features,
@@ -220,13 +279,13 @@ def _boost(
         weight_col=WEIGHT,
         feature_types=["q"] * len(config.numeric_features)
         + ["c"] * len(config.categorical_features),
-        num_workers=max(1, spark.sparkContext.defaultParallelism),
+        num_workers=workers,
         missing=np.nan,
         verbose=False,
         **options,
         **params,
     )
-    booster = estimator.fit(sampled.select(*columns)).get_booster()
+    booster = estimator.fit(frame.select(*columns)).get_booster()
     if early_stopping:
         booster = booster[: booster.best_iteration + 1]
     # Named as ml.frame.to_matrix names its columns, so the booster scores pandas frames.
@@ -234,16 +293,21 @@ def _boost(
     return booster
 
 
-RAW_SCHEMA = pa.schema([("raw", pa.float64()), (LABEL, pa.bool_())])
+def _raw(models: list[ChurnModel], frame: pd.DataFrame) -> pd.DataFrame:
+    raws = {f"raw_{i}": model.raw_probability(frame) for i, model in enumerate(models)}
+    return pd.DataFrame({**raws, LABEL: frame[LABEL].astype(bool)})
 
 
-def _raw(model: ChurnModel, frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"raw": model.raw_probability(frame), LABEL: frame[LABEL].astype(bool)})
-
-
-def _raw_scores(model: ChurnModel, rows: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Raw probabilities and labels of rows, scored per partition; only the two collected."""
-    scored = relations.to_arrow(relations.map_frames(rows, partial(_raw, model), RAW_SCHEMA))
-    raw = scored.column("raw").to_numpy(zero_copy_only=False).astype(float)
+def _raw_scores(models: list[ChurnModel], rows: Any) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every model's raw probabilities of rows, and their labels, scored per partition in one
+    pass; only those numbers are collected."""
+    schema = pa.schema(
+        [*((f"raw_{i}", pa.float64()) for i in range(len(models))), (LABEL, pa.bool_())]
+    )
+    scored = relations.to_arrow(relations.map_frames(rows, partial(_raw, models), schema))
+    raws = [
+        scored.column(f"raw_{i}").to_numpy(zero_copy_only=False).astype(float)
+        for i in range(len(models))
+    ]
     labels = scored.column(LABEL).to_numpy(zero_copy_only=False).astype(int)
-    return raw, labels
+    return raws, labels
