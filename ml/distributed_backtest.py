@@ -48,17 +48,22 @@ def walk_forward(snapshots: Any, config: ModelConfig) -> Any:
     PREDICTIONS_SCHEMA rows (see the module)."""
     from pyspark.sql import functions as F
 
-    labeled = _labeled(snapshots, config)
-    months = sorted(pd.Timestamp(row[0]) for row in labeled.select(SNAPSHOT).distinct().collect())
-    per_month = pd.DataFrame({SNAPSHOT: months, LABEL: True})
-    parts = []
-    for month in scoring_months(per_month, config):
-        known = matured_before(per_month, month, config.horizon_days)[SNAPSHOT]
-        history = labeled.where(F.col(SNAPSHOT).isin([m.date() for m in known]))
-        target = labeled.where(F.col(SNAPSHOT) == F.lit(month.date()))
-        scored = _score_month(history, target, config, month)
-        if scored is not None:
-            parts.append(scored)
+    # Every month's history and scored rows read these rows: read (and cast) once.
+    labeled = _labeled(snapshots, config).cache()
+    try:
+        months = _months(labeled)
+        per_month = pd.DataFrame({SNAPSHOT: months.index, LABEL: True})
+        parts = []
+        for month in scoring_months(per_month, config):
+            known = list(matured_before(per_month, month, config.horizon_days)[SNAPSHOT])
+            history = labeled.where(F.col(SNAPSHOT).isin([m.date() for m in known]))
+            target = labeled.where(F.col(SNAPSHOT) == F.lit(month.date()))
+            scored = _score_month(history, target, config, month, known, months)
+            if scored is not None:
+                parts.append(scored)
+    finally:
+        # The scores stay lazy: the table's write reads the rows anew.
+        labeled.unpersist()
     if not parts:
         return snapshots.sparkSession.createDataFrame(PREDICTIONS_SCHEMA.empty_table())
     result = parts[0]
@@ -80,20 +85,47 @@ def _labeled(snapshots: Any, config: ModelConfig) -> Any:
     )
 
 
-def _score_month(history: Any, target: Any, config: ModelConfig, month: pd.Timestamp) -> Any:
-    """One month's scores of every method (lazy), or None when its history holds one outcome
-    only (ml.train.OneOutcomeError's case, which the DuckDB engine skips too)."""
+def _months(labeled: Any) -> pd.DataFrame:
+    """Per labeled month, in one pass: its churners and stayers (a history's outcome counts
+    are their sums), its largest recency and whether it has BG/NBD scores (the two month-wide
+    facts method_scores needs), indexed by the month, sorted."""
     from pyspark.sql import functions as F
 
-    outcomes = {bool(row[0]): int(row[1]) for row in history.groupBy(LABEL).count().collect()}
-    if not outcomes.get(True) or not outcomes.get(False):
+    bg_nbd = F.count(BG_NBD_SCORE) if BG_NBD_SCORE in labeled.columns else F.lit(0)
+    rows = (
+        labeled.groupBy(SNAPSHOT)
+        .agg(
+            F.count(F.when(F.col(LABEL).cast("boolean"), 1)).alias("churned"),
+            F.count(F.when(~F.col(LABEL).cast("boolean"), 1)).alias("stayed"),
+            F.max(F.col(RECENCY_FEATURE).cast("double")).alias("most"),
+            bg_nbd.alias("bg_nbd"),
+        )
+        .collect()
+    )
+    frame = pd.DataFrame(
+        [row.asDict() for row in rows], columns=[SNAPSHOT, "churned", "stayed", "most", "bg_nbd"]
+    )
+    frame[SNAPSHOT] = pd.to_datetime(frame[SNAPSHOT])
+    return frame.set_index(SNAPSHOT).sort_index()
+
+
+def _score_month(
+    history: Any,
+    target: Any,
+    config: ModelConfig,
+    month: pd.Timestamp,
+    known: list[pd.Timestamp],
+    months: pd.DataFrame,
+) -> Any:
+    """One month's scores of every method (lazy), or None when its history holds one outcome
+    only (ml.train.OneOutcomeError's case, which the DuckDB engine skips too). `known`: the
+    history's months; `months`: _months' facts."""
+    churned, stayed = (int(months.loc[known, column].sum()) for column in ("churned", "stayed"))
+    if not churned or not stayed:
         return None
-    model = distributed.fit_churn_model(history, config)
-    logistic = fit_logistic(logistic_sample(history, config, sum(outcomes.values())), config)
-    facts = target.agg(
-        F.max(F.col(RECENCY_FEATURE).cast("double")).alias("most"),
-        (F.count(BG_NBD_SCORE) if BG_NBD_SCORE in target.columns else F.lit(0)).alias("bg_nbd"),
-    ).first()
+    model = distributed.fit_churn_model(history, config, sorted(known))
+    logistic = fit_logistic(logistic_sample(history, config, churned + stayed), config)
+    facts = months.loc[month]
     ceiling = recency_ceiling(np.array([facts["most"]], dtype=float))  # None: NaN
     score = partial(_scores, model, logistic, config, month, ceiling, bool(facts["bg_nbd"]))
     return relations.map_frames(target, score, PREDICTIONS_SCHEMA)
