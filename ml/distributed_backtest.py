@@ -13,6 +13,7 @@ Spark is imported only when a function here runs (the DuckDB engine never import
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -24,6 +25,7 @@ from ml import distributed, relations
 from ml.backtest import (
     BG_NBD_SCORE,
     EXTRA_COLUMNS,
+    MONTHS_AT_ONCE,
     PREDICTIONS_SCHEMA,
     method_scores,
     scoring_months,
@@ -53,14 +55,19 @@ def walk_forward(snapshots: Any, config: ModelConfig) -> Any:
     try:
         months = _months(labeled)
         per_month = pd.DataFrame({SNAPSHOT: months.index, LABEL: True})
-        parts = []
-        for month in scoring_months(per_month, config):
+
+        def one_month(month: pd.Timestamp) -> Any:
             known = list(matured_before(per_month, month, config.horizon_days)[SNAPSHOT])
             history = labeled.where(F.col(SNAPSHOT).isin([m.date() for m in known]))
             target = labeled.where(F.col(SNAPSHOT) == F.lit(month.date()))
-            scored = _score_month(history, target, config, month, known, months)
-            if scored is not None:
-                parts.append(scored)
+            return _score_month(history, target, config, month, known, months)
+
+        # Months are independent, and most of a month's time is Spark scheduling small jobs
+        # one after another: submit MONTHS_AT_ONCE months' jobs at a time, as the DuckDB
+        # engine fits them (Spark runs concurrent jobs of one session side by side).
+        with ThreadPoolExecutor(MONTHS_AT_ONCE) as pool:
+            scored = list(pool.map(one_month, scoring_months(per_month, config)))
+        parts = [part for part in scored if part is not None]
     finally:
         # The scores stay lazy: the table's write reads the rows anew.
         labeled.unpersist()
