@@ -114,10 +114,18 @@ def to_pandas(relation: Any) -> pd.DataFrame:
     the same on both engines (DuckDB's `.df()` rules: dates as datetime64, nullable integers
     and booleans as pandas' nullable types)."""
     if isinstance(relation, pa.Table):
-        return duckdb.from_arrow(relation).df()
+        return _frame(relation)
     if is_spark(relation):
-        return duckdb.from_arrow(relation.toArrow()).df()
+        return _frame(relation.toArrow())
     return relation.df()
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as pandas by DuckDB's `.df()` rules, on a cursor of its own: DuckDB's
+    default connection refuses a second call while one runs, and threads convert at once (the
+    Spark backtest fits two months at a time)."""
+    with duckdb.default_connection().cursor() as cursor:
+        return cursor.from_arrow(table).df()
 
 
 def read(
@@ -171,7 +179,7 @@ def map_frames(relation: Any, function: FrameFunction, schema: pa.Schema) -> Any
 
     def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            frame = duckdb.from_arrow(pa.Table.from_batches([batch])).df()
+            frame = _frame(pa.Table.from_batches([batch]))
             result = pa.Table.from_pandas(function(frame), schema=schema, preserve_index=False)
             yield from result.to_batches()
 
@@ -196,7 +204,7 @@ def map_groups(
     from pyspark.sql.pandas.types import from_arrow_schema
 
     def apply(table: pa.Table) -> pa.Table:
-        result = function(duckdb.from_arrow(table).df())
+        result = function(_frame(table))
         return pa.Table.from_pandas(result, schema=schema, preserve_index=False)
 
     return relation.groupBy(*keys).applyInArrow(apply, from_arrow_schema(schema))

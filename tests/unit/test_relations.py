@@ -111,3 +111,19 @@ def test_build_threads_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
     for unusable in ("zero", "0", "-2"):
         monkeypatch.setenv("BATON_BUILD_THREADS", unusable)
         assert build_threads() == DEFAULT_BUILD_THREADS
+
+
+def test_arrow_tables_convert_to_pandas_from_several_threads_at_once() -> None:
+    # The Spark backtest fits two months at a time, each converting its collected rows;
+    # DuckDB's default connection refuses a second call while one runs.
+    table = pa.table(
+        {
+            "value": pa.array(range(300_000), pa.float64()),
+            "day": pa.array(range(300_000), pa.int32()).cast(pa.date32()),
+        }
+    )
+    with ThreadPoolExecutor(4) as pool:
+        frames = list(pool.map(lambda _: relations.to_pandas(table), range(40)))
+
+    assert all(len(frame) == 300_000 for frame in frames)
+    assert str(frames[-1]["day"].dtype).startswith("datetime64")
