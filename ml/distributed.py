@@ -2,12 +2,14 @@
 
 `fit_churn_model` (ml.train) holds every labeled row in one process. On Spark the same
 procedure runs where the rows are: the split (ml.train.split_part), the row buckets and the
-negative sampling rule (row_buckets, negative_share) are applied per partition; features
-with no value and the training categories are Spark aggregates; each tree shape of
-CANDIDATES is boosted by XGBoost's Spark estimator (`xgboost.spark.SparkXGBClassifier`,
-same parameters, early stopping on the validation rows); the shapes are compared, and the
-calibrator fitted, on the calibration rows' scores, the only rows collected (two numbers
-each). The booster is an ordinary XGBoost booster, so scoring and SHAP use it unchanged.
+negative sampling rule (row_buckets, negative_share) are applied per partition; the counts,
+features with no value and the training categories are one Spark aggregation; each tree
+shape of CANDIDATES is boosted by XGBoost's Spark estimator
+(`xgboost.spark.SparkXGBClassifier`, same parameters, early stopping on the validation
+rows, one worker per ROWS_PER_WORKER sampled rows); the shapes are compared, and the
+calibrator fitted, on the calibration rows' scores, the only rows collected (one number per
+shape and the label). The booster is an ordinary XGBoost booster, so scoring and SHAP use
+it unchanged.
 
 Spark is imported only when a function here runs (the DuckDB engine never imports it).
 """

@@ -5,8 +5,9 @@ fitted on Spark: the model by ml.distributed (the candidate's path: split, sampl
 boosting per partition) on the months known then, the logistic baseline in the driver on a
 bounded sample of those months (LOGISTIC_MAX_ROWS, rule below), and the month's rows are
 scored per partition by ml.backtest.method_scores, the function the DuckDB engine applies to
-the whole month. The result is a lazy Spark DataFrame: nothing but a few aggregates per month
-(counts, the recency ceiling) and the logistic sample reaches the driver.
+the whole month, MONTHS_AT_ONCE months at a time as on DuckDB. The result is a lazy Spark
+DataFrame: nothing but a row of aggregates per month (outcome counts, the recency ceiling,
+whether BG/NBD scores exist), ml.distributed's and the logistic sample reach the driver.
 
 Spark is imported only when a function here runs (the DuckDB engine never imports it).
 """
