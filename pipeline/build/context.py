@@ -34,7 +34,7 @@ def paths(settings: Settings) -> dict[str, str]:
         "temp_directory": str(settings.build_dir / "tmp"),
         "memory_limit": duckdb_memory_limit(),
         "max_spill": build_max_spill(),
-        "threads": build_threads(),
+        "threads": str(build_threads()),
         # Picks the profile's target: duckdb (local) or spark.
         "engine": settings.engine,
     }
