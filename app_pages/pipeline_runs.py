@@ -39,7 +39,7 @@ def rebuild_controls() -> None:
             running = True
     if running:
         st.info(md(str(BuildRefusedError(job.holder()))))
-        state = progress.read(data.settings()) or {}
+        state = progress.of_holder(data.settings(), job.holder())
         st.progress(progress.share_done(state), text=progress.describe(state))
     elif job.error:
         st.error(f"The build could not start: {md(job.error)}")

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bench.monitor import Sample
+from pipeline.build.progress import of_build_since
 
 # Stages of one rebuild, in the order they run ("other": the gaps between nodes and exit).
 STAGES = (
@@ -67,7 +68,8 @@ def node_stages(nodes: list[dict[str, Any]], manifest: Mapping[str, Any]) -> dic
 
 def progress_label(progress: Mapping[str, Any] | None, launched: float) -> str:
     """What a build is doing by its progress.json: startup, parse, a node name, or publish."""
-    if not progress or float(progress.get("started", 0.0)) < launched - 1.0:
+    progress = of_build_since(progress, launched)
+    if not progress:
         return STARTUP  # no progress file yet, or one left by an earlier build
     total, done = int(progress.get("total") or 0), int(progress.get("done") or 0)
     if total and done >= total:

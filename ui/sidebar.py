@@ -46,5 +46,5 @@ def build_status(shown_build_id: str | None) -> None:
     if not job.running:
         st.caption("No build running.")
         return
-    current = progress.read(data.settings()) or {}
+    current = progress.of_holder(data.settings(), job.holder())
     st.progress(progress.share_done(current), text=progress.describe(current))

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pipeline.build.dbt_runner import NodeEvent
@@ -204,3 +206,25 @@ def read(settings: Settings) -> dict[str, Any] | None:
         return dict(json.loads((settings.home / "progress.json").read_text()))
     except (OSError, ValueError):
         return None
+
+
+def of_build_since(state: Mapping[str, Any] | None, since: float) -> dict[str, Any]:
+    """The progress of a build launched at `since` (epoch seconds): the shared file's once
+    that build has written it, else {} (it is starting; the file is still an earlier build's,
+    which would read as done, with the wrong time elapsed)."""
+    if not state or float(state.get("started") or 0.0) < since - 1.0:
+        return {}
+    return dict(state)
+
+
+def of_holder(settings: Settings, holder: dict[str, Any]) -> dict[str, Any]:
+    """The progress of the build a lock holder (or the app's own job) describes: its
+    `started_at`; {} while that build has not written its own progress yet."""
+    started_at = holder.get("started_at")
+    if not started_at:
+        return read(settings) or {}
+    try:
+        since = datetime.fromisoformat(str(started_at)).timestamp()
+    except ValueError:
+        return read(settings) or {}
+    return of_build_since(read(settings), since)

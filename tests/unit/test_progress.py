@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -188,3 +189,24 @@ def test_reading_progress_without_a_valid_file_gives_none(tmp_path) -> None:
 )
 def test_a_failing_node_is_owned_by_the_layer_of_its_folder(fqn: list[str], layer: str) -> None:
     assert layer_of(SimpleNamespace(fqn=fqn)) == layer
+
+
+def test_a_build_that_just_started_does_not_show_the_last_builds_progress(tmp_path) -> None:
+    # The shared file still holds the previous build's last progress (all nodes done) until
+    # the new build writes its own: the pages show "Starting", not "[165/165] ... 97s".
+    settings = Settings(home=tmp_path)
+    earlier = Progress("B-1", "cli", started=time.time() - 300)
+    earlier.apply(NodeEvent("total", total=3))
+    for name in ("a", "b", "c"):
+        earlier.apply(finish(name, "success"))
+    progress.write(settings, earlier)
+    just_now = datetime.now(UTC).isoformat(timespec="seconds")
+    holder = {"trigger": "app", "by": "ops", "started_at": just_now}
+    assert progress.describe(progress.of_holder(settings, holder)) == "[0/?] Starting (0s elapsed)"
+
+    started = Progress("B-2", "app")
+    started.apply(NodeEvent("total", total=3))
+    progress.write(settings, started)
+    assert progress.of_holder(settings, holder)["build_id"] == "B-2"
+    # A holder that says nothing of its start (an older lock file): the file as it is.
+    assert progress.of_holder(settings, {"trigger": "cli"})["build_id"] == "B-2"
