@@ -43,44 +43,87 @@ config as (
 
 {% endfor %}
 
-profiles as (
-
-    {%- set selects = [] %}
-    {%- for source in sources %}
-        {%- set columns = [] %}
-        {%- if execute %}
-            {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == source.model %}
-                {%- for column in node.columns.values() %}
-                    {%- do columns.append(column) %}
-                {%- endfor %}
+{#- Per source, one scan gives every column's counts (one row of aggregates, `c<i>_...` per
+    column), which a union of one-row selects turns into a row per column; only a text
+    column's new values need a second look (NOT IN the values before). One scan per column
+    instead cost 36 scans of the largest table, slow on Spark (524 s at 100,000 accounts). -#}
+{%- set profiled = [] %}
+{%- for source in sources %}
+    {%- set columns = [] %}
+    {%- if execute %}
+        {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == source.model %}
+            {%- for column in node.columns.values() %}
+                {%- do columns.append(column) %}
             {%- endfor %}
-        {%- endif %}
-        {%- for column in columns %}
+        {%- endfor %}
+    {%- endif %}
+    {%- if columns %}
+        {%- do profiled.append({'source': source, 'columns': columns}) %}
+    {%- endif %}
+{%- endfor %}
+
+{% for item in profiled %}
+    {%- set source = item.source %}
+    {{ source.table }}_counts as (
+
+        select
+            count(*) filter (where is_recent) as rows_recent,
+            count(*) filter (where not is_recent) as rows_before
+        {%- for column in item.columns %}
             {%- set rule = source.rules.get(column.name, '') %}
-            {#- contracts name text `string` (DuckDB and Spark both read it): report it as varchar #}
             {%- set data_type = (column.data_type or '') | lower | replace('string', 'varchar') %}
-            {#- distinct values of text columns, except identifiers (costly, never categories) #}
-            {%- set is_text = data_type == 'varchar' and not column.name.endswith('_id') %}
-            {%- set sql %}
-    select
-        '{{ source.table }}' as source_table,
-        '{{ column.name }}' as column_name,
-        '{{ data_type }}' as data_type,
-        count(*) filter (where is_recent) as rows_recent,
-        count(*) filter (where not is_recent) as rows_before,
-        count(*) filter (where is_recent and {{ column.name }} is null) as nulls_recent,
-        count(*) filter (where not is_recent and {{ column.name }} is null) as nulls_before,
-        {% if is_text -%}
-            count(distinct {{ column.name }}) filter (where is_recent) as distinct_recent,
-            count(distinct {{ column.name }}) filter (where not is_recent) as distinct_before,
-            count(distinct {{ column.name }}) as distinct_all,
+            {%- set is_text = data_type == 'varchar' and not column.name.endswith('_id') %},
+            count(*) filter (where is_recent and {{ column.name }} is null) as c{{ loop.index }}_nulls_recent,
+            count(*) filter (where not is_recent and {{ column.name }} is null) as c{{ loop.index }}_nulls_before
+            {%- if is_text %},
+            count(distinct {{ column.name }}) filter (where is_recent) as c{{ loop.index }}_distinct_recent,
+            count(distinct {{ column.name }}) filter (where not is_recent) as c{{ loop.index }}_distinct_before,
+            count(distinct {{ column.name }}) as c{{ loop.index }}_distinct_all,
             count(*) filter (
                 where is_recent and {{ column.name }} not in (
                     select earlier.{{ column.name }}
                     from {{ source.table }}_rows as earlier
                     where not earlier.is_recent and earlier.{{ column.name }} is not null
                 )
-            ) as new_value_rows_recent,
+            ) as c{{ loop.index }}_new_value_rows_recent
+            {%- endif %}
+            {%- if rule %},
+            count(*) filter (where is_recent and ({{ rule }})) as c{{ loop.index }}_invalid_recent
+            {%- endif %}
+        {%- endfor %}
+
+        from {{ source.table }}_rows
+
+    ),
+
+{% endfor %}
+
+profiles as (
+
+    {%- set selects = [] %}
+    {%- for item in profiled %}
+        {%- set source = item.source %}
+        {%- for column in item.columns %}
+            {%- set rule = source.rules.get(column.name, '') %}
+            {#- contracts name text `string` (DuckDB and Spark both read it): report it as varchar #}
+            {%- set data_type = (column.data_type or '') | lower | replace('string', 'varchar') %}
+            {#- distinct values of text columns, except identifiers (costly, never categories) #}
+            {%- set is_text = data_type == 'varchar' and not column.name.endswith('_id') %}
+            {%- set c = 'c' ~ loop.index %}
+            {%- set sql %}
+    select
+        '{{ source.table }}' as source_table,
+        '{{ column.name }}' as column_name,
+        '{{ data_type }}' as data_type,
+        rows_recent,
+        rows_before,
+        {{ c }}_nulls_recent as nulls_recent,
+        {{ c }}_nulls_before as nulls_before,
+        {% if is_text -%}
+            {{ c }}_distinct_recent as distinct_recent,
+            {{ c }}_distinct_before as distinct_before,
+            {{ c }}_distinct_all as distinct_all,
+            {{ c }}_new_value_rows_recent as new_value_rows_recent,
         {%- else -%}
             cast(null as bigint) as distinct_recent,
             cast(null as bigint) as distinct_before,
@@ -88,12 +131,12 @@ profiles as (
             cast(null as bigint) as new_value_rows_recent,
         {%- endif %}
         {% if rule -%}
-            count(*) filter (where is_recent and ({{ rule }})) as invalid_recent,
+            {{ c }}_invalid_recent as invalid_recent,
         {%- else -%}
             cast(0 as bigint) as invalid_recent,
         {%- endif %}
         '{{ rule }}' as rule
-    from {{ source.table }}_rows
+    from {{ source.table }}_counts
             {%- endset %}
             {%- do selects.append(sql) %}
         {%- endfor %}
