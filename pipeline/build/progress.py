@@ -68,7 +68,6 @@ class Progress:
     failed: list[str] = field(default_factory=list)
     # unique_id -> seconds that node took in the last successful build
     node_seconds: dict[str, float] = field(default_factory=dict)
-    current_id: str = ""
     # unique_id -> [name, start time] of every node running now.
     running: dict[str, list[Any]] = field(default_factory=dict)
     finished_ids: list[str] = field(default_factory=list)
@@ -147,8 +146,7 @@ class Progress:
     def _show_longest_running(self) -> None:
         if not self.running:
             return
-        unique_id, (name, _) = min(self.running.items(), key=lambda item: item[1][1])
-        self.current, self.current_id = name, unique_id
+        self.current = min(self.running.values(), key=lambda item: item[1])[0]
 
     def line(self) -> str:
         """One line for logs: `[12/40] Backtesting (8s elapsed, about 11s left)`."""
