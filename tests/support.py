@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from pipeline import history, warehouse
@@ -30,6 +31,23 @@ def copy_home(source: Settings, target: Path) -> Settings:
         settings.current_pointer.read_text().replace(pointer["path"], str(copied))
     )
     return settings
+
+
+def edit_serving(settings: Settings, *statements: str, params: list[object] | None = None) -> None:
+    """Run SQL on the warehouse in service, then record its new size in its manifest and in
+    current.json, as a publish would: an edited file whose size no longer matches what was
+    published reads as damaged, and whether an edit changes the size depends on DuckDB's
+    block allocation, so a test that edits without this passes or fails by chance."""
+    pointer = warehouse.current(settings)
+    assert pointer is not None and "fallback" not in pointer
+    path = Path(pointer["path"])
+    with duckdb.connect(str(path)) as connection:
+        for sql in statements:
+            connection.execute(sql, params)
+    size = path.stat().st_size
+    manifest = warehouse.manifest_path(settings, pointer["build_id"])
+    for sidecar in (manifest, settings.current_pointer):
+        sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "bytes": size}))
 
 
 def pipeline_cli(

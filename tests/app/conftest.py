@@ -10,7 +10,8 @@ import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from tests.support import run_pipeline
+from pipeline.settings import Settings
+from tests.support import copy_home, run_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "app.py"
@@ -51,6 +52,13 @@ def use_home(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], Path]
 def serving_home(built_home: Path, use_home: Callable[[Path], Path]) -> Path:
     """The built warehouse's home, active for this test."""
     return use_home(built_home)
+
+
+@pytest.fixture
+def home_copy(built_home: Path, tmp_path: Path) -> Path:
+    """A copy of the built home for a test that changes it (the shared one never changes),
+    not yet active: pass it to use_home."""
+    return copy_home(Settings(home=built_home), tmp_path / "home").home
 
 
 @pytest.fixture

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
@@ -19,6 +17,7 @@ from pipeline import history, warehouse
 from pipeline.history import RunRecord
 from pipeline.read import queries
 from pipeline.settings import Settings
+from tests.support import edit_serving
 from ui.text import md
 
 pytestmark = pytest.mark.slow
@@ -30,16 +29,6 @@ def serving_path(home: Path) -> str:
     pointer = warehouse.current(Settings(home=home))
     assert pointer is not None, "the fixture build did not publish a warehouse"
     return str(pointer["path"])
-
-
-def copy_of(home: Path, target: Path) -> Path:
-    """A copy of a built home (never mutate the shared one) with its pointer fixed."""
-    shutil.copytree(home, target, ignore=shutil.ignore_patterns("build.lock"))
-    path = serving_path(home)
-    copied = target / "warehouses" / Path(path).name
-    pointer = target / "current.json"
-    pointer.write_text(pointer.read_text().replace(path, str(copied)))
-    return target
 
 
 def chart_data(at: AppTest, index: int) -> pd.DataFrame:
@@ -168,11 +157,10 @@ def test_health_page_before_the_first_build_says_what_to_do(
 
 def test_a_build_broken_by_its_source_data_shows_a_data_problem_while_the_last_good_serves(
     open_page: OpenPage,
-    built_home: Path,
+    home_copy: Path,
     use_home: Callable[[Path], Path],
-    tmp_path: Path,
 ) -> None:
-    home = use_home(copy_of(built_home, tmp_path / "home"))
+    home = use_home(home_copy)
     failure = {
         "node": "stg_raw__activity",
         "layer": "source data",
@@ -208,13 +196,11 @@ def test_a_build_broken_by_its_source_data_shows_a_data_problem_while_the_last_g
 
 def test_a_build_made_before_the_monitors_says_the_verdict_is_not_available(
     open_page: OpenPage,
-    built_home: Path,
+    home_copy: Path,
     use_home: Callable[[Path], Path],
-    tmp_path: Path,
 ) -> None:
-    home = use_home(copy_of(built_home, tmp_path / "home"))
-    with duckdb.connect(serving_path(home)) as connection:
-        connection.execute("drop table triage_verdict")
+    home = use_home(home_copy)
+    edit_serving(Settings(home=home), "drop table triage_verdict")
 
     at = open_page(HEALTH)
 

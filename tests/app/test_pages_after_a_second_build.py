@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from pipeline import warehouse
 from pipeline.read import export, queries
 from pipeline.settings import Settings
 from tests.app.conftest import CUSTOMERS, MONTHS
-from tests.support import run_pipeline
+from tests.support import copy_home, run_pipeline
 
 pytestmark = pytest.mark.slow
 OpenPage = Callable[..., AppTest]
@@ -23,13 +22,8 @@ OpenPage = Callable[..., AppTest]
 @pytest.fixture(scope="module")
 def second_build_home(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session's built home, then a month more of data and a second build (a real one)."""
-    home = tmp_path_factory.mktemp("baton_second_build") / "home"
-    shutil.copytree(built_home, home, ignore=shutil.ignore_patterns("build.lock"))
-    pointer = warehouse.current(Settings(home=built_home))
-    assert pointer is not None
-    copied = home / "warehouses" / Path(pointer["path"]).name
-    current = Settings(home=home).current_pointer
-    current.write_text(current.read_text().replace(pointer["path"], str(copied)))
+    target = tmp_path_factory.mktemp("baton_second_build") / "home"
+    home = copy_home(Settings(home=built_home), target).home
     run_pipeline(home, "demo", "--customers", str(CUSTOMERS), "--months", str(MONTHS + 1))
     run_pipeline(home, "rebuild")
     return home

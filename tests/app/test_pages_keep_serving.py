@@ -3,19 +3,16 @@ with data that holds markdown, and without showing a traceback to viewers."""
 
 from __future__ import annotations
 
-import json
-import shutil
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipeline import warehouse
 from pipeline.settings import ROOT, Settings
-from tests.support import read_only_mount
+from tests.support import edit_serving, read_only_mount
 from ui.text import md
 
 pytestmark = pytest.mark.slow
@@ -32,17 +29,6 @@ PAGES = [
 HOSTILE = "![pixel](http://elsewhere.example/p.png) [link](http://elsewhere.example)"
 
 
-def copy_of(home: Path, target: Path) -> Path:
-    """A copy of a built home (never mutate the shared one) with its pointer fixed."""
-    shutil.copytree(home, target, ignore=shutil.ignore_patterns("build.lock"))
-    path = str(warehouse.current(Settings(home=home))["path"])  # type: ignore[index]
-    pointer = target / "current.json"
-    pointer.write_text(
-        pointer.read_text().replace(path, str(target / "warehouses" / Path(path).name))
-    )
-    return target
-
-
 def serving(home: Path) -> dict[str, object]:
     pointer = warehouse.current(Settings(home=home))
     assert pointer is not None
@@ -52,12 +38,11 @@ def serving(home: Path) -> dict[str, object]:
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_from_a_read_only_home(
     open_page: OpenPage,
-    built_home: Path,
+    home_copy: Path,
     use_home: Callable[[Path], Path],
-    tmp_path: Path,
     page: str,
 ) -> None:
-    home = copy_of(built_home, tmp_path / "home")
+    home = home_copy
     with read_only_mount(home):
         use_home(home)
         at = open_page(page)
@@ -67,9 +52,9 @@ def test_every_page_renders_from_a_read_only_home(
 
 
 def test_a_damaged_pointer_still_serves_the_build_and_every_page_says_so(
-    open_page: OpenPage, built_home: Path, use_home: Callable[[Path], Path], tmp_path: Path
+    open_page: OpenPage, home_copy: Path, use_home: Callable[[Path], Path]
 ) -> None:
-    home = use_home(copy_of(built_home, tmp_path / "home"))
+    home = use_home(home_copy)
     build_id = serving(home)["build_id"]
     text = (home / "current.json").read_text()
     (home / "current.json").write_text(text[: len(text) // 2])
@@ -83,24 +68,16 @@ def test_a_damaged_pointer_still_serves_the_build_and_every_page_says_so(
 
 
 def test_a_feature_label_with_markdown_shows_as_text_on_the_health_page(
-    open_page: OpenPage, built_home: Path, use_home: Callable[[Path], Path], tmp_path: Path
+    open_page: OpenPage, home_copy: Path, use_home: Callable[[Path], Path]
 ) -> None:
-    home = use_home(copy_of(built_home, tmp_path / "home"))
-    pointer = serving(home)
-    path = Path(str(pointer["path"]))
-    with duckdb.connect(str(path)) as connection:
-        # A mapping's `features:` words end up here (feature_dictionary), as this label would.
-        connection.execute(
-            "update feature_dictionary set label = ? where feature = "
-            "(select min(feature) from monitor_feature_drift where not counted)",
-            [HOSTILE],
-        )
-    # The file changed on purpose: record its new size, as a publish would have.
-    size = path.stat().st_size
-    manifest = warehouse.manifest_path(Settings(home=home), str(pointer["build_id"]))
-    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "bytes": size}))
-    current = home / "current.json"
-    current.write_text(json.dumps({**json.loads(current.read_text()), "bytes": size}))
+    home = use_home(home_copy)
+    # A mapping's `features:` words end up here (feature_dictionary), as this label would.
+    edit_serving(
+        Settings(home=home),
+        "update feature_dictionary set label = ? where feature = "
+        "(select min(feature) from monitor_feature_drift where not counted)",
+        params=[HOSTILE],
+    )
 
     at = open_page("app_pages/health.py")
 
