@@ -217,7 +217,8 @@ def of_build_since(state: Mapping[str, Any] | None, since: float) -> dict[str, A
 
 def of_holder(settings: Settings, holder: dict[str, Any]) -> dict[str, Any]:
     """The progress of the build a lock holder (or the app's own job) describes: its
-    `started_at`; {} while that build has not written its own progress yet."""
+    `started_at`; while that build has not written its own progress yet, a start with the
+    time elapsed since the holder took the lock (so "Starting (7s elapsed)" counts)."""
     started_at = holder.get("started_at")
     if not started_at:
         return read(settings) or {}
@@ -225,4 +226,4 @@ def of_holder(settings: Settings, holder: dict[str, Any]) -> dict[str, Any]:
         since = datetime.fromisoformat(str(started_at)).timestamp()
     except ValueError:
         return read(settings) or {}
-    return of_build_since(read(settings), since)
+    return of_build_since(read(settings), since) or {"elapsed": 0.0, "updated": since}

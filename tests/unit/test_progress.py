@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -200,9 +200,13 @@ def test_a_build_that_just_started_does_not_show_the_last_builds_progress(tmp_pa
     for name in ("a", "b", "c"):
         earlier.apply(finish(name, "success"))
     progress.write(settings, earlier)
-    just_now = datetime.now(UTC).isoformat(timespec="seconds")
-    holder = {"trigger": "app", "by": "ops", "started_at": just_now}
-    assert progress.describe(progress.of_holder(settings, holder)) == "[0/?] Starting (0s elapsed)"
+    seconds_ago = (datetime.now(UTC) - timedelta(seconds=7)).isoformat(timespec="seconds")
+    holder = {"trigger": "app", "by": "ops", "started_at": seconds_ago}
+    # Counted from the lock's start: 7 s (8 when the clock turned a second meanwhile).
+    assert progress.describe(progress.of_holder(settings, holder)) in {
+        "[0/?] Starting (7s elapsed)",
+        "[0/?] Starting (8s elapsed)",
+    }
 
     started = Progress("B-2", "app")
     started.apply(NodeEvent("total", total=3))
