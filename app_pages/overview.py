@@ -52,8 +52,13 @@ if pointer is not None:
         flagged = int(min(k, last["n_customers"].max()))
         left = round(float(by_method.get("xgboost", 0.0)) * flagged)
         baseline = by_method.get("recency")
+        checked = (
+            "customers held out"
+            if sentences.held_out(metrics)
+            else f"{last['scoring_month'].max():%b %Y}"
+        )
         accuracy.metric(
-            f"Flagged who left, {last['scoring_month'].max():%b %Y}",
+            f"Flagged who left, {checked}",
             f"{left} of {flagged}",
             delta=None
             if baseline is None

@@ -21,6 +21,7 @@ from ml.baselines import (
     RECENCY_FEATURE,
     fit_logistic,
     logistic_scores,
+    recency_ceiling,
     recency_scores,
 )
 from ml.config import ModelConfig
@@ -44,9 +45,13 @@ EXTRA_COLUMNS = (VALUE, RECENCY_FEATURE, BG_NBD_SCORE)
 # Backtest months fitted at the same time (docs/speed.md: on 2 cores, two months with one
 # XGBoost thread each beat one month with two threads, since much of a month is single-threaded).
 MONTHS_AT_ONCE = 2
+# With no month to walk forward to (one export of a customer file, or history shorter than a
+# horizon), the newest labeled month is scored by models trained without its customers:
+# this many folds of customers, each scored by models fitted on the others' rows.
+HELD_OUT_FOLDS = 5
 COLUMNS = [
     "scoring_month", "method", CUSTOMER, "score", "probability", "churned", "value", "n_train",
-    "settings",
+    "settings", "held_out",
 ]  # fmt: skip
 # The rows of ml_backtest_predictions (the dbt model), on either engine.
 PREDICTIONS_SCHEMA = pa.schema(
@@ -60,6 +65,9 @@ PREDICTIONS_SCHEMA = pa.schema(
         ("value", pa.float64()),
         ("n_train", pa.int64()),
         ("settings", pa.string()),
+        # True: the month's customers were held out of training (HELD_OUT_FOLDS), not a later
+        # month scored by models trained on earlier ones.
+        ("held_out", pa.bool_()),
     ]
 )
 # The code a backtest month's scores depend on (ml.cache.FITTING_CODE and this module): a
@@ -82,11 +90,49 @@ def scoring_months(frame: pd.DataFrame, config: ModelConfig) -> list[pd.Timestam
     return eligible[-config.backtest_months :]
 
 
-def score_month(history: pd.DataFrame, target: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
-    """Every method's scores for one month's customers, from models fitted on `history`."""
+def score_month(
+    history: pd.DataFrame,
+    target: pd.DataFrame,
+    config: ModelConfig,
+    ceiling: float | None = None,
+    bg_nbd: bool | None = None,
+) -> pd.DataFrame:
+    """Every method's scores for one month's customers, from models fitted on `history`
+    (`ceiling`, `bg_nbd`: the month-wide facts of method_scores, when `target` is a part)."""
     model = fit_churn_model(history, config)
     logistic = fit_logistic(history, config)
-    return method_scores(model, logistic, target, config)
+    return method_scores(model, logistic, target, config, ceiling, bg_nbd)
+
+
+def customer_folds(customers: pd.Series) -> np.ndarray:
+    """Each customer's fold, 0..HELD_OUT_FOLDS-1, by a hash of its id: stable across builds
+    and independent of ml.train's held-out buckets (which split each fold's training rows)."""
+    hashed = pd.util.hash_pandas_object("fold " + customers.astype(str), index=False)
+    return (hashed.to_numpy() % HELD_OUT_FOLDS).astype(int)
+
+
+def held_out_scores(
+    labeled: pd.DataFrame, month: pd.Timestamp, config: ModelConfig
+) -> pd.DataFrame | None:
+    """Every method's scores for `month`'s customers, each fold scored by models trained on
+    the rows (this month and before) of the other folds' customers; None when a fold's
+    training rows hold one outcome only. A check on customers the models never saw, not on
+    a later month: rows say so (`held_out`)."""
+    known = labeled[pd.to_datetime(labeled[SNAPSHOT]) <= month]
+    fold = customer_folds(known[CUSTOMER])
+    scored = (pd.to_datetime(known[SNAPSHOT]) == month).to_numpy()
+    days = pd.to_numeric(known.loc[scored, RECENCY_FEATURE], errors="coerce").to_numpy(float)
+    facts = {"ceiling": recency_ceiling(days), "bg_nbd": has_bg_nbd(known[scored])}
+    parts = []
+    for k in range(HELD_OUT_FOLDS):
+        target = known[scored & (fold == k)]
+        if target.empty:
+            continue
+        try:
+            parts.append(score_month(known[fold != k], target, config, **facts))
+        except InsufficientHistoryError:
+            return None
+    return pd.concat(parts, ignore_index=True) if parts else None
 
 
 def has_bg_nbd(target: pd.DataFrame) -> bool:
@@ -217,11 +263,31 @@ def walk_forward(
                 continue
             ml_cache.save(cache, name, scored)
         used.append(name)
-        parts.append(scored.assign(scoring_month=month)[COLUMNS])
+        parts.append(scored.assign(scoring_month=month, held_out=False)[COLUMNS])
+    if not months and config.backtest_months > 0 and not labeled.empty:
+        # Nothing to walk forward to: check the newest month on customers held out instead.
+        month = pd.Timestamp(snapshot.iloc[-1])
+        name = f"held-out-{month_key(labeled, month)}" if month_key else ""
+        scored = _held_out(labeled, month, config, cache, name)
+        if scored is not None:
+            used.append(name)
+            parts.append(scored.assign(scoring_month=month, held_out=True)[COLUMNS])
     ml_cache.prune(cache, used, spare=2 * max(len(used), config.backtest_months))
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
     return pd.concat(parts, ignore_index=True)
+
+
+def _held_out(
+    labeled: pd.DataFrame, month: pd.Timestamp, config: ModelConfig, cache: Path | None, name: str
+) -> pd.DataFrame | None:
+    """held_out_scores, read back from the ML cache when stored under `name`."""
+    scored = ml_cache.load(cache, name)
+    if scored is None:
+        scored = held_out_scores(labeled, month, config)
+        if scored is not None:
+            ml_cache.save(cache, name, scored)
+    return scored
 
 
 def backtest_table(snapshots: Any, config: ModelConfig, cache: Path | None = None) -> Any:
@@ -242,9 +308,12 @@ def backtest_table(snapshots: Any, config: ModelConfig, cache: Path | None = Non
 
 
 def monthly_metrics(predictions: pd.DataFrame, capacity_k: int) -> pd.DataFrame:
-    """One row per (month, method) with every metric of ml.metrics.evaluate."""
+    """One row per (month, method) with every metric of ml.metrics.evaluate (a baseline that
+    ranks no one has no row: see _ranks_someone)."""
     groups = predictions.groupby(["scoring_month", "method"], sort=True)
-    return pd.DataFrame([_metrics_row(group, capacity_k) for _, group in groups])
+    return pd.DataFrame(
+        [_metrics_row(group, capacity_k) for _, group in groups if _ranks_someone(group)]
+    )
 
 
 def group_metrics(capacity_k: int, group: pd.DataFrame) -> pd.DataFrame:
@@ -252,7 +321,17 @@ def group_metrics(capacity_k: int, group: pd.DataFrame) -> pd.DataFrame:
     row (the month as a date, with `capacity_k`): on Spark each group is one task's."""
     row = _metrics_row(group, capacity_k)
     row["scoring_month"] = pd.Timestamp(row["scoring_month"]).date()
-    return pd.DataFrame([{**row, "capacity_k": capacity_k}])
+    frame = pd.DataFrame([{**row, "capacity_k": capacity_k}])
+    return frame if _ranks_someone(group) else frame.iloc[:0]
+
+
+def _ranks_someone(group: pd.DataFrame) -> bool:
+    """False for the recency baseline of data without activity dates (a customer file with
+    no `days_since_last_activity`): one score for everyone is no ranking, and its "precision
+    at k" would be wherever a tie happened to be cut."""
+    if group["method"].iloc[0] != RECENCY:
+        return True
+    return bool(pd.Series(group["score"]).nunique(dropna=False) > 1)
 
 
 def _metrics_row(group: pd.DataFrame, capacity_k: int) -> dict[str, Any]:
@@ -269,6 +348,8 @@ def _metrics_row(group: pd.DataFrame, capacity_k: int) -> dict[str, Any]:
         "scoring_month": group["scoring_month"].iloc[0],
         "method": method,
         "settings": str(group["settings"].iloc[0]) if method == MODEL else "",
+        # Absent from the rows of a warehouse built before held-out checks existed.
+        "held_out": bool(group["held_out"].iloc[0]) if "held_out" in group else False,
         "n_train": float(np.max(group["n_train"])),
         **metrics,
     }

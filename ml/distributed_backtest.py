@@ -165,4 +165,5 @@ def _scores(
     scored = method_scores(model, logistic, frame, config, ceiling, bg_nbd)
     scored["scoring_month"] = month.date()
     scored["churned"] = scored["churned"].astype(bool)
+    scored["held_out"] = False  # no held-out check on Spark yet (docs/spark.md)
     return scored[PREDICTIONS_SCHEMA.names]

@@ -36,9 +36,21 @@ def stale_warning(age_text: str, expected_every_days: int) -> str:
     )
 
 
+def held_out(metrics: pd.DataFrame) -> bool:
+    """Whether the newest measured month was checked on customers held out of training
+    (ml_backtest_metrics.held_out: no month to walk forward to yet), not on a later month."""
+    if metrics.empty or "held_out" not in metrics:
+        return False
+    newest = (
+        pd.to_datetime(metrics["scoring_month"]) == pd.to_datetime(metrics["scoring_month"]).max()
+    )
+    return bool(metrics.loc[newest, "held_out"].fillna(False).astype(bool).any())
+
+
 def flagged_and_left(metrics: pd.DataFrame, k: int) -> str | None:
     """ "In September 2026, 23 of the 100 customers the model flagged left; 16 would have with
-    no model": the newest measured month, counted the way an owner counts."""
+    no model": the newest measured month, counted the way an owner counts (for a check on
+    held-out customers, says so: they are not a later month)."""
     if metrics.empty:
         return None
     month = pd.Timestamp(metrics["scoring_month"].max())
@@ -48,7 +60,13 @@ def flagged_and_left(metrics: pd.DataFrame, k: int) -> str | None:
     model = rows.loc[MODEL].to_dict()
     flagged = min(k, int(model["n_customers"]))
     left = round(float(model["precision_at_k"]) * flagged)
-    sentence = f"In {month:%B %Y}, {left} of the {flagged} customers the model flagged left"
+    if held_out(metrics):
+        sentence = (
+            f"On customers held out of training ({month:%d %b %Y}), {left} of the {flagged} the "
+            "model rated riskiest had left"
+        )
+    else:
+        sentence = f"In {month:%B %Y}, {left} of the {flagged} customers the model flagged left"
     if NO_MODEL in rows.index:
         no_model = rows.loc[NO_MODEL].to_dict()
         baseline = round(float(no_model["precision_at_k"]) * flagged)

@@ -127,11 +127,71 @@ def test_walk_forward_scores_every_customer_with_every_method(make_frame, make_c
     assert len(counts) == 2 * len(METHODS)
 
 
-def test_walk_forward_with_too_little_history_returns_no_rows(make_frame, make_config) -> None:
+def test_a_history_with_one_outcome_only_returns_no_rows(make_frame, make_config) -> None:
     frame = make_frame(customers=20, months=4, start=START, unlabeled_months=1)
+    frame[LABEL] = frame[LABEL].where(frame[LABEL].isna(), False)  # nobody ever churned
     predictions = walk_forward(frame, make_config())
     assert predictions.empty
     assert {"scoring_month", "method", CUSTOMER, "score", "churned"} <= set(predictions.columns)
+
+
+def test_with_no_month_to_walk_forward_to_each_customer_is_scored_by_models_that_never_saw_it(
+    make_frame, make_config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One labeled snapshot, as one export of a customer file gives: nothing to walk forward to.
+    frame = make_frame(customers=400, months=1, start=START, seed=11, unlabeled_months=0)
+    config = make_config(min_train_months=1)  # what a model in service needs here, too
+    assert scoring_months(frame, config) == []
+    trained: dict[str, list[set[str]]] = {"xgboost": [], "logistic": []}
+    fit_model, fit_logistic = ml.backtest.fit_churn_model, ml.backtest.fit_logistic
+
+    def spy_model(history, cfg):
+        trained["xgboost"].append(set(history[CUSTOMER]))
+        return fit_model(history, cfg)
+
+    def spy_logistic(history, cfg):
+        trained["logistic"].append(set(history[CUSTOMER]))
+        return fit_logistic(history, cfg)
+
+    monkeypatch.setattr(ml.backtest, "fit_churn_model", spy_model)
+    monkeypatch.setattr(ml.backtest, "fit_logistic", spy_logistic)
+    predictions = walk_forward(frame, config)
+
+    assert set(predictions["scoring_month"]) == {pd.Timestamp(START)}
+    assert predictions["held_out"].all()
+    counts = predictions.groupby("method")[CUSTOMER].agg(["size", "nunique"])
+    assert (counts["size"] == 400).all() and (counts["nunique"] == 400).all()
+    folds = ml.backtest.customer_folds(frame[CUSTOMER])
+    assert sorted(set(folds)) == list(range(ml.backtest.HELD_OUT_FOLDS))
+    every = set(frame[CUSTOMER])
+    for method, histories in trained.items():
+        assert len(histories) == ml.backtest.HELD_OUT_FOLDS, method
+        # Each fold's models learned from every customer but that fold's, never from it.
+        held_out = sorted((every - history for history in histories), key=sorted)
+        expected = sorted(
+            (set(frame.loc[folds == k, CUSTOMER]) for k in range(ml.backtest.HELD_OUT_FOLDS)),
+            key=sorted,
+        )
+        assert held_out == expected, method
+    metrics = monthly_metrics(predictions, config.capacity_k).set_index("method")
+    assert metrics["held_out"].all()
+    assert metrics.loc["xgboost", "roc_auc"] > 0.7  # the synthetic signal is found
+
+
+def test_a_recency_baseline_without_activity_dates_has_no_metrics_row(
+    make_frame, make_config
+) -> None:
+    frame = make_frame(customers=300, months=1, start=START, seed=2, unlabeled_months=0)
+    frame["days_since_last_activity"] = np.nan  # a customer file without activity dates
+    predictions = walk_forward(frame, make_config(min_train_months=1))
+    assert set(predictions["method"]) == set(METHODS)
+    metrics = monthly_metrics(predictions, 100)
+    assert set(metrics["method"]) == {"xgboost", "logistic"}
+    recency = predictions[predictions["method"] == "recency"]
+    assert ml.backtest.group_metrics(100, recency).empty  # the dbt model's path, too
+    assert (
+        len(ml.backtest.group_metrics(100, predictions[predictions["method"] == "logistic"])) == 1
+    )
 
 
 def test_monthly_metrics_has_one_row_per_month_and_method(make_frame, make_config) -> None:

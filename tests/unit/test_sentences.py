@@ -55,6 +55,18 @@ def test_flagged_and_left_never_flags_more_customers_than_were_scored() -> None:
     )
 
 
+def test_flagged_and_left_says_when_customers_were_held_out_rather_than_a_later_month() -> None:
+    metrics = months([("2026-12-06", "xgboost", 0.72, 5000)]).assign(held_out=True)
+    assert sentences.held_out(metrics)
+    assert sentences.flagged_and_left(metrics, 200) == (
+        "On customers held out of training (06 Dec 2026), 144 of the 200 the model rated "
+        "riskiest had left."
+    )
+    walked = months([("2026-09-01", "xgboost", 0.5, 40)])
+    assert not sentences.held_out(walked)  # and a warehouse from before the column existed
+    assert not sentences.held_out(walked.assign(held_out=False))
+
+
 def test_flagged_and_left_is_silent_without_a_measured_model_month() -> None:
     assert sentences.flagged_and_left(months([]), 100) is None
     assert sentences.flagged_and_left(months([("2026-09-01", "recency", 0.2, 50)]), 10) is None

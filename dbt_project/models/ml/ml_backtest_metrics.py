@@ -25,12 +25,13 @@ METRICS = [
 ]
 # Every column but the customer id: at 1,000,000 accounts that is 25 million strings.
 READ = ["scoring_month", "method", "score", "probability", "churned", "value"]
-READ += ["n_train", "settings"]
+READ += ["n_train", "settings", "held_out"]
 SCHEMA = pa.schema(
     [
         ("scoring_month", pa.date32()),
         ("method", pa.string()),
         ("settings", pa.string()),
+        ("held_out", pa.bool_()),
         ("capacity_k", pa.int64()),
     ]
     + [(name, pa.float64()) for name in METRICS]
