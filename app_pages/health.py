@@ -3,6 +3,7 @@
 import streamlit as st
 
 from monitoring import words
+from pipeline import dataset
 from pipeline.read import queries
 from ui import charts, data, health
 from ui.text import md
@@ -16,11 +17,17 @@ if verdict is None and pointer is None:
         "No verdict yet: the pipeline has not completed a build. Open **Pipeline** and press "
         "**Rebuild**, or run `python -m pipeline rebuild`."
     )
+elif verdict is None and dataset.kind(data.settings()) == "flat":
+    st.info(
+        "No verdict for a customer file: one row per customer has no dated events whose "
+        "freshness, volume or drift the monitors could follow. The file itself is checked by "
+        "the build's data tests (a build in service passed all of them; **Pipeline** lists "
+        "them); event data (`kind: events`) gets the full verdict."
+    )
 elif verdict is None:
     st.info(
         "Verdict not available for the build in service: it was made before the monitors "
-        "existed (rebuild once: **Pipeline** > **Rebuild**), or from a flat customer file, "
-        "which has no event sources to monitor."
+        "existed. Rebuild once: **Pipeline** > **Rebuild**."
     )
 else:
     show = {"success": st.success, "error": st.error, "warning": st.warning}

@@ -188,6 +188,9 @@ def test_accuracy_page_shows_the_held_out_check_with_one_export(
     assert set(methods["Method"]) == {"Baton model", "Logistic regression"}
     assert not app.get("vega_lite_chart")  # one check, not a month-by-month chart
     assert not any("History accumulates" in i.value for i in app.info)
+    health = app.switch_page("app_pages/health.py").run()
+    assert not health.exception
+    assert health.info[0].value.startswith("No verdict for a customer file")
 
 
 def test_two_exports_are_kept_by_the_snapshot_and_backtested(two_exports: Settings) -> None:
