@@ -122,14 +122,14 @@ def held_out_scores(
     fold = customer_folds(known[CUSTOMER])
     scored = (pd.to_datetime(known[SNAPSHOT]) == month).to_numpy()
     days = pd.to_numeric(known.loc[scored, RECENCY_FEATURE], errors="coerce").to_numpy(float)
-    facts = {"ceiling": recency_ceiling(days), "bg_nbd": has_bg_nbd(known[scored])}
+    ceiling, bg_nbd = recency_ceiling(days), has_bg_nbd(known[scored])
     parts = []
     for k in range(HELD_OUT_FOLDS):
         target = known[scored & (fold == k)]
         if target.empty:
             continue
         try:
-            parts.append(score_month(known[fold != k], target, config, **facts))
+            parts.append(score_month(known[fold != k], target, config, ceiling, bg_nbd))
         except InsufficientHistoryError:
             return None
     return pd.concat(parts, ignore_index=True) if parts else None
