@@ -40,19 +40,22 @@ def recency_scores(frame: pd.DataFrame, ceiling: float | None = None) -> np.ndar
     return np.where(np.isnan(days), ceiling, days)
 
 
-def fit_logistic(frame: pd.DataFrame, config: ModelConfig) -> Pipeline:
+def fit_logistic(
+    frame: pd.DataFrame, config: ModelConfig, rows: np.ndarray | None = None
+) -> Pipeline:
     """Logistic regression on the same features: imputed, scaled, one-hot encoded.
 
     Trained on every positive and a weighted sample of negatives, so its probabilities stay
-    calibrated while its cost stays flat as the data grows.
+    calibrated while its cost stays flat as the data grows. `rows` (positions) fits on part
+    of the frame without copying that part: only the sampled rows are ever copied.
     """
-    config = without_empty_features(frame, config)
-    y = labels(frame)
+    config = without_empty_features(frame, config, rows=rows)
+    y, buckets = labels(frame), row_buckets(frame, config.seed)
+    if rows is not None:
+        y, buckets = y[rows], buckets[rows]
     require_both_outcomes(y)
-    weights = negative_sample_weights(
-        y, row_buckets(frame, config.seed), LOGISTIC_NEGATIVES_PER_POSITIVE
-    )
-    kept = weights > 0
+    weights = negative_sample_weights(y, buckets, LOGISTIC_NEGATIVES_PER_POSITIVE)
+    kept = np.flatnonzero(weights > 0)
     numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
     categorical = make_pipeline(
         SimpleImputer(strategy="constant", fill_value="missing"),
@@ -69,7 +72,7 @@ def fit_logistic(frame: pd.DataFrame, config: ModelConfig) -> Pipeline:
     # One BLAS thread: a busy-waiting second thread costs more than it gains here (bench/).
     with threadpool_limits(limits=1, user_api="blas"):
         return model.fit(
-            _inputs(frame[kept], config),
+            _inputs(frame.iloc[kept if rows is None else rows[kept]], config),
             y[kept],
             logisticregression__sample_weight=weights[kept],
         )

@@ -45,7 +45,10 @@ def load_labeled(snapshots: Any, config: ModelConfig, extra: tuple[str, ...] = (
     for index, field in enumerate(table.schema):
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
             table = table.set_column(index, field.name, pc.dictionary_encode(table[field.name]))
-    return table.to_pandas(date_as_object=False)
+    frame = table.to_pandas(date_as_object=False)
+    del table  # DuckDB's memory behind it is freed, and handed back by:
+    relations.release(snapshots)
+    return frame
 
 
 def model_frame(

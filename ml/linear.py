@@ -18,6 +18,7 @@ TreeSHAP's do for the trees.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,9 @@ from sklearn.pipeline import Pipeline
 Linear = dict[str, Any]
 
 
-def to_plain(pipeline: Pipeline, frame: pd.DataFrame) -> Linear:
-    """The numbers of a fitted ml.baselines.fit_logistic pipeline, centred on `frame`'s rows.
+def to_plain(pipeline: Pipeline, frame: pd.DataFrame, rows: np.ndarray | None = None) -> Linear:
+    """The numbers of a fitted ml.baselines.fit_logistic pipeline, centred on `frame`'s rows
+    (`rows`: those positions only).
 
     {"intercept", "numeric": {feature: [median, mean, scale, coef, flag_mean, flag_scale,
     flag_coef]}, "categorical": {feature: {value: coef}}, "centers": {feature: mean term}};
@@ -70,27 +72,32 @@ def to_plain(pipeline: Pipeline, frame: pd.DataFrame) -> Linear:
                     for value, c in zip(values, coef[at : at + len(values)], strict=True)
                 }
                 at += len(values)
-    linear["centers"] = {}
-    terms = _terms(linear, frame)
-    linear["centers"] = {feature: float(np.mean(column)) for feature, column in terms.items()}
+    linear["centers"] = {
+        feature: float(np.mean(column)) for feature, column in _terms(linear, frame, rows)
+    }
     return linear
 
 
-def _terms(linear: Linear, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Each feature's term of the log-odds per row (before centring)."""
-    terms: dict[str, np.ndarray] = {}
+def _terms(
+    linear: Linear, frame: pd.DataFrame, rows: np.ndarray | None = None
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Each feature's term of the log-odds per row (before centring), one feature at a time,
+    so a large frame never holds every term at once; `rows`: those positions only."""
+
+    def column(feature: str) -> pd.Series:
+        return frame[feature] if rows is None else frame[feature].iloc[rows]
+
     for feature, numbers in linear["numeric"].items():
         median, mean, scale, coef, flag_mean, flag_scale, flag_coef = numbers
-        x = pd.to_numeric(frame[feature], errors="coerce").to_numpy(dtype=float)
+        x = pd.to_numeric(column(feature), errors="coerce").to_numpy(dtype=float)
         missing = np.isnan(x)
-        terms[feature] = (
+        yield feature, (
             coef * (np.where(missing, median, x) - mean) / scale
             + flag_coef * (missing - flag_mean) / flag_scale
         )
     for feature, coefs in linear["categorical"].items():
-        values = frame[feature].astype("string").fillna("missing").astype(object)
-        terms[feature] = values.map(coefs).fillna(0.0).to_numpy(dtype=float)
-    return terms
+        values = column(feature).astype("string").fillna("missing").astype(object)
+        yield feature, values.map(coefs).fillna(0.0).to_numpy(dtype=float)
 
 
 def contributions(
@@ -99,13 +106,14 @@ def contributions(
     """Exact contributions (rows x `features`, log-odds) and the expected value they add up
     from; a feature the linear part does not use contributes 0."""
     values = np.zeros((len(frame), len(features)))
-    terms = _terms(linear, frame)
-    for feature, column in terms.items():
+    for feature, column in _terms(linear, frame):
         values[:, features.index(feature)] = column - linear["centers"][feature]
     return values, linear["intercept"] + sum(linear["centers"].values())
 
 
 def margin(linear: Linear, frame: pd.DataFrame) -> np.ndarray:
     """The logistic regression's log-odds per row."""
-    terms = _terms(linear, frame)
-    return linear["intercept"] + sum(terms.values(), np.zeros(len(frame)))
+    total = np.zeros(len(frame))
+    for _, column in _terms(linear, frame):
+        total = total + column
+    return linear["intercept"] + total
