@@ -9,6 +9,11 @@ the whole month, MONTHS_AT_ONCE months at a time as on DuckDB. The result is a l
 DataFrame: nothing but a row of aggregates per month (outcome counts, the recency ceiling,
 whether BG/NBD scores exist), ml.distributed's and the logistic sample reach the driver.
 
+With no month to walk forward to (one export of a customer file, or history shorter than a
+horizon), the newest month is checked on held-out customers as on DuckDB: the folds of
+ml.backtest.customer_folds (the same function, per partition, so the same customers), each
+scored by models fitted on Spark without its customers (`_held_out`).
+
 Spark is imported only when a function here runs (the DuckDB engine never imports it).
 """
 
@@ -26,8 +31,10 @@ from ml import distributed, relations
 from ml.backtest import (
     BG_NBD_SCORE,
     EXTRA_COLUMNS,
+    HELD_OUT_FOLDS,
     MONTHS_AT_ONCE,
     PREDICTIONS_SCHEMA,
+    customer_folds,
     method_scores,
     scoring_months,
 )
@@ -44,6 +51,8 @@ from ml.train import ChurnModel
 # exactly; docs/spark.md has what the cap cost at 100,000 accounts.
 LOGISTIC_MAX_ROWS = 200_000
 HASH_BUCKETS = 1_000_000
+# The column of ml.backtest.customer_folds' fold, while the held-out check runs.
+FOLD = "_baton_fold"
 
 
 def walk_forward(snapshots: Any, config: ModelConfig) -> Any:
@@ -61,14 +70,19 @@ def walk_forward(snapshots: Any, config: ModelConfig) -> Any:
             known = list(matured_before(per_month, month, config.horizon_days)[SNAPSHOT])
             history = labeled.where(F.col(SNAPSHOT).isin([m.date() for m in known]))
             target = labeled.where(F.col(SNAPSHOT) == F.lit(month.date()))
-            return _score_month(history, target, config, month, known, months)
+            outcomes = (int(months.loc[known, c].sum()) for c in ("churned", "stayed"))
+            return _score_month(history, target, config, month, known, (*outcomes,), months)
 
         # Months are independent, and most of a month's time is Spark scheduling small jobs
         # one after another: submit MONTHS_AT_ONCE months' jobs at a time, as the DuckDB
         # engine fits them (Spark runs concurrent jobs of one session side by side).
+        to_score = scoring_months(per_month, config)
         with ThreadPoolExecutor(MONTHS_AT_ONCE) as pool:
-            scored = list(pool.map(one_month, scoring_months(per_month, config)))
+            scored = list(pool.map(one_month, to_score))
         parts = [part for part in scored if part is not None]
+        if not to_score and config.backtest_months > 0 and len(months):
+            # Nothing to walk forward to: check the newest month on customers held out instead.
+            parts = _held_out(labeled, config, months)
     finally:
         # The scores stay lazy: the table's write reads the rows anew.
         labeled.unpersist()
@@ -123,20 +137,72 @@ def _score_month(
     config: ModelConfig,
     month: pd.Timestamp,
     known: list[pd.Timestamp],
+    outcomes: tuple[int, int],
     months: pd.DataFrame,
+    held_out: bool = False,
 ) -> Any:
     """One month's scores of every method (lazy), or None when its history holds one outcome
     only (ml.train.OneOutcomeError's case, which the DuckDB engine skips too). `known`: the
-    history's months; `months`: _months' facts."""
-    churned, stayed = (int(months.loc[known, column].sum()) for column in ("churned", "stayed"))
+    history's months; `outcomes`: its (churners, stayers); `months`: _months' facts;
+    `held_out`: `target`'s customers are not in `history` (the held-out check)."""
+    churned, stayed = outcomes
     if not churned or not stayed:
         return None
     model = distributed.fit_churn_model(history, config, sorted(known))
     logistic = fit_logistic(logistic_sample(history, config, churned + stayed), config)
     facts = months.loc[month]
     ceiling = recency_ceiling(np.array([facts["most"]], dtype=float))  # None: NaN
-    score = partial(_scores, model, logistic, config, month, ceiling, bool(facts["bg_nbd"]))
+    score = partial(
+        _scores, model, logistic, config, month, ceiling, bool(facts["bg_nbd"]), held_out
+    )
     return relations.map_frames(target, score, PREDICTIONS_SCHEMA)
+
+
+def _held_out(labeled: Any, config: ModelConfig, months: pd.DataFrame) -> list[Any]:
+    """ml.backtest.held_out_scores on Spark: the newest month's customers, fold by fold, each
+    scored by models fitted on the rows (that month and before) of the other folds' customers;
+    no parts when a fold's training rows hold one outcome only (as on DuckDB)."""
+    from pyspark.sql import functions as F
+
+    month = months.index[-1]
+    known = list(months.index)
+
+    @F.pandas_udf("int")  # type: ignore[call-overload]
+    def fold_of(customers: pd.Series) -> pd.Series:
+        return pd.Series(customer_folds(customers), index=customers.index)
+
+    rows = labeled.withColumn(FOLD, fold_of(F.col(CUSTOMER).cast("string"))).cache()
+    try:
+        counts = {
+            row[FOLD]: (row["churned"], row["stayed"])
+            for row in rows.groupBy(FOLD)
+            .agg(
+                F.count(F.when(F.col(LABEL).cast("boolean"), 1)).alias("churned"),
+                F.count(F.when(~F.col(LABEL).cast("boolean"), 1)).alias("stayed"),
+            )
+            .collect()
+        }
+        total = (sum(c for c, _ in counts.values()), sum(s for _, s in counts.values()))
+        # Each fold's history: every fold's rows but its own.
+        outcomes = [
+            (total[0] - counts.get(k, (0, 0))[0], total[1] - counts.get(k, (0, 0))[1])
+            for k in range(HELD_OUT_FOLDS)
+        ]
+        if any(not churned or not stayed for churned, stayed in outcomes):
+            return []
+
+        def one_fold(k: int) -> Any:
+            target = rows.where((F.col(FOLD) == k) & (F.col(SNAPSHOT) == F.lit(month.date())))
+            history = rows.where(F.col(FOLD) != k).drop(FOLD)
+            return _score_month(
+                history, target.drop(FOLD), config, month, known, outcomes[k], months, True
+            )
+
+        # Lazy scores, as every month's (walk_forward), fitted MONTHS_AT_ONCE folds at a time.
+        with ThreadPoolExecutor(MONTHS_AT_ONCE) as pool:
+            return list(pool.map(one_fold, range(HELD_OUT_FOLDS)))
+    finally:
+        rows.unpersist()
 
 
 def logistic_sample(history: Any, config: ModelConfig, rows: int) -> pd.DataFrame:
@@ -157,6 +223,7 @@ def _scores(
     month: pd.Timestamp,
     ceiling: float,
     bg_nbd: bool,
+    held_out: bool,
     frame: pd.DataFrame,
 ) -> pd.DataFrame:
     """Per partition: the month's rows scored by every method, in PREDICTIONS_SCHEMA's form."""
@@ -165,5 +232,5 @@ def _scores(
     scored = method_scores(model, logistic, frame, config, ceiling, bg_nbd)
     scored["scoring_month"] = month.date()
     scored["churned"] = scored["churned"].astype(bool)
-    scored["held_out"] = False  # no held-out check on Spark yet (docs/spark.md)
+    scored["held_out"] = held_out
     return scored[PREDICTIONS_SCHEMA.names]

@@ -91,9 +91,12 @@ def _terms(
         median, mean, scale, coef, flag_mean, flag_scale, flag_coef = numbers
         x = pd.to_numeric(column(feature), errors="coerce").to_numpy(dtype=float)
         missing = np.isnan(x)
-        yield feature, (
-            coef * (np.where(missing, median, x) - mean) / scale
-            + flag_coef * (missing - flag_mean) / flag_scale
+        yield (
+            feature,
+            (
+                coef * (np.where(missing, median, x) - mean) / scale
+                + flag_coef * (missing - flag_mean) / flag_scale
+            ),
         )
     for feature, coefs in linear["categorical"].items():
         values = column(feature).astype("string").fillna("missing").astype(object)

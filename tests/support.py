@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from pipeline import history, warehouse
+from pipeline.build import spark
 from pipeline.settings import ROOT, Settings
 
 
@@ -175,3 +176,13 @@ def read_only_mount(folder: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], check=False)
+
+
+def require_spark() -> None:
+    """Skip without Java or the Spark packages; in CI (env CI set), fail instead."""
+    reason = spark.unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"Spark engine unavailable in CI: {reason}")
+    pytest.skip(f"Spark engine unavailable: {reason}")

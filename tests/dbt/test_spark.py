@@ -9,7 +9,6 @@ Needs Java and `make spark-setup`; skipped without them, except in CI, where it 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +21,10 @@ from streamlit.testing.v1 import AppTest
 import demo
 from bench.app_timing import app_pages
 from pipeline import warehouse
-from pipeline.build import spark
 from pipeline.build.rebuild import rebuild
 from pipeline.history import RunRecord
 from pipeline.settings import ROOT, Settings
-from tests.support import pipeline_cli
+from tests.support import pipeline_cli, require_spark
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -39,16 +37,6 @@ ROC_AUC_TOLERANCE = 0.01
 # the "nearly everyone" cut-off is in one list and not the other (seen in CI: 1 row vs 0).
 # Their columns must still match.
 ROWS_THE_MODEL_DECIDES = ("common_reasons",)
-
-
-def require_spark() -> None:
-    """Skip without Java or the Spark packages; in CI (env CI set), fail instead."""
-    reason = spark.unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"Spark engine unavailable in CI: {reason}")
-    pytest.skip(f"Spark engine unavailable: {reason}")
 
 
 @pytest.fixture(scope="module")

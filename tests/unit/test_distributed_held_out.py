@@ -1,0 +1,73 @@
+"""The held-out check on Spark: data with no month to walk forward to (one export of a customer
+file) gets the same check as on DuckDB, on the same folds of customers, fitted on Spark."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from ml import backtest, distributed_backtest
+from ml.frame import CUSTOMER, LABEL, SNAPSHOT
+from pipeline.build import spark
+from pipeline.settings import Settings
+from tests.support import require_spark
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory):
+    require_spark()
+    return spark.session(Settings(home=tmp_path_factory.mktemp("spark-held-out")).ensure())
+
+
+def one_export(make_frame) -> pd.DataFrame:
+    """A customer file: one labeled snapshot, nothing to walk forward to."""
+    frame = make_frame(customers=1_500, months=1, unlabeled_months=0, seed=5)
+    frame[SNAPSHOT] = frame[SNAPSHOT].dt.date
+    frame[LABEL] = frame[LABEL].astype(bool)
+    return frame
+
+
+def test_one_export_is_checked_on_held_out_customers_on_spark_as_on_duckdb(
+    session, make_frame, make_config
+) -> None:
+    frame, config = one_export(make_frame), make_config(min_train_months=1)
+    on_duckdb = backtest.walk_forward(frame, config)
+    on_spark = (
+        distributed_backtest.walk_forward(session.createDataFrame(frame), config)
+        .toPandas()
+        .sort_values(["method", CUSTOMER], ignore_index=True)
+    )
+    on_duckdb = on_duckdb.sort_values(["method", CUSTOMER], ignore_index=True)
+
+    # Every customer scored once by every method, and the rows say it is the held-out check.
+    assert on_spark["held_out"].all() and on_duckdb["held_out"].all()
+    assert sorted(set(on_spark["method"])) == sorted(set(on_duckdb["method"]))
+    assert on_spark[CUSTOMER].tolist() == on_duckdb[CUSTOMER].tolist()
+    # The logistic regression learns from the same rows on both engines only when each
+    # customer is in the same fold: its scores agree customer by customer.
+    logistic = on_spark["method"] == backtest.LOGISTIC
+    np.testing.assert_allclose(
+        on_spark.loc[logistic, "score"], on_duckdb.loc[logistic, "score"], atol=1e-6
+    )
+    # The model is xgboost.spark's cousin of DuckDB's: it ranks the held-out customers
+    # about as well.
+    model = on_spark["method"] == backtest.MODEL
+    auc = {
+        name: roc_auc_score(rows.loc[model, "churned"], rows.loc[model, "score"])
+        for name, rows in (("spark", on_spark), ("duckdb", on_duckdb))
+    }
+    assert auc["spark"] > 0.75 and abs(auc["spark"] - auc["duckdb"]) < 0.03, auc
+
+
+def test_a_fold_whose_training_rows_hold_one_outcome_gives_no_rows_on_spark(
+    session, make_frame, make_config
+) -> None:
+    frame, config = one_export(make_frame), make_config(min_train_months=1)
+    frame[LABEL] = False
+    frame.loc[frame.index[:1], LABEL] = True  # the other folds' customers never churned
+    assert backtest.walk_forward(frame, config).empty
+    assert distributed_backtest.walk_forward(session.createDataFrame(frame), config).count() == 0
