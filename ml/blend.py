@@ -18,7 +18,8 @@ import pandas as pd
 
 BLEND_FEATURE = "btyd_p_no_purchase"
 BLEND_WEIGHT = 0.25
-_EPS = 1e-6
+# BG/NBD probabilities are kept within [CLIP, 1 - CLIP] before their log-odds.
+CLIP = 1e-6
 
 
 def blend_logit(frame: pd.DataFrame) -> np.ndarray | None:
@@ -26,7 +27,7 @@ def blend_logit(frame: pd.DataFrame) -> np.ndarray | None:
     if BLEND_FEATURE not in frame or not frame[BLEND_FEATURE].notna().any():
         return None
     p = np.clip(
-        pd.to_numeric(frame[BLEND_FEATURE], errors="coerce").to_numpy(float), _EPS, 1 - _EPS
+        pd.to_numeric(frame[BLEND_FEATURE], errors="coerce").to_numpy(float), CLIP, 1 - CLIP
     )
     return np.log(p / (1 - p))
 

@@ -28,6 +28,7 @@ import pyarrow as pa
 from sklearn.metrics import roc_auc_score
 
 from ml import relations
+from ml.blend import BLEND_FEATURE, BLEND_WEIGHT, CLIP
 from ml.calibration import Calibrator
 from ml.config import ModelConfig
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT, model_columns
@@ -155,6 +156,10 @@ def _fit(spark: Any, rows: Any, config: ModelConfig, by_time: bool) -> ChurnMode
             best = (score, model, raw)
     assert best is not None
     _, model, raw = best
+    center = _blend_center(rows) if BLEND_FEATURE in config.features else None
+    if center is not None:  # blend the trees with the BG/NBD model (ml.blend), as ml.train
+        model.config = replace(model.config, blend_weight=BLEND_WEIGHT, blend_center=center)
+        (raw,), y = _raw_scores([model], encoded.where(F.col(PART) == CALIBRATION))
     model.calibrator.fit(raw, y)
     if refit:
         # ml.train._refit_on_all_months: every matured month, the rounds early stopping chose.
@@ -162,6 +167,17 @@ def _fit(spark: Any, rows: Any, config: ModelConfig, by_time: bool) -> ChurnMode
         model.booster = _boost(spark, everything[0], model.config, config, rounds=rounds)
         model.n_train = sum(counts.values())
     return model
+
+
+def _blend_center(rows: Any) -> float | None:
+    """ml.blend.center_of the rows' BG/NBD log-odds (blend_logit's, one Spark aggregation), or
+    None when no row has a BG/NBD score."""
+    from pyspark.sql import functions as F
+
+    p = F.col(BLEND_FEATURE).cast("double")
+    p = F.greatest(F.least(p, F.lit(1 - CLIP)), F.lit(CLIP))  # ml.blend.blend_logit's clip
+    center = rows.agg(F.avg(F.log(p / (F.lit(1.0) - p)))).first()[0]
+    return None if center is None else float(center)
 
 
 def _facts(

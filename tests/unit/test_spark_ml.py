@@ -1,15 +1,20 @@
-"""The held-out check on Spark: data with no month to walk forward to (one export of a customer
-file) gets the same check as on DuckDB, on the same folds of customers, fitted on Spark."""
+"""ML on Spark follows DuckDB's rules: data with no month to walk forward to (one export of a
+customer file) gets the held-out check on the same folds of customers, and the model of
+non-contractual data is blended with the BG/NBD model as on DuckDB. A real local Spark session."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ml import backtest, distributed_backtest
+from ml import backtest, distributed, distributed_backtest
+from ml.blend import BLEND_FEATURE, BLEND_WEIGHT
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT
+from ml.train import fit_churn_model
 from pipeline.build import spark
 from pipeline.settings import Settings
 from tests.support import require_spark
@@ -71,3 +76,30 @@ def test_a_fold_whose_training_rows_hold_one_outcome_gives_no_rows_on_spark(
     frame.loc[frame.index[:1], LABEL] = True  # the other folds' customers never churned
     assert backtest.walk_forward(frame, config).empty
     assert distributed_backtest.walk_forward(session.createDataFrame(frame), config).count() == 0
+
+
+def test_a_model_of_non_contractual_data_is_blended_with_bg_nbd_on_spark_as_on_duckdb(
+    session, make_frame, make_config
+) -> None:
+    frame = make_frame(customers=600, months=5, unlabeled_months=0, seed=8)
+    # A BG/NBD probability of no purchase that knows something of the outcome, and is
+    # missing for a few customers (their rows take the mean log-odds).
+    rng = np.random.default_rng(8)
+    churned = frame[LABEL].astype(bool).to_numpy()
+    frame[BLEND_FEATURE] = np.clip(0.3 + 0.3 * churned + rng.normal(0, 0.2, len(frame)), 0, 1)
+    frame.loc[frame.index[::11], BLEND_FEATURE] = np.nan
+    config = make_config(min_train_months=1)
+    config = replace(config, numeric_features=(*config.numeric_features, BLEND_FEATURE))
+    on_duckdb = fit_churn_model(frame, config)
+    spark_frame = frame.assign(**{SNAPSHOT: frame[SNAPSHOT].dt.date, LABEL: churned})
+    on_spark = distributed.fit_churn_model(session.createDataFrame(spark_frame), config)
+
+    assert on_duckdb.config.blend_weight == on_spark.config.blend_weight == BLEND_WEIGHT
+    assert on_spark.config.blend_center == pytest.approx(on_duckdb.config.blend_center, rel=1e-9)
+    # The blended models rank the newest month's customers about as well.
+    newest = frame[frame[SNAPSHOT] == frame[SNAPSHOT].max()]
+    auc = [
+        roc_auc_score(newest[LABEL].astype(bool), m.predict_proba(newest))
+        for m in (on_duckdb, on_spark)
+    ]
+    assert abs(auc[0] - auc[1]) < 0.03, auc
