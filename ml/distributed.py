@@ -27,19 +27,23 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.metrics import roc_auc_score
 
-from ml import relations
+from ml import linear, relations
 from ml.blend import BLEND_FEATURE, BLEND_WEIGHT, CLIP
 from ml.calibration import Calibrator
 from ml.config import ModelConfig
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT, model_columns
 from ml.train import (
+    LINEAR_WEIGHTS,
     MONTHS_FOR_TIME_SPLIT,
     ChurnModel,
+    InsufficientHistoryError,
     booster_params,
     candidate_configs,
+    linear_choice,
     negative_share,
     row_buckets,
     split_part,
+    weighed,
 )
 
 PART, BUCKET, WEIGHT, TARGET, IS_VALIDATION = "_part", "_bucket", "_weight", "_label", "_is_val"
@@ -52,6 +56,15 @@ SPARK_OWNED = ("objective", "nthread")
 # made one worker faster than two at 15,000 rows (2.7 s vs 5.5 s per fit) and at 150,000
 # rows (7.2 s vs 10.3 s) (docs/spark.md).
 ROWS_PER_WORKER = 1_000_000
+# The logistic regression (the backtest's baseline, and the part of the model it weighs in)
+# learns in the driver from at most this many rows of its history.
+# Rule: every row while the history is smaller; beyond, the rows whose hash of (customer,
+# snapshot, seed) falls below LOGISTIC_MAX_ROWS / rows (a uniform sample, independent of row
+# order and partitioning). fit_logistic then keeps every churner and 2 weighted non-churners
+# per churner of that sample, as on DuckDB. Below the cap it learns from DuckDB's rows
+# exactly; docs/spark.md has what the cap cost at 100,000 accounts.
+LOGISTIC_MAX_ROWS = 200_000
+HASH_BUCKETS = 1_000_000
 
 
 def boosting_workers(rows: int, slots: int) -> int:
@@ -148,7 +161,8 @@ def _fit(spark: Any, rows: Any, config: ModelConfig, by_time: bool) -> ChurnMode
         )
         for candidate in candidate_configs(config)
     ]
-    raws, y = _raw_scores(models, encoded.where(F.col(PART) == CALIBRATION))
+    calibration = encoded.where(F.col(PART) == CALIBRATION)
+    raws, y = _raw_scores(models, calibration)
     best: tuple[float, ChurnModel, np.ndarray] | None = None
     for model, raw in zip(models, raws, strict=True):
         score = float(roc_auc_score(y, raw)) if len(y) and y.min() != y.max() else float("nan")
@@ -159,14 +173,51 @@ def _fit(spark: Any, rows: Any, config: ModelConfig, by_time: bool) -> ChurnMode
     center = _blend_center(rows) if BLEND_FEATURE in config.features else None
     if center is not None:  # blend the trees with the BG/NBD model (ml.blend), as ml.train
         model.config = replace(model.config, blend_weight=BLEND_WEIGHT, blend_center=center)
-        (raw,), y = _raw_scores([model], encoded.where(F.col(PART) == CALIBRATION))
+        (raw,), y = _raw_scores([model], calibration)
+    if config.tune and by_time and len(y) and y.min() != y.max():
+        weighed_in = _weigh_in_logistic(
+            model, rows.where(F.col(PART) == TRAIN), n_train, calibration
+        )
+        if weighed_in is not None:
+            raw, y = weighed_in
     model.calibrator.fit(raw, y)
     if refit:
         # ml.train._refit_on_all_months: every matured month, the rounds early stopping chose.
         rounds = model.booster.num_boosted_rounds()
         model.booster = _boost(spark, everything[0], model.config, config, rounds=rounds)
         model.n_train = sum(counts.values())
+        if model.config.linear_weight:
+            _fit_linear(model, rows, model.n_train)
     return model
+
+
+def _fit_linear(model: ChurnModel, rows: Any, n_rows: int) -> None:
+    """ml.train._fit_linear on Spark: the logistic regression of ml.baselines, fitted in the
+    driver on logistic_sample's rows (of `n_rows`), into the model's config; centred on them."""
+    from ml.baselines import fit_logistic  # ml.baselines imports ml.train
+
+    sample = logistic_sample(rows, model.config, n_rows)
+    model.config = replace(
+        model.config, linear=linear.to_plain(fit_logistic(sample, model.config), sample)
+    )
+
+
+def _weigh_in_logistic(
+    model: ChurnModel, train: Any, n_train: int, calibration: Any
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """ml.train._weigh_in_logistic on Spark: the logistic regression fitted on (a sample of) the
+    training rows, weighed in at the weight of LINEAR_WEIGHTS that ranks the calibration month
+    best (the same rule, ml.train.linear_choice). The calibration rows' raw probabilities at
+    the chosen weight and their labels, from one pass that scores every weight per partition;
+    None when the sample holds one outcome."""
+    try:
+        _fit_linear(model, train, n_train)
+    except InsufficientHistoryError:
+        return None
+    raws, y = _raw_scores([weighed(model, weight) for weight in LINEAR_WEIGHTS], calibration)
+    weight = linear_choice(y, raws)
+    model.config = weighed(model, weight).config
+    return raws[LINEAR_WEIGHTS.index(weight)], y
 
 
 def _blend_center(rows: Any) -> float | None:
@@ -309,6 +360,17 @@ def _boost(
     # Named as ml.frame.to_matrix names its columns, so the booster scores pandas frames.
     booster.feature_names = list(config.features)
     return booster
+
+
+def logistic_sample(history: Any, config: ModelConfig, rows: int) -> pd.DataFrame:
+    """The history rows a logistic regression learns from (LOGISTIC_MAX_ROWS' rule), as pandas
+    in (snapshot, customer) order."""
+    from pyspark.sql import functions as F
+
+    if rows > LOGISTIC_MAX_ROWS:
+        bucket = F.pmod(F.xxhash64(CUSTOMER, SNAPSHOT, F.lit(config.seed)), F.lit(HASH_BUCKETS))
+        history = history.where(bucket < F.lit(LOGISTIC_MAX_ROWS * HASH_BUCKETS // rows))
+    return relations.to_pandas(history.orderBy(SNAPSHOT, CUSTOMER))
 
 
 def _raw(models: list[ChurnModel], frame: pd.DataFrame) -> pd.DataFrame:

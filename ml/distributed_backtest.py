@@ -3,7 +3,7 @@
 ml.backtest.walk_forward holds every labeled row in one process. Here each scoring month is
 fitted on Spark: the model by ml.distributed (the candidate's path: split, sampling and
 boosting per partition) on the months known then, the logistic baseline in the driver on a
-bounded sample of those months (LOGISTIC_MAX_ROWS, rule below), and the month's rows are
+bounded sample of those months (ml.distributed.logistic_sample), and the month's rows are
 scored per partition by ml.backtest.method_scores, the function the DuckDB engine applies to
 the whole month, MONTHS_AT_ONCE months at a time as on DuckDB. The result is a lazy Spark
 DataFrame: nothing but a row of aggregates per month (outcome counts, the recency ceiling,
@@ -43,14 +43,6 @@ from ml.config import ModelConfig
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT, matured_before, model_columns
 from ml.train import ChurnModel
 
-# The logistic baseline learns in the driver from at most this many rows of a month's history.
-# Rule: every row while the history is smaller; beyond, the rows whose hash of (customer,
-# snapshot, seed) falls below LOGISTIC_MAX_ROWS / rows (a uniform sample, independent of row
-# order and partitioning). fit_logistic then keeps every churner and 2 weighted non-churners
-# per churner of that sample, as on DuckDB. Below the cap it learns from DuckDB's rows
-# exactly; docs/spark.md has what the cap cost at 100,000 accounts.
-LOGISTIC_MAX_ROWS = 200_000
-HASH_BUCKETS = 1_000_000
 # The column of ml.backtest.customer_folds' fold, while the held-out check runs.
 FOLD = "_baton_fold"
 
@@ -70,8 +62,9 @@ def walk_forward(snapshots: Any, config: ModelConfig) -> Any:
             known = list(matured_before(per_month, month, config.horizon_days)[SNAPSHOT])
             history = labeled.where(F.col(SNAPSHOT).isin([m.date() for m in known]))
             target = labeled.where(F.col(SNAPSHOT) == F.lit(month.date()))
-            outcomes = (int(months.loc[known, c].sum()) for c in ("churned", "stayed"))
-            return _score_month(history, target, config, month, known, (*outcomes,), months)
+            churned, stayed = (int(months.loc[known, c].sum()) for c in ("churned", "stayed"))
+            outcomes = (churned, stayed)
+            return _score_month(history, target, config, month, known, outcomes, months)
 
         # Months are independent, and most of a month's time is Spark scheduling small jobs
         # one after another: submit MONTHS_AT_ONCE months' jobs at a time, as the DuckDB
@@ -149,7 +142,7 @@ def _score_month(
     if not churned or not stayed:
         return None
     model = distributed.fit_churn_model(history, config, sorted(known))
-    logistic = fit_logistic(logistic_sample(history, config, churned + stayed), config)
+    logistic = fit_logistic(distributed.logistic_sample(history, config, churned + stayed), config)
     facts = months.loc[month]
     ceiling = recency_ceiling(np.array([facts["most"]], dtype=float))  # None: NaN
     score = partial(
@@ -203,17 +196,6 @@ def _held_out(labeled: Any, config: ModelConfig, months: pd.DataFrame) -> list[A
             return list(pool.map(one_fold, range(HELD_OUT_FOLDS)))
     finally:
         rows.unpersist()
-
-
-def logistic_sample(history: Any, config: ModelConfig, rows: int) -> pd.DataFrame:
-    """The history rows the logistic baseline learns from (LOGISTIC_MAX_ROWS' rule), as pandas
-    in (snapshot, customer) order."""
-    from pyspark.sql import functions as F
-
-    if rows > LOGISTIC_MAX_ROWS:
-        bucket = F.pmod(F.xxhash64(CUSTOMER, SNAPSHOT, F.lit(config.seed)), F.lit(HASH_BUCKETS))
-        history = history.where(bucket < F.lit(LOGISTIC_MAX_ROWS * HASH_BUCKETS // rows))
-    return relations.to_pandas(history.orderBy(SNAPSHOT, CUSTOMER))
 
 
 def _scores(

@@ -370,21 +370,34 @@ def _weigh_in_logistic(
         _fit_linear(model, frame, train_rows)
     except InsufficientHistoryError:
         return
-    margins = []
-    for weight in LINEAR_WEIGHTS:
-        model.config = replace(model.config, linear_weight=weight)
-        margins.append(model.margin(judged))
-    scores = [float(roc_auc_score(y, margin)) for margin in margins]
-    best = int(np.argmax(scores))
-    gain_z = auc_gain_z(y, margins[0], margins[best]) if best else 0.0
-    weight = LINEAR_WEIGHTS[best] if gain_z > LINEAR_MIN_GAIN_Z else 0.0
-    names = {0.0: model.config.settings, 1.0: "linear"}
-    model.config = replace(
-        model.config,
-        linear_weight=weight,
-        linear=model.config.linear if weight else {},
-        settings=names.get(weight, f"{model.config.settings} + linear"),
+    margins = [weighed(model, weight).margin(judged) for weight in LINEAR_WEIGHTS]
+    model.config = weighed(model, linear_choice(y, margins)).config
+
+
+def weighed(model: ChurnModel, weight: float) -> ChurnModel:
+    """The model (its booster shared) with its logistic regression weighed in at `weight`:
+    its numbers dropped at 0, and named in the settings ("linear" alone at 1)."""
+    config = model.config
+    names = {0.0: config.settings, 1.0: "linear"}
+    return replace(
+        model,
+        config=replace(
+            config,
+            linear_weight=weight,
+            linear=config.linear if weight else {},
+            settings=names.get(weight, f"{config.settings} + linear"),
+        ),
     )
+
+
+def linear_choice(y: np.ndarray, scores: list[np.ndarray]) -> float:
+    """The weight of LINEAR_WEIGHTS whose scores (one per weight, any monotone form of the
+    margin) rank `y` best, kept only when it beats the trees alone (the first) by more than
+    LINEAR_MIN_GAIN_Z standard errors; else 0."""
+    aucs = [float(roc_auc_score(y, score)) for score in scores]
+    best = int(np.argmax(aucs))
+    gain_z = auc_gain_z(y, scores[0], scores[best]) if best else 0.0
+    return LINEAR_WEIGHTS[best] if gain_z > LINEAR_MIN_GAIN_Z else 0.0
 
 
 def _refit_on_all_months(

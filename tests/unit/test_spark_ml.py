@@ -1,6 +1,7 @@
 """ML on Spark follows DuckDB's rules: data with no month to walk forward to (one export of a
 customer file) gets the held-out check on the same folds of customers, and the model of
-non-contractual data is blended with the BG/NBD model as on DuckDB. A real local Spark session."""
+non-contractual data is blended with the BG/NBD model, and the logistic regression weighed in
+where it ranks better, as on DuckDB. A real local Spark session."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from sklearn.metrics import roc_auc_score
 
 from ml import backtest, distributed, distributed_backtest
 from ml.blend import BLEND_FEATURE, BLEND_WEIGHT
+from ml.explain import contributions
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT
-from ml.train import fit_churn_model
+from ml.train import LINEAR_WEIGHTS, fit_churn_model
 from pipeline.build import spark
 from pipeline.settings import Settings
 from tests.support import require_spark
@@ -25,15 +27,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.spark]
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory):
     require_spark()
-    return spark.session(Settings(home=tmp_path_factory.mktemp("spark-held-out")).ensure())
+    return spark.session(Settings(home=tmp_path_factory.mktemp("spark-ml")).ensure())
+
+
+def spark_frame(session, frame: pd.DataFrame):
+    """The frame as the feature mart gives it on Spark: dates and a boolean label."""
+    typed = frame.assign(**{SNAPSHOT: frame[SNAPSHOT].dt.date, LABEL: frame[LABEL].astype(bool)})
+    return session.createDataFrame(typed)
 
 
 def one_export(make_frame) -> pd.DataFrame:
     """A customer file: one labeled snapshot, nothing to walk forward to."""
-    frame = make_frame(customers=1_500, months=1, unlabeled_months=0, seed=5)
-    frame[SNAPSHOT] = frame[SNAPSHOT].dt.date
-    frame[LABEL] = frame[LABEL].astype(bool)
-    return frame
+    return make_frame(customers=1_500, months=1, unlabeled_months=0, seed=5)
 
 
 def test_one_export_is_checked_on_held_out_customers_on_spark_as_on_duckdb(
@@ -42,7 +47,7 @@ def test_one_export_is_checked_on_held_out_customers_on_spark_as_on_duckdb(
     frame, config = one_export(make_frame), make_config(min_train_months=1)
     on_duckdb = backtest.walk_forward(frame, config)
     on_spark = (
-        distributed_backtest.walk_forward(session.createDataFrame(frame), config)
+        distributed_backtest.walk_forward(spark_frame(session, frame), config)
         .toPandas()
         .sort_values(["method", CUSTOMER], ignore_index=True)
     )
@@ -75,7 +80,7 @@ def test_a_fold_whose_training_rows_hold_one_outcome_gives_no_rows_on_spark(
     frame[LABEL] = False
     frame.loc[frame.index[:1], LABEL] = True  # the other folds' customers never churned
     assert backtest.walk_forward(frame, config).empty
-    assert distributed_backtest.walk_forward(session.createDataFrame(frame), config).count() == 0
+    assert distributed_backtest.walk_forward(spark_frame(session, frame), config).count() == 0
 
 
 def test_a_model_of_non_contractual_data_is_blended_with_bg_nbd_on_spark_as_on_duckdb(
@@ -91,8 +96,7 @@ def test_a_model_of_non_contractual_data_is_blended_with_bg_nbd_on_spark_as_on_d
     config = make_config(min_train_months=1)
     config = replace(config, numeric_features=(*config.numeric_features, BLEND_FEATURE))
     on_duckdb = fit_churn_model(frame, config)
-    spark_frame = frame.assign(**{SNAPSHOT: frame[SNAPSHOT].dt.date, LABEL: churned})
-    on_spark = distributed.fit_churn_model(session.createDataFrame(spark_frame), config)
+    on_spark = distributed.fit_churn_model(spark_frame(session, frame), config)
 
     assert on_duckdb.config.blend_weight == on_spark.config.blend_weight == BLEND_WEIGHT
     assert on_spark.config.blend_center == pytest.approx(on_duckdb.config.blend_center, rel=1e-9)
@@ -103,3 +107,30 @@ def test_a_model_of_non_contractual_data_is_blended_with_bg_nbd_on_spark_as_on_d
         for m in (on_duckdb, on_spark)
     ]
     assert abs(auc[0] - auc[1]) < 0.03, auc
+
+
+def test_the_logistic_regression_is_weighed_in_on_spark_where_the_truth_is_linear(
+    session, make_frame, make_config
+) -> None:
+    # Churn a logistic function of days since last activity: a linear model ranks the newest
+    # matured month better than shallow trees, on both engines (ml.train.linear_choice).
+    frame = make_frame(customers=600, months=6, unlabeled_months=0, seed=3)
+    days = frame["days_since_last_activity"].fillna(40.0).to_numpy()
+    chance = 1 / (1 + np.exp(4.0 - 0.12 * days))
+    frame[LABEL] = np.random.default_rng(0).random(len(days)) < chance
+    config = make_config(tune=True)
+    on_duckdb = fit_churn_model(frame, config)
+    on_spark = distributed.fit_churn_model(spark_frame(session, frame), config)
+
+    assert on_duckdb.config.linear_weight in LINEAR_WEIGHTS[1:], on_duckdb.config.settings
+    assert on_spark.config.linear_weight in LINEAR_WEIGHTS[1:], on_spark.config.settings
+    assert on_spark.config.linear and "linear" in on_spark.config.settings
+    # Its numbers are the same regression's, up to the sample the driver learns from.
+    spark_days, duckdb_days = (
+        m.config.linear["numeric"]["days_since_last_activity"][3] for m in (on_spark, on_duckdb)
+    )
+    assert spark_days == pytest.approx(duckdb_days, rel=0.05)
+    # Explained exactly, as every model is: contributions add up to the margin.
+    rows = frame.tail(300)
+    values, base_value = contributions(on_spark, rows)
+    np.testing.assert_allclose(values.sum(axis=1) + base_value, on_spark.margin(rows), atol=1e-5)
