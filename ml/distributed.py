@@ -226,7 +226,10 @@ def _blend_center(rows: Any) -> float | None:
     from pyspark.sql import functions as F
 
     p = F.col(BLEND_FEATURE).cast("double")
-    p = F.greatest(F.least(p, F.lit(1 - CLIP)), F.lit(CLIP))  # ml.blend.blend_logit's clip
+    # ml.blend.blend_logit's clip, on values only: least and greatest skip a missing value
+    # (null, or NaN as pandas has it) and would return the bound instead.
+    valued = p.isNotNull() & ~F.isnan(p)
+    p = F.when(valued, F.greatest(F.least(p, F.lit(1 - CLIP)), F.lit(CLIP)))
     center = rows.agg(F.avg(F.log(p / (F.lit(1.0) - p)))).first()[0]
     return None if center is None else float(center)
 
