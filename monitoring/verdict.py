@@ -199,8 +199,8 @@ def decide(
         )
         return Verdict(MODEL, OWNERS[MODEL], summary, evidence, estimate.month)
     summary = (
-        "Nothing to fix: the data is fresh and complete, inputs and scores are stable, and "
-        "accuracy is within its usual range."
+        "Nothing to fix: every source is complete and as recent as the data's newest day, "
+        "inputs and scores are stable, and accuracy is within its usual range."
     )
     return Verdict(HEALTHY, OWNERS[HEALTHY], summary, evidence, None)
 

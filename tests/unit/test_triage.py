@@ -447,6 +447,10 @@ def test_nothing_fired_is_healthy_and_nobody_has_to_act() -> None:
     verdict = verdict_of()
     assert verdict.verdict == "healthy" and verdict.owner == "no one"
     assert verdict.evidence == [] and verdict.changed_at is None
+    # Freshness is judged against the data's newest day, not the calendar: a build of data
+    # older than the team's cadence is healthy, and `status` warns about its age beside it,
+    # so the verdict must not call that data fresh.
+    assert "fresh" not in verdict.summary and "the data's newest day" in verdict.summary
 
 
 def test_broken_data_wins_over_drift_and_goes_to_the_analytics_engineer() -> None:
