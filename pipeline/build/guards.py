@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -185,6 +186,7 @@ class BuildGuard:
         self._done = threading.Event()
         self._main = threading.current_thread() is threading.main_thread()
         self._previous: dict[int, Any] = {}
+        self._previous_hook = sys.unraisablehook
         self._watchdog = threading.Thread(target=self._watch, name="build-guard", daemon=True)
 
     @property
@@ -196,6 +198,8 @@ class BuildGuard:
         if self._main:
             for number in SIGNALS:
                 self._previous[number] = signal.signal(number, self._on_signal)
+            self._previous_hook = sys.unraisablehook
+            sys.unraisablehook = self._unraisable
         self._watchdog.start()
         return self
 
@@ -204,6 +208,16 @@ class BuildGuard:
         self._watchdog.join(5)
         for number, handler in self._previous.items():
             signal.signal(number, handler)
+        if self._main:
+            sys.unraisablehook = self._previous_hook
+
+    def _unraisable(self, unraisable: Any) -> None:
+        """Say nothing when the guard's own interrupt lands in a finalizer, which cannot raise
+        it (Python would print "Exception ignored in ..." and a traceback): the stop is
+        recorded already and goes on by cancelling dbt. Anything else: the usual report."""
+        if self._raised and isinstance(unraisable.exc_value, KeyboardInterrupt):
+            return
+        self._previous_hook(unraisable)
 
     @contextmanager
     def deferred(self) -> Iterator[None]:

@@ -11,6 +11,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -239,3 +240,27 @@ def test_a_full_disk_during_a_build_is_recorded_in_words_not_as_a_traceback(
     message = assert_refused_before_dbt(home, rebuild(home, trigger="test"))
     assert message.startswith("The disk is full (No space left on device: ")
     assert "Free some space, then rebuild." in message
+
+
+def test_the_guards_interrupt_landing_in_a_finalizer_prints_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Seen in CI: the time limit's SIGINT arrived while a multiprocessing finalizer ran, and
+    # Python printed "Exception ignored in <Finalize object>" with a traceback on the CLI.
+    class Finalized:
+        def __del__(self) -> None:
+            raise KeyboardInterrupt("SIGINT")
+
+    class Other:
+        def __del__(self) -> None:
+            raise ValueError("not the guard's")
+
+    reported: list[type[BaseException]] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(u.exc_type))
+    before = sys.unraisablehook
+    with guards.BuildGuard(Settings(home=tmp_path), lambda: {"step": "testing"}) as guard:
+        guard._raised = True  # the guard raised its interrupt (a limit or a signal)
+        Finalized()
+        Other()
+    assert reported == [ValueError]  # Python's report (the traceback) for the other only
+    assert sys.unraisablehook is before
