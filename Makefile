@@ -50,9 +50,11 @@ lint: dev-setup
 	# Flat-file models are disabled under the default vars: lint them with dataset_kind=flat.
 	cd dbt_project && ../$(BIN)/sqlfluff lint --config flat.sqlfluff models/*/flat
 
-## Lint, then every test (unit, dbt, app, e2e in headless Chromium).
+## Lint, then every test (unit, dbt, app, e2e in headless Chromium), in TEST_WORKERS processes
+## (pytest-xdist; each test file stays in one process, so its fixtures are built once).
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## dbt docs of the serving build: lineage from raw data to predictions, every model's columns.
 docs: build
