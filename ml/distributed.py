@@ -2,7 +2,7 @@
 
 `fit_churn_model` (ml.train) holds every labeled row in one process. On Spark the same
 procedure runs where the rows are: the split (ml.train.split_part), the row buckets and the
-negative sampling rule (row_buckets, negative_share) are applied per partition; the counts,
+sampling rule (row_buckets, sample_shares) are applied per partition; the counts,
 features with no value and the training categories are one Spark aggregation; each tree
 shape of CANDIDATES is boosted by XGBoost's Spark estimator
 (`xgboost.spark.SparkXGBClassifier`, same parameters, early stopping on the validation
@@ -40,8 +40,8 @@ from ml.train import (
     booster_params,
     candidate_configs,
     linear_choice,
-    negative_share,
     row_buckets,
+    sample_shares,
     split_part,
     weighed,
 )
@@ -279,24 +279,26 @@ def _sampled(
     groupings: list[list[tuple[str, ...]]],
     counts: dict[tuple[str, bool], int],
 ) -> list[tuple[Any, int]]:
-    """Per grouping, the rows of its groups of parts kept by negative sampling, with their
-    weights (the rule of ml.train.negative_sample_weights, with counts over each group's rows;
-    `counts`: rows per part and outcome), and how many rows that keeps. The kept negatives of
-    every group are counted in one pass."""
+    """Per grouping, the rows of its groups of parts kept by sampling, with their weights
+    (the rule of ml.train.negative_sample_weights, with counts over each group's rows;
+    `counts`: rows per part and outcome), and how many rows that keeps. The kept rows of
+    every group and outcome are counted in one pass."""
     from pyspark.sql import functions as F
 
     per_positive = config.params.get("negatives_per_positive")
     min_negatives = int(config.params.get("min_negatives") or 0)
-    plans: list[list[tuple[Any, Any, int]]] = []  # per grouping: (negatives, kept, how many)
+    max_rows = config.params.get("max_training_rows")
+    plans: list[list[tuple[Any, Any, int]]] = []  # per grouping: (rows, kept, how many)
     for groups in groupings:
         plan = []
         for group in groups:
             n_positive = sum(counts.get((part, True), 0) for part in group)
             n_negative = sum(counts.get((part, False), 0) for part in group)
-            share = negative_share(n_positive, n_negative, per_positive, min_negatives)
-            if share is not None:
-                negative = F.col(PART).isin(*group) & (F.col(TARGET) == 0)
-                plan.append((negative, negative & (F.col(BUCKET) < share), n_negative))
+            shares = sample_shares(n_positive, n_negative, per_positive, min_negatives, max_rows)
+            for outcome, share, count in zip((0, 1), shares, (n_negative, n_positive), strict=True):
+                if share is not None:
+                    of_outcome = F.col(PART).isin(*group) & (F.col(TARGET) == outcome)
+                    plan.append((of_outcome, of_outcome & (F.col(BUCKET) < share), count))
         plans.append(plan)
     kept_columns = [F.count(F.when(kept, 1)) for plan in plans for _, kept, _ in plan]
     n_kept = iter(rows.agg(*kept_columns).first() if kept_columns else [])
@@ -305,11 +307,11 @@ def _sampled(
         parts = [part for group in groups for part in group]
         size = sum(n for (part, _), n in counts.items() if part in parts)
         keep, weight = F.lit(True), F.lit(1.0)
-        for negative, kept, n_negative in plan:
+        for of_outcome, kept, count in plan:
             kept_rows = int(next(n_kept))
-            size -= n_negative - kept_rows
-            keep = keep & ~(negative & ~kept)
-            weight = F.when(kept, F.lit(n_negative / max(kept_rows, 1))).otherwise(weight)
+            size -= count - kept_rows
+            keep = keep & ~(of_outcome & ~kept)
+            weight = F.when(kept, F.lit(count / max(kept_rows, 1))).otherwise(weight)
         fitting = rows.where(F.col(PART).isin(*parts)).where(keep).withColumn(WEIGHT, weight)
         sampled.append((fitting, size))
     return sampled

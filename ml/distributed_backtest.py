@@ -100,6 +100,17 @@ def _labeled(snapshots: Any, config: ModelConfig) -> Any:
     )
 
 
+def _outcome_counts() -> list[Any]:
+    """The churners and stayers of a group of labeled rows, as two Spark aggregates."""
+    from pyspark.sql import functions as F
+
+    churned = F.col(LABEL).cast("boolean")
+    return [
+        F.count(F.when(churned, 1)).alias("churned"),
+        F.count(F.when(~churned, 1)).alias("stayed"),
+    ]
+
+
 def _months(labeled: Any) -> pd.DataFrame:
     """Per labeled month, in one pass: its churners and stayers (a history's outcome counts
     are their sums), its largest recency and whether it has BG/NBD scores (the two month-wide
@@ -110,8 +121,7 @@ def _months(labeled: Any) -> pd.DataFrame:
     rows = (
         labeled.groupBy(SNAPSHOT)
         .agg(
-            F.count(F.when(F.col(LABEL).cast("boolean"), 1)).alias("churned"),
-            F.count(F.when(~F.col(LABEL).cast("boolean"), 1)).alias("stayed"),
+            *_outcome_counts(),
             F.max(F.col(RECENCY_FEATURE).cast("double")).alias("most"),
             bg_nbd.alias("bg_nbd"),
         )
@@ -168,12 +178,7 @@ def _held_out(labeled: Any, config: ModelConfig, months: pd.DataFrame) -> list[A
     try:
         counts = {
             row[FOLD]: (row["churned"], row["stayed"])
-            for row in rows.groupBy(FOLD)
-            .agg(
-                F.count(F.when(F.col(LABEL).cast("boolean"), 1)).alias("churned"),
-                F.count(F.when(~F.col(LABEL).cast("boolean"), 1)).alias("stayed"),
-            )
-            .collect()
+            for row in rows.groupBy(FOLD).agg(*_outcome_counts()).collect()
         }
         total = (sum(c for c, _ in counts.values()), sum(s for _, s in counts.values()))
         # Each fold's history: every fold's rows but its own.

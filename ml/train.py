@@ -57,6 +57,7 @@ TRAINING_OPTIONS = (
     "early_stopping_rounds",
     "negatives_per_positive",
     "min_negatives",
+    "max_training_rows",
     "refit_on_all_months",
 )
 
@@ -182,34 +183,62 @@ def row_buckets(frame: pd.DataFrame, seed: int) -> np.ndarray:
 
 
 def negative_sample_weights(
-    y: np.ndarray, buckets: np.ndarray, per_positive: float | None, min_negatives: int = 0
+    y: np.ndarray,
+    buckets: np.ndarray,
+    per_positive: float | None,
+    min_negatives: int = 0,
+    max_rows: int | None = None,
 ) -> np.ndarray:
     """Every positive and some negatives, weighted to stand for all of them.
 
     Keeps about max(`per_positive` x positives, `min_negatives`) negatives (all of them when
-    that is not fewer). One weight per row: 0 for a dropped negative, n_negatives / n_kept
-    for a kept one, 1 for a positive, so the weighted class balance (and so the raw
-    probabilities) match the full data in expectation. Negatives are kept by their
-    `row_buckets` value, so the sample does not depend on row order, and a larger share
-    keeps a superset of a smaller one.
+    that is not fewer). When that sample holds more than `max_rows` rows, positives and kept
+    negatives are both thinned by the same share to about `max_rows`. One weight per row: 0
+    for a dropped row, n_class / n_kept_of_that_class for a kept one (1 for every positive
+    when positives are not thinned), so the weighted class balance (and so the raw
+    probabilities) match the full data in expectation. Rows are kept by their `row_buckets`
+    value, so the sample does not depend on row order, and a larger share keeps a superset
+    of a smaller one.
     """
     weights = np.ones(len(y), dtype=np.float32)
     negatives = y == 0
     n_negative, n_positive = int(negatives.sum()), len(y) - int(negatives.sum())
-    share = negative_share(n_positive, n_negative, per_positive, min_negatives)
-    if share is None:
-        return weights
-    kept = negatives & (buckets < share)
-    weights[negatives] = 0.0
-    weights[kept] = n_negative / max(int(kept.sum()), 1)
+    negative_kept, positive_kept = sample_shares(
+        n_positive, n_negative, per_positive, min_negatives, max_rows
+    )
+    for rows, share, count in (
+        (negatives, negative_kept, n_negative),
+        (~negatives, positive_kept, n_positive),
+    ):
+        if share is not None:
+            kept = rows & (buckets < share)
+            weights[rows] = 0.0
+            weights[kept] = count / max(int(kept.sum()), 1)
     return weights
+
+
+def sample_shares(
+    n_positive: int,
+    n_negative: int,
+    per_positive: float | None,
+    min_negatives: int = 0,
+    max_rows: int | None = None,
+) -> tuple[float | None, float | None]:
+    """The row bucket below which a negative, and a positive, is kept
+    (negative_sample_weights); None where every row of that class is kept."""
+    negative = negative_share(n_positive, n_negative, per_positive, min_negatives)
+    kept = n_positive + (negative * n_negative if negative is not None else n_negative)
+    if not max_rows or kept <= max_rows:
+        return negative, None
+    thin = max_rows / kept
+    return (negative if negative is not None else 1.0) * thin, thin
 
 
 def negative_share(
     n_positive: int, n_negative: int, per_positive: float | None, min_negatives: int = 0
 ) -> float | None:
-    """The row bucket below which a negative is kept (negative_sample_weights), or None when
-    every row is kept: no positives, or no more negatives than wanted."""
+    """The row bucket below which a negative is kept before any cap on rows, or None when
+    every negative is kept: no positives, or no more negatives than wanted."""
     wanted = max(per_positive * n_positive, min_negatives) if per_positive else n_negative
     if n_positive == 0 or n_negative <= wanted:
         return None
@@ -243,6 +272,7 @@ def _sampled_rows(
         buckets[rows],
         config.params.get("negatives_per_positive"),
         int(config.params.get("min_negatives") or 0),
+        config.params.get("max_training_rows"),
     )
     kept, kept_weights = rows[weights > 0], weights[weights > 0]
     order = np.argsort(buckets[kept], kind="stable")

@@ -103,3 +103,25 @@ def test_the_fitted_model_does_not_depend_on_the_row_order(make_frame, make_conf
     shuffled = frame.sample(frac=1.0, random_state=9)
     first, second = fit_churn_model(frame, config), fit_churn_model(shuffled, config)
     np.testing.assert_array_equal(first.raw_probability(frame), second.raw_probability(frame))
+
+
+def test_a_cap_on_training_rows_thins_both_outcomes_alike_and_keeps_their_weighted_counts(
+    make_frame,
+) -> None:
+    frame = rare_churn_frame(make_frame)
+    y, buckets = labels(frame), row_buckets(frame, seed=7)
+    uncapped = negative_sample_weights(y, buckets, per_positive=3)
+    capped = negative_sample_weights(y, buckets, per_positive=3, max_rows=1_000)
+    assert (uncapped > 0).sum() > 2_000  # the cap binds
+    assert (capped > 0).sum() == pytest.approx(1_000, rel=0.1)
+    positives, negatives = y == 1, y == 0
+    # Churners are thinned too, so the sample keeps about 3 non-churners per churner, and
+    # each outcome's weights still add up to its full count.
+    kept_positives, kept_negatives = (capped > 0) & positives, (capped > 0) & negatives
+    assert kept_negatives.sum() / kept_positives.sum() == pytest.approx(3, rel=0.2)
+    assert capped[positives].sum() == pytest.approx(positives.sum(), rel=1e-5)
+    assert capped[negatives].sum() == pytest.approx(negatives.sum(), rel=1e-5)
+    assert (capped > 0).sum() < (uncapped > 0).sum()
+    assert ((uncapped > 0) | ~(capped > 0)).all()  # a subset of the uncapped sample
+    # A cap above the sample changes nothing.
+    np.testing.assert_array_equal(negative_sample_weights(y, buckets, 3, max_rows=10**9), uncapped)

@@ -16,7 +16,7 @@ from ml import backtest, distributed, distributed_backtest
 from ml.blend import BLEND_FEATURE, BLEND_WEIGHT
 from ml.explain import contributions
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT
-from ml.train import LINEAR_WEIGHTS, fit_churn_model
+from ml.train import LINEAR_WEIGHTS, fit_churn_model, negative_sample_weights, row_buckets
 from pipeline.build import spark
 from pipeline.settings import Settings
 from tests.support import require_spark
@@ -135,3 +135,42 @@ def test_the_logistic_regression_is_weighed_in_on_spark_where_the_truth_is_linea
     rows = frame.tail(300)
     values, base_value = contributions(on_spark, rows)
     np.testing.assert_allclose(values.sum(axis=1) + base_value, on_spark.margin(rows), atol=1e-5)
+
+
+def test_spark_samples_the_same_training_rows_with_the_same_weights_as_duckdb(
+    session, make_frame, make_config
+) -> None:
+    frame = make_frame(customers=1_000, months=6, unlabeled_months=0, seed=8)
+    y = frame[LABEL].astype(bool).to_numpy().astype(int)
+    buckets = row_buckets(frame, seed=7)
+    parts = np.where(np.arange(len(frame)) % 4 == 0, distributed.VALIDATION, distributed.TRAIN)
+    rows = session.createDataFrame(
+        pd.DataFrame(
+            {
+                "row": np.arange(len(frame)),
+                distributed.PART: parts,
+                distributed.TARGET: y,
+                distributed.BUCKET: buckets,
+            }
+        )
+    )
+    counts = {
+        (part, bool(outcome)): int(((parts == part) & (y == outcome)).sum())
+        for part in (distributed.TRAIN, distributed.VALIDATION)
+        for outcome in (0, 1)
+    }
+    for params in (
+        {"negatives_per_positive": 1, "min_negatives": 0},  # negatives sampled
+        {"negatives_per_positive": 1, "min_negatives": 0, "max_training_rows": 300},  # and capped
+    ):
+        config = make_config(params=params)
+        ((fitting, size),) = distributed._sampled(rows, config, [[(distributed.TRAIN,)]], counts)
+        kept = fitting.select("row", distributed.WEIGHT).toPandas().sort_values("row")
+        train = np.flatnonzero(parts == distributed.TRAIN)
+        weights = negative_sample_weights(
+            y[train], buckets[train], 1, 0, params.get("max_training_rows")
+        )
+        np.testing.assert_array_equal(kept["row"].to_numpy(), train[weights > 0])
+        np.testing.assert_allclose(kept[distributed.WEIGHT], weights[weights > 0], rtol=1e-6)
+        assert size == len(kept)
+    assert size == pytest.approx(300, rel=0.2)  # the cap bound
