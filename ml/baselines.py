@@ -45,7 +45,8 @@ def fit_logistic(
 ) -> Pipeline:
     """Logistic regression on the same features: imputed, scaled, one-hot encoded.
 
-    Trained on every positive and a weighted sample of negatives, so its probabilities stay
+    Trained on every positive and a weighted sample of negatives (both outcomes thinned
+    alike past the `max_training_rows` training option), so its probabilities stay
     calibrated while its cost stays flat as the data grows. `rows` (positions) fits on part
     of the frame without copying that part: only the sampled rows are ever copied.
     """
@@ -54,7 +55,9 @@ def fit_logistic(
     if rows is not None:
         y, buckets = y[rows], buckets[rows]
     require_both_outcomes(y)
-    weights = negative_sample_weights(y, buckets, LOGISTIC_NEGATIVES_PER_POSITIVE)
+    weights = negative_sample_weights(
+        y, buckets, LOGISTIC_NEGATIVES_PER_POSITIVE, max_rows=config.params.get("max_training_rows")
+    )
     kept = np.flatnonzero(weights > 0)
     numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
     categorical = make_pipeline(

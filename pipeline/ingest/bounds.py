@@ -78,6 +78,7 @@ XGBOOST_BOUNDS: dict[str, Bound] = {
     "scale_pos_weight": Bound(0.001, 1_000, "a weight on churners", whole=False),
     "negatives_per_positive": Bound(0.1, 1_000, "non-churners sampled per churner", whole=False),
     "min_negatives": Bound(0, 100_000_000, "the fewest non-churners kept"),
+    "max_training_rows": Bound(1_000, 100_000_000, "the most rows a fit samples"),
 }
 XGBOOST_FLAGS = ("refit_on_all_months",)
 XGBOOST_CHOICES = {"grow_policy": ("depthwise", "lossguide")}

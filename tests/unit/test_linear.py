@@ -43,6 +43,18 @@ def test_plain_numbers_give_the_baseline_s_log_odds_and_contributions_adding_up_
     np.testing.assert_allclose(own.mean(axis=0), 0.0, atol=1e-9)
 
 
+def test_a_category_column_scores_exactly_as_its_text_does(frame, make_config) -> None:
+    # The model frame keeps text as categories, looked up once per category: the same
+    # log-odds as the text, for seen, unseen ("a plan never seen") and missing values.
+    config = make_config()
+    plain = linear.to_plain(fit_logistic(frame, config), frame)
+    text = frame.copy()
+    text.loc[text.index[:5], "plan"] = "a plan never seen"
+    categories = text.assign(plan=text["plan"].astype("category"))
+    assert text["plan"].isna().any()
+    np.testing.assert_array_equal(linear.margin(plain, categories), linear.margin(plain, text))
+
+
 def test_fitting_on_rows_of_a_frame_gives_exactly_the_numbers_of_fitting_on_a_copy_of_them(
     frame, make_config
 ) -> None:
