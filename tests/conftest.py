@@ -26,6 +26,24 @@ TINY_CUSTOMERS = 40
 TINY_MONTHS = 3
 
 
+# The files whose tests carry these marks go first, in this order: under `make test` each
+# file runs whole in one of the pytest-xdist processes, and a long file (a Spark build takes
+# minutes) started last would leave one process working alone at the end.
+LONG_FIRST = ("spark", "e2e", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order files by LONG_FIRST (the tests inside a file keep their order)."""
+    rank: dict[str, int] = {}
+    for item in items:
+        marks = {mark.name for mark in item.iter_markers()}
+        mine = min(
+            (i for i, name in enumerate(LONG_FIRST) if name in marks), default=len(LONG_FIRST)
+        )
+        rank[item.nodeid.split("::")[0]] = min(rank.get(item.nodeid.split("::")[0], mine), mine)
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
+
+
 @dataclass
 class BuiltHome:
     """A BATON_HOME after one real rebuild: its settings, run record and progress updates."""
