@@ -34,14 +34,14 @@ LONG_FIRST = ("spark", "e2e", "slow")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Order files by LONG_FIRST (the tests inside a file keep their order)."""
-    rank: dict[str, int] = {}
+    rank: dict[Path, int] = {}
     for item in items:
         marks = {mark.name for mark in item.iter_markers()}
         mine = min(
             (i for i, name in enumerate(LONG_FIRST) if name in marks), default=len(LONG_FIRST)
         )
-        rank[item.nodeid.split("::")[0]] = min(rank.get(item.nodeid.split("::")[0], mine), mine)
-    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
+        rank[item.path] = min(rank.get(item.path, mine), mine)
+    items.sort(key=lambda item: rank[item.path])
 
 
 @dataclass
