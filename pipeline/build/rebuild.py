@@ -331,7 +331,10 @@ def rebuild(
                 if not record.published:
                     record.failure = guard.failure()
             except Exception as error:  # disk full, permissions, a bug: record it, keep serving
-                record.failure = {"node": "", "layer": "pipeline", "message": _sentence(error)}
+                if guard.stopped:  # a query the watchdog cancelled: its stop is the cause
+                    record.failure = guard.failure()
+                else:
+                    record.failure = {"node": "", "layer": "pipeline", "message": _sentence(error)}
             with guard.deferred():
                 record.status = _status(record, guard)
                 publish.reset_build_dir(settings)  # context and DuckDB spill files too

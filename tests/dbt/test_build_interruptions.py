@@ -11,6 +11,7 @@ import time
 import pytest
 
 from pipeline import history, warehouse
+from pipeline.build import guards, registry
 from pipeline.build.rebuild import rebuild
 from pipeline.history import RunRecord
 from pipeline.read import queries
@@ -92,3 +93,32 @@ def test_a_build_in_a_thread_past_its_time_limit_is_stopped_too(
     assert outcome["r"].build_id == record.build_id
     assert record.status == "failed" and record.failure is not None
     assert "(BATON_BUILD_TIMEOUT)" in record.failure["message"]
+
+
+def test_an_error_from_a_step_the_time_limit_cut_short_is_recorded_as_the_time_limit(
+    copied_home: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A query the watchdog cancels outside dbt's nodes fails with DuckDB's own words
+    # ("Query interrupted"); the record must name the limit, not that error (CI saw it once).
+    before = warehouse.current(copied_home)["build_id"]  # type: ignore[index]
+    monkeypatch.setenv("BATON_BUILD_TIMEOUT", "2")
+    real_ensure = registry.ensure
+
+    def ensure_cut_short(settings: Settings) -> None:
+        real_ensure(settings)
+        time.sleep(2 + 3 * guards.CHECK_SECONDS)  # the watchdog stops the build meanwhile
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(registry, "ensure", ensure_cut_short)
+    outcome: dict[str, RunRecord] = {}
+    thread = threading.Thread(target=lambda: outcome.update(r=rebuild(copied_home, "app")))
+    thread.start()
+    thread.join(120)
+
+    record = assert_nothing_lost(copied_home, before)
+    assert outcome["r"].build_id == record.build_id
+    assert record.status == "failed" and record.failure is not None
+    assert (
+        "ran longer than its limit of 2 seconds (BATON_BUILD_TIMEOUT)"
+        in (record.failure["message"])
+    )
