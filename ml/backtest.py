@@ -27,7 +27,7 @@ from ml.baselines import (
 from ml.config import ModelConfig
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT, labels, load_labeled, matured_before, model_frame
 from ml.metrics import evaluate
-from ml.train import ChurnModel, InsufficientHistoryError, fit_churn_model
+from ml.train import ChurnModel, InsufficientHistoryError, fit_churn_model, row_buckets
 
 MODEL = "xgboost"
 RECENCY = "recency"
@@ -99,8 +99,9 @@ def score_month(
 ) -> pd.DataFrame:
     """Every method's scores for one month's customers, from models fitted on `history`
     (`ceiling`, `bg_nbd`: the month-wide facts of method_scores, when `target` is a part)."""
-    model = fit_churn_model(history, config)
-    logistic = fit_logistic(history, config)
+    buckets = row_buckets(history, config.seed)  # once for both fits
+    model = fit_churn_model(history, config, buckets)
+    logistic = fit_logistic(history, config, buckets=buckets)
     return method_scores(model, logistic, target, config, ceiling, bg_nbd)
 
 

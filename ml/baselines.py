@@ -41,7 +41,10 @@ def recency_scores(frame: pd.DataFrame, ceiling: float | None = None) -> np.ndar
 
 
 def fit_logistic(
-    frame: pd.DataFrame, config: ModelConfig, rows: np.ndarray | None = None
+    frame: pd.DataFrame,
+    config: ModelConfig,
+    rows: np.ndarray | None = None,
+    buckets: np.ndarray | None = None,
 ) -> Pipeline:
     """Logistic regression on the same features: imputed, scaled, one-hot encoded.
 
@@ -49,9 +52,12 @@ def fit_logistic(
     alike past the `max_training_rows` training option), so its probabilities stay
     calibrated while its cost stays flat as the data grows. `rows` (positions) fits on part
     of the frame without copying that part: only the sampled rows are ever copied.
+    `buckets`: the frame's `row_buckets`, when the caller has them already.
     """
     config = without_empty_features(frame, config, rows=rows)
-    y, buckets = labels(frame), row_buckets(frame, config.seed)
+    y = labels(frame)
+    if buckets is None:
+        buckets = row_buckets(frame, config.seed)
     if rows is not None:
         y, buckets = y[rows], buckets[rows]
     require_both_outcomes(y)

@@ -296,7 +296,9 @@ def _validation_auc(booster: xgb.Booster, matrix: xgb.DMatrix, y: np.ndarray) ->
     return float(roc_auc_score(y, booster.predict(matrix)))
 
 
-def fit_churn_model(frame: pd.DataFrame, config: ModelConfig) -> ChurnModel:
+def fit_churn_model(
+    frame: pd.DataFrame, config: ModelConfig, buckets: np.ndarray | None = None
+) -> ChurnModel:
     """Fit the booster with early stopping, then calibrate on held-back rows (split_rows).
 
     Training and early stopping see every positive and a weighted sample of negatives
@@ -314,7 +316,9 @@ def fit_churn_model(frame: pd.DataFrame, config: ModelConfig) -> ChurnModel:
     # Column by column, so the (large) training part is never copied whole.
     config = without_empty_features(frame, config, rows=train_rows)
     categories = learn_categories(frame[list(config.categorical_features)].iloc[train_rows], config)
-    y, buckets = labels(frame), row_buckets(frame, config.seed)
+    y = labels(frame)
+    if buckets is None:  # the frame's row_buckets, unless the caller has them already
+        buckets = row_buckets(frame, config.seed)
 
     def dmatrix(rows: np.ndarray, weight: np.ndarray | None = None) -> xgb.DMatrix:
         part = frame.iloc[rows]
@@ -354,12 +358,12 @@ def fit_churn_model(frame: pd.DataFrame, config: ModelConfig) -> ChurnModel:
             model.config, blend_weight=BLEND_WEIGHT, blend_center=center_of(logit)
         )
     if tune and split.by_time:
-        _weigh_in_logistic(model, frame, train_rows, judged_rows)
+        _weigh_in_logistic(model, frame, buckets, train_rows, judged_rows)
     model.calibrator.fit(model.raw_probability(calib), labels(calib))
     if config.params.get("refit_on_all_months") and split.by_time:
         _refit_on_all_months(model, dmatrix, y, buckets)
         if model.config.linear_weight:
-            _fit_linear(model, frame)
+            _fit_linear(model, frame, buckets)
     return model
 
 
@@ -373,18 +377,24 @@ LINEAR_WEIGHTS = (0.0, 0.5, 1.0)
 LINEAR_MIN_GAIN_Z = 1.0
 
 
-def _fit_linear(model: ChurnModel, frame: pd.DataFrame, rows: np.ndarray | None = None) -> None:
+def _fit_linear(
+    model: ChurnModel, frame: pd.DataFrame, buckets: np.ndarray, rows: np.ndarray | None = None
+) -> None:
     """Fit the logistic regression of ml.baselines on `rows` (default: every row) into the
     model's config, without copying those rows (at 1,000,000 accounts a copy of the training
     part, and every feature's log-odds term on it at once, took gigabytes per month)."""
     from ml.baselines import fit_logistic  # ml.baselines imports this module
 
-    fitted = fit_logistic(frame, model.config, rows)
+    fitted = fit_logistic(frame, model.config, rows, buckets)
     model.config = replace(model.config, linear=linear.to_plain(fitted, frame, rows))
 
 
 def _weigh_in_logistic(
-    model: ChurnModel, frame: pd.DataFrame, train_rows: np.ndarray, judged_rows: np.ndarray
+    model: ChurnModel,
+    frame: pd.DataFrame,
+    buckets: np.ndarray,
+    train_rows: np.ndarray,
+    judged_rows: np.ndarray,
 ) -> None:
     """Weigh the logistic regression, fitted on the training rows, into the margin with the
     weight of LINEAR_WEIGHTS that ranks the validation rows best (time-respecting, like the
@@ -397,7 +407,7 @@ def _weigh_in_logistic(
     if y.min() == y.max():
         return
     try:
-        _fit_linear(model, frame, train_rows)
+        _fit_linear(model, frame, buckets, train_rows)
     except InsufficientHistoryError:
         return
     margins = [weighed(model, weight).margin(judged) for weight in LINEAR_WEIGHTS]

@@ -59,13 +59,13 @@ def test_each_month_trains_on_exactly_the_snapshots_whose_horizon_ended_by_then(
     seen: dict[str, list[pd.DataFrame]] = {"xgboost": [], "logistic": []}
     fit_model, fit_logistic = ml.backtest.fit_churn_model, ml.backtest.fit_logistic
 
-    def spy_model(history, cfg):
+    def spy_model(history, cfg, buckets=None):
         seen["xgboost"].append(history)
-        return fit_model(history, cfg)
+        return fit_model(history, cfg, buckets)
 
-    def spy_logistic(history, cfg):
+    def spy_logistic(history, cfg, buckets=None):
         seen["logistic"].append(history)
-        return fit_logistic(history, cfg)
+        return fit_logistic(history, cfg, buckets=buckets)
 
     monkeypatch.setattr(ml.backtest, "fit_churn_model", spy_model)
     monkeypatch.setattr(ml.backtest, "fit_logistic", spy_logistic)
@@ -145,13 +145,13 @@ def test_with_no_month_to_walk_forward_to_each_customer_is_scored_by_models_that
     trained: dict[str, list[set[str]]] = {"xgboost": [], "logistic": []}
     fit_model, fit_logistic = ml.backtest.fit_churn_model, ml.backtest.fit_logistic
 
-    def spy_model(history, cfg):
+    def spy_model(history, cfg, buckets=None):
         trained["xgboost"].append(set(history[CUSTOMER]))
-        return fit_model(history, cfg)
+        return fit_model(history, cfg, buckets)
 
-    def spy_logistic(history, cfg):
+    def spy_logistic(history, cfg, buckets=None):
         trained["logistic"].append(set(history[CUSTOMER]))
-        return fit_logistic(history, cfg)
+        return fit_logistic(history, cfg, buckets=buckets)
 
     monkeypatch.setattr(ml.backtest, "fit_churn_model", spy_model)
     monkeypatch.setattr(ml.backtest, "fit_logistic", spy_logistic)
