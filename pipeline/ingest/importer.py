@@ -19,7 +19,7 @@ from pipeline import dataset, history
 from pipeline.access import Actor, require_operator
 from pipeline.build.lock import build_lock
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, Table
-from pipeline.ingest import bounds, limits, text, validation
+from pipeline.ingest import bounds, dates, limits, text, validation
 from pipeline.ingest.mapping import Mapping, MappingError, Source, TableMapping
 from pipeline.ingest.safety import column_references, lock_down
 from pipeline.ingest.safety import quote_identifier as q
@@ -62,6 +62,7 @@ def _open_source(
                 encoding=source.encoding,
                 scratch=scratch,
             )
+            dates.parse(connection, _view(name))
         else:
             relation = connection.sql(
                 "select * from read_parquet($path)", params={"path": str(source.path)}
@@ -196,15 +197,16 @@ def _diagnose(
                     f"{expression!r} cannot be computed on source {spec.source!r}.",
                 )
             )
-    return problems or [
-        Problem(
-            table.name,
-            "",
-            "invalid expression",
-            0,
-            (_first_line(error),),
-            "Check `where` and `group_by`: every column outside an aggregate must be grouped.",
+    if isinstance(error, duckdb.ConversionException):
+        hint = (
+            "A value of the source cannot be converted as the mapping asks (see the example). "
+            "Convert it in the mapping, e.g. strptime(your_column, '%d/%m/%Y %H:%M') for dates "
+            "written day first, or try_cast(your_column as double) to leave bad numbers empty."
         )
+    else:
+        hint = "Check `where` and `group_by`: every column outside an aggregate must be grouped."
+    return problems or [
+        Problem(table.name, "", "invalid expression", 0, (_first_line(error),), hint)
     ]
 
 

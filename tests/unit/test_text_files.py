@@ -13,7 +13,7 @@ import duckdb
 import pytest
 import yaml
 
-from pipeline.ingest import text
+from pipeline.ingest import dates, text
 from pipeline.ingest.importer import import_mapping, validate_mapping
 from pipeline.ingest.mapping import read_mapping
 from pipeline.ingest.safety import sanitize_upload_name
@@ -287,3 +287,73 @@ def test_whitespace_split_gives_the_types_the_same_csv_gets(tmp_path: Path) -> N
         assert [str(t) for t in padded.types[:2]] == ["VARCHAR", "DATE"]  # "007" stays text
         assert padded.types == plain.types
         assert padded.fetchall() == plain.fetchall()
+
+
+def shop_file(days: list[str]) -> bytes:
+    """A comma-separated shop file whose `day` column is written as `days` (one row each)."""
+    lines = [f'c{i % 2},"{day}",{i + 1}' for i, day in enumerate(days)]
+    return ("customer,day,orders\n" + "\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        # Month first, no seconds, hours of one digit: how spreadsheets export timestamps.
+        (["12/1/2010 8:26", "3/17/2011 18:16"], ["2010-12-01", "2011-03-17"]),
+        # Day first with dots, as continental exports write dates.
+        (["17.03.2011", "01.04.2011"], ["2011-03-17", "2011-04-01"]),
+        (["Mar 17, 2011", "Apr 1, 2011"], ["2011-03-17", "2011-04-01"]),
+    ],
+)
+def test_dates_in_a_format_the_sniffer_does_not_know_import_as_dates(
+    settings: Settings, days: list[str], expected: list[str]
+) -> None:
+    path = write(settings, {"shop.csv": shop_file(days)}, shop("shop.csv", day="cast(day as date)"))
+    import_mapping(read_mapping(path, settings), settings)
+    assert rows(settings, "select usage_date::varchar from usage_daily order by 1") == [
+        (day,) for day in expected
+    ]
+
+
+@pytest.mark.parametrize(
+    "days",
+    [
+        ["3/4/2011 8:26", "5/6/2011 9:00"],  # March or April, May or June: the data does not say
+        ["2011-03-17", "3/18/2011"],  # two formats in one column
+    ],
+)
+def test_dates_no_one_format_reads_stay_text_and_the_problem_says_how_to_convert(
+    settings: Settings, days: list[str]
+) -> None:
+    path = write(settings, {"shop.csv": shop_file(days)}, shop("shop.csv", day="cast(day as date)"))
+    problems = validate_mapping(read_mapping(path, settings), settings)
+    assert problems, "an ambiguous date column must not be guessed"
+    assert all(p.rule == "invalid expression" for p in problems), problems
+    assert all("strptime(your_column" in p.hint for p in problems), problems
+    assert not any("every column outside an aggregate" in p.hint for p in problems)
+
+
+def test_ids_of_eight_digits_are_not_read_as_dates(tmp_path: Path) -> None:
+    (tmp_path / "ids.csv").write_text("id,day\n01022011,2/1/2011 8:26\n03042011,2/13/2011 9:00\n")
+    with duckdb.connect() as connection:
+        text.load(
+            connection,
+            "ids",
+            tmp_path / "ids.csv",
+            delimiter=None,
+            header=True,
+            encoding="utf-8",
+            scratch=tmp_path,
+        )
+        assert dates.parse(connection, "ids") == {"day": "%m/%d/%Y %H:%M"}
+        assert [str(t) for t in connection.table("ids").types] == ["VARCHAR", "TIMESTAMP"]
+        assert connection.table("ids").fetchall()[0][0] == "01022011"
+
+
+def test_an_upload_preview_shows_the_dates_the_import_will_read(settings: Settings) -> None:
+    settings.uploads_dir.mkdir(parents=True)
+    (settings.uploads_dir / "shop.csv").write_bytes(
+        shop_file(["12/1/2010 8:26", "3/17/2011 18:16"])
+    )
+    _, types = preview(settings, settings.uploads_dir / "shop.csv")
+    assert types["day"] == "TIMESTAMP"
