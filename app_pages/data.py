@@ -14,6 +14,7 @@ from pipeline.build.lock import BuildRefusedError
 from pipeline.contract import CONTRACT, FLAT_TABLE, Column, Table
 from pipeline.ingest import importer, mapping, uploads, validation
 from pipeline.ingest.safety import UPLOAD_SUFFIXES, UnsafePathError, quote_identifier
+from pipeline.ingest.spreadsheets import SheetError
 from ui import auth, data
 from ui.text import md
 
@@ -204,11 +205,11 @@ def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str]]:
     """The first rows of a file; its columns and types (None when it cannot be read)."""
     try:
         frame, types = uploads.preview(data.settings(), upload)
-    except (duckdb.Error, UnsafePathError, OSError) as error:
+    except (duckdb.Error, UnsafePathError, OSError, SheetError) as error:
         st.error(
             md(
                 f"{upload.name} could not be read: {str(error).splitlines()[0]} Check that it is "
-                "a delimited text or Parquet file, or upload it again."
+                "a delimited text file, a spreadsheet or a Parquet file, or upload it again."
             )
         )
         return None, {}
@@ -299,7 +300,9 @@ if not actor.can_change:
 upload_files()
 available = uploads.list_uploads(data.settings())
 if not available:
-    st.info("Upload a text (CSV, TSV, TXT, DAT) or Parquet file to start.")
+    st.info(
+        "Upload a text (CSV, TSV, TXT, DAT), spreadsheet (XLSX, XLS, ODS) or Parquet file to start."
+    )
 else:
     kind = st.radio(
         "What does your data look like?", list(KINDS), format_func=KINDS.get, key="kind"

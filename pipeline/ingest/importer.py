@@ -19,13 +19,17 @@ from pipeline import dataset, history
 from pipeline.access import Actor, require_operator
 from pipeline.build.lock import build_lock
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, Table
-from pipeline.ingest import bounds, dates, limits, text, validation
+from pipeline.ingest import bounds, dates, limits, spreadsheets, text, validation
 from pipeline.ingest.mapping import Mapping, MappingError, Source, TableMapping
 from pipeline.ingest.safety import column_references, lock_down
 from pipeline.ingest.safety import quote_identifier as q
 from pipeline.ingest.validation import Problem
 from pipeline.ingest.wording import MAPPING
 from pipeline.settings import Settings
+
+SHEET_HINT = (
+    "Name the sheet with `sheet:` (default: the first), or save the sheet as CSV and map that."
+)
 
 
 def _open_source(
@@ -63,11 +67,16 @@ def _open_source(
                 scratch=scratch,
             )
             dates.parse(connection, _view(name))
+        elif source.format == "spreadsheet":
+            columns = spreadsheets.load(
+                connection, _view(name), source.path, sheet=source.sheet, header=source.header
+            )
+            dates.parse(connection, _view(name))
         else:
             relation = connection.sql(
                 "select * from read_parquet($path)", params={"path": str(source.path)}
             )
-        if source.format != "text":
+        if source.format not in ("text", "spreadsheet"):
             columns = list(relation.columns)
             relation.create_view(_view(name))
     except text.RaggedLinesError as error:
@@ -82,6 +91,8 @@ def _open_source(
                 "spaces or tabs. Values holding spaces need a real delimiter (`delimiter:`).",
             )
         ], None
+    except spreadsheets.SheetError as error:
+        return [Problem(name, "", "unreadable file", 0, (str(error),), SHEET_HINT)], None
     except limits.LIMIT_ERRORS:
         raise
     except duckdb.Error as error:
@@ -294,7 +305,7 @@ def _stage(
     for name in [*staged.values()]:
         connection.execute(f"drop table {q(name)}")
     for name, source in mapping.sources.items():
-        kind = "table" if source.format == "text" else "view"
+        kind = "table" if source.format in ("text", "spreadsheet") else "view"
         connection.execute(f"drop {kind} if exists {q(_view(name))}")
         if source.format == "duckdb":
             connection.execute(f"detach {q('src_' + name)}")

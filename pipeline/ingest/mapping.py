@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, RESERVED_FEATURE_NAMES, TABLES, Table
-from pipeline.ingest import text, validation
+from pipeline.ingest import spreadsheets, text, validation
 from pipeline.ingest.safety import (
     MAX_MAPPING_BYTES,
     UnsafeExpressionError,
@@ -47,12 +47,13 @@ from pipeline.settings import Settings, get_settings
 KINDS = ("events", "flat")
 FILE_SUFFIXES = {
     **dict.fromkeys(text.TEXT_SUFFIXES, "text"),
+    **dict.fromkeys(spreadsheets.SUFFIXES, "spreadsheet"),
     ".parquet": "parquet",
     ".pq": "parquet",
     ".duckdb": "duckdb",
 }
 TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "features", "labels"}
-SOURCE_KEYS = {"path", "table", "delimiter", "encoding", "header"}
+SOURCE_KEYS = {"path", "table", "sheet", "delimiter", "encoding", "header"}
 TABLE_KEYS = {"from", "where", "group_by", "columns"}
 FEATURE_KEYS = {"expression", "label", "kind", "unit", "reason", "reason_if_missing", "description"}
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -73,6 +74,8 @@ class Source:
 
     path: Path
     table: str | None = None
+    # A spreadsheet's sheet by name; None: the first.
+    sheet: str | None = None
     # None: detected; text.WHITESPACE: runs of spaces and/or tabs; else one character.
     delimiter: str | None = None
     encoding: str = "utf-8"
@@ -80,7 +83,7 @@ class Source:
 
     @property
     def format(self) -> str:
-        """text (delimited: .csv, .tsv, .txt, .dat), parquet or duckdb."""
+        """text (delimited: .csv, .tsv, .txt, .dat), spreadsheet, parquet or duckdb."""
         return FILE_SUFFIXES.get(self.path.suffix.lower(), "")
 
 
@@ -218,6 +221,7 @@ def _read_source(
     source = Source(
         path=path,
         table=str(options["table"]) if options.get("table") is not None else None,
+        sheet=str(options["sheet"]) if options.get("sheet") is not None else None,
         delimiter=delimiter,
         encoding=str(options.get("encoding", "utf-8")).lower(),
         header=bool(options.get("header", True)),
@@ -229,7 +233,18 @@ def _read_source(
             where,
             "unsupported file",
             f"{path.name}: use a delimited text file ({', '.join(text.TEXT_SUFFIXES)}), a "
-            ".parquet file, or a .duckdb file with `table:`.",
+            f"spreadsheet ({', '.join(spreadsheets.SUFFIXES)}), a .parquet file, or a .duckdb "
+            "file with `table:`.",
+        )
+        return None
+    if source.sheet is not None and source.format != "spreadsheet":
+        report(
+            problems,
+            MAPPING,
+            where,
+            "unsupported file",
+            f"{path.name}: `sheet:` names a sheet of a spreadsheet "
+            f"({', '.join(spreadsheets.SUFFIXES)}); remove it for this file.",
         )
         return None
     if source.encoding not in validation.ENCODINGS:

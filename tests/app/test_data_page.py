@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import xlsxwriter
 from streamlit.testing.v1 import AppTest
 
 from pipeline.ingest.mapping import read_mapping
@@ -31,7 +32,9 @@ def test_data_page_asks_for_a_file_first(
 ) -> None:
     app = open_page(DATA_PAGE)
     assert not app.exception
-    start = "Upload a text (CSV, TSV, TXT, DAT) or Parquet file to start."
+    start = (
+        "Upload a text (CSV, TSV, TXT, DAT), spreadsheet (XLSX, XLS, ODS) or Parquet file to start."
+    )
     assert start in [i.value for i in app.info]
 
 
@@ -82,6 +85,28 @@ def test_import_saves_the_mapping_and_loads_the_file_with_dropdowns_and_an_expre
     assert [f.name for f in mapping.features] == ["contract", "monthly_charges", "tenure"]
     dataset = json.loads((empty_home / "dataset.json").read_text())
     assert dataset["name"] == "Acme CRM" and dataset["vars"]["dataset_kind"] == "flat"
+    with duckdb.connect(str(empty_home / "raw.duckdb"), read_only=True) as connection:
+        rows = connection.execute("select account_id, mrr from customer_exports order by 1")
+        assert rows.fetchall() == [("c-1", 70.5), ("c-2", 20.0), ("c-3", 55.25)]
+
+
+def test_a_spreadsheet_upload_is_previewed_and_imported_like_its_csv(
+    empty_home: Path, open_page: Callable[[str], AppTest], tmp_path: Path
+) -> None:
+    book = xlsxwriter.Workbook(str(tmp_path / "customers.xlsx"))
+    sheet = book.add_worksheet("Customers")
+    for r, line in enumerate(CSV.splitlines()):
+        for c, cell in enumerate(line.split(",")):
+            number = cell.replace(".", "", 1).isdigit()
+            sheet.write(r, c, float(cell) if number and r else cell)
+    book.close()
+    app = upload(open_page(DATA_PAGE), "customers.xlsx", (tmp_path / "customers.xlsx").read_bytes())
+    assert not app.exception
+    assert app.selectbox(key="flat-account_id").value == "customerID"
+    app.text_input(key="dataset-name").input("Acme CRM").run()
+    app.button[1].click().run()  # Import
+    assert not app.exception, app.exception
+    assert "Imported (customer_exports: 3)" in app.success[0].value
     with duckdb.connect(str(empty_home / "raw.duckdb"), read_only=True) as connection:
         rows = connection.execute("select account_id, mrr from customer_exports order by 1")
         assert rows.fetchall() == [("c-1", 70.5), ("c-2", 20.0), ("c-3", 55.25)]
