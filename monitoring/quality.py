@@ -6,11 +6,13 @@ makes the verdict `data_quality` and holds a new model out of service.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from ml.promotion import Decision
 from monitoring.rows import day, records
@@ -40,10 +42,15 @@ NULL_RATE_COMPLETE = 0.01
 NULL_RATE_JUMP = 0.05
 # Text columns with at most this many distinct values before are categories: values never
 # seen before alarm (a new status, a renamed plan) when they are on at least NEW_VALUE_SHARE
-# of the recent rows. Fewer are reported, not an alarm: a first customer from a new country
-# is growth, and a handful of rows cannot move the model.
+# of the recent rows and on more rows than the column's own history makes likely. That
+# history is Good-Turing's estimate of the chance that a row holds a value never seen: the
+# share of earlier rows whose value was seen on that row only (plus one, so it is never 0).
+# Fewer rows, or a column where new values keep coming (the first customer from yet another
+# country), are reported, not an alarm: that is growth, and a handful of rows cannot move
+# the model. The excess must be significant by a one-sided binomial test at NEW_VALUE_P.
 CATEGORY_LIMIT = 50
 NEW_VALUE_SHARE = 0.01
+NEW_VALUE_P = 0.001
 # Schema changes against the previous published build that alarm (added columns do not).
 SCHEMA_ALARMS = ("removed", "retyped")
 
@@ -200,6 +207,15 @@ def volume_checks(volume: pd.DataFrame, flowing: list[str] | None = None) -> lis
     return checks
 
 
+def expected_new_share(row: Mapping[str, Any]) -> float:
+    """Good-Turing's chance that a row holds a value never seen before, from the earlier
+    rows: (values seen on one row + 1) / (non-null rows + 1)."""
+    before = float(row.get("rows_before") or 0) * (1.0 - float(row["null_rate_before"] or 0.0))
+    singles = row.get("singletons_before")
+    singles = 0.0 if singles is None or pd.isna(singles) else float(singles)
+    return min(1.0, (singles + 1.0) / (before + 1.0))
+
+
 def column_checks(columns: pd.DataFrame) -> list[dict[str, Any]]:
     """Nulls in a column that was complete, values never seen in a category, hard rules."""
     checks = []
@@ -224,8 +240,15 @@ def column_checks(columns: pd.DataFrame) -> list[dict[str, Any]]:
         distinct = row["distinct_before"]
         if pd.notna(distinct) and 0 < distinct <= CATEGORY_LIMIT:  # a category (text, not ids)
             new = int(row["new_values"])
-            share = float(row["new_value_rows_recent"] or 0) / row["rows_recent"]
-            fired = new > 0 and share >= NEW_VALUE_SHARE
+            new_rows = int(row["new_value_rows_recent"] or 0)
+            share = new_rows / row["rows_recent"]
+            expected = expected_new_share(row)
+            fired = (
+                new > 0
+                and share >= NEW_VALUE_SHARE
+                and binomtest(new_rows, int(row["rows_recent"]), expected, "greater").pvalue
+                < NEW_VALUE_P
+            )
             checks.append(
                 _check(
                     "new_values",
@@ -235,7 +258,8 @@ def column_checks(columns: pd.DataFrame) -> list[dict[str, Any]]:
                     NEW_VALUE_SHARE,
                     fired,
                     f"{name}: {new} value(s) never seen before, on {share:.1%} of recent rows "
-                    f"({row['distinct_before']} distinct values before)"
+                    f"({row['distinct_before']} distinct values before; new values were "
+                    f"expected on about {expected:.1%} of rows)"
                     + ("" if fired or new == 0 else " (reported, not an alarm)"),
                 )
             )

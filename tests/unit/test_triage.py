@@ -59,11 +59,13 @@ def column(**overrides: object) -> pd.DataFrame:
         "column_name": "status",
         "data_type": "varchar",
         "rows_recent": 100,
+        "rows_before": 1_000,
         "null_rate_recent": 0.0,
         "null_rate_before": 0.0,
         "distinct_before": 2,
         "new_values": 0,
         "new_value_rows_recent": 0,
+        "singletons_before": 0,
         "invalid_recent": 0,
         "rule": "",
     }
@@ -215,6 +217,35 @@ def test_a_new_value_on_a_handful_of_rows_is_reported_but_does_not_alarm() -> No
     # A renamed plan code is on most recent rows: that alarms.
     renamed = column(rows_recent=960, new_values=1, new_value_rows_recent=700)
     assert fired(checks(columns=renamed)) == ["new_values"]
+
+
+def test_a_new_value_where_new_values_keep_coming_is_growth_whatever_the_size() -> None:
+    # A small shop (Online Retail outside the UK: 422 customers): one customer from a country
+    # never seen before is 1.5% of the 66 recent ones, but 5 of 35 countries had one
+    # customer before, so a new country was expected on about 1.7% of customers.
+    country = column(
+        source_table="accounts",
+        column_name="region",
+        rows_recent=66,
+        rows_before=356,
+        distinct_before=35,
+        singletons_before=5,
+        new_values=1,
+        new_value_rows_recent=1,
+    )
+    result = checks(columns=country)
+    assert fired(result) == []
+    message = result.loc[result["check_name"] == "new_values", "message"].item()
+    assert "new values were expected on about 1.7% of rows" in message
+    assert "reported, not an alarm" in message
+    # The same share where every earlier value was on many rows: not what this column does.
+    settled = column(rows_recent=66, rows_before=356, new_values=1, new_value_rows_recent=4)
+    assert fired(checks(columns=settled)) == ["new_values"]
+    # And a flood of new values beats even a column where they keep coming.
+    flood = column(
+        rows_recent=66, rows_before=356, singletons_before=5, new_values=2, new_value_rows_recent=20
+    )
+    assert fired(checks(columns=flood)) == ["new_values"]
 
 
 def test_identifier_columns_have_no_distinct_counts_and_are_skipped() -> None:

@@ -94,19 +94,41 @@ config as (
         {%- set data_type = (column.data_type or '') | lower | replace('string', 'varchar') %}
         {%- if data_type == 'varchar' and not column.name.endswith('_id') %}
 
+    {{ source.table }}_c{{ loop.index }}_earlier as (
+
+        select
+            {{ column.name }} as known,
+            count(*) as known_rows
+        from {{ source.table }}_rows
+        where not is_recent and {{ column.name }} is not null
+        group by {{ column.name }}
+
+    ),
+
     {{ source.table }}_c{{ loop.index }}_new as (
 
         -- Recent rows whose value never appeared before: an anti join on the distinct earlier
-        -- values (NOT IN a subquery is a nested-loop join on Spark).
-        select count(*) as new_value_rows_recent
-        from {{ source.table }}_rows as recent
-        left join (
-            select distinct {{ column.name }} as known
-            from {{ source.table }}_rows
-            where not is_recent and {{ column.name }} is not null
-        ) as earlier
-            on recent.{{ column.name }} = earlier.known
-        where recent.is_recent and recent.{{ column.name }} is not null and earlier.known is null
+        -- values (NOT IN a subquery is a nested-loop join on Spark). Beside it, the earlier
+        -- values seen on one row only: how often a value new to the data was normal before
+        -- (Good-Turing's estimate, monitoring/quality.py).
+        select
+            unseen.new_value_rows_recent,
+            singles.singletons_before
+        from (
+            select count(*) as new_value_rows_recent
+            from {{ source.table }}_rows as recent
+            left join {{ source.table }}_c{{ loop.index }}_earlier as earlier
+                on recent.{{ column.name }} = earlier.known
+            where
+                recent.is_recent
+                and recent.{{ column.name }} is not null
+                and earlier.known is null
+        ) as unseen
+        cross join (
+            select count(*) as singletons_before
+            from {{ source.table }}_c{{ loop.index }}_earlier
+            where known_rows = 1
+        ) as singles
 
     ),
         {%- endif %}
@@ -140,11 +162,13 @@ profiles as (
             {{ c }}_distinct_before as distinct_before,
             {{ c }}_distinct_all as distinct_all,
             {{ source.table }}_{{ c }}_new.new_value_rows_recent,
+            {{ source.table }}_{{ c }}_new.singletons_before,
         {%- else -%}
             cast(null as bigint) as distinct_recent,
             cast(null as bigint) as distinct_before,
             cast(null as bigint) as distinct_all,
             cast(null as bigint) as new_value_rows_recent,
+            cast(null as bigint) as singletons_before,
         {%- endif %}
         {% if rule -%}
             {{ c }}_invalid_recent as invalid_recent,
@@ -175,6 +199,7 @@ profiles as (
             cast(null as bigint) as distinct_before,
             cast(null as bigint) as distinct_all,
             cast(null as bigint) as new_value_rows_recent,
+            cast(null as bigint) as singletons_before,
             cast(0 as bigint) as invalid_recent,
             '' as rule
         where false
@@ -196,6 +221,7 @@ final as (
         distinct_before,
         distinct_all - distinct_before as new_values,
         new_value_rows_recent,
+        singletons_before,
         invalid_recent,
         rule
 
