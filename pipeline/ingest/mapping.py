@@ -142,11 +142,22 @@ class Mapping:
         """The contract tables this mapping fills."""
         return (FLAT_TABLE,) if self.kind == "flat" else tuple(TABLES.values())
 
+    def attribute_wording(self) -> dict[str, dict[str, str]]:
+        """`features:` wording, with each attribute `labels:` names (segment, plan, region)
+        worded by that name as a feature too ("Country: Canada", not "Region: Canada"),
+        unless `features:` words it itself."""
+        wording = {name: dict(words) for name, words in self.wording.items()}
+        for name, label in self.labels.items():
+            named = {"label": label, "reason": f"{label}: {{value}}"}
+            wording[name] = {**named, **wording.get(name, {})}
+        return wording
+
     def build_vars(self) -> dict[str, Any]:
         """The dbt vars every build of this dataset gets."""
         named = {"attribute_labels": self.labels} if self.labels else {}
         if self.kind != "flat":
-            worded = {"feature_wording": self.wording} if self.wording else {}
+            wording = self.attribute_wording()
+            worded = {"feature_wording": wording} if wording else {}
             return {**self.dbt_vars, **worded, **named}
         return {
             **FLAT_DEFAULT_VARS,

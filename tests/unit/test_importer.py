@@ -157,6 +157,21 @@ def test_events_mapping_rewords_features_of_the_mart_for_dbt(settings: Settings)
     assert "events_to_date" in mart_features() and "customer_id" not in mart_features()
 
 
+def test_an_attribute_named_in_labels_is_worded_by_that_name_in_reasons(
+    settings: Settings,
+) -> None:
+    # Online Retail calls its region "Country": reasons must say "Country: Canada".
+    worded = {**events({"segment": {"reason": "A {value} customer"}}), "labels": {}}
+    worded["labels"] = {"region": "Country", "segment": "Customer type"}
+    mapping = read_mapping(write(settings, worded), settings)
+    assert [p for p in mapping.problems if p.column.startswith(("features", "labels"))] == []
+    assert mapping.build_vars()["feature_wording"] == {
+        "region": {"label": "Country", "reason": "Country: {value}"},
+        # What `features:` says wins over the label's default wording.
+        "segment": {"label": "Customer type", "reason": "A {value} customer"},
+    }
+
+
 def test_events_mapping_rewords_known_features_only_and_never_their_values(
     settings: Settings,
 ) -> None:
