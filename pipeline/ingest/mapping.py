@@ -33,9 +33,11 @@ from pipeline.ingest.safety import (
 from pipeline.ingest.validation import Problem
 from pipeline.ingest.vars import NAME, read_vars
 from pipeline.ingest.wording import (
+    EVENT,
     LABEL_HINT,
     MAPPING,
     UNIT_HINT,
+    event_wording,
     label_problem,
     read_labels,
     read_wording,
@@ -143,13 +145,17 @@ class Mapping:
         return (FLAT_TABLE,) if self.kind == "flat" else tuple(TABLES.values())
 
     def attribute_wording(self) -> dict[str, dict[str, str]]:
-        """`features:` wording, with each attribute `labels:` names (segment, plan, region)
-        worded by that name as a feature too ("Country: Canada", not "Region: Canada"),
-        unless `features:` words it itself."""
-        wording = {name: dict(words) for name, words in self.wording.items()}
+        """`features:` wording, over the words `labels:` implies: each attribute it names
+        (segment, plan, region) worded by that name as a feature too ("Country: Canada", not
+        "Region: Canada"), and with an `event` noun every event count ("3 units in the last
+        7 days"). What `features:` says wins."""
+        named = event_wording(self.labels[EVENT]) if EVENT in self.labels else {}
         for name, label in self.labels.items():
-            named = {"label": label, "reason": f"{label}: {{value}}"}
-            wording[name] = {**named, **wording.get(name, {})}
+            if name != EVENT:
+                named[name] = {"label": label, "reason": f"{label}: {{value}}"}
+        wording = {name: dict(words) for name, words in named.items()}
+        for name, words in self.wording.items():
+            wording[name] = {**wording.get(name, {}), **words}
         return wording
 
     def build_vars(self) -> dict[str, Any]:

@@ -15,8 +15,10 @@ from pipeline.settings import ROOT
 
 MAPPING = "mapping"
 
-# Customer attributes a mapping may name in its business's words (`labels:`).
+# Customer attributes a mapping may name in its business's words (`labels:`), and `event`:
+# the business's noun for one event (unit, order, visit), which words every event count.
 ATTRIBUTES = ("segment", "plan", "region")
+EVENT = "event"
 # What an events mapping may change about a feature of the mart: its words, not its values.
 WORDING_KEYS = {"label", "unit", "reason", "reason_if_missing", "description"}
 MART_YAML = ROOT / "dbt_project" / "models" / "marts" / "customer_snapshots.yml"
@@ -45,14 +47,35 @@ def report(problems: list[Problem], table: str, column: str, rule: str, hint: st
     problems.append(Problem(table, column, rule, 0, (), hint))
 
 
-def mart_features() -> list[str]:
-    """Names of the event feature mart's features (columns of customer_snapshots with a kind)."""
+def mart_meta() -> dict[str, dict[str, Any]]:
+    """The event feature mart's features (columns of customer_snapshots with a kind): their
+    column meta (label, kind, unit, reason, ...), by name, in the mart's order."""
     model = yaml.safe_load(MART_YAML.read_text(encoding="utf-8"))["models"][0]
-    return [
-        column["name"]
+    metas = {
+        column["name"]: (column.get("config") or {}).get("meta") or {}
         for column in model["columns"]
-        if ((column.get("config") or {}).get("meta") or {}).get("kind")
-    ]
+    }
+    return {name: meta for name, meta in metas.items() if meta.get("kind")}
+
+
+def mart_features() -> list[str]:
+    """Names of the event feature mart's features."""
+    return list(mart_meta())
+
+
+def event_wording(noun: str) -> dict[str, dict[str, str]]:
+    """The features that count events (unit `events`), worded with the business's noun for
+    one event (`labels: {event: unit}`): "Units, last 7 days", "3 units in the last 7 days"."""
+    noun = noun.strip()
+    plural = f"{noun}s"
+    return {
+        name: {
+            "label": meta["label"].replace("Events", plural[:1].upper() + plural[1:]),
+            "reason": meta["reason"].replace("event{s}", f"{noun}{{s}}"),
+        }
+        for name, meta in mart_meta().items()
+        if meta.get("unit") == "events"
+    }
 
 
 def label_problem(label: Any) -> bool:
@@ -114,7 +137,8 @@ def read_wording(spec: Any, problems: list[Problem]) -> dict[str, dict[str, str]
 
 
 def read_labels(spec: Any, problems: list[Problem]) -> dict[str, str]:
-    """`labels:`: the business's names of the customer attributes (segment, plan, region)."""
+    """`labels:`: the business's names of the customer attributes (segment, plan, region) and
+    of one event (`event`)."""
     if spec is None:
         return {}
     if not isinstance(spec, dict):
@@ -124,13 +148,14 @@ def read_labels(spec: Any, problems: list[Problem]) -> dict[str, str]:
         return {}
     labels = {}
     for name, label in spec.items():
-        if name not in ATTRIBUTES:
+        if name not in (*ATTRIBUTES, EVENT):
             report(
                 problems,
                 MAPPING,
                 f"labels.{name}",
                 "invalid setting",
-                f"Labels name the customer attributes: {', '.join(ATTRIBUTES)}.",
+                f"Labels name the customer attributes ({', '.join(ATTRIBUTES)}) and `{EVENT}`: "
+                "what one event is, as a singular noun (unit, order, visit).",
             )
         elif label_problem(label):
             report(problems, MAPPING, f"labels.{name}", "invalid setting", LABEL_HINT)
@@ -154,22 +179,19 @@ DOCS_START, DOCS_END = "<!-- rewordable features: start -->", "<!-- rewordable f
 
 def features_markdown() -> str:
     """Every feature an events mapping can reword, with its default words, as a Markdown table."""
-    model = yaml.safe_load(MART_YAML.read_text(encoding="utf-8"))["models"][0]
     rows = [
         "| feature | label | unit | reason (placeholders {value}, {change}, {s}) | when missing |",
         "|---|---|---|---|---|",
     ]
-    for column in model["columns"]:
-        meta = (column.get("config") or {}).get("meta") or {}
-        if meta.get("kind"):
-            cells = [
-                f"`{column['name']}`",
-                meta.get("label", ""),
-                meta.get("unit", ""),
-                meta.get("reason", ""),
-                meta.get("reason_if_missing", ""),
-            ]
-            rows.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    for name, meta in mart_meta().items():
+        cells = [
+            f"`{name}`",
+            meta.get("label", ""),
+            meta.get("unit", ""),
+            meta.get("reason", ""),
+            meta.get("reason_if_missing", ""),
+        ]
+        rows.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows)
 
 

@@ -169,8 +169,17 @@ def test_the_mapping_gives_the_mart_s_features_and_the_export_the_shop_s_words(
         labels = dict(
             connection.execute("select feature, label from feature_dictionary").fetchall()
         )
-    # The mapping's `features:` reword the mart's events (units bought here).
+    # The mapping's `features:` reword the mart's events (units bought here), and its
+    # `labels:` name every event count and the country in the shop's words.
     assert labels["events_to_date"] == "Units bought to date"
+    assert labels["events_30d"] == "Units, last 30 days"
+    assert labels["region"] == "Country"
+    with duckdb.connect(pointer["path"], read_only=True) as connection:
+        reasons = connection.execute(
+            "select distinct reason from customer_explanations where reason is not null"
+        ).fetchall()
+    words = " ".join(reason for (reason,) in reasons)
+    assert "Region:" not in words and " event" not in words
     header = queries.export_list(pointer["path"], queries.at_risk(pointer["path"])).columns
     assert "expected_spend_90d_gbp" in header and "expected_spend_loss_gbp" in header
     assert {"customer_type", "country"} <= set(header)

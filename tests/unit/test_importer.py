@@ -19,7 +19,7 @@ from pipeline.dataset import name as dataset_name
 from pipeline.dataset import save as save_dataset
 from pipeline.ingest.importer import import_mapping, validate_mapping
 from pipeline.ingest.mapping import MappingError, read_mapping
-from pipeline.ingest.wording import mart_features
+from pipeline.ingest.wording import mart_features, mart_meta
 from pipeline.settings import ROOT, Settings
 
 CUSTOMERS = (
@@ -170,6 +170,23 @@ def test_an_attribute_named_in_labels_is_worded_by_that_name_in_reasons(
         # What `features:` says wins over the label's default wording.
         "segment": {"label": "Customer type", "reason": "A {value} customer"},
     }
+
+
+def test_an_event_noun_words_every_event_count_and_features_still_win(
+    settings: Settings,
+) -> None:
+    worded = {**events(UNITS), "labels": {"event": "unit"}}
+    mapping = read_mapping(write(settings, worded), settings)
+    assert [p for p in mapping.problems if p.column.startswith(("features", "labels"))] == []
+    wording = mapping.build_vars()["feature_wording"]
+    counted = [name for name, meta in mart_meta().items() if meta.get("unit") == "events"]
+    assert set(counted) <= set(wording) and len(counted) >= 4
+    assert wording["events_7d"] == {
+        "label": "Units, last 7 days",
+        "reason": "{value} unit{s} in the last 7 days",
+    }
+    assert wording["events_to_date"] == UNITS["events_to_date"]
+    assert not any("event" in words["reason"] for words in wording.values())
 
 
 def test_events_mapping_rewords_known_features_only_and_never_their_values(
