@@ -19,7 +19,7 @@ from pipeline import dataset, history
 from pipeline.access import Actor, require_operator
 from pipeline.build.lock import build_lock
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, Table
-from pipeline.ingest import bounds, dates, limits, spreadsheets, text, validation
+from pipeline.ingest import bounds, exports, limits, spreadsheets, text, validation
 from pipeline.ingest.mapping import Mapping, MappingError, Source, TableMapping
 from pipeline.ingest.safety import column_references, lock_down
 from pipeline.ingest.safety import quote_identifier as q
@@ -66,12 +66,12 @@ def _open_source(
                 encoding=source.encoding,
                 scratch=scratch,
             )
-            dates.parse(connection, _view(name))
+            exports.parse(connection, _view(name))
         elif source.format == "spreadsheet":
             columns = spreadsheets.load(
                 connection, _view(name), source.path, sheet=source.sheet, header=source.header
             )
-            dates.parse(connection, _view(name))
+            exports.parse(connection, _view(name))
         else:
             relation = connection.sql(
                 "select * from read_parquet($path)", params={"path": str(source.path)}

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from pipeline.access import Actor, require_operator
-from pipeline.ingest import dates, spreadsheets, text
+from pipeline.ingest import exports, spreadsheets, text
 from pipeline.ingest.safety import UnsafePathError, lock_down, resolve_inside, sanitize_upload_name
 from pipeline.settings import Settings
 
@@ -125,11 +125,11 @@ def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFram
                 sample_size=PREVIEW_SAMPLE_ROWS,
                 limit=rows,
             )
-            dates.parse(connection, "preview")
+            exports.parse(connection, "preview")
             relation = connection.table("preview")
         elif path.suffix.lower() in spreadsheets.SUFFIXES:
             spreadsheets.load(connection, "preview", path, sheet=None, header=True, limit=rows)
-            dates.parse(connection, "preview")
+            exports.parse(connection, "preview")
             relation = connection.table("preview")
         else:
             relation = connection.sql(

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 import yaml
 
-from pipeline.ingest import dates, text
+from pipeline.ingest import exports, text
 from pipeline.ingest.importer import import_mapping, validate_mapping
 from pipeline.ingest.mapping import read_mapping
 from pipeline.ingest.safety import sanitize_upload_name
@@ -345,7 +345,7 @@ def test_ids_of_eight_digits_are_not_read_as_dates(tmp_path: Path) -> None:
             encoding="utf-8",
             scratch=tmp_path,
         )
-        assert dates.parse(connection, "ids") == {"day": "%m/%d/%Y %H:%M"}
+        assert exports.parse(connection, "ids") == {"day": "%m/%d/%Y %H:%M"}
         assert [str(t) for t in connection.table("ids").types] == ["VARCHAR", "TIMESTAMP"]
         assert connection.table("ids").fetchall()[0][0] == "01022011"
 
@@ -357,3 +357,76 @@ def test_an_upload_preview_shows_the_dates_the_import_will_read(settings: Settin
     )
     _, types = preview(settings, settings.uploads_dir / "shop.csv")
     assert types["day"] == "TIMESTAMP"
+
+
+def typed_amounts(tmp_path: Path, values: list[str]) -> tuple[dict[str, str], list[Any]]:
+    """What exports.parse makes of a CSV column `amount` holding `values` (quoted)."""
+    body = "id,amount\n" + "".join(f'{i},"{value}"\n' for i, value in enumerate(values))
+    (tmp_path / "amounts.csv").write_text(body)
+    with duckdb.connect() as connection:
+        text.load(
+            connection,
+            "amounts",
+            tmp_path / "amounts.csv",
+            delimiter=None,
+            header=True,
+            encoding="utf-8",
+            scratch=tmp_path,
+        )
+        typed = exports.parse(connection, "amounts")
+        column = connection.execute("select amount from amounts order by id").fetchall()
+    return typed, [value for (value,) in column]
+
+
+@pytest.mark.parametrize(
+    ("values", "reading", "numbers"),
+    [
+        (["$1,234.50", "$20.00", "($5.00)", "-$7.25"], "dot", [1234.5, 20.0, -5.0, -7.25]),
+        (["1.234,50 €", "20,00 €", "-5,00 €"], "comma", [1234.5, 20.0, -5.0]),
+        (["£12", "£1,200", "£0.50"], "dot", [12.0, 1200.0, 0.5]),
+    ],
+)
+def test_amounts_written_for_people_are_read_as_numbers(
+    tmp_path: Path, values: list[str], reading: str, numbers: list[float]
+) -> None:
+    typed, column = typed_amounts(tmp_path, values)
+    assert typed == {"amount": reading}
+    assert column == numbers
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1,234", "5,678"],  # a thousand and more, or one and a bit: the data does not say
+        ["$5.00", "n/a"],  # not every value is an amount
+        ["007", "012"],  # ids with leading zeros
+        ["A-1", "B-2"],
+    ],
+)
+def test_text_that_is_not_plainly_an_amount_stays_text(tmp_path: Path, values: list[str]) -> None:
+    typed, column = typed_amounts(tmp_path, values)
+    assert typed == {}
+    assert column == values
+
+
+def test_a_mapping_reads_money_columns_of_an_export_without_converting_them(
+    settings: Settings,
+) -> None:
+    body = 'customer,day,amount\na1,2024-01-02,"$1,234.50"\nb2,2024-01-05,"($20.00)"\n'
+    mapping = shop("shop.csv", orders="1")
+    mapping["tables"]["payments"] = {
+        "from": "shop",
+        "columns": {
+            "payment_id": "customer || day",
+            "account_id": "customer",
+            "attempted_at": "day",
+            "amount": "amount",
+            "status": "'succeeded'",
+        },
+    }
+    path = write(settings, {"shop.csv": body.encode()}, mapping)
+    import_mapping(read_mapping(path, settings), settings)
+    assert rows(settings, "select account_id, amount from payments order by 1") == [
+        ("a1", 1234.5),
+        ("b2", -20.0),
+    ]

@@ -1,0 +1,190 @@
+"""Values as exports write them, which DuckDB's CSV sniffer leaves as text: dates such as
+`12/1/2010 8:26` or `Mar 17, 2011`, amounts such as `$1,234.50`, `(5.00)` or `1.234,50 €`.
+A text column is typed when exactly one reading fits every value (`parse`); otherwise it
+stays text and the mapping converts it, as the import's problems then say."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import duckdb
+from pandas.tseries.api import guess_datetime_format
+
+from pipeline.ingest.safety import quote_identifier as quote
+
+# Distinct values of a text column from which its date format is guessed.
+SAMPLE = 20
+CURRENCY = "$€£¥"
+# An amount with its decimal point a dot or a comma: an optional sign or parentheses, a
+# currency symbol before or after, digits grouped in thousands by the other mark, or not.
+_SIGN = rf"\(?\s*[-+]?\s*[{CURRENCY}]?\s*[-+]?"
+_END = rf"\s*[{CURRENCY}]?\s*\)?"
+AMOUNTS = {
+    "dot": _SIGN + r"(\d{1,3}(,\d{3})+|\d+)(\.\d+)?" + _END,
+    "comma": _SIGN + r"(\d{1,3}(\.\d{3})+|\d+)(,\d+)?" + _END,
+}
+# What makes text an amount rather than a number the sniffer would have typed: a currency
+# symbol, a thousands mark, or parentheses for a negative.
+AMOUNT_MARK = rf"[{CURRENCY}()]|\d[,.]\d{{3}}(\D|$)"
+
+
+def parse(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Type the text columns of `table` that hold dates or amounts as exports write them;
+    {column: the format or reading used}, for those typed (`parse_dates`, `parse_amounts`)."""
+    return {**parse_dates(connection, table), **parse_amounts(connection, table)}
+
+
+def parse_dates(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Type the text columns of `table` that hold dates in one format the CSV sniffer does not
+    know (exports write `12/1/2010 8:26` or `Mar 17, 2011`); {column: format} of those typed.
+
+    A column is typed only when one format reads every value and no other format that reads
+    every value gives other dates: `3/4/2011` throughout, which is either March or April, stays
+    text (the mapping converts it, with the format the data means). Formats are guessed from
+    sampled values by pandas' `guess_datetime_format`, month first and day first.
+    """
+    typed = {}
+    for name, kind in zip(*_columns(connection, table), strict=True):
+        if kind != "VARCHAR":
+            continue
+        column = quote(name)
+        sample = [
+            str(row[0]).strip()
+            for row in connection.execute(
+                f"select distinct {column} from {quote(table)} where {column} is not null "
+                f"limit {SAMPLE}"
+            ).fetchall()
+        ]
+        formats = _date_formats(sample)
+        if not formats:
+            continue
+        counts = connection.execute(
+            "select "
+            + ", ".join(
+                f"count(*) filter (where {column} is not null and "
+                f"try_strptime(trim({column}), ${i + 1}) is null)"
+                for i in range(len(formats))
+            )
+            + f" from {quote(table)}",
+            formats,
+        ).fetchall()
+        fits = [fmt for fmt, failed in zip(formats, counts[0], strict=True) if failed == 0]
+        if not fits or not _same_dates(connection, table, column, fits):
+            continue
+        chosen = fits[0]
+        typed_as = "timestamp" if re.search(r"%[HIMSp]", chosen) else "date"
+        connection.execute(
+            f"alter table {quote(table)} alter {column} set data type {typed_as} "
+            f"using strptime(trim({column}), {_literal(chosen)})"  # ALTER takes no parameters
+        )
+        typed[name] = chosen
+    return typed
+
+
+def _literal(value: str) -> str:
+    """A SQL string literal of `value`."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> tuple[list[str], list[str]]:
+    relation = connection.table(quote(table))
+    return list(relation.columns), [str(kind) for kind in relation.types]
+
+
+def _date_formats(sample: list[str]) -> list[str]:
+    """The formats (month first, then day first) that pandas guesses for every sampled value
+    alike; none when a value looks like no date or the formats have no separators (an id of
+    eight digits is not %Y%m%d)."""
+    if not sample:
+        return []
+    found: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns when day first does not apply
+        for dayfirst in (False, True):
+            guesses = {guess_datetime_format(value, dayfirst=dayfirst) for value in sample}
+            if len(guesses) == 1 and None not in guesses:
+                (fmt,) = guesses
+                if fmt is not None and re.search(r"[/.\- ,]", fmt) and fmt not in found:
+                    found.append(fmt)
+    return found
+
+
+def _same_dates(
+    connection: duckdb.DuckDBPyConnection, table: str, column: str, formats: list[str]
+) -> bool:
+    """Whether every format reads every value as the same date (else the data is ambiguous)."""
+    first = f"try_strptime(trim({column}), $1)"
+    for i in range(1, len(formats)):
+        differ = connection.execute(
+            f"select count(*) from {quote(table)} "
+            f"where {first} is distinct from try_strptime(trim({column}), $2)",
+            [formats[0], formats[i]],
+        ).fetchall()
+        if differ[0][0]:
+            return False
+    return True
+
+
+def parse_amounts(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Type as DOUBLE the text columns of `table` whose every value is an amount written for
+    people (`$1,234.50`, `(5.00)` for -5, `1.234,50 €`); {column: "dot" or "comma" decimal}.
+
+    Only when one reading fits: `1,234` alone could be either, so a column of such values
+    stays text; a column needs one value with a currency symbol, thousands mark or
+    parentheses (plain numbers the sniffer types itself, and ids such as `007` stay text:
+    no value may start with a zero followed by a digit).
+    """
+    typed = {}
+    for name, kind in zip(*_columns(connection, table), strict=True):
+        if kind != "VARCHAR":
+            continue
+        column, source = quote(name), quote(table)
+        value = f"trim({column})"
+        row = connection.execute(
+            f"select count(*) filter (where regexp_matches({value}, $mark)), "
+            f"count(*) filter (where regexp_matches({value}, '^[-+(]?0[0-9]')), "
+            + ", ".join(
+                f"count(*) filter (where not regexp_full_match({value}, ${reading}))"
+                for reading in AMOUNTS
+            )
+            + f" from {source} where {column} is not null and {value} <> ''",
+            {"mark": AMOUNT_MARK, **AMOUNTS},
+        ).fetchall()
+        marked, leading_zero, *misfits = row[0]
+        if not marked or leading_zero:
+            continue
+        fits = [reading for reading, count in zip(AMOUNTS, misfits, strict=True) if not count]
+        if len(fits) != 1 and not (fits and _same_amounts(connection, table, column)):
+            continue
+        reading = fits[0]
+        connection.execute(
+            f"alter table {source} alter {column} set data type double "
+            f"using {_amount(value, reading)}"
+        )
+        typed[name] = reading
+    return typed
+
+
+def _amount(value: str, reading: str) -> str:
+    """SQL of the number an amount `value` (SQL) holds, read with `reading`'s decimal mark."""
+    digits = "[^0-9.]" if reading == "dot" else "[^0-9,]"
+    number = f"regexp_replace({value}, '{digits}', '', 'g')"
+    if reading == "comma":
+        number = f"replace({number}, ',', '.')"
+    negative = f"(starts_with({value}, '(') or contains({value}, '-'))"
+    return (
+        f"case when {value} = '' then null "
+        f"else (case when {negative} then -1 else 1 end) * cast({number} as double) end"
+    )
+
+
+def _same_amounts(connection: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    """Whether both readings give every value the same number (no value has a mark that
+    one reading takes for thousands and the other for a decimal point)."""
+    value = f"trim({column})"
+    differ = connection.execute(
+        f"select count(*) from {quote(table)} where {column} is not null and {value} <> '' "
+        f"and {_amount(value, 'dot')} is distinct from {_amount(value, 'comma')}"
+    ).fetchall()
+    return differ[0][0] == 0
