@@ -28,6 +28,17 @@ VOLUME_MIN_ABSOLUTE = 5.0
 # reported but do not alarm on their own: real events (a price change, a campaign) cause
 # bursts, and duplicated loads fail the unique tests on the staging ids.
 VOLUME_MIN_DAYS = 3
+# A day an event source is below its range counts toward that alarm only when the other
+# event sources did not fall alike. Its rows relative to theirs (usage rows per payment, say)
+# hold through seasons and holidays, when the whole business is quieter; one broken feed
+# moves that ratio by as much as its own drop, at least VOLUME_MIN_RELATIVE (the range's
+# narrowest half-width). So a below day counts only when the source's share of the day's
+# event rows is below its usual share on that weekday (the median ratio over the days before
+# the recent window) both by more than VOLUME_ALIKE and significantly (one-sided binomial
+# test at VOLUME_ALIKE_P: a few dozen rows a day are noisy). A day on which every event
+# source has no rows (the business was closed) does not count either.
+VOLUME_ALIKE = VOLUME_MIN_RELATIVE / 2
+VOLUME_ALIKE_P = 0.001
 # Entity tables hold one row per customer, dated by the day the customer joined: they stop
 # growing whenever no new customers come (a single cohort, paused acquisition), and that is a
 # fact about the business, not an outage. So an entity table that is stale, or below its
@@ -177,8 +188,10 @@ def volume_checks(volume: pd.DataFrame, flowing: list[str] | None = None) -> lis
     for source, days in recent.groupby("source_table", sort=True):
         below = days[days["status"] == "below"]
         above = days[days["status"] == "above"]
-        low = len(below) >= VOLUME_MIN_DAYS
         entity = source in ENTITY_SOURCES
+        alike = set() if entity else fell_alike(volume, str(source), below["day"])
+        counted = below[~below["day"].isin(alike)]
+        low = len(counted) >= VOLUME_MIN_DAYS
         fired = low and not (entity and flowing)
         if len(below):
             observed, expected = below["row_count"].median(), below["expected_rows"].median()
@@ -190,6 +203,12 @@ def volume_checks(volume: pd.DataFrame, flowing: list[str] | None = None) -> lis
             detail = f"within its learned range on all {len(days)} recent days"
         if len(above):
             detail += f"; above it on {len(above)} day(s) (reported, not an alarm)"
+        if alike:
+            others = ", ".join(sorted(_event_sources(volume) - {str(source)}))
+            detail += (
+                f"; on {len(alike)} of those days {others} fell alike (reported, not an alarm: "
+                "the business was quieter, not the feed)"
+            )
         if low and entity:
             detail += _entity_note(str(source), flowing)
         checks.append(
@@ -197,14 +216,51 @@ def volume_checks(volume: pd.DataFrame, flowing: list[str] | None = None) -> lis
                 "volume",
                 str(source),
                 "",
-                len(below),
+                len(counted),
                 VOLUME_MIN_DAYS,
                 fired,
                 f"{source}: rows per day {detail}",
-                below["day"].min() if fired else None,
+                counted["day"].min() if fired else None,
             )
         )
     return checks
+
+
+def _event_sources(volume: pd.DataFrame) -> set[str]:
+    return {str(s) for s in volume["source_table"].unique() if s not in ENTITY_SOURCES}
+
+
+def fell_alike(volume: pd.DataFrame, source: str, days: pd.Series) -> set[Any]:
+    """Which of `days` (below days of event source `source`) the other event sources fell
+    alike on (see VOLUME_ALIKE); empty when there is no other event source to compare."""
+    events = volume[volume["source_table"].isin(_event_sources(volume))]
+    if events["source_table"].nunique() < 2 or days.empty:
+        return set()
+    counts = events.pivot_table(
+        index="day", columns="source_table", values="row_count", aggfunc="sum", fill_value=0
+    )
+    mine = counts[source]
+    others = counts.drop(columns=[source]).sum(axis=1)
+    ratio = (mine / others.where(others > 0)).astype(float)
+    weekday = pd.to_datetime(pd.Series(counts.index, index=counts.index)).dt.day_of_week
+    before_days = volume.loc[volume["time_window"] == "before", "day"]
+    usual = ratio[ratio.index.isin(before_days)].groupby(weekday).median()
+    alike = set()
+    for day_ in days:
+        if day_ not in counts.index:
+            continue
+        if mine[day_] == 0 and others[day_] == 0:  # every feed empty: the business was closed
+            alike.add(day_)
+            continue
+        typical = float(usual.get(weekday[day_], float("nan")))
+        if not typical > 0 or others[day_] == 0:
+            continue  # nothing to compare with: the day counts
+        rows, total = int(mine[day_]), int(mine[day_] + others[day_])
+        share = typical / (1 + typical)
+        fell = ratio[day_] < (1 - VOLUME_ALIKE) * typical
+        if not (fell and binomtest(rows, total, share, "less").pvalue < VOLUME_ALIKE_P):
+            alike.add(day_)
+    return alike
 
 
 def expected_new_share(row: Mapping[str, Any]) -> float:

@@ -181,6 +181,56 @@ def test_volume_alarms_after_three_days_below_range_but_not_for_days_above() -> 
     assert "median 500 vs 1,000 expected" in result.loc[result["fired"], "message"].item()
 
 
+def two_feeds(
+    usage: list[float], payments: list[float], usual: tuple[float, float] = (400.0, 100.0)
+) -> pd.DataFrame:
+    """Four weeks of usage_daily and payments before the recent window (`usual` rows a day),
+    then the recent days given; a day under 3/4 of its usual rows is below its range."""
+    before = pd.date_range("2026-06-03", periods=28, freq="D")
+    recent = pd.date_range(before[-1] + pd.Timedelta(days=1), periods=len(usage), freq="D")
+    frames = []
+    for name, level, values in zip(
+        ("usage_daily", "payments"), usual, (usage, payments), strict=True
+    ):
+        rows = [level] * len(before) + list(values)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source_table": name,
+                    "day": list(before) + list(recent),
+                    "row_count": rows,
+                    "expected_rows": level,
+                    "status": ["below" if r < 0.75 * level else "in range" for r in rows],
+                    "time_window": ["before"] * len(before) + ["recent"] * len(recent),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_drop_every_feed_shares_is_the_business_not_the_data() -> None:
+    # A season: usage and payments both halve for a week; a holiday: nothing at all.
+    quieter = two_feeds([200.0] * 7 + [0.0] * 3, [50.0] * 7 + [0.0] * 3)
+    result = checks(volume=quieter)
+    assert fired(result) == []
+    usage = by_source(result, "volume").loc["usage_daily"]
+    assert "on 10 of those days payments fell alike" in usage["message"]
+    # A small shop (40 and 10 rows a day): 15 usage rows beside 6 payments is a ratio 37%
+    # under its usual 4, yet well within chance at those counts, so it is alike too.
+    small = two_feeds([15.0] * 5, [6.0] * 5, usual=(40.0, 10.0))
+    assert fired(checks(volume=small)) == []
+
+
+def test_a_drop_in_one_feed_while_the_others_flow_is_the_data() -> None:
+    # A tracker losing half the usage records, then the newest days missing altogether.
+    lost = two_feeds([200.0] * 7 + [0.0] * 3, [100.0] * 10)
+    result = checks(volume=lost)
+    assert fired(result) == ["volume"]
+    assert by_source(result, "volume").loc["usage_daily", "value"] == 10
+    late = checks(volume=two_feeds([400.0] * 7 + [0.0] * 3, [100.0] * 10))
+    assert fired(late) == ["volume"]
+
+
 def test_nulls_alarm_only_in_a_column_that_was_complete() -> None:
     assert fired(checks(columns=column(null_rate_recent=0.2))) == ["null_rate"]
     assert fired(checks(columns=column(null_rate_recent=0.03))) == []
