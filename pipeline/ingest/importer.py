@@ -69,7 +69,12 @@ def _open_source(
             exports.parse(connection, _view(name))
         elif source.format == "spreadsheet":
             columns = spreadsheets.load(
-                connection, _view(name), source.path, sheet=source.sheet, header=source.header
+                connection,
+                _view(name),
+                source.path,
+                sheet=source.sheet,
+                header=source.header,
+                max_mb=settings.max_file_mb,
             )
             exports.parse(connection, _view(name))
         else:

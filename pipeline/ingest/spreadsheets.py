@@ -11,6 +11,7 @@ reads it; dates written as text are then typed like a text file's (pipeline/inge
 from __future__ import annotations
 
 import itertools
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,25 @@ def sheet_names(path: Path) -> list[str]:
         ) from None
 
 
+def check_expanded(path: Path, max_mb: float) -> None:
+    """Refuse a workbook whose compressed parts (.xlsx and .ods are zip files) expand past
+    `max_mb`, the limit a file may hold (BATON_MAX_FILE_MB): a few kilobytes of zip can
+    expand to gigabytes, and a sheet is read into memory whole."""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as error:
+        raise SheetError(f"{path.name} could not be opened ({_first_line(error)}).") from None
+    if expanded > max_mb * 1_000_000:
+        raise SheetError(
+            f"{path.name} expands to {expanded / 1_000_000:,.0f} MB of sheet data, over the "
+            f"{max_mb:,.0f} MB a file may hold (BATON_MAX_FILE_MB). Save the sheet as CSV or "
+            "Parquet, or raise the limit."
+        )
+
+
 def load(
     connection: duckdb.DuckDBPyConnection,
     table: str,
@@ -43,6 +63,7 @@ def load(
     *,
     sheet: str | None,
     header: bool,
+    max_mb: float,
     limit: int | None = None,
 ) -> list[str]:
     """Read `sheet` (default: the first) of `path` into a new `table`; its column names.
@@ -51,8 +72,10 @@ def load(
     true/false), else text, whole numbers written without ".0" (invoice numbers that are
     numbers except "C536379"; ids typed as text keep their leading zeros). Empty cells are
     missing values. Without a header the columns are named as DuckDB names a text file's
-    (column0, ...). Raises SheetError for a file that is no spreadsheet or a missing sheet.
+    (column0, ...). Raises SheetError for a file that is no spreadsheet, a missing sheet, or
+    one that expands past `max_mb` (check_expanded).
     """
+    check_expanded(path, max_mb)
     names = sheet_names(path)
     if not names:
         raise SheetError(f"{path.name} has no sheets.")

@@ -128,7 +128,15 @@ def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFram
             exports.parse(connection, "preview")
             relation = connection.table("preview")
         elif path.suffix.lower() in spreadsheets.SUFFIXES:
-            spreadsheets.load(connection, "preview", path, sheet=None, header=True, limit=rows)
+            spreadsheets.load(
+                connection,
+                "preview",
+                path,
+                sheet=None,
+                header=True,
+                max_mb=settings.max_file_mb,
+                limit=rows,
+            )
             exports.parse(connection, "preview")
             relation = connection.table("preview")
         else:

@@ -193,3 +193,21 @@ def test_a_workbook_upload_is_accepted_and_previewed_with_its_types(settings: Se
         "Amount": "DOUBLE",
     }
     assert frame["Invoice"].tolist()[:3] == ["536365", "536366", "C536379"]
+
+
+def test_a_workbook_that_expands_past_the_file_limit_is_refused_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    # A zip bomb in miniature: a sheet of 2 MB that compresses to a few kilobytes.
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = Settings(home=tmp_path / "home", data_dirs=(data.resolve(),), max_file_mb=1.0)
+    settings.ensure()
+    big = [tuple(HEADER)] + [(536365, "17850", datetime(2010, 12, 1), 0.0)] * 20_000
+    workbook(data / "orders.xlsx", {"Orders": big})
+    assert (data / "orders.xlsx").stat().st_size < 1_000_000
+    problems = validate_mapping(
+        read_mapping(write_mapping(settings, orders_mapping("orders.xlsx")), settings), settings
+    )
+    assert [(p.table, p.rule) for p in problems] == [("orders", "unreadable file")]
+    assert "MB of sheet data, over the 1 MB a file may hold" in problems[0].examples[0]
