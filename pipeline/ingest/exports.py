@@ -94,8 +94,9 @@ def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> tuple[list[st
 
 def _date_formats(sample: list[str]) -> list[str]:
     """The formats (month first, then day first) that pandas guesses for every sampled value
-    alike; none when a value looks like no date or the formats have no separators (an id of
-    eight digits is not %Y%m%d)."""
+    alike; none when a value looks like no date, or the format has no year ("10-12" is more
+    likely a range than October 12th) or no separators (an id of eight digits is not
+    %Y%m%d)."""
     if not sample:
         return []
     found: list[str] = []
@@ -105,7 +106,9 @@ def _date_formats(sample: list[str]) -> list[str]:
             guesses = {guess_datetime_format(value, dayfirst=dayfirst) for value in sample}
             if len(guesses) == 1 and None not in guesses:
                 (fmt,) = guesses
-                if fmt is not None and re.search(r"[/.\- ,]", fmt) and fmt not in found:
+                if fmt is None or fmt in found:
+                    continue
+                if re.search(r"%[Yy]", fmt) and re.search(r"[/.\- ,]", fmt):
                     found.append(fmt)
     return found
 
