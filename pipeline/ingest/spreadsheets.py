@@ -82,9 +82,10 @@ def load(
     if sheet is not None and sheet not in names:
         listed = ", ".join(repr(name) for name in names)
         raise SheetError(f"{path.name} has no sheet {sheet!r}; its sheets: {listed}.")
+    chosen = sheet if sheet is not None else names[0]
     try:
         book = CalamineWorkbook.from_path(str(path))
-        cells = book.get_sheet_by_name(sheet if sheet is not None else names[0]).iter_rows()
+        cells = book.get_sheet_by_name(chosen).iter_rows()
         first = next(cells, [])
         width = len(first)
         body = itertools.islice(cells, limit) if limit is not None else cells
@@ -92,6 +93,8 @@ def load(
         rows += list(body)
     except Exception as error:  # a damaged sheet: say which file, never a traceback
         raise SheetError(f"{path.name} could not be read ({_first_line(error)}).") from None
+    if not width:
+        raise SheetError(f"{path.name}: sheet {chosen!r} is empty.")
     columns = _names(first, header, width)
     arrays = [_column([row[i] if i < len(row) else "" for row in rows]) for i in range(width)]
     connection.from_arrow(pa.table(arrays, names=columns)).create(table)
@@ -121,7 +124,10 @@ def _column(cells: list[Any]) -> pa.Array:
     if kinds <= {bool} and kinds:
         return pa.array(values, pa.bool_())
     if kinds and kinds <= {int, float}:
-        if all(value is None or float(value).is_integer() for value in values):
+        whole = (
+            value is None or (float(value).is_integer() and abs(value) < 2**53) for value in values
+        )
+        if all(whole):
             return pa.array([None if v is None else int(v) for v in values], pa.int64())
         return pa.array(values, pa.float64())
     if kinds == {datetime}:

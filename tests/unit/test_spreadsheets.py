@@ -164,6 +164,14 @@ def test_a_sheet_is_chosen_by_name_and_a_missing_one_lists_the_sheets(settings: 
     )
 
 
+def test_an_empty_sheet_is_one_problem_not_a_traceback(settings: Settings) -> None:
+    workbook(settings.data_dirs[0] / "orders.xlsx", {"Orders": []})
+    mapping = orders_mapping("orders.xlsx")
+    problems = validate_mapping(read_mapping(write_mapping(settings, mapping), settings), settings)
+    assert [(p.table, p.rule) for p in problems] == [("orders", "unreadable file")]
+    assert problems[0].examples == ("orders.xlsx: sheet 'Orders' is empty.",)
+
+
 def test_a_file_that_is_no_workbook_is_one_problem_not_a_traceback(settings: Settings) -> None:
     (settings.data_dirs[0] / "orders.xlsx").write_text("Invoice,Customer\n1,2\n")
     mapping = orders_mapping("orders.xlsx")
