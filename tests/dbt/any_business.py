@@ -61,3 +61,17 @@ def mean_auc(path: str | Path) -> pd.Series:
     """Mean walk-forward ROC AUC per method."""
     metrics = queries.backtest_metrics(path)
     return metrics.groupby("method")["roc_auc"].mean()
+
+
+def assert_every_promise(path: str | Path, beats: tuple[str, ...] = ("logistic",)) -> None:
+    """The promises to any business on one build: distinct risks in the top k, a value for
+    every customer with a history, no empty CSV column, no data alarm on clean data, and the
+    model's mean ROC AUC at least that of each baseline in `beats`."""
+    assert distinct_risk_share(path) >= DISTINCT_RISKS
+    assert customers_with_history_but_no_value(path) == 0
+    assert empty_export_columns(path) == []
+    triage = queries.triage(path)
+    assert triage is not None and triage["verdict"] != "data_quality", triage
+    auc = mean_auc(path)
+    for baseline in beats:
+        assert auc["xgboost"] >= auc[baseline], auc

@@ -27,12 +27,17 @@ MONTHS = ["2011-04-01", "2011-05-01", "2011-06-01", "2011-07-01", "2011-08-01"]
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def retail(tmp_path_factory: pytest.TempPathFactory, build) -> Settings:
+def require_dataset() -> None:
+    """Skip without the Online Retail file, except in CI, which must have it."""
     if not DATASET.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{DATASET} is missing in CI")
         pytest.skip(f"{DATASET} is not here (see ../shared/datasets/README.md)")
+
+
+@pytest.fixture(scope="module")
+def retail(tmp_path_factory: pytest.TempPathFactory, build) -> Settings:
+    require_dataset()
     settings = Settings(home=tmp_path_factory.mktemp("retail-home")).ensure()
     import_mapping(load_mapping(MAPPING), settings)
     record = build(settings)
@@ -199,25 +204,14 @@ def test_online_retail_gets_distinct_risks_real_values_its_own_words_and_a_fair_
 ) -> None:
     pointer = warehouse.current(retail)
     assert pointer is not None
-    path = pointer["path"]
-    assert any_business.distinct_risk_share(path) >= any_business.DISTINCT_RISKS
-    assert any_business.customers_with_history_but_no_value(path) == 0
-    assert any_business.empty_export_columns(path) == []
-    triage = queries.triage(path)
-    assert triage is not None and triage["verdict"] != "data_quality", triage
-    auc = any_business.mean_auc(path)
-    assert auc["xgboost"] >= auc["logistic"], auc
-    assert auc["xgboost"] >= auc["bg_nbd"], auc
+    any_business.assert_every_promise(pointer["path"], beats=("logistic", "bg_nbd"))
 
 
 def built_subset(
     tmp_path_factory: pytest.TempPathFactory, build, name: str, where: str
 ) -> Settings:
     """The example mapping with `where` added to every table's filter, imported and built."""
-    if not DATASET.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{DATASET} is missing in CI")
-        pytest.skip(f"{DATASET} is not here (see ../shared/datasets/README.md)")
+    require_dataset()
     mapping = yaml.safe_load(MAPPING.read_text())
     mapping["sources"]["retail"] = str(DATASET)
     for table in mapping["tables"].values():
@@ -244,16 +238,10 @@ def test_a_small_shop_gets_distinct_risks_its_words_and_no_false_data_alarm(
     assert pointer is not None
     path = pointer["path"]
     assert len(queries.at_risk(path)) > 300
-    assert any_business.distinct_risk_share(path) >= any_business.DISTINCT_RISKS
-    assert any_business.customers_with_history_but_no_value(path) == 0
-    assert any_business.empty_export_columns(path) == []
     # New customers from countries never seen before are 1.5% of the recent ones here, as
-    # often as this column's history makes likely: growth, not a broken feed.
-    triage = queries.triage(path)
-    assert triage is not None and triage["verdict"] != "data_quality", triage
-    auc = any_business.mean_auc(path)
-    assert auc["xgboost"] >= auc["logistic"], auc
-    assert auc["xgboost"] >= auc["bg_nbd"], auc  # 0.742 against 0.740, measured 2026-12-07
+    # often as this column's history makes likely: growth, not a broken feed (no data
+    # alarm). The model leads BG/NBD by 0.742 to 0.740 (measured 2026-12-07).
+    any_business.assert_every_promise(path, beats=("logistic", "bg_nbd"))
     with duckdb.connect(path, read_only=True) as connection:
         reasons = " ".join(
             reason
