@@ -217,6 +217,18 @@ def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str]]:
     return list(types), types
 
 
+def words_for(kind: str) -> dict[str, Any]:
+    """An event dataset's noun for one event (`labels: {event: ...}`), so every event count
+    reads in the business's words ("12 orders in the last 30 days")."""
+    if kind != "events":
+        return {}
+    noun = st.text_input(
+        "What is one event here? (a singular noun: order, visit, unit; empty: event)",
+        key="event-noun",
+    ).strip()
+    return {"labels": {"event": noun}} if noun else {}
+
+
 def settings_for(kind: str) -> dict[str, Any]:
     """Churn definition, horizon and capacity, as mapping vars."""
     left, middle, right = st.columns(3)
@@ -311,7 +323,7 @@ else:
     document = flat_mapping(available) if kind == "flat" else events_mapping(available)
     if document is not None:
         st.subheader("Settings")
-        document = {"name": name, **document, "vars": settings_for(kind)}
+        document = {"name": name, **document, **words_for(kind), "vars": settings_for(kind)}
         validate, do_import = st.columns([1, 1])
         if validate.button("Validate", icon=":material/rule:"):
             validate_and_import(document, do_import=False)

@@ -126,3 +126,7 @@ def test_events_mode_offers_a_file_and_dropdowns_per_contract_table(
     app.button[0].click().run()  # Validate: signup_date is required but has no column
     assert not app.exception
     assert "problem(s) found" in app.error[0].value
+    # The business's noun for one event goes into the mapping's labels.
+    app.text_input(key="event-noun").input("order").run()
+    assert not app.exception
+    assert "labels:\n  event: order" in app.code[-1].value
