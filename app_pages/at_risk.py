@@ -14,34 +14,39 @@ if pointer is not None:
     customers = data.work_queue(pointer)
     attributes = words.present_attributes(customers)
     k = int(summary["capacity_k"])
+    cost = ", what that could cost" if terms.has_value else ""
     st.caption(
         f"Customers active on {summary['snapshot_date']}, riskiest first: the chance each "
-        f"leaves within {summary['horizon_days']} days, what that could cost, and the three "
+        f"leaves within {summary['horizon_days']} days{cost}, and the three "
         "facts that raise their risk most (the largest bars on the Why page)."
     )
     low = float(customers["customer_value"].fillna(0).min())
     high = max(float(customers["customer_value"].fillna(0).max()), low + 1)
-    with st.expander("Filter and sort", expanded=False):
+    value_range, order = (low, high), "risk"
+    with st.expander("Filter and sort" if terms.has_value else "Filter", expanded=False):
         columns = st.columns(3)
         chosen = {}
         for i, name in enumerate(attributes):
             options = sorted(customers[name].dropna().unique())
             key = state.within(state.remembered(f"at_risk_{name}", []), options)
             chosen[name] = columns[i].multiselect(md(terms.label(name)), options, key=key)
-        value_range = columns[0].slider(
-            f"{terms.value_label} ({terms.currency})",
-            low,
-            high,
-            key=state.within(state.remembered("at_risk_value", (low, high)), (low, high)),
-            format=f"{terms.symbol}%.0f",
-        )
-        order = columns[1].radio(
-            "Order by",
-            ["risk", "expected_loss"],
-            format_func={"risk": "Risk", "expected_loss": terms.loss_label}.get,
-            horizontal=True,
-            key=state.remembered("at_risk_order", "risk"),
-        )
+        if not attributes and not terms.has_value:
+            st.caption("This data has no customer attributes to filter by.")
+        if terms.has_value:  # data without amounts has no value to filter or order by
+            value_range = columns[0].slider(
+                f"{terms.value_label} ({terms.currency})",
+                low,
+                high,
+                key=state.within(state.remembered("at_risk_value", (low, high)), (low, high)),
+                format=f"{terms.symbol}%.0f",
+            )
+            order = columns[1].radio(
+                "Order by",
+                ["risk", "expected_loss"],
+                format_func={"risk": "Risk", "expected_loss": terms.loss_label}.get,
+                horizontal=True,
+                key=state.remembered("at_risk_order", "risk"),
+            )
     queue = work_queue.QueueFilter(
         segments=tuple(chosen.get("segment", ())),
         plans=tuple(chosen.get("plan", ())),
@@ -61,14 +66,21 @@ if pointer is not None:
     )
     shown = export.export_frame(matching, terms, attributes, top=int(top))
     if shown.empty:
-        st.info(
-            f"No customer matches these filters. Widen the {terms.value_label.lower()} range "
-            "or clear a filter."
-        )
+        widen = "Clear"
+        if terms.has_value:
+            widen = f"Widen the {terms.value_label.lower()} range or clear"
+        st.info(f"No customer matches these filters. {widen} a filter.")
         st.stop()
     left, middle, right = st.columns(3)
     left.metric("Customers shown, of those matching", f"{len(shown):,} of {len(matching):,}")
-    middle.metric(terms.loss_label, terms.money(shown[terms.loss_column].sum()))
+    if terms.has_value:
+        middle.metric(terms.loss_label, terms.money(shown[terms.loss_column].sum()))
+    else:
+        middle.metric(
+            "Expected to leave, of those shown",
+            f"{shown['risk_pct'].sum() / 100:.0f}",
+            help="The sum of their risks: how many of them will leave if nothing is done.",
+        )
     right.metric("Average risk shown", f"{shown['risk_pct'].mean():.0f}%")
     money = f"{terms.symbol}%,.0f"
     st.dataframe(
@@ -81,8 +93,7 @@ if pointer is not None:
         column_order=[
             "customer_name",
             "risk_pct",
-            terms.value_column,
-            terms.loss_column,
+            *([terms.value_column, terms.loss_column] if terms.has_value else []),
             "reason_1",
             "reason_2",
             "reason_3",

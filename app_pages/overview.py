@@ -38,7 +38,10 @@ if pointer is not None:
         f"{top['churn_probability'].sum():.0f}",
         help="The sum of their risks: the number of them who will leave if nothing is done.",
     )
-    money.metric(f"{terms.loss_label}, those {k}", terms.money(top["expected_loss"].sum()))
+    if terms.has_value:
+        money.metric(f"{terms.loss_label}, those {k}", terms.money(top["expected_loss"].sum()))
+    else:  # data without amounts: nothing to count in money
+        money.metric(f"Average risk, those {k}", f"{100 * top['churn_probability'].mean():.0f}%")
     headline = sentences.flagged_and_left(metrics, k)
     if headline is None:
         accuracy.metric(
@@ -90,7 +93,9 @@ if pointer is not None:
     if headline is not None:
         st.markdown(headline)
 
-    # The columns both customer tables of this page show, named the dataset's way.
+    # The columns both customer tables of this page show, named the dataset's way (no value
+    # where the data has no amounts).
+    value_column = ["customer_value"] if terms.has_value else []
     customer_columns = {
         "customer_name": "Customer",
         "risk_pct": st.column_config.ProgressColumn(
@@ -104,7 +109,7 @@ if pointer is not None:
     st.subheader("Who to call first")
     first = top.head(FIRST_CALLS).assign(risk_pct=lambda frame: frame["churn_probability"] * 100)
     st.dataframe(
-        first[["customer_name", "risk_pct", "customer_value", "reason_1"]],
+        first[["customer_name", "risk_pct", *value_column, "reason_1"]],
         hide_index=True,
         width="stretch",
         placeholder="",
@@ -138,7 +143,7 @@ if pointer is not None:
                         "risk_pct",
                         "movement",
                         "change",
-                        "customer_value",
+                        *value_column,
                         "reason_1",
                     ]
                 ],

@@ -153,6 +153,15 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if path is None:
         print("No published build yet: run `python -m pipeline rebuild` first.", file=sys.stderr)
         return 1
+    asks_value = args.min_value is not None or args.max_value is not None
+    if (asks_value or args.sort == "expected_loss") and not queries.dataset_words(path).has_value:
+        print(
+            "This data has no amounts (no payments or revenue column), so customers have no "
+            "value at risk to filter or sort by: drop --min-value, --max-value and "
+            "--sort expected_loss.",
+            file=sys.stderr,
+        )
+        return 2
     queue = work_queue.QueueFilter(
         segments=tuple(args.segment),
         plans=tuple(args.plan),

@@ -4,11 +4,13 @@
     kind, unit, wording and drift rule. A dataset may reword features
     (dbt var `feature_wording`, set by a mapping's `features:`): {name: {label, unit, reason,
     reason_if_missing, description}}, for example "Units bought to date" where events are
-    units. Empty while dbt parses (the graph is read at run time).
+    units. `{horizon}` in a label or reason reads as the churn horizon ("90 days"). Empty
+    while dbt parses (the graph is read at run time).
 #}
 {% macro mart_features() %}
     {%- set features = [] -%}
     {%- set wording = var('feature_wording', {}) -%}
+    {%- set horizon = var('horizon_days') ~ ' days' -%}
     {%- if execute -%}
         {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == 'customer_snapshots' -%}
             {%- for column in node.columns.values() -%}
@@ -28,6 +30,9 @@
                     {%- for key, value in wording.get(column.name, {}).items()
                         if key in ('label', 'unit', 'reason', 'reason_if_missing', 'description') -%}
                         {%- do feature.update({key: value}) -%}
+                    {%- endfor -%}
+                    {%- for key in ('label', 'reason') -%}
+                        {%- do feature.update({key: feature[key].replace('{horizon}', horizon)}) -%}
                     {%- endfor -%}
                     {%- do features.append(feature) -%}
                 {%- endif -%}

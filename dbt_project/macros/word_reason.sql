@@ -9,6 +9,8 @@
       {value}   the value formatted by its unit ($1,234, 45%, 3, 2.5x, -45%)
       {change}  the value as a change: "up $120", "down 45%" (ratio: against 1), "unchanged"
       {s}       "s" unless the value is exactly 1 ("{value} failed payment{s}")
+    ({horizon}, the churn horizon as "90 days", is filled in earlier, by mart_features, in
+    labels too.)
     A missing value uses `reason_if_missing`; a feature without a template reads
     "<label>: <value>".
 

@@ -180,7 +180,8 @@ DOCS_START, DOCS_END = "<!-- rewordable features: start -->", "<!-- rewordable f
 def features_markdown() -> str:
     """Every feature an events mapping can reword, with its default words, as a Markdown table."""
     rows = [
-        "| feature | label | unit | reason (placeholders {value}, {change}, {s}) | when missing |",
+        "| feature | label | unit | reason (placeholders {value}, {change}, {s}, {horizon})"
+        " | when missing |",
         "|---|---|---|---|---|",
     ]
     for name, meta in mart_meta().items():

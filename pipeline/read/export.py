@@ -24,16 +24,19 @@ def neutralize(value: object) -> object:
 
 
 def export_columns(words: DatasetWords, attributes: tuple[str, ...]) -> dict[str, str]:
-    """Column in the export -> column of the at-risk list, in export order."""
+    """Column in the export -> column of the at-risk list, in export order (no value or
+    expected loss where the data has no amounts)."""
+    value = {words.value_column: "customer_value"} if words.has_value else {}
+    loss = {words.loss_column: "expected_loss"} if words.has_value else {}
     return {
         "customer_id": "customer_id",
         "customer_name": "customer_name",
         **{words.attribute_column(name): name for name in attributes},
-        words.value_column: "customer_value",
+        **value,
         "risk_pct": "churn_probability",
         "movement": "movement",
         "risk_change_pts": "change_pts",
-        words.loss_column: "expected_loss",
+        **loss,
         "reason_1": "reason_1",
         "reason_2": "reason_2",
         "reason_3": "reason_3",
@@ -61,8 +64,9 @@ def export_frame(
     columns = export_columns(words, attributes)
     out = pd.DataFrame({name: rows[source] for name, source in columns.items()})
     out["risk_pct"] = (out["risk_pct"] * 100).round(1)
-    out[words.value_column] = out[words.value_column].round(2)
-    out[words.loss_column] = out[words.loss_column].round(2)
+    if words.has_value:
+        out[words.value_column] = out[words.value_column].round(2)
+        out[words.loss_column] = out[words.loss_column].round(2)
     out["snapshot_date"] = pd.to_datetime(out["snapshot_date"]).dt.strftime("%Y-%m-%d")
     text = out.select_dtypes(include=["object", "string"]).columns
     out[text] = out[text].map(neutralize)

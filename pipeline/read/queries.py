@@ -48,7 +48,11 @@ def dataset_words(path: str | Path) -> DatasetWords:
         rows = _frame(path, "select * from dataset_profile").to_dict("records")
     except duckdb.CatalogException:  # a warehouse built before the profile existed
         rows = []
-    return words.from_profile({str(key): value for key, value in rows[0].items()} if rows else None)
+    valued = _frame(path, "select count(*) as n from at_risk_customers where customer_value > 0")
+    return words.from_profile(
+        {str(key): value for key, value in rows[0].items()} if rows else None,
+        has_value=bool(valued["n"].iloc[0]),
+    )
 
 
 def export_list(path: str | Path, rows: pd.DataFrame, top: int | None = None) -> pd.DataFrame:

@@ -13,7 +13,7 @@ METHOD_NAMES = {
     "xgboost": "Baton model",
     "logistic": "Logistic regression",
     "recency": "Days since last activity",
-    "bg_nbd": "Purchase rhythm (BG/NBD)",
+    "bg_nbd": "Rhythm of past activity (BG/NBD)",
 }
 
 

@@ -27,6 +27,9 @@ SYMBOLS = {
     "MXN": "MX$",
 }  # fmt: skip  (the same as dbt_project/macros/value_at_risk.sql currency_symbol)
 MONTHLY_REVENUE, EXPECTED_SPEND = "monthly_revenue", "expected_spend"
+# Data with no amounts (a clickstream, a customer file without revenue): nothing is at risk
+# in money, so no page or export shows a value, an expected loss or a currency.
+NO_VALUE = "none"
 
 
 def _snake(text: str) -> str:
@@ -51,6 +54,11 @@ class DatasetWords:
     def symbol(self) -> str:
         """The currency's symbol ("$"), or its code and a space ("CHF ")."""
         return SYMBOLS.get(self.currency, f"{self.currency} ")
+
+    @property
+    def has_value(self) -> bool:
+        """Whether the data has amounts, so customers have a value at risk."""
+        return self.value_kind != NO_VALUE
 
     @property
     def value_label(self) -> str:
@@ -94,14 +102,16 @@ class DatasetWords:
         return _snake(self.label(attribute))
 
 
-def from_profile(row: dict[str, Any] | None) -> DatasetWords:
-    """The words of a `dataset_profile` row (defaults for a build made before it existed)."""
+def from_profile(row: dict[str, Any] | None, has_value: bool = True) -> DatasetWords:
+    """The words of a `dataset_profile` row (defaults for a build made before it existed);
+    `has_value`: whether any customer has a positive value at risk (else the data has no
+    amounts, and its words have no value, loss or currency)."""
     if not row:
-        return DatasetWords()
+        return DatasetWords() if has_value else DatasetWords(value_kind=NO_VALUE)
     return DatasetWords(
         churn_definition=str(row["churn_definition"]),
         horizon_days=int(row["horizon_days"]),
-        value_kind=str(row["value_kind"]),
+        value_kind=str(row["value_kind"]) if has_value else NO_VALUE,
         currency=str(row["currency"]).upper(),
         expected_every_days=int(row.get("data_expected_every_days") or 7),
         labels={name: str(row[f"{name}_label"]) for name in ATTRIBUTES},

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline import history, warehouse
 from pipeline.read import export, queries, sentences
 from pipeline.settings import Settings
+from tests.support import edit_serving
 from ui import charts
 
 PAGES = {
@@ -433,3 +434,29 @@ def test_a_filter_that_matches_nobody_says_so_and_how_to_widen_it(
     ]
     assert not at.dataframe
     assert not at.get("download_button")
+
+
+def test_data_without_amounts_shows_no_value_loss_or_money_filter(
+    open_page: OpenPage, home_copy: Path, use_home: Callable[[Path], Path]
+) -> None:
+    # A clickstream or a customer file without revenue: no customer has a value at risk
+    # (tests/dbt/test_online_retail.py builds such data; here the list is made so).
+    home = use_home(home_copy)
+    edit_serving(
+        Settings(home=home), "update at_risk_customers set customer_value = 0, expected_loss = 0"
+    )
+
+    at = open_page()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert "Expected to leave, of those shown" in labels
+    assert not [label for label in labels if "revenue" in label.lower()], labels
+    assert not at.slider and not at.radio  # no value range, no order by expected loss
+    shown = at.dataframe[0].value
+    assert not [column for column in shown.columns if "revenue" in column], list(shown.columns)
+
+    overview = at.switch_page("app_pages/overview.py").run()
+    assert not overview.exception and overview.title[0].value == "Overview"
+    labels = [m.label for m in overview.metric]
+    assert not [label for label in labels if "revenue" in label.lower()], labels
+    assert "customer_value" not in overview.dataframe[0].value.columns

@@ -19,6 +19,7 @@ from pipeline.ingest.mapping import load_mapping
 from pipeline.read import queries
 from pipeline.settings import ROOT, Settings
 from tests.dbt import any_business
+from tests.support import pipeline_cli
 
 MAPPING = ROOT / "examples" / "online_retail.yml"
 DATASET = (ROOT / ".." / "shared" / "datasets" / "online_retail.parquet").resolve()
@@ -208,12 +209,19 @@ def test_online_retail_gets_distinct_risks_real_values_its_own_words_and_a_fair_
 
 
 def built_subset(
-    tmp_path_factory: pytest.TempPathFactory, build, name: str, where: str
+    tmp_path_factory: pytest.TempPathFactory,
+    build,
+    name: str,
+    where: str = "true",
+    without: tuple[str, ...] = (),
 ) -> Settings:
-    """The example mapping with `where` added to every table's filter, imported and built."""
+    """The example mapping with `where` added to every table's filter and the tables in
+    `without` left out, imported and built."""
     require_dataset()
     mapping = yaml.safe_load(MAPPING.read_text())
     mapping["sources"]["retail"] = str(DATASET)
+    for table in without:
+        del mapping["tables"][table]
     for table in mapping["tables"].values():
         table["where"] = f"({table['where']}) and {where}"
     folder = tmp_path_factory.mktemp(name)
@@ -262,3 +270,36 @@ def test_a_history_that_ends_in_spring_is_healthy_through_the_season_and_easter(
     assert pointer is not None
     triage = queries.triage(pointer["path"])
     assert triage is not None and triage["verdict"] != "data_quality", triage
+
+
+def test_a_history_without_amounts_has_no_value_at_risk_anywhere(
+    tmp_path_factory: pytest.TempPathFactory, build
+) -> None:
+    # The same shop's purchase days with no payments (a clickstream, a loyalty app's visits):
+    # nothing is at risk in money, so no column, metric or order speaks of it.
+    visits = built_subset(tmp_path_factory, build, "no-amounts", without=("payments",))
+    pointer = warehouse.current(visits)
+    assert pointer is not None
+    path = pointer["path"]
+    terms = queries.dataset_words(path)
+    assert not terms.has_value
+    header = any_business.export_header(path)
+    assert not [column for column in header if "spend" in column or "gbp" in column], header
+    assert any_business.empty_export_columns(path) == []
+    triage = queries.triage(path)
+    assert triage is not None and triage["verdict"] != "data_quality", triage
+    with duckdb.connect(path, read_only=True) as connection:
+        reasons = " ".join(
+            reason
+            for (reason,) in connection.execute(
+                "select distinct reason from customer_explanations where reason is not null"
+            ).fetchall()
+        )
+    # The rhythm model's words fit any business and name the horizon.
+    assert "within 90 days" in reasons and "purchase" not in reasons, reasons[:500]
+    out = visits.home / "by-loss.csv"
+    refused = pipeline_cli(
+        visits.home, "export-at-risk", "--out", str(out), "--sort", "expected_loss"
+    )
+    assert refused.returncode == 2 and "no amounts" in refused.stderr, refused.stderr
+    assert not out.exists()

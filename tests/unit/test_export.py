@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.read.export import export_columns, file_name, neutralize, to_csv_bytes
 from pipeline.read.export import export_frame as export_with_words
-from pipeline.read.words import ATTRIBUTES, DatasetWords
+from pipeline.read.words import ATTRIBUTES, DatasetWords, from_profile
 
 WORDS = DatasetWords()  # a contractual book in USD, attributes named as in the contract
 
@@ -142,6 +142,14 @@ def test_export_keeps_order_and_top_k_rows_with_the_documented_header() -> None:
     data = to_csv_bytes(frame)
     assert data.count(b"\r\n") == 1 + 3  # RFC 4180 line ends: header and three rows
     assert len(read_csv(data)) == 1 + 3
+
+
+def test_data_without_amounts_exports_no_value_loss_or_currency_column() -> None:
+    words = from_profile(None, has_value=False)
+    frame = export_with_words(at_risk_rows(["a", "b"]), words, ATTRIBUTES)
+    money = {"monthly_revenue_usd", "expected_revenue_loss_usd"}
+    assert list(frame.columns) == [column for column in HEADER if column not in money]
+    assert frame.loc[0, "risk_pct"] == pytest.approx(98.8)
 
 
 def test_export_carries_each_customers_movement_and_risk_change_in_points() -> None:
