@@ -113,7 +113,9 @@ def bar_height(bars: int, per_bar: int) -> int:
 
 
 def importance_bars(importance: pd.DataFrame, top: int = 15) -> alt.Chart:
-    """Horizontal bars of the average points of risk each factor is worth, by plain name."""
+    """Horizontal bars of the average points of risk each factor is worth, by plain name:
+    the `top` largest of the factors that move some customer's risk (pipeline.read.queries
+    feature_importance leaves out those that move nobody's)."""
     return (
         alt.Chart(importance.head(top))
         .mark_bar(color="#2563eb")

@@ -86,8 +86,13 @@ def reliability(path: str | Path) -> pd.DataFrame:
 
 
 def feature_importance(path: str | Path) -> pd.DataFrame:
-    """Mean |SHAP| and mean |points of risk| per feature, with plain names, largest first."""
-    return _frame(path, "select * from feature_importance order by mean_abs_points desc")
+    """Mean |SHAP| and mean |points of risk| per feature, with plain names, largest first;
+    only features that move some customer's score (one the trees never split on, such as a
+    count from a table the data lacks, is zero for everyone and says nothing)."""
+    return _frame(
+        path,
+        "select * from feature_importance where mean_abs_shap > 1e-9 order by mean_abs_points desc",
+    )
 
 
 def customer_explanation(path: str | Path, customer_id: str) -> pd.DataFrame:

@@ -297,6 +297,9 @@ def test_a_history_without_amounts_has_no_value_at_risk_anywhere(
         )
     # The rhythm model's words fit any business and name the horizon.
     assert "within 90 days" in reasons and "purchase" not in reasons, reasons[:500]
+    # Factors from the payments the data lacks move nobody's risk: the Why page leaves them out.
+    factors = " ".join(queries.feature_importance(path)["label"]).lower()
+    assert "paid" not in factors and "payment" not in factors, factors
     out = visits.home / "by-loss.csv"
     refused = pipeline_cli(
         visits.home, "export-at-risk", "--out", str(out), "--sort", "expected_loss"
