@@ -30,7 +30,7 @@ KINDS = {
 def upload_files() -> None:
     """Store what the user uploads (sanitized names under BATON_HOME/uploads)."""
     files = st.file_uploader(
-        "Text (CSV, TSV, TXT, DAT) or Parquet files",
+        "Text (CSV, TSV, TXT, DAT), spreadsheet (XLSX, XLS, ODS), JSON or Parquet files",
         type=[suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES],
         accept_multiple_files=True,
         help="Delimiters are detected: commas, semicolons, tabs, pipes or runs of spaces.",
@@ -209,7 +209,7 @@ def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str]]:
         st.error(
             md(
                 f"{upload.name} could not be read: {str(error).splitlines()[0]} Check that it is "
-                "a delimited text file, a spreadsheet or a Parquet file, or upload it again."
+                "a delimited text file, a spreadsheet, JSON or a Parquet file, or upload it again."
             )
         )
         return None, {}
@@ -313,7 +313,8 @@ upload_files()
 available = uploads.list_uploads(data.settings())
 if not available:
     st.info(
-        "Upload a text (CSV, TSV, TXT, DAT), spreadsheet (XLSX, XLS, ODS) or Parquet file to start."
+        "Upload a text (CSV, TSV, TXT, DAT), spreadsheet (XLSX, XLS, ODS), JSON (one object per "
+        "line, or an array) or Parquet file to start."
     )
 else:
     kind = st.radio(

@@ -19,7 +19,7 @@ from pipeline import dataset, history
 from pipeline.access import Actor, require_operator
 from pipeline.build.lock import build_lock
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, Table
-from pipeline.ingest import bounds, exports, limits, spreadsheets, text, validation
+from pipeline.ingest import bounds, exports, json_files, limits, spreadsheets, text, validation
 from pipeline.ingest.mapping import Mapping, MappingError, Source, TableMapping
 from pipeline.ingest.safety import column_references, lock_down
 from pipeline.ingest.safety import quote_identifier as q
@@ -30,6 +30,10 @@ from pipeline.settings import Settings
 SHEET_HINT = (
     "Name the sheet with `sheet:` (default: the first), or save the sheet as CSV and map that."
 )
+JSON_HINT = "JSON sources hold one object per line (JSON Lines) or one array of objects."
+# Source formats read into a table of the import's database (typed there, pipeline.ingest.
+# exports); Parquet and DuckDB sources are views of their files.
+COPIED = ("text", "spreadsheet", "json")
 
 
 def _open_source(
@@ -77,11 +81,14 @@ def _open_source(
                 max_mb=settings.max_file_mb,
             )
             exports.parse(connection, _view(name))
+        elif source.format == "json":
+            columns = json_files.load(connection, _view(name), source.path)
+            exports.parse(connection, _view(name))
         else:
             relation = connection.sql(
                 "select * from read_parquet($path)", params={"path": str(source.path)}
             )
-        if source.format not in ("text", "spreadsheet"):
+        if source.format not in COPIED:
             columns = list(relation.columns)
             relation.create_view(_view(name))
     except text.RaggedLinesError as error:
@@ -108,7 +115,8 @@ def _open_source(
                 "unreadable file",
                 0,
                 (_first_line(error),),
-                f"{source.path.name} could not be read as {source.format}.",
+                f"{source.path.name} could not be read as {source.format}."
+                + (f" {JSON_HINT}" if source.format == "json" else ""),
             )
         ], None
     if source.format == "text":
@@ -310,7 +318,7 @@ def _stage(
     for name in [*staged.values()]:
         connection.execute(f"drop table {q(name)}")
     for name, source in mapping.sources.items():
-        kind = "table" if source.format in ("text", "spreadsheet") else "view"
+        kind = "table" if source.format in COPIED else "view"
         connection.execute(f"drop {kind} if exists {q(_view(name))}")
         if source.format == "duckdb":
             connection.execute(f"detach {q('src_' + name)}")

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, RESERVED_FEATURE_NAMES, TABLES, Table
-from pipeline.ingest import spreadsheets, text, validation
+from pipeline.ingest import json_files, spreadsheets, text, validation
 from pipeline.ingest.safety import (
     MAX_MAPPING_BYTES,
     UnsafeExpressionError,
@@ -50,6 +50,7 @@ KINDS = ("events", "flat")
 FILE_SUFFIXES = {
     **dict.fromkeys(text.TEXT_SUFFIXES, "text"),
     **dict.fromkeys(spreadsheets.SUFFIXES, "spreadsheet"),
+    **dict.fromkeys(json_files.SUFFIXES, "json"),
     ".parquet": "parquet",
     ".pq": "parquet",
     ".duckdb": "duckdb",
@@ -250,7 +251,8 @@ def _read_source(
             where,
             "unsupported file",
             f"{path.name}: use a delimited text file ({', '.join(text.TEXT_SUFFIXES)}), a "
-            f"spreadsheet ({', '.join(spreadsheets.SUFFIXES)}), a .parquet file, or a .duckdb "
+            f"spreadsheet ({', '.join(spreadsheets.SUFFIXES)}), JSON "
+            f"({', '.join(json_files.SUFFIXES)}), a .parquet file, or a .duckdb "
             "file with `table:`.",
         )
         return None

@@ -19,10 +19,11 @@ from typing import Any
 import duckdb
 import yaml
 
+from pipeline.ingest.json_files import SUFFIXES as JSON_SUFFIXES
 from pipeline.ingest.spreadsheets import SUFFIXES as SPREADSHEET_SUFFIXES
 from pipeline.ingest.text import TEXT_SUFFIXES
 
-UPLOAD_SUFFIXES = (*TEXT_SUFFIXES, *SPREADSHEET_SUFFIXES, ".parquet", ".pq")
+UPLOAD_SUFFIXES = (*TEXT_SUFFIXES, *SPREADSHEET_SUFFIXES, *JSON_SUFFIXES, ".parquet", ".pq")
 MAX_EXPRESSION_CHARS = 2_000
 # Functions that read files, the network or the environment, or change the session. Table
 # functions cannot run inside one expression anyway; this is defense in depth.

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from pipeline.access import Actor, require_operator
-from pipeline.ingest import exports, spreadsheets, text
+from pipeline.ingest import exports, json_files, spreadsheets, text
 from pipeline.ingest.safety import UnsafePathError, lock_down, resolve_inside, sanitize_upload_name
 from pipeline.settings import Settings
 
@@ -137,6 +137,10 @@ def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFram
                 max_mb=settings.max_file_mb,
                 limit=rows,
             )
+            exports.parse(connection, "preview")
+            relation = connection.table("preview")
+        elif path.suffix.lower() in json_files.SUFFIXES:
+            json_files.load(connection, "preview", path, limit=PREVIEW_SAMPLE_ROWS)
             exports.parse(connection, "preview")
             relation = connection.table("preview")
         else:

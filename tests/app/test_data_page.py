@@ -33,7 +33,8 @@ def test_data_page_asks_for_a_file_first(
     app = open_page(DATA_PAGE)
     assert not app.exception
     start = (
-        "Upload a text (CSV, TSV, TXT, DAT), spreadsheet (XLSX, XLS, ODS) or Parquet file to start."
+        "Upload a text (CSV, TSV, TXT, DAT), spreadsheet (XLSX, XLS, ODS), JSON (one object per "
+        "line, or an array) or Parquet file to start."
     )
     assert start in [i.value for i in app.info]
 

@@ -15,7 +15,7 @@ import yaml
 from ml import waterfall as risk_points
 from pipeline import warehouse
 from pipeline.ingest.importer import import_mapping
-from pipeline.ingest.mapping import load_mapping
+from pipeline.ingest.mapping import load_mapping, read_mapping
 from pipeline.read import queries
 from pipeline.settings import ROOT, Settings
 from tests.dbt import any_business
@@ -306,3 +306,29 @@ def test_a_history_without_amounts_has_no_value_at_risk_anywhere(
     )
     assert refused.returncode == 2 and "no amounts" in refused.stderr, refused.stderr
     assert not out.exists()
+
+
+def test_online_retail_as_json_lines_imports_the_same_tables(
+    retail: Settings, tmp_path: Path
+) -> None:
+    # The same line items as an event tracker or an API exports them: one object per line,
+    # InvoiceDate as text.
+    lines = tmp_path / "online_retail.jsonl"
+    with duckdb.connect() as connection:
+        connection.execute(
+            "copy (select * replace (strftime(InvoiceDate, '%Y-%m-%d %H:%M:%S') as InvoiceDate) "
+            "from read_parquet($source)) to $target (format json)",
+            {"source": str(DATASET), "target": str(lines)},
+        )
+    mapping = yaml.safe_load(MAPPING.read_text())
+    mapping["sources"]["retail"] = str(lines)
+    (tmp_path / "mapping.yml").write_text(yaml.safe_dump(mapping, sort_keys=False))
+    settings = Settings(home=tmp_path / "home", data_dirs=(tmp_path,)).ensure()
+    import_mapping(read_mapping(tmp_path / "mapping.yml", settings), settings)
+    for table in ("accounts", "usage_daily", "payments"):
+        sql = f"select * from {table} order by all"
+        with duckdb.connect(str(retail.raw_path), read_only=True) as connection:
+            expected = connection.execute(sql).df()
+        with duckdb.connect(str(settings.raw_path), read_only=True) as connection:
+            imported = connection.execute(sql).df()
+        pd.testing.assert_frame_equal(imported, expected, check_dtype=False)
