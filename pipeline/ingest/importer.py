@@ -367,12 +367,28 @@ def _create_final(
         columns = ", ".join(f"{q(name)} {sql_type}" for name, sql_type in types.items())
         connection.execute(f"create table {q(table.name)} ({columns})")
         return 0
+    staged_types = {
+        str(name): str(kind)
+        for name, kind in connection.execute(
+            f"select column_name, column_type from (describe {q(staged)})"
+        ).fetchall()
+    }
     select = ", ".join(
-        f"cast({q(name)} as {sql_type}) as {q(name)}" for name, sql_type in types.items()
+        f"{_as_type(q(name), staged_types.get(name, ''), sql_type)} as {q(name)}"
+        for name, sql_type in types.items()
     )
     connection.execute(f"create table {q(table.name)} as select {select} from {q(staged)}")
     row = connection.execute(f"select count(*) from {q(table.name)}").fetchone()
     return int(row[0]) if row else 0
+
+
+def _as_type(column: str, staged_type: str, sql_type: str) -> str:
+    """`column` cast to its contract type. DuckDB's CSV sniffer reads Yes/No columns as
+    booleans; as text (a categorical feature, an attribute) they read Yes and No again, not
+    true and false, so reasons say "Works overtime: Yes"."""
+    if staged_type == "BOOLEAN" and sql_type.upper() in ("VARCHAR", "TEXT", "STRING"):
+        return f"case when {column} then 'Yes' when not {column} then 'No' end"
+    return f"cast({column} as {sql_type})"
 
 
 def _scratch(settings: Settings) -> Path:

@@ -84,6 +84,23 @@ def test_flat_import_writes_one_typed_column_per_feature(settings: Settings) -> 
     assert exported == [(True,)]
 
 
+def test_yes_no_columns_read_yes_and_no_as_features_and_attributes(settings: Settings) -> None:
+    # DuckDB's sniffer types a Yes/No column as boolean; as text it reads Yes/No again, so
+    # a reason says "Churned before: Yes", not "true".
+    mapping = flat()
+    mapping["tables"]["customer_exports"]["columns"]["segment"] = "Churn"
+    mapping["features"]["churn_before"] = {
+        "expression": "Churn", "label": "Churned before", "kind": "categorical"
+    }  # fmt: skip
+    import_mapping(read_mapping(write(settings, mapping), settings), settings)
+    with duckdb.connect(str(settings.raw_path), read_only=True) as connection:
+        rows = connection.execute(
+            "select account_id, churned, segment, churn_before from customer_exports order by 1"
+        ).fetchall()
+    yes, no = ("Yes", "Yes"), ("No", "No")
+    assert rows == [("a1", True, *yes), ("a2", False, *no), ("a3", False, *no)]
+
+
 def test_flat_dataset_passes_its_feature_declarations_to_dbt(settings: Settings) -> None:
     import_mapping(read_mapping(write(settings, FLAT), settings), settings)
     dbt_vars = dataset_vars(settings)
