@@ -3,6 +3,7 @@ whether the pipeline is healthy, at a glance."""
 
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 from monitoring.words import verdict_name
@@ -40,8 +41,19 @@ if pointer is not None:
     )
     if terms.has_value:
         money.metric(f"{terms.loss_label}, those {k}", terms.money(top["expected_loss"].sum()))
-    else:  # data without amounts: nothing to count in money
-        money.metric(f"Average risk, those {k}", f"{100 * top['churn_probability'].mean():.0f}%")
+    else:  # data without amounts: nothing to count in money; how many usually leave instead
+        measured = metrics[metrics["method"] == sentences.MODEL]
+        if measured.empty:
+            average = 100 * top["churn_probability"].mean()
+            money.metric(f"Average risk, those {k}", f"{average:.0f}%")
+        else:
+            newest = measured.loc[pd.to_datetime(measured["scoring_month"]).idxmax()]
+            money.metric(
+                f"Left within {summary['horizon_days']} days, "
+                f"{pd.Timestamp(newest['scoring_month']):%b %Y}",
+                f"{newest['churn_rate']:.0%}",
+                help="Of every customer scored in the newest measured month.",
+            )
     headline = sentences.flagged_and_left(metrics, k)
     if headline is None:
         accuracy.metric(

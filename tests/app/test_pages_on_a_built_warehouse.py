@@ -459,4 +459,5 @@ def test_data_without_amounts_shows_no_value_loss_or_money_filter(
     assert not overview.exception and overview.title[0].value == "Overview"
     labels = [m.label for m in overview.metric]
     assert not [label for label in labels if "revenue" in label.lower()], labels
+    assert [label for label in labels if label.startswith("Left within 30 days, ")], labels
     assert "customer_value" not in overview.dataframe[0].value.columns
