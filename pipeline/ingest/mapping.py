@@ -55,6 +55,8 @@ FILE_SUFFIXES = {
     ".pq": "parquet",
     ".duckdb": "duckdb",
 }
+# Formats that may come gzip-compressed (`orders.csv.gz`, `events.jsonl.gz`).
+COMPRESSIBLE = ("text", "json")
 TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "features", "labels"}
 SOURCE_KEYS = {"path", "table", "sheet", "delimiter", "encoding", "header"}
 TABLE_KEYS = {"from", "where", "group_by", "columns"}
@@ -87,7 +89,10 @@ class Source:
     @property
     def format(self) -> str:
         """text (delimited: .csv, .tsv, .txt, .dat), spreadsheet, parquet or duckdb."""
-        return FILE_SUFFIXES.get(self.path.suffix.lower(), "")
+        kind = FILE_SUFFIXES.get(text.kind_suffix(self.path), "")
+        if self.path.name.lower().endswith(text.GZIP) and kind not in COMPRESSIBLE:
+            return ""  # a gzip spreadsheet or Parquet file: not a format DuckDB reads
+        return kind
 
 
 @dataclass
@@ -250,9 +255,9 @@ def _read_source(
             MAPPING,
             where,
             "unsupported file",
-            f"{path.name}: use a delimited text file ({', '.join(text.TEXT_SUFFIXES)}), a "
-            f"spreadsheet ({', '.join(spreadsheets.SUFFIXES)}), JSON "
-            f"({', '.join(json_files.SUFFIXES)}), a .parquet file, or a .duckdb "
+            f"{path.name}: use a delimited text file ({', '.join(text.TEXT_SUFFIXES)}) or "
+            f"JSON ({', '.join(json_files.SUFFIXES)}), gzip-compressed (.gz) or not, a "
+            f"spreadsheet ({', '.join(spreadsheets.SUFFIXES)}), a .parquet file, or a .duckdb "
             "file with `table:`.",
         )
         return None

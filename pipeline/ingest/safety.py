@@ -21,9 +21,18 @@ import yaml
 
 from pipeline.ingest.json_files import SUFFIXES as JSON_SUFFIXES
 from pipeline.ingest.spreadsheets import SUFFIXES as SPREADSHEET_SUFFIXES
-from pipeline.ingest.text import TEXT_SUFFIXES
+from pipeline.ingest.text import GZIP, TEXT_SUFFIXES
 
-UPLOAD_SUFFIXES = (*TEXT_SUFFIXES, *SPREADSHEET_SUFFIXES, *JSON_SUFFIXES, ".parquet", ".pq")
+# Text and JSON may come gzip-compressed (pipeline.ingest.text GZIP): `orders.csv.gz`.
+COMPRESSED_SUFFIXES = tuple(f"{suffix}{GZIP}" for suffix in (*TEXT_SUFFIXES, *JSON_SUFFIXES))
+UPLOAD_SUFFIXES = (
+    *TEXT_SUFFIXES,
+    *SPREADSHEET_SUFFIXES,
+    *JSON_SUFFIXES,
+    ".parquet",
+    ".pq",
+    *COMPRESSED_SUFFIXES,
+)
 MAX_EXPRESSION_CHARS = 2_000
 # Functions that read files, the network or the environment, or change the session. Table
 # functions cannot run inside one expression anyway; this is defense in depth.
@@ -193,11 +202,13 @@ def resolve_inside(base: Path, spec: str, roots: Iterable[Path]) -> Path:
 def sanitize_upload_name(name: str) -> str:
     """A safe file name for an upload: no folders, plain characters, a known extension."""
     base = re.split(r"[\\/]", unicodedata.normalize("NFKC", str(name)))[-1]
-    stem, dot, suffix = base.rpartition(".")
-    if not dot or f".{suffix.lower()}" not in UPLOAD_SUFFIXES:
+    compressed = base.lower().endswith(GZIP)
+    stem, dot, suffix = base[: -len(GZIP)].rpartition(".") if compressed else base.rpartition(".")
+    suffix = f".{suffix.lower()}" + (GZIP if compressed else "")
+    if not dot or suffix not in UPLOAD_SUFFIXES:
         raise UnsafePathError(f"{name!r}: only {', '.join(UPLOAD_SUFFIXES)} files can be uploaded.")
     clean = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_.")[:100] or "upload"
-    return f"{clean}.{suffix.lower()}"
+    return f"{clean}{suffix}"
 
 
 def quote_identifier(name: str) -> str:

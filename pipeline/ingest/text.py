@@ -1,4 +1,5 @@
-"""Delimited text files (.csv, .tsv, .txt, .dat) as they come: one delimiter, or whitespace.
+"""Delimited text files (.csv, .tsv, .txt, .dat) as they come: one delimiter, or whitespace;
+gzip-compressed too (`orders.csv.gz`), as warehouses and trackers export them.
 
 A source names a one-character delimiter, `whitespace` (runs of spaces and/or tabs, leading
 and trailing ones ignored), or nothing: DuckDB's sniffer then finds the dialect, and a file
@@ -14,17 +15,22 @@ text, dates in a format the sniffer knows become dates), in two streaming passes
 
 from __future__ import annotations
 
+import gzip
+import io
 import itertools
 import os
 import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import duckdb
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
+# A gzip-compressed file keeps its kind: `orders.csv.gz` is text, `events.jsonl.gz` JSON
+# (DuckDB's readers decompress by this suffix; Python reads through open_bytes).
+GZIP = ".gz"
 WHITESPACE = "whitespace"
 BLANKS = " \t\r"
 SPLIT = re.compile(r"[ \t]+")
@@ -59,9 +65,24 @@ def parse_delimiter(value: Any) -> str | None:
     return text
 
 
+def kind_suffix(path: Path) -> str:
+    """The suffix that says what a file holds, lower case, past a `.gz`: `.csv` for both
+    `orders.csv` and `orders.csv.gz`."""
+    name = path.name.lower()
+    return Path(name[: -len(GZIP)]).suffix if name.endswith(GZIP) else Path(name).suffix
+
+
+def open_bytes(path: Path) -> BinaryIO:
+    """`path` opened for reading bytes, decompressed when it is gzip (`.gz`)."""
+    if path.name.lower().endswith(GZIP):
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return open(path, "rb")
+
+
 def lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
     """(line number, text) of every non-blank line, decoded, line ends removed."""
-    with open(path, encoding=encoding, errors="replace", newline=None) as handle:
+    raw = open_bytes(path)
+    with io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline=None) as handle:
         for number, line in enumerate(handle, start=1):
             text = line.rstrip("\r\n")
             if text.strip(BLANKS):

@@ -112,7 +112,8 @@ def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFram
     path = resolve_inside(settings.uploads_dir, path.name, settings.allowed_roots)
     with duckdb.connect() as connection:
         lock_down(connection, settings.allowed_roots)
-        if path.suffix.lower() in text.TEXT_SUFFIXES:
+        holds = text.kind_suffix(path)
+        if holds in text.TEXT_SUFFIXES:
             # The importer's reader (delimiter detected, whitespace split), on a sample.
             text.load(
                 connection,
@@ -127,7 +128,7 @@ def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFram
             )
             exports.parse(connection, "preview")
             relation = connection.table("preview")
-        elif path.suffix.lower() in spreadsheets.SUFFIXES:
+        elif holds in spreadsheets.SUFFIXES:
             spreadsheets.load(
                 connection,
                 "preview",
@@ -139,7 +140,7 @@ def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFram
             )
             exports.parse(connection, "preview")
             relation = connection.table("preview")
-        elif path.suffix.lower() in json_files.SUFFIXES:
+        elif holds in json_files.SUFFIXES:
             json_files.load(connection, "preview", path, limit=PREVIEW_SAMPLE_ROWS)
             exports.parse(connection, "preview")
             relation = connection.table("preview")

@@ -75,8 +75,14 @@ def as_frame(problems: list[Problem]) -> pd.DataFrame:
 
 
 def check_size(source: str, path: Path, max_mb: float) -> list[Problem]:
-    """A file over the configured size limit (BATON_MAX_FILE_MB) is not read at all."""
+    """A file over the configured size limit (BATON_MAX_FILE_MB) is not read at all; a gzip
+    file is measured decompressed (read up to the limit, never further: a gzip bomb stops
+    there)."""
     size_mb = path.stat().st_size / 1_000_000
+    found = f"{path.name} is {size_mb:,.1f} MB"
+    if size_mb <= max_mb and path.name.lower().endswith(text.GZIP):
+        size_mb = _decompressed_mb(path, max_mb)
+        found = f"{path.name} holds more than {max_mb:,.0f} MB once decompressed"
     if size_mb <= max_mb:
         return []
     return [
@@ -85,18 +91,30 @@ def check_size(source: str, path: Path, max_mb: float) -> list[Problem]:
             "",
             "file too large",
             0,
-            (f"{path.name} is {size_mb:,.1f} MB",),
+            (found,),
             f"The limit is {max_mb:,.0f} MB: split the file, or raise BATON_MAX_FILE_MB.",
         )
     ]
+
+
+def _decompressed_mb(path: Path, max_mb: float) -> float:
+    """The decompressed size of a gzip file in MB, counted only until it passes `max_mb`."""
+    limit, total = max_mb * 1_000_000, 0
+    try:
+        with text.open_bytes(path) as handle:
+            while total <= limit and (chunk := handle.read(1 << 20)):
+                total += len(chunk)
+    except (OSError, EOFError):  # not gzip after all: the reader reports it
+        return 0.0
+    return total / 1_000_000
 
 
 def check_not_empty(source: str, path: Path, header: bool = True) -> list[Problem]:
     """A file with no bytes, or a text file with a header but no data line."""
     if path.stat().st_size == 0:
         return [Problem(source, "", "empty file", 0, (f"{path.name} has 0 bytes",), EMPTY_HINT)]
-    if path.suffix.lower() in text.TEXT_SUFFIXES:
-        with open(path, "rb") as handle:
+    if text.kind_suffix(path) in text.TEXT_SUFFIXES:
+        with text.open_bytes(path) as handle:
             lines = list(itertools.islice((line for line in handle if line.strip()), 2))
         if len(lines) < (2 if header else 1):
             return [
@@ -110,7 +128,7 @@ def check_encoding(source: str, path: Path, encoding: str) -> list[Problem]:
     decoder = codecs.getincrementaldecoder(ENCODINGS.get(encoding, encoding))(errors="strict")
     bad_lines: list[str] = []
     count = 0
-    with open(path, "rb") as handle:
+    with text.open_bytes(path) as handle:
         for number, line in enumerate(handle, start=1):
             try:
                 decoder.decode(line)
@@ -141,17 +159,16 @@ def _utf8_declared_latin1(source: str, path: Path) -> list[Problem]:
     never valid UTF-8 by chance, so this is a wrong declaration, not a guess."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
     example = ""
-    with open(path, "rb") as handle:
+    with text.open_bytes(path) as handle:
         for number, line in enumerate(handle, start=1):
             try:
                 decoder.decode(line)
             except UnicodeDecodeError:
                 return []  # really latin-1
             if not example and not line.isascii():
-                text = line.decode("utf-8", errors="replace").strip()[:60]
-                example = (
-                    f"line {number}: {text!r} would read as {line.decode('latin-1').strip()[:60]!r}"
-                )
+                wrote = line.decode("utf-8", errors="replace").strip()[:60]
+                misread = line.decode("latin-1").strip()[:60]
+                example = f"line {number}: {wrote!r} would read as {misread!r}"
     if not example:
         return []
     return [

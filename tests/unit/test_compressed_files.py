@@ -1,0 +1,112 @@
+"""Gzip-compressed text and JSON (`orders.csv.gz`, `events.jsonl.gz`), as warehouses and
+trackers export them: read like their plain twins, measured decompressed against the size
+limit, refused for formats that do not come compressed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.ingest import text, validation
+from pipeline.ingest.importer import import_mapping, validate_mapping
+from pipeline.ingest.mapping import read_mapping
+from pipeline.ingest.safety import UnsafePathError, sanitize_upload_name
+from pipeline.ingest.uploads import preview
+from pipeline.settings import Settings
+from tests.unit.test_text_files import CDNOW_EXAMPLE, CDNOW_SAMPLE, rows, settings, shop
+
+__all__ = ["settings"]  # the fixture, shared with the text-file tests
+
+SHOP_CSV = b"customer,day,orders\r\na1,2024-01-02,3\r\nb2,2024-01-05,1\r\nc3,2024-02-01,7\r\n"
+
+
+def write_mapping(settings: Settings, mapping: dict[str, object]) -> Path:
+    path = settings.data_dirs[0] / "mapping.yml"
+    path.write_text(yaml.safe_dump(mapping, sort_keys=False))
+    return path
+
+
+def imported(settings: Settings, name: str, content: bytes) -> list[tuple[object, ...]]:
+    (settings.data_dirs[0] / name).write_bytes(content)
+    import_mapping(read_mapping(write_mapping(settings, shop(name)), settings), settings)
+    return rows(settings, "select * from usage_daily order by all")
+
+
+def test_a_gzip_csv_imports_exactly_as_the_plain_csv(settings: Settings) -> None:
+    plain = imported(settings, "shop.csv", SHOP_CSV)
+    assert imported(settings, "shop.csv.gz", gzip.compress(SHOP_CSV)) == plain
+    assert len(plain) == 3
+
+
+def test_a_gzip_whitespace_export_is_split_like_the_plain_one(settings: Settings) -> None:
+    # CDNOW's padded text, compressed: the whitespace detection reads through the gzip.
+    mapping = yaml.safe_load(CDNOW_EXAMPLE.read_text())
+    mapping["sources"]["cdnow"] = "CDNOW_master.txt.gz"
+    (settings.data_dirs[0] / "CDNOW_master.txt.gz").write_bytes(gzip.compress(CDNOW_SAMPLE))
+    counts = import_mapping(read_mapping(write_mapping(settings, mapping), settings), settings)
+    assert (counts["accounts"], counts["usage_daily"], counts["payments"]) == (3, 4, 4)
+    assert rows(settings, "select events from usage_daily where account_id = '00002'") == [(6,)]
+
+
+def test_gzip_json_lines_import(settings: Settings) -> None:
+    objects = [
+        {"customer": c, "day": d, "orders": n}
+        for c, d, n in (("a1", "2024-01-02", 3), ("b2", "2024-01-05", 1), ("c3", "2024-02-01", 7))
+    ]
+    content = "".join(json.dumps(o) + "\n" for o in objects).encode()
+    assert imported(settings, "shop.jsonl.gz", gzip.compress(content)) == imported(
+        settings, "shop.csv", SHOP_CSV
+    )
+
+
+def test_a_gzip_file_that_expands_past_the_limit_is_refused_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    # 30 MB of zeros compress to a few dozen KB: the limit applies to what it holds.
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(b"customer,day,orders\n" + b"0" * 30_000_000))
+    assert bomb.stat().st_size < 1_000_000
+    problems = validation.check_size("shop", bomb, max_mb=10)
+    assert [(p.rule, p.examples) for p in problems] == [
+        ("file too large", ("bomb.csv.gz holds more than 10 MB once decompressed",))
+    ]
+    assert validation.check_size("shop", bomb, max_mb=50) == []
+
+
+def test_a_gzip_spreadsheet_is_refused_as_unsupported(settings: Settings) -> None:
+    (settings.data_dirs[0] / "orders.xlsx.gz").write_bytes(gzip.compress(b"not read"))
+    mapping = read_mapping(write_mapping(settings, shop("orders.xlsx.gz")), settings)
+    assert [p.rule for p in mapping.problems] == ["unsupported file"]
+    assert "gzip-compressed (.gz) or not" in mapping.problems[0].hint
+    assert validate_mapping(mapping, settings)  # still refused when validated
+
+
+@pytest.mark.parametrize(
+    ("name", "stored"),
+    [("Orders 2024.CSV.GZ", "Orders_2024.csv.gz"), ("events.jsonl.gz", "events.jsonl.gz")],
+)
+def test_gzip_uploads_are_accepted_and_previewed(
+    settings: Settings, name: str, stored: str
+) -> None:
+    assert sanitize_upload_name(name) == stored
+    settings.uploads_dir.mkdir(parents=True)
+    content = SHOP_CSV if ".csv" in stored else b'{"customer": "a1", "day": "2024-01-02"}\n'
+    (settings.uploads_dir / stored).write_bytes(gzip.compress(content))
+    frame, types = preview(settings, settings.uploads_dir / stored)
+    assert types["day"] == "DATE" and frame["customer"].tolist()[0] == "a1"
+
+
+@pytest.mark.parametrize("name", ["orders.gz", "orders.xlsx.gz", "orders.parquet.gz"])
+def test_other_gzip_uploads_are_refused(name: str) -> None:
+    with pytest.raises(UnsafePathError):
+        sanitize_upload_name(name)
+
+
+def test_kind_suffix_looks_past_gz() -> None:
+    assert text.kind_suffix(Path("a/Orders.CSV.gz")) == ".csv"
+    assert text.kind_suffix(Path("orders.csv")) == ".csv"
+    assert text.kind_suffix(Path("orders.gz")) == ""
