@@ -77,7 +77,8 @@ if pointer is not None:
             )
             st.caption(
                 "Grey: the range learned from the same weekday of the previous weeks. Red "
-                "dots: days outside it; the dashed line marks when things changed."
+                "dots: days below it; hollow dots: days above it (a growing business has "
+                "many; reported, never an alarm). The dashed line marks when things changed."
             )
         st.dataframe(
             checks[["check_name", "source_table", "column_name", "fired", "message"]].assign(

@@ -292,11 +292,12 @@ def _level(
 
 
 def volume_band(volume: pd.DataFrame, changed_at: object = None) -> alt.LayerChart:
-    """Rows per day of one source, its learned range (grey band), days outside it in red."""
+    """Rows per day of one source, its learned range (grey band), days below it in red (what
+    the volume check counts) and days above it as hollow dots (reported, never an alarm: a
+    growing business is above its range most days)."""
     frame = volume.assign(
         day=pd.to_datetime(volume["day"]),
         changed=pd.to_datetime(changed_at) if changed_at else pd.NaT,
-        outside=volume["status"] != "in range",
     )
     base = alt.Chart(frame).encode(x=alt.X("day:T", title="Day"))
     band = base.mark_area(color=REFERENCE_COLOR, opacity=0.3).encode(
@@ -304,20 +305,23 @@ def volume_band(volume: pd.DataFrame, changed_at: object = None) -> alt.LayerCha
     )
     line = base.mark_line(color=CURRENT_COLOR, strokeWidth=1.2).encode(y="row_count:Q")
     layers = [band, line]
-    if frame["outside"].any():  # an empty layer makes Vega warn of an infinite extent
-        layers.append(
-            base.transform_filter("datum.outside")
-            .mark_circle(color=ALARM_COLOR, size=28)
-            .encode(
-                y="row_count:Q",
-                tooltip=[
-                    alt.Tooltip("day:T", title="Day"),
-                    alt.Tooltip("row_count:Q", title="Rows", format=",.0f"),
-                    alt.Tooltip("expected_rows:Q", title="Expected", format=",.0f"),
-                    alt.Tooltip("status:N", title="Status"),
-                ],
+    tooltip = [
+        alt.Tooltip("day:T", title="Day"),
+        alt.Tooltip("row_count:Q", title="Rows", format=",.0f"),
+        alt.Tooltip("expected_rows:Q", title="Expected", format=",.0f"),
+        alt.Tooltip("status:N", title="Status"),
+    ]
+    dots = {
+        "below": {"shape": "circle", "color": ALARM_COLOR, "filled": True},
+        "above": {"shape": "circle", "color": CURRENT_COLOR, "filled": False},
+    }
+    for status, style in dots.items():
+        if (frame["status"] == status).any():  # an empty layer makes Vega warn
+            layers.append(
+                base.transform_filter(alt.datum.status == status)
+                .mark_point(size=28, **style)
+                .encode(y="row_count:Q", tooltip=tooltip)
             )
-        )
     return alt.layer(*layers, *_change_rules(frame, "changed")).properties(height=240)
 
 

@@ -32,3 +32,32 @@ def test_bar_charts_have_a_pixel_height_with_room_for_every_label() -> None:
     # A number (a step height makes Vega-Lite drop the page's fit and warn), 22 px per bar.
     assert spec["height"] == 15 * 22 + charts.X_AXIS_PIXELS
     assert spec["encoding"]["y"]["axis"]["labelOverlap"] is False, "labels must not be thinned"
+
+
+def test_volume_days_below_the_range_are_red_and_days_above_hollow() -> None:
+    volume = pd.DataFrame(
+        {
+            "day": pd.date_range("2024-01-01", periods=4),
+            "row_count": [1, 4, 9, 2],
+            "low_rows": 2,
+            "high_rows": 6,
+            "expected_rows": 4,
+            "status": ["below", "in range", "above", "below"],
+        }
+    )
+    layers = charts.volume_band(volume).to_dict()["layer"]
+    dots = {
+        layer["transform"][0]["filter"]: layer["mark"] for layer in layers if "transform" in layer
+    }
+    assert dots == {
+        "(datum.status === 'below')": {
+            "type": "point", "shape": "circle", "color": charts.ALARM_COLOR, "filled": True,
+            "size": 28,
+        },
+        "(datum.status === 'above')": {
+            "type": "point", "shape": "circle", "color": charts.CURRENT_COLOR, "filled": False,
+            "size": 28,
+        },
+    }  # fmt: skip
+    in_range_only = charts.volume_band(volume.assign(status="in range")).to_dict()["layer"]
+    assert not [layer for layer in in_range_only if "transform" in layer]
