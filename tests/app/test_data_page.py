@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -131,3 +132,27 @@ def test_events_mode_offers_a_file_and_dropdowns_per_contract_table(
     app.text_input(key="event-noun").input("order").run()
     assert not app.exception
     assert "labels:\n  event: order" in app.code[-1].value
+
+
+def test_compressed_and_json_uploads_are_previewed_and_imported_like_the_csv(
+    empty_home: Path, open_page: Callable[[str], AppTest]
+) -> None:
+    # The same customers as a gzip CSV and as JSON Lines (a tracker's or an API's export).
+    header, *lines = CSV.splitlines()
+    keys = header.split(",")
+    objects = [dict(zip(keys, line.split(","), strict=True)) for line in lines]
+    jsonl = "".join(json.dumps(o) + "\n" for o in objects).encode()
+    for name, content in (("customers.csv.gz", gzip.compress(CSV.encode())), ("crm.jsonl", jsonl)):
+        app = upload(open_page(DATA_PAGE), name, content)
+        assert not app.exception, app.exception
+        chooser = app.selectbox(key="flat-file")
+        chooser.select_index(chooser.options.index(name)).run()
+        assert app.selectbox(key="flat-file").value.name == name
+        assert app.selectbox(key="flat-account_id").value == "customerID"
+        app.text_input(key="dataset-name").input("Acme CRM").run()
+        app.button[1].click().run()  # Import
+        assert not app.exception, app.exception
+        assert "Imported (customer_exports: 3)" in app.success[0].value
+        with duckdb.connect(str(empty_home / "raw.duckdb"), read_only=True) as connection:
+            rows = connection.execute("select account_id, mrr from customer_exports order by 1")
+            assert rows.fetchall() == [("c-1", 70.5), ("c-2", 20.0), ("c-3", 55.25)]
