@@ -295,7 +295,7 @@ def backtest_table(snapshots: Any, config: ModelConfig, cache: Path | None = Non
     """The walk-forward predictions of a feature-mart ref as ml_backtest_predictions' rows:
     an Arrow table on DuckDB (walk_forward on the labeled rows, compact, with the `cache`);
     on Spark a Spark DataFrame fitted and scored where the rows are (ml.distributed_backtest,
-    refitted every build: no cache there yet)."""
+    refitted every build: the candidate is cached on Spark too, the backtest not yet)."""
     if relations.is_spark(snapshots):
         from ml import distributed_backtest
 

@@ -6,13 +6,14 @@ where it ranks better, as on DuckDB. A real local Spark session."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ml import backtest, distributed, distributed_backtest
+from ml import backtest, candidate, distributed, distributed_backtest
 from ml.blend import BLEND_FEATURE, BLEND_WEIGHT
 from ml.explain import contributions
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT
@@ -174,3 +175,25 @@ def test_spark_samples_the_same_training_rows_with_the_same_weights_as_duckdb(
         np.testing.assert_allclose(kept[distributed.WEIGHT], weights[weights > 0], rtol=1e-6)
         assert size == len(kept)
     assert size == pytest.approx(300, rel=0.2)  # the cap bound
+
+
+def test_an_unchanged_candidate_is_reused_from_the_ml_cache_on_spark_as_on_duckdb(
+    session, make_frame, make_config, tmp_path
+) -> None:
+    frame, config = make_frame(customers=300, months=5, seed=4), make_config(min_train_months=1)
+    labeled = spark_frame(session, frame[frame[LABEL].notna()])
+    first_time, second_time = (datetime(2026, 12, day, tzinfo=UTC) for day in (1, 2))
+    first = candidate.fit_candidate(labeled, config, first_time, "build-1", tmp_path)
+    again = candidate.fit_candidate(labeled, config, second_time, "build-2", tmp_path)
+
+    # The same rows, config and code: the same model, named as this build's candidate.
+    assert again["model_version"] == first["model_version"] and again["build_id"] == "build-2"
+    assert again["trained_at"] == first["trained_at"]
+    # One changed label is another model.
+    changed = frame[frame[LABEL].notna()].copy()
+    changed.loc[changed.index[0], LABEL] = not bool(changed.loc[changed.index[0], LABEL])
+    refit = candidate.fit_candidate(
+        spark_frame(session, changed), config, second_time, "b3", tmp_path
+    )
+    assert refit["model_version"] != first["model_version"]
+    assert refit["data_fingerprint"] != first["data_fingerprint"]
