@@ -104,7 +104,7 @@ ALLOWED_FUNCTIONS = frozenset(
         *("week", "weekofyear", "quarter", "hour", "minute", "second", "epoch", "epoch_ms"),
         *("to_timestamp", "last_day", "today", "age", "monthname", "dayname", "isodow"),
         *("isoyear", "yearweek", "time_bucket", "to_days", "to_hours", "to_minutes"),
-        *("to_seconds", "to_months", "to_years", "to_weeks", "trunc"),
+        *("to_seconds", "to_months", "to_years", "to_weeks", "trunc", "timezone"),
         # math
         *("abs", "round", "floor", "ceil", "ceiling", "sqrt", "cbrt", "ln", "log", "log10"),
         *("log2", "exp", "pow", "power", "sign", "even", "round_even", "mod"),
@@ -334,7 +334,12 @@ def column_references(expression: str) -> list[tuple[str, ...]]:
 
 
 def lock_down(connection: duckdb.DuckDBPyConnection, roots: Iterable[Path]) -> None:
-    """Let this connection touch only files under `roots`, for good (no attach, no install)."""
+    """Let this connection touch only files under `roots`, for good (no attach, no install).
+
+    Also, before the configuration is locked: timestamps written with an offset
+    (`2011-01-04T10:00:00+02:00`) are read in UTC, so the same file imports to the same
+    days on every machine (DuckDB would use the machine's time zone)."""
+    connection.execute("set TimeZone = 'UTC'")
     folders = [str(Path(root).resolve()) + "/" for root in roots]
     connection.execute("set allowed_directories = ?", [folders])
     connection.execute("set enable_external_access = false")

@@ -19,7 +19,7 @@ from pipeline.ingest.mapping import read_mapping
 from pipeline.ingest.safety import sanitize_upload_name
 from pipeline.ingest.uploads import preview
 from pipeline.settings import ROOT, Settings
-from tests.support import cdnow_master
+from tests.support import cdnow_master, pipeline_cli
 
 CDNOW_EXAMPLE = ROOT / "examples" / "cdnow.yml"
 # The CDNOW master file's shape: a header, leading spaces, runs of spaces, CRLF line ends.
@@ -429,4 +429,49 @@ def test_a_mapping_reads_money_columns_of_an_export_without_converting_them(
     assert rows(settings, "select account_id, amount from payments order by 1") == [
         ("a1", 1234.5),
         ("b2", -20.0),
+    ]
+
+
+def test_timestamps_with_an_offset_import_in_utc_whatever_the_machine_s_time_zone(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "shop.csv").write_text(
+        "customer,seen_at,orders\n"
+        "a1,2024-01-02T23:30:00-05:00,3\n"  # 04:30 on 3 January in UTC
+        "b2,2024-01-05T08:00:00+02:00,1\n"
+    )
+    mapping = shop("shop.csv", day="cast(seen_at as date)")
+    mapping["tables"]["accounts"]["group_by"] = ["customer"]
+    mapping["tables"]["usage_daily"]["columns"]["usage_date"] = "cast(seen_at as date)"
+    (data / "mapping.yml").write_text(yaml.safe_dump(mapping, sort_keys=False))
+    days = []
+    for zone in ("America/New_York", "Asia/Tokyo"):
+        home = tmp_path / zone.replace("/", "-")
+        run = pipeline_cli(
+            home, "import", str(data / "mapping.yml"), env={"TZ": zone, "BATON_DATA_DIR": str(data)}
+        )
+        assert run.returncode == 0, run.stderr
+        with duckdb.connect(str(home / "raw.duckdb"), read_only=True) as connection:
+            days.append(
+                connection.execute(
+                    "select account_id, usage_date::varchar from usage_daily order by 1"
+                ).fetchall()
+            )
+    assert days[0] == days[1] == [("a1", "2024-01-03"), ("b2", "2024-01-05")]
+
+
+def test_a_mapping_can_read_timestamps_in_the_business_s_own_time_zone(
+    settings: Settings,
+) -> None:
+    csv = b"customer,seen_at,orders\na1,2024-01-02T23:30:00-05:00,3\nb2,2024-01-05T08:00:00Z,1\n"
+    local = "cast(timezone('America/New_York', seen_at) as date)"
+    mapping = shop("shop.csv", day=local)
+    mapping["tables"]["usage_daily"]["group_by"] = ["customer", local]
+    mapping["tables"]["usage_daily"]["columns"]["events"] = "sum(orders)"
+    import_mapping(read_mapping(write(settings, {"shop.csv": csv}, mapping), settings), settings)
+    assert rows(settings, "select account_id, usage_date::varchar from usage_daily order by 1") == [
+        ("a1", "2024-01-02"),
+        ("b2", "2024-01-05"),
     ]
