@@ -32,7 +32,7 @@
                         {%- do feature.update({key: value}) -%}
                     {%- endfor -%}
                     {%- for key in ('label', 'reason') -%}
-                        {%- do feature.update({key: feature[key].replace('{horizon}', horizon)}) -%}
+                        {%- do feature.update({key: (feature[key] or '').replace('{horizon}', horizon)}) -%}
                     {%- endfor -%}
                     {%- do features.append(feature) -%}
                 {%- endif -%}
