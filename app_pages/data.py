@@ -13,6 +13,7 @@ from pipeline.access import AccessDeniedError
 from pipeline.build.lock import BuildRefusedError
 from pipeline.contract import CONTRACT, FLAT_TABLE, Column, Table
 from pipeline.ingest import importer, mapping, uploads, validation
+from pipeline.ingest.archives import ArchiveError
 from pipeline.ingest.safety import UPLOAD_SUFFIXES, UnsafePathError, quote_identifier
 from pipeline.ingest.spreadsheets import SheetError
 from ui import auth, data
@@ -30,7 +31,7 @@ KINDS = {
 def upload_files() -> None:
     """Store what the user uploads (sanitized names under BATON_HOME/uploads)."""
     files = st.file_uploader(
-        "Text (CSV, TSV, TXT, DAT), spreadsheet (XLSX, XLS, ODS), JSON or Parquet files",
+        "Text (CSV, TSV, TXT, DAT), spreadsheet (XLSX, XLS, ODS), JSON, Parquet or ZIP files",
         type=[suffix.lstrip(".") for suffix in UPLOAD_SUFFIXES],
         accept_multiple_files=True,
         help="Delimiters are detected: commas, semicolons, tabs, pipes or runs of spaces.",
@@ -205,7 +206,7 @@ def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str]]:
     """The first rows of a file; its columns and types (None when it cannot be read)."""
     try:
         frame, types = uploads.preview(data.settings(), upload)
-    except (duckdb.Error, UnsafePathError, OSError, SheetError) as error:
+    except (duckdb.Error, UnsafePathError, OSError, SheetError, ArchiveError) as error:
         st.error(
             md(
                 f"{upload.name} could not be read: {str(error).splitlines()[0]} Check that it is "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,7 +20,16 @@ from pipeline import dataset, history
 from pipeline.access import Actor, require_operator
 from pipeline.build.lock import build_lock
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, Table
-from pipeline.ingest import bounds, exports, json_files, limits, spreadsheets, text, validation
+from pipeline.ingest import (
+    archives,
+    bounds,
+    exports,
+    json_files,
+    limits,
+    spreadsheets,
+    text,
+    validation,
+)
 from pipeline.ingest.mapping import Mapping, MappingError, Source, TableMapping
 from pipeline.ingest.safety import column_references, lock_down
 from pipeline.ingest.safety import quote_identifier as q
@@ -30,6 +40,7 @@ from pipeline.settings import Settings
 SHEET_HINT = (
     "Name the sheet with `sheet:` (default: the first), or save the sheet as CSV and map that."
 )
+ARCHIVE_HINT = "Name the file to read inside the zip with `member:`, or unzip it and map the file."
 JSON_HINT = "JSON sources hold one object per line (JSON Lines) or one array of objects."
 # Source formats read into a table of the import's database (typed there, pipeline.ingest.
 # exports); Parquet and DuckDB sources are views of their files.
@@ -45,7 +56,30 @@ def _open_source(
     referenced: int,
 ) -> tuple[list[Problem], list[str] | None]:
     """File checks, then expose the source as a view (a table for text files) named after
-    it; (problems, columns). `referenced`: how many of its columns the mapping reads."""
+    it; (problems, columns). `referenced`: how many of its columns the mapping reads. A
+    file inside a zip is read from a copy in `scratch`, deleted once it is loaded."""
+    if source.member is None:
+        return _open_file(connection, name, source, settings, scratch, referenced)
+    try:
+        copy = archives.extract(source.path, source.member, scratch, settings.max_file_mb)
+    except archives.ArchiveError as error:
+        return [Problem(name, "", "unreadable file", 0, (str(error),), ARCHIVE_HINT)], None
+    try:
+        inside = replace(source, path=copy, member=None)
+        return _open_file(connection, name, inside, settings, scratch, referenced)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _open_file(
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    source: Source,
+    settings: Settings,
+    scratch: Path,
+    referenced: int,
+) -> tuple[list[Problem], list[str] | None]:
+    """_open_source for a file read in place."""
     problems = validation.check_size(name, source.path, settings.max_file_mb)
     if problems:
         return problems, None

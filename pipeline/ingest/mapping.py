@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from pipeline.contract import FEATURE_TYPES, FLAT_TABLE, RESERVED_FEATURE_NAMES, TABLES, Table
-from pipeline.ingest import json_files, spreadsheets, text, validation
+from pipeline.ingest import archives, json_files, spreadsheets, text, validation
 from pipeline.ingest.safety import (
     MAX_MAPPING_BYTES,
     UnsafeExpressionError,
@@ -57,8 +57,10 @@ FILE_SUFFIXES = {
 }
 # Formats that may come gzip-compressed (`orders.csv.gz`, `events.jsonl.gz`).
 COMPRESSIBLE = ("text", "json")
+# Formats that may come inside a zip archive (read from a copy, pipeline.ingest.archives).
+ARCHIVED = ("text", "spreadsheet", "json")
 TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "features", "labels"}
-SOURCE_KEYS = {"path", "table", "sheet", "delimiter", "encoding", "header"}
+SOURCE_KEYS = {"path", "table", "sheet", "delimiter", "encoding", "header", "member"}
 TABLE_KEYS = {"from", "where", "group_by", "columns"}
 FEATURE_KEYS = {"expression", "label", "kind", "unit", "reason", "reason_if_missing", "description"}
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -85,13 +87,19 @@ class Source:
     delimiter: str | None = None
     encoding: str = "utf-8"
     header: bool = True
+    # The file read inside a zip archive (pipeline.ingest.archives); None: not an archive.
+    member: str | None = None
 
     @property
     def format(self) -> str:
-        """text (delimited: .csv, .tsv, .txt, .dat), spreadsheet, parquet or duckdb."""
-        kind = FILE_SUFFIXES.get(text.kind_suffix(self.path), "")
-        if self.path.name.lower().endswith(text.GZIP) and kind not in COMPRESSIBLE:
+        """text (delimited: .csv, .tsv, .txt, .dat), spreadsheet, json, parquet or duckdb:
+        of the file itself, or of the member read inside a zip."""
+        held = Path(self.member) if self.member is not None else self.path
+        kind = FILE_SUFFIXES.get(text.kind_suffix(held), "")
+        if held.name.lower().endswith(text.GZIP) and kind not in COMPRESSIBLE:
             return ""  # a gzip spreadsheet or Parquet file: not a format DuckDB reads
+        if self.member is not None and kind not in ARCHIVED:
+            return ""  # Parquet and DuckDB files are read in place, not from a zip
         return kind
 
 
@@ -241,6 +249,16 @@ def _read_source(
     except ValueError as error:
         report(problems, MAPPING, where, "wrong delimiter", str(error))
         return None
+    member = str(options["member"]) if options.get("member") is not None else None
+    if archives.is_archive(path):
+        try:
+            member = archives.choose_member(path, member)
+        except archives.ArchiveError as error:
+            report(problems, MAPPING, where, "unreadable file", str(error))
+            return None
+    elif member is not None:
+        report(problems, MAPPING, where, "invalid setting", "`member:` is for zip archives only.")
+        return None
     source = Source(
         path=path,
         table=str(options["table"]) if options.get("table") is not None else None,
@@ -248,6 +266,7 @@ def _read_source(
         delimiter=delimiter,
         encoding=str(options.get("encoding", "utf-8")).lower(),
         header=bool(options.get("header", True)),
+        member=member,
     )
     if not source.format or (source.format == "duckdb") != (source.table is not None):
         report(
@@ -257,8 +276,8 @@ def _read_source(
             "unsupported file",
             f"{path.name}: use a delimited text file ({', '.join(text.TEXT_SUFFIXES)}) or "
             f"JSON ({', '.join(json_files.SUFFIXES)}), gzip-compressed (.gz) or not, a "
-            f"spreadsheet ({', '.join(spreadsheets.SUFFIXES)}), a .parquet file, or a .duckdb "
-            "file with `table:`.",
+            f"spreadsheet ({', '.join(spreadsheets.SUFFIXES)}), any of these in a .zip, a "
+            ".parquet file, or a .duckdb file with `table:`.",
         )
         return None
     if source.sheet is not None and source.format != "spreadsheet":

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from pipeline.access import Actor, require_operator
-from pipeline.ingest import exports, json_files, spreadsheets, text
+from pipeline.ingest import archives, exports, json_files, spreadsheets, text
 from pipeline.ingest.safety import UnsafePathError, lock_down, resolve_inside, sanitize_upload_name
 from pipeline.settings import Settings
 
@@ -108,8 +108,21 @@ def list_uploads(settings: Settings) -> list[Path]:
 
 
 def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The first rows of an upload and the type DuckDB reads each column as."""
+    """The first rows of an upload and the type DuckDB reads each column as (of the one data
+    file inside a zip: archives.ArchiveError when there is not exactly one)."""
     path = resolve_inside(settings.uploads_dir, path.name, settings.allowed_roots)
+    if archives.is_archive(path):
+        member = archives.choose_member(path, None)
+        copy = archives.extract(path, member, settings.uploads_dir, settings.max_file_mb)
+        try:
+            return _preview_file(settings, copy, rows)
+        finally:
+            copy.unlink(missing_ok=True)
+    return _preview_file(settings, path, rows)
+
+
+def _preview_file(settings: Settings, path: Path, rows: int) -> tuple[pd.DataFrame, dict[str, str]]:
+    """preview of a file read in place."""
     with duckdb.connect() as connection:
         lock_down(connection, settings.allowed_roots)
         holds = text.kind_suffix(path)

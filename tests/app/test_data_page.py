@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -134,7 +136,7 @@ def test_events_mode_offers_a_file_and_dropdowns_per_contract_table(
     assert "labels:\n  event: order" in app.code[-1].value
 
 
-def test_compressed_and_json_uploads_are_previewed_and_imported_like_the_csv(
+def test_compressed_json_and_zip_uploads_are_previewed_and_imported_like_the_csv(
     empty_home: Path, open_page: Callable[[str], AppTest]
 ) -> None:
     # The same customers as a gzip CSV and as JSON Lines (a tracker's or an API's export).
@@ -142,7 +144,15 @@ def test_compressed_and_json_uploads_are_previewed_and_imported_like_the_csv(
     keys = header.split(",")
     objects = [dict(zip(keys, line.split(","), strict=True)) for line in lines]
     jsonl = "".join(json.dumps(o) + "\n" for o in objects).encode()
-    for name, content in (("customers.csv.gz", gzip.compress(CSV.encode())), ("crm.jsonl", jsonl)):
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as download:  # a portal's download: the CSV in a zip
+        download.writestr("export/customers.csv", CSV)
+    uploads = {
+        "customers.csv.gz": gzip.compress(CSV.encode()),
+        "crm.jsonl": jsonl,
+        "download.zip": archive.getvalue(),
+    }
+    for name, content in uploads.items():
         app = upload(open_page(DATA_PAGE), name, content)
         assert not app.exception, app.exception
         chooser = app.selectbox(key="flat-file")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,81 @@ def test_kind_suffix_looks_past_gz() -> None:
     assert text.kind_suffix(Path("a/Orders.CSV.gz")) == ".csv"
     assert text.kind_suffix(Path("orders.csv")) == ".csv"
     assert text.kind_suffix(Path("orders.gz")) == ""
+
+
+def zipped(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return path
+
+
+def test_a_zip_of_one_csv_imports_exactly_as_the_csv(settings: Settings) -> None:
+    plain = imported(settings, "shop.csv", SHOP_CSV)
+    # As portals serve downloads: a folder inside, and an archiver's extras beside the data.
+    archive = {"export/shop.csv": SHOP_CSV, "__MACOSX/export/._shop.csv": b"\0\1"}
+    zipped(settings.data_dirs[0] / "archive.zip", archive)
+    import_mapping(read_mapping(write_mapping(settings, shop("archive.zip")), settings), settings)
+    assert rows(settings, "select * from usage_daily order by all") == plain
+    # The copy it was read from is gone.
+    assert not list(settings.home.glob(".unzipped-*"))
+
+
+def test_a_zip_of_several_files_names_them_and_member_chooses_one(settings: Settings) -> None:
+    other = SHOP_CSV.replace(b"a1", b"z9")
+    zipped(settings.data_dirs[0] / "two.zip", {"shop.csv": SHOP_CSV, "old.csv": other})
+    mapping = read_mapping(write_mapping(settings, shop("two.zip")), settings)
+    assert [p.rule for p in mapping.problems] == ["unreadable file"]
+    assert "holds shop.csv, old.csv: name the one to read with `member:`" in (
+        mapping.problems[0].hint
+    )
+    chosen = shop({"path": "two.zip", "member": "old.csv"})
+    import_mapping(read_mapping(write_mapping(settings, chosen), settings), settings)
+    assert ("z9",) in rows(settings, "select account_id from accounts")
+
+
+def test_member_is_refused_outside_a_zip_and_parquet_inside_one(settings: Settings) -> None:
+    (settings.data_dirs[0] / "shop.csv").write_bytes(SHOP_CSV)
+    mapping = read_mapping(
+        write_mapping(settings, shop({"path": "shop.csv", "member": "x.csv"})), settings
+    )
+    assert [p.rule for p in mapping.problems] == ["invalid setting"]
+    zipped(settings.data_dirs[0] / "pq.zip", {"shop.parquet": b"PAR1"})
+    mapping = read_mapping(write_mapping(settings, shop("pq.zip")), settings)
+    assert [p.rule for p in mapping.problems] == ["unsupported file"]
+
+
+def test_a_zip_member_that_expands_past_the_limit_is_refused_and_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    settings = Settings(home=tmp_path / "home", data_dirs=(data,), max_file_mb=5).ensure()
+    zipped(data / "bomb.zip", {"shop.csv": b"customer,day,orders\n" + b"0" * 20_000_000})
+    assert (data / "bomb.zip").stat().st_size < 1_000_000
+    problems = validate_mapping(
+        read_mapping(write_mapping(settings, shop("bomb.zip")), settings), settings
+    )
+    assert [p.rule for p in problems] == ["unreadable file"]
+    assert "holds more than 5 MB once decompressed" in problems[0].examples[0]
+    assert not list(settings.home.glob(".unzipped-*"))
+
+
+def test_a_member_named_to_climb_out_is_read_into_the_scratch_folder_only(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # A "zip slip" name: the member is copied by name into a temporary file, never to its path.
+    zipped(settings.data_dirs[0] / "slip.zip", {"../../escaped.csv": SHOP_CSV})
+    import_mapping(read_mapping(write_mapping(settings, shop("slip.zip")), settings), settings)
+    assert len(rows(settings, "select * from usage_daily")) == 3
+    assert not list(tmp_path.rglob("escaped.csv"))
+
+
+def test_a_zip_upload_is_accepted_and_its_file_previewed(settings: Settings) -> None:
+    stored = sanitize_upload_name("Kaggle download.ZIP")
+    assert stored == "Kaggle_download.zip"
+    settings.uploads_dir.mkdir(parents=True)
+    zipped(settings.uploads_dir / stored, {"data/shop.csv": SHOP_CSV})
+    frame, types = preview(settings, settings.uploads_dir / stored)
+    assert types["day"] == "DATE" and frame["customer"].tolist() == ["a1", "b2", "c3"]
+    assert [p.name for p in settings.uploads_dir.iterdir()] == [stored]
