@@ -13,6 +13,7 @@ if pointer is not None:
     terms = data.read(queries.dataset_words, pointer)
     customers = data.work_queue(pointer)
     attributes = words.present_attributes(customers)
+    named = words.present_names(customers)
     k = int(summary["capacity_k"])
     cost = ", what that could cost" if terms.has_value else ""
     st.caption(
@@ -64,7 +65,7 @@ if pointer is not None:
         step=10,
         help="Your outreach capacity k; the list and the CSV show the k riskiest customers.",
     )
-    shown = export.export_frame(matching, terms, attributes, top=int(top))
+    shown = export.export_frame(matching, terms, attributes, top=int(top), named=named)
     if shown.empty:
         widen = "Clear"
         if terms.has_value:
@@ -91,7 +92,7 @@ if pointer is not None:
         placeholder="",
         # Who, how risky, what it could cost and why first; the CSV keeps its documented order.
         column_order=[
-            "customer_name",
+            "customer_name" if named else "customer_id",
             "risk_pct",
             *([terms.value_column, terms.loss_column] if terms.has_value else []),
             "reason_1",
@@ -100,7 +101,7 @@ if pointer is not None:
             "movement",
             "risk_change_pts",
             *(terms.attribute_column(name) for name in attributes),
-            "customer_id",
+            *(["customer_id"] if named else []),
         ],
         column_config={
             "customer_id": st.column_config.TextColumn("Customer ID", width="small"),

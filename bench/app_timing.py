@@ -83,7 +83,11 @@ def export_times() -> dict[str, Any]:
     def csv(top: int | None) -> None:
         rows = queries.at_risk(path)
         frame = export.export_frame(
-            rows, queries.dataset_words(path), words.present_attributes(rows), top=top
+            rows,
+            queries.dataset_words(path),
+            words.present_attributes(rows),
+            top=top,
+            named=words.present_names(rows),
         )
         data = export.to_csv_bytes(frame)
         sizes[f"{top or 'full'}_bytes"] = len(data)

@@ -23,14 +23,16 @@ def neutralize(value: object) -> object:
     return value
 
 
-def export_columns(words: DatasetWords, attributes: tuple[str, ...]) -> dict[str, str]:
-    """Column in the export -> column of the at-risk list, in export order (no value or
-    expected loss where the data has no amounts)."""
+def export_columns(
+    words: DatasetWords, attributes: tuple[str, ...], named: bool = True
+) -> dict[str, str]:
+    """Column in the export -> column of the at-risk list, in export order (no name where
+    the data names no customer, no value or expected loss where it has no amounts)."""
     value = {words.value_column: "customer_value"} if words.has_value else {}
     loss = {words.loss_column: "expected_loss"} if words.has_value else {}
     return {
         "customer_id": "customer_id",
-        "customer_name": "customer_name",
+        **({"customer_name": "customer_name"} if named else {}),
         **{words.attribute_column(name): name for name in attributes},
         **value,
         "risk_pct": "churn_probability",
@@ -50,18 +52,20 @@ def export_frame(
     words: DatasetWords,
     attributes: tuple[str, ...],
     top: int | None = None,
+    named: bool = True,
 ) -> pd.DataFrame:
     """The rows and order shown, in export columns: risk in %, money rounded to cents.
 
     `attributes` are the customer attributes to include (pipeline.read.words
-    present_attributes of the whole list, so the header does not change with a filter).
+    present_attributes of the whole list, so the header does not change with a filter), and
+    `named` whether the list names its customers (pipeline.read.words present_names).
     Movement comes from `queries.movement` (the list with `movement` and `change_pts`);
     rows without it export blank movement cells rather than a guess.
     """
     rows = at_risk if top is None else at_risk.head(top)
     if "movement" not in rows:
         rows = rows.assign(movement="", change_pts=float("nan"))
-    columns = export_columns(words, attributes)
+    columns = export_columns(words, attributes, named)
     out = pd.DataFrame({name: rows[source] for name, source in columns.items()})
     out["risk_pct"] = (out["risk_pct"] * 100).round(1)
     if words.has_value:

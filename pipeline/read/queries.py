@@ -58,8 +58,10 @@ def dataset_words(path: str | Path) -> DatasetWords:
 def export_list(path: str | Path, rows: pd.DataFrame, top: int | None = None) -> pd.DataFrame:
     """`rows` of a build's at-risk list as the CSV has them, in the dataset's words; the
     attributes the whole list has (so a filter never changes the header)."""
-    attributes = words.present_attributes(at_risk(path))
-    return export.export_frame(rows, dataset_words(path), attributes, top=top)
+    everyone = at_risk(path)
+    attributes = words.present_attributes(everyone)
+    named = words.present_names(everyone)
+    return export.export_frame(rows, dataset_words(path), attributes, top=top, named=named)
 
 
 def common_reasons(path: str | Path) -> pd.DataFrame:

@@ -118,6 +118,13 @@ def from_profile(row: dict[str, Any] | None, has_value: bool = True) -> DatasetW
     )
 
 
+def present_names(at_risk: pd.DataFrame) -> bool:
+    """Whether the data names its customers: a name column that only repeats each id (no
+    name was mapped) is left out, as an empty attribute is."""
+    names = at_risk["customer_name"].astype("string")
+    return bool((names.notna() & (names != at_risk["customer_id"].astype("string"))).any())
+
+
 def present_attributes(at_risk: pd.DataFrame) -> tuple[str, ...]:
     """The customer attributes the data has: a column empty for every customer is left out."""
     present = []

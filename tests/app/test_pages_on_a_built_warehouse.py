@@ -436,14 +436,17 @@ def test_a_filter_that_matches_nobody_says_so_and_how_to_widen_it(
     assert not at.get("download_button")
 
 
-def test_data_without_amounts_shows_no_value_loss_or_money_filter(
+def test_data_without_amounts_or_names_shows_no_value_loss_money_filter_or_name(
     open_page: OpenPage, home_copy: Path, use_home: Callable[[Path], Path]
 ) -> None:
     # A clickstream or a customer file without revenue: no customer has a value at risk
-    # (tests/dbt/test_online_retail.py builds such data; here the list is made so).
+    # (tests/dbt/test_online_retail.py builds such data; here the list is made so), and no
+    # name was mapped, so each name is the id.
     home = use_home(home_copy)
     edit_serving(
-        Settings(home=home), "update at_risk_customers set customer_value = 0, expected_loss = 0"
+        Settings(home=home),
+        "update at_risk_customers "
+        "set customer_value = 0, expected_loss = 0, customer_name = customer_id",
     )
 
     at = open_page()
@@ -454,6 +457,7 @@ def test_data_without_amounts_shows_no_value_loss_or_money_filter(
     assert not at.slider and not at.radio  # no value range, no order by expected loss
     shown = at.dataframe[0].value
     assert not [column for column in shown.columns if "revenue" in column], list(shown.columns)
+    assert "customer_name" not in shown.columns and "customer_id" in shown.columns
 
     overview = at.switch_page("app_pages/overview.py").run()
     assert not overview.exception and overview.title[0].value == "Overview"

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.read.export import export_columns, file_name, neutralize, to_csv_bytes
 from pipeline.read.export import export_frame as export_with_words
-from pipeline.read.words import ATTRIBUTES, DatasetWords, from_profile
+from pipeline.read.words import ATTRIBUTES, DatasetWords, from_profile, present_names
 
 WORDS = DatasetWords()  # a contractual book in USD, attributes named as in the contract
 
@@ -150,6 +150,15 @@ def test_data_without_amounts_exports_no_value_loss_or_currency_column() -> None
     money = {"monthly_revenue_usd", "expected_revenue_loss_usd"}
     assert list(frame.columns) == [column for column in HEADER if column not in money]
     assert frame.loc[0, "risk_pct"] == pytest.approx(98.8)
+
+
+def test_a_list_whose_names_only_repeat_the_ids_exports_no_name_column() -> None:
+    rows = at_risk_rows(["a", "b"])
+    assert present_names(rows)
+    unnamed = rows.assign(customer_name=rows["customer_id"])
+    assert not present_names(unnamed)
+    frame = export_with_words(unnamed, WORDS, ATTRIBUTES, named=present_names(unnamed))
+    assert list(frame.columns) == [column for column in HEADER if column != "customer_name"]
 
 
 def test_export_carries_each_customers_movement_and_risk_change_in_points() -> None:
