@@ -24,30 +24,30 @@ if pointer is not None:
     low = float(customers["customer_value"].fillna(0).min())
     high = max(float(customers["customer_value"].fillna(0).max()), low + 1)
     value_range, order = (low, high), "risk"
-    with st.expander("Filter and sort" if terms.has_value else "Filter", expanded=False):
-        columns = st.columns(3)
-        chosen = {}
-        for i, name in enumerate(attributes):
-            options = sorted(customers[name].dropna().unique())
-            key = state.within(state.remembered(f"at_risk_{name}", []), options)
-            chosen[name] = columns[i].multiselect(md(terms.label(name)), options, key=key)
-        if not attributes and not terms.has_value:
-            st.caption("This data has no customer attributes to filter by.")
-        if terms.has_value:  # data without amounts has no value to filter or order by
-            value_range = columns[0].slider(
-                f"{terms.value_label} ({terms.currency})",
-                low,
-                high,
-                key=state.within(state.remembered("at_risk_value", (low, high)), (low, high)),
-                format=f"{terms.symbol}%.0f",
-            )
-            order = columns[1].radio(
-                "Order by",
-                ["risk", "expected_loss"],
-                format_func={"risk": "Risk", "expected_loss": terms.loss_label}.get,
-                horizontal=True,
-                key=state.remembered("at_risk_order", "risk"),
-            )
+    chosen: dict[str, list[str]] = {}
+    # Nothing to filter or order by without attributes and amounts: no empty expander then.
+    if attributes or terms.has_value:
+        with st.expander("Filter and sort" if terms.has_value else "Filter", expanded=False):
+            columns = st.columns(3)
+            for i, name in enumerate(attributes):
+                options = sorted(customers[name].dropna().unique())
+                key = state.within(state.remembered(f"at_risk_{name}", []), options)
+                chosen[name] = columns[i].multiselect(md(terms.label(name)), options, key=key)
+            if terms.has_value:  # data without amounts has no value to filter or order by
+                value_range = columns[0].slider(
+                    f"{terms.value_label} ({terms.currency})",
+                    low,
+                    high,
+                    key=state.within(state.remembered("at_risk_value", (low, high)), (low, high)),
+                    format=f"{terms.symbol}%.0f",
+                )
+                order = columns[1].radio(
+                    "Order by",
+                    ["risk", "expected_loss"],
+                    format_func={"risk": "Risk", "expected_loss": terms.loss_label}.get,
+                    horizontal=True,
+                    key=state.remembered("at_risk_order", "risk"),
+                )
     queue = work_queue.QueueFilter(
         segments=tuple(chosen.get("segment", ())),
         plans=tuple(chosen.get("plan", ())),
