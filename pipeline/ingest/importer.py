@@ -104,7 +104,6 @@ def _open_file(
                 encoding=source.encoding,
                 scratch=scratch,
             )
-            exports.parse(connection, _view(name))
         elif source.format == "spreadsheet":
             columns = spreadsheets.load(
                 connection,
@@ -114,15 +113,15 @@ def _open_file(
                 header=source.header,
                 max_mb=settings.max_file_mb,
             )
-            exports.parse(connection, _view(name))
         elif source.format == "json":
             columns = json_files.load(connection, _view(name), source.path)
-            exports.parse(connection, _view(name))
         else:
             relation = connection.sql(
                 "select * from read_parquet($path)", params={"path": str(source.path)}
             )
-        if source.format not in COPIED:
+        if source.format in COPIED:  # dates and amounts as exports write them
+            exports.parse(connection, _view(name))
+        else:
             columns = list(relation.columns)
             relation.create_view(_view(name))
     except text.RaggedLinesError as error:

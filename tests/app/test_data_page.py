@@ -30,6 +30,17 @@ def upload(app: AppTest, name: str, content: bytes) -> AppTest:
     return app.run()
 
 
+def assert_imports_the_customers(app: AppTest, home: Path) -> None:
+    """Name the dataset, import, and find CSV's three customers in the raw data."""
+    app.text_input(key="dataset-name").input("Acme CRM").run()
+    app.button[1].click().run()  # Import
+    assert not app.exception, app.exception
+    assert "Imported (customer_exports: 3)" in app.success[0].value
+    with duckdb.connect(str(home / "raw.duckdb"), read_only=True) as connection:
+        rows = connection.execute("select account_id, mrr from customer_exports order by 1")
+        assert rows.fetchall() == [("c-1", 70.5), ("c-2", 20.0), ("c-3", 55.25)]
+
+
 def test_data_page_asks_for_a_file_first(
     empty_home: Path, open_page: Callable[[str], AppTest]
 ) -> None:
@@ -107,13 +118,7 @@ def test_a_spreadsheet_upload_is_previewed_and_imported_like_its_csv(
     app = upload(open_page(DATA_PAGE), "customers.xlsx", (tmp_path / "customers.xlsx").read_bytes())
     assert not app.exception
     assert app.selectbox(key="flat-account_id").value == "customerID"
-    app.text_input(key="dataset-name").input("Acme CRM").run()
-    app.button[1].click().run()  # Import
-    assert not app.exception, app.exception
-    assert "Imported (customer_exports: 3)" in app.success[0].value
-    with duckdb.connect(str(empty_home / "raw.duckdb"), read_only=True) as connection:
-        rows = connection.execute("select account_id, mrr from customer_exports order by 1")
-        assert rows.fetchall() == [("c-1", 70.5), ("c-2", 20.0), ("c-3", 55.25)]
+    assert_imports_the_customers(app, empty_home)
 
 
 def test_events_mode_offers_a_file_and_dropdowns_per_contract_table(
@@ -159,10 +164,4 @@ def test_compressed_json_and_zip_uploads_are_previewed_and_imported_like_the_csv
         chooser.select_index(chooser.options.index(name)).run()
         assert app.selectbox(key="flat-file").value.name == name
         assert app.selectbox(key="flat-account_id").value == "customerID"
-        app.text_input(key="dataset-name").input("Acme CRM").run()
-        app.button[1].click().run()  # Import
-        assert not app.exception, app.exception
-        assert "Imported (customer_exports: 3)" in app.success[0].value
-        with duckdb.connect(str(empty_home / "raw.duckdb"), read_only=True) as connection:
-            rows = connection.execute("select account_id, mrr from customer_exports order by 1")
-            assert rows.fetchall() == [("c-1", 70.5), ("c-2", 20.0), ("c-3", 55.25)]
+        assert_imports_the_customers(app, empty_home)

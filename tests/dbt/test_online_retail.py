@@ -208,6 +208,15 @@ def test_online_retail_gets_distinct_risks_real_values_its_own_words_and_a_fair_
     any_business.assert_every_promise(pointer["path"], beats=("logistic", "bg_nbd"))
 
 
+def every_reason(path: str) -> str:
+    """Every distinct reason of a build's explanations, as one text."""
+    with duckdb.connect(path, read_only=True) as connection:
+        rows = connection.execute(
+            "select distinct reason from customer_explanations where reason is not null"
+        ).fetchall()
+    return " ".join(reason for (reason,) in rows)
+
+
 def built_subset(
     tmp_path_factory: pytest.TempPathFactory,
     build,
@@ -250,13 +259,7 @@ def test_a_small_shop_gets_distinct_risks_its_words_and_no_false_data_alarm(
     # often as this column's history makes likely: growth, not a broken feed (no data
     # alarm). The model leads BG/NBD by 0.742 to 0.740 (measured 2026-12-07).
     any_business.assert_every_promise(path, beats=("logistic", "bg_nbd"))
-    with duckdb.connect(path, read_only=True) as connection:
-        reasons = " ".join(
-            reason
-            for (reason,) in connection.execute(
-                "select distinct reason from customer_explanations where reason is not null"
-            ).fetchall()
-        )
+    reasons = every_reason(path)
     assert "Country: " in reasons and "Region:" not in reasons and " event" not in reasons
 
 
@@ -288,13 +291,7 @@ def test_a_history_without_amounts_has_no_value_at_risk_anywhere(
     assert any_business.empty_export_columns(path) == []
     triage = queries.triage(path)
     assert triage is not None and triage["verdict"] != "data_quality", triage
-    with duckdb.connect(path, read_only=True) as connection:
-        reasons = " ".join(
-            reason
-            for (reason,) in connection.execute(
-                "select distinct reason from customer_explanations where reason is not null"
-            ).fetchall()
-        )
+    reasons = every_reason(path)
     # The rhythm model's words fit any business and name the horizon.
     assert "within 90 days" in reasons and "purchase" not in reasons, reasons[:500]
     # Factors from the payments the data lacks move nobody's risk: the Why page leaves them out.
