@@ -38,13 +38,13 @@ def upload_files() -> None:
     )
     for file in files or []:
         try:
-            saved = uploads.save_upload(
+            saved = uploads.save_uploads(
                 data.settings(), file.name, file.getvalue(), by=auth.acting_user()
             )
-        except (UnsafePathError, OSError, AccessDeniedError) as error:
+        except (UnsafePathError, OSError, AccessDeniedError, ArchiveError) as error:
             st.error(md(f"{file.name} was not stored: {error}"))
         else:
-            st.caption(f"Stored as {saved.name}.")
+            st.caption(f"Stored as {', '.join(path.name for path in saved)}.")
     stored = uploads.list_uploads(data.settings())
     if stored:
         with st.expander(f"Stored uploads ({len(stored)})"):
@@ -206,7 +206,7 @@ def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str]]:
     """The first rows of a file; its columns and types (None when it cannot be read)."""
     try:
         frame, types = uploads.preview(data.settings(), upload)
-    except (duckdb.Error, UnsafePathError, OSError, SheetError, ArchiveError) as error:
+    except (duckdb.Error, UnsafePathError, OSError, SheetError) as error:
         st.error(
             md(
                 f"{upload.name} could not be read: {str(error).splitlines()[0]} Check that it is "

@@ -9,10 +9,12 @@ stopped at the size limit (a zip bomb's declared sizes can lie).
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 ZIP = ".zip"
 # Folders and files that archivers add beside the data (macOS resource forks, hidden files).
@@ -28,13 +30,15 @@ def is_archive(path: Path) -> bool:
     return path.name.lower().endswith(ZIP)
 
 
-def data_members(path: Path) -> list[str]:
-    """The names of the data files in a zip (folders and archivers' extras left out)."""
+def data_members(path: Path | BinaryIO, name: str | None = None) -> list[str]:
+    """The names of the data files in a zip (a path, or its bytes as a file with `name`),
+    folders and archivers' extras left out."""
+    shown = name or getattr(path, "name", "the archive")
     try:
         with zipfile.ZipFile(path) as archive:
             names = [info.filename for info in archive.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, OSError) as error:
-        message = f"{path.name} could not be opened as a zip archive ({error})."
+        message = f"{shown} could not be opened as a zip archive ({error})."
         raise ArchiveError(message) from error
     return [
         name
@@ -83,3 +87,26 @@ def extract(path: Path, member: str, folder: Path, max_mb: float) -> Path:
         target.unlink(missing_ok=True)
         raise
     return target
+
+
+def unpack(content: bytes, name: str, max_mb: float) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of every data file of an uploaded zip, each read only up to
+    `max_mb` MB (ArchiveError past it, or when the zip holds no data file)."""
+    members = data_members(io.BytesIO(content), name)
+    if not members:
+        raise ArchiveError(f"{name} holds no data file.")
+    files, limit = [], int(max_mb * 1_000_000)
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            for member in members:
+                with archive.open(member) as source:
+                    data = source.read(limit + 1)
+                if len(data) > limit:
+                    raise ArchiveError(
+                        f"{name}: {member} holds more than {max_mb:,.0f} MB once "
+                        "decompressed (BATON_MAX_FILE_MB)."
+                    )
+                files.append((Path(member).name, data))
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as error:
+        raise ArchiveError(f"{name} could not be read ({error}).") from error
+    return files

@@ -32,7 +32,7 @@ UPLOAD_SUFFIXES = (
     ".parquet",
     ".pq",
     *COMPRESSED_SUFFIXES,
-    ".zip",  # one text, spreadsheet or JSON file inside (pipeline.ingest.archives)
+    ".zip",  # unpacked on upload into the data files it holds (uploads.save_uploads)
 )
 MAX_EXPRESSION_CHARS = 2_000
 # Functions that read files, the network or the environment, or change the session. Table

@@ -90,6 +90,33 @@ def save_upload(settings: Settings, name: str, content: bytes, by: Actor | None 
     return target
 
 
+def save_uploads(
+    settings: Settings, name: str, content: bytes, by: Actor | None = None
+) -> list[Path]:
+    """save_upload, with a zip unpacked: each data file it holds (of a kind an upload may be,
+    zips aside) is stored as an upload of its own, so the Data page offers each one; other
+    files (a README.pdf beside the data) are skipped."""
+    if not archives.is_archive(Path(name)):
+        return [save_upload(settings, name, content, by)]
+    require_operator(by, "uploading data")
+    files = [
+        (member, data)
+        for member, data in archives.unpack(content, name, settings.max_file_mb)
+        if _uploadable(member) and not archives.is_archive(Path(member))
+    ]
+    if not files:
+        raise archives.ArchiveError(f"{name} holds no file of a kind Baton reads.")
+    return [save_upload(settings, member, data, by) for member, data in files]
+
+
+def _uploadable(name: str) -> bool:
+    try:
+        sanitize_upload_name(name)
+    except UnsafePathError:
+        return False
+    return True
+
+
 def remove_upload(settings: Settings, name: str, by: Actor | None = None) -> None:
     """Delete one stored upload (by its stored name; nothing outside uploads/); operators only."""
     require_operator(by, "removing uploads")
@@ -108,21 +135,8 @@ def list_uploads(settings: Settings) -> list[Path]:
 
 
 def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The first rows of an upload and the type DuckDB reads each column as (of the one data
-    file inside a zip: archives.ArchiveError when there is not exactly one)."""
+    """The first rows of an upload and the type DuckDB reads each column as."""
     path = resolve_inside(settings.uploads_dir, path.name, settings.allowed_roots)
-    if archives.is_archive(path):
-        member = archives.choose_member(path, None)
-        copy = archives.extract(path, member, settings.uploads_dir, settings.max_file_mb)
-        try:
-            return _preview_file(settings, copy, rows)
-        finally:
-            copy.unlink(missing_ok=True)
-    return _preview_file(settings, path, rows)
-
-
-def _preview_file(settings: Settings, path: Path, rows: int) -> tuple[pd.DataFrame, dict[str, str]]:
-    """preview of a file read in place."""
     with duckdb.connect() as connection:
         lock_down(connection, settings.allowed_roots)
         holds = text.kind_suffix(path)

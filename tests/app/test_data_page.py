@@ -151,17 +151,19 @@ def test_compressed_json_and_zip_uploads_are_previewed_and_imported_like_the_csv
     jsonl = "".join(json.dumps(o) + "\n" for o in objects).encode()
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as download:  # a portal's download: the CSV in a zip
-        download.writestr("export/customers.csv", CSV)
-    uploads = {
-        "customers.csv.gz": gzip.compress(CSV.encode()),
-        "crm.jsonl": jsonl,
-        "download.zip": archive.getvalue(),
-    }
-    for name, content in uploads.items():
+        download.writestr("export/crm export.csv", CSV)
+    # Uploaded as, content, stored as (a zip is unpacked into the files it holds).
+    uploads = [
+        ("customers.csv.gz", gzip.compress(CSV.encode()), "customers.csv.gz"),
+        ("crm.jsonl", jsonl, "crm.jsonl"),
+        ("download.zip", archive.getvalue(), "crm_export.csv"),
+    ]
+    for name, content, stored in uploads:
         app = upload(open_page(DATA_PAGE), name, content)
         assert not app.exception, app.exception
+        assert f"Stored as {stored}." in [c.value for c in app.caption]
         chooser = app.selectbox(key="flat-file")
-        chooser.select_index(chooser.options.index(name)).run()
-        assert app.selectbox(key="flat-file").value.name == name
+        chooser.select_index(chooser.options.index(stored)).run()
+        assert app.selectbox(key="flat-file").value.name == stored
         assert app.selectbox(key="flat-account_id").value == "customerID"
         assert_imports_the_customers(app, empty_home)

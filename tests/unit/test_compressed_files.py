@@ -13,10 +13,11 @@ import pytest
 import yaml
 
 from pipeline.ingest import text, validation
+from pipeline.ingest.archives import ArchiveError
 from pipeline.ingest.importer import import_mapping, validate_mapping
 from pipeline.ingest.mapping import read_mapping
 from pipeline.ingest.safety import UnsafePathError, sanitize_upload_name
-from pipeline.ingest.uploads import preview
+from pipeline.ingest.uploads import preview, save_uploads
 from pipeline.settings import Settings
 from tests.unit.test_text_files import CDNOW_EXAMPLE, CDNOW_SAMPLE, rows, settings, shop
 
@@ -181,11 +182,27 @@ def test_a_member_named_to_climb_out_is_read_into_the_scratch_folder_only(
     assert not list(tmp_path.rglob("escaped.csv"))
 
 
-def test_a_zip_upload_is_accepted_and_its_file_previewed(settings: Settings) -> None:
-    stored = sanitize_upload_name("Kaggle download.ZIP")
-    assert stored == "Kaggle_download.zip"
-    settings.uploads_dir.mkdir(parents=True)
-    zipped(settings.uploads_dir / stored, {"data/shop.csv": SHOP_CSV})
-    frame, types = preview(settings, settings.uploads_dir / stored)
+def test_a_zip_upload_is_unpacked_into_the_data_files_it_holds(settings: Settings) -> None:
+    assert sanitize_upload_name("Kaggle download.ZIP") == "Kaggle_download.zip"
+    archive = settings.home / "download.zip"
+    zipped(archive, {"data/shop.csv": SHOP_CSV, "data/old shop.csv": SHOP_CSV, "__MACOSX/x": b""})
+    saved = save_uploads(settings, "Kaggle download.zip", archive.read_bytes())
+    assert sorted(path.name for path in saved) == ["old_shop.csv", "shop.csv"]
+    assert sorted(p.name for p in settings.uploads_dir.iterdir()) == ["old_shop.csv", "shop.csv"]
+    frame, types = preview(settings, settings.uploads_dir / "shop.csv")
     assert types["day"] == "DATE" and frame["customer"].tolist() == ["a1", "b2", "c3"]
-    assert [p.name for p in settings.uploads_dir.iterdir()] == [stored]
+
+
+def test_a_zip_upload_skips_other_files_and_refuses_a_bomb_storing_nothing(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(home=tmp_path / "home", max_file_mb=5).ensure()
+    mixed = zipped(tmp_path / "mixed.zip", {"shop.csv": SHOP_CSV, "README.pdf": b"%PDF"})
+    assert [p.name for p in save_uploads(settings, "mixed.zip", mixed.read_bytes())] == ["shop.csv"]
+    other = zipped(tmp_path / "other.zip", {"tool.exe": b"MZ", "inner.zip": mixed.read_bytes()})
+    with pytest.raises(ArchiveError, match="holds no file of a kind Baton reads"):
+        save_uploads(settings, "other.zip", other.read_bytes())
+    bomb = zipped(tmp_path / "bomb.zip", {"big.csv": b"0" * 20_000_000})
+    with pytest.raises(ArchiveError, match="more than 5 MB once decompressed"):
+        save_uploads(settings, "bomb.zip", bomb.read_bytes())
+    assert [p.name for p in settings.uploads_dir.iterdir()] == ["shop.csv"]
