@@ -60,6 +60,14 @@ def choose_member(path: Path, member: str | None) -> str:
     return names[0]
 
 
+def too_large(archive: str, member: str, max_mb: float) -> ArchiveError:
+    """The error of a member that holds more than the size limit once decompressed."""
+    return ArchiveError(
+        f"{archive}: {member} holds more than {max_mb:,.0f} MB once decompressed "
+        "(BATON_MAX_FILE_MB)."
+    )
+
+
 def extract(path: Path, member: str, folder: Path, max_mb: float) -> Path:
     """Copy `member` of the zip into `folder` (under a plain name that keeps its suffixes);
     ArchiveError when it holds more than `max_mb` MB, counted while copying."""
@@ -75,10 +83,7 @@ def extract(path: Path, member: str, folder: Path, max_mb: float) -> Path:
             while chunk := source.read(CHUNK):
                 copied += len(chunk)
                 if copied > limit:
-                    raise ArchiveError(
-                        f"{path.name}: {member} holds more than {max_mb:,.0f} MB once "
-                        "decompressed (BATON_MAX_FILE_MB)."
-                    )
+                    raise too_large(path.name, member, max_mb)
                 out.write(chunk)
     except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as error:
         target.unlink(missing_ok=True)  # damaged, encrypted or in a method zipfile lacks
@@ -102,10 +107,7 @@ def unpack(content: bytes, name: str, max_mb: float) -> list[tuple[str, bytes]]:
                 with archive.open(member) as source:
                     data = source.read(limit + 1)
                 if len(data) > limit:
-                    raise ArchiveError(
-                        f"{name}: {member} holds more than {max_mb:,.0f} MB once "
-                        "decompressed (BATON_MAX_FILE_MB)."
-                    )
+                    raise too_large(name, member, max_mb)
                 files.append((Path(member).name, data))
     except (zipfile.BadZipFile, RuntimeError, NotImplementedError) as error:
         raise ArchiveError(f"{name} could not be read ({error}).") from error
