@@ -25,6 +25,8 @@ class Column:
     description: str
     non_negative: bool = False
     may_be_future: bool = False
+    # SQL of the value a mapping that leaves the column out gets.
+    default: str = "null"
 
     @property
     def is_date(self) -> bool:
@@ -98,9 +100,10 @@ CONTRACT: tuple[Table, ...] = (
             Column(
                 "active_users",
                 "INTEGER",
-                True,
-                "Distinct users active that day (1 if n/a).",
+                False,
+                "Distinct users active that day (1 when not mapped: a shop's customer).",
                 non_negative=True,
+                default="1",
             ),
             Column(
                 "events",
@@ -188,7 +191,13 @@ FLAT_TABLE = Table(
             True,
             "Churn flag: the customer left within `horizon_days` before the export.",
         ),
-        Column("exported_on", "DATE", False, "Day of the export (defaults to the import day)."),
+        Column(
+            "exported_on",
+            "DATE",
+            False,
+            "Day of the export (defaults to the import day).",
+            default="current_date",
+        ),
         Column("account_name", "VARCHAR", False, "Display name (defaults to the id)."),
         Column("segment", "VARCHAR", False, "Market segment (a filter on the at-risk list)."),
         Column("plan", "VARCHAR", False, "Plan or product (a filter on the at-risk list)."),

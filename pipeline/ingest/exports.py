@@ -1,5 +1,5 @@
 """Values as exports write them, which DuckDB's CSV sniffer leaves as text: dates such as
-`12/1/2010 8:26` or `Mar 17, 2011`, amounts such as `$1,234.50`, `(5.00)` or `1.234,50 €`.
+`12/1/2010 8:26` or `Mar 17, 2011`, amounts such as `$1,234.50`, `(5.00)`, `1.234,50 €` or `1,69`.
 A text column is typed when exactly one reading fits every value (`parse`); otherwise it
 stays text and the mapping converts it, as the import's problems then say."""
 
@@ -25,14 +25,20 @@ AMOUNTS = {
     "comma": _SIGN + r"(\d{1,3}(\.\d{3})+|\d+)(,\d+)?" + _END,
 }
 # What makes text an amount rather than a number the sniffer would have typed: a currency
-# symbol, a thousands mark, or parentheses for a negative.
-AMOUNT_MARK = rf"[{CURRENCY}()]|\d[,.]\d{{3}}(\D|$)"
+# symbol, a thousands mark, parentheses for a negative, or a decimal comma (a comma followed
+# by other than three digits: `1,69`, as European exports write prices).
+AMOUNT_MARK = rf"[{CURRENCY}()]|\d[,.]\d{{3}}(\D|$)|\d,(\d{{1,2}}|\d{{4,}})(\D|$)"
 
 
 def parse(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Type the text columns of `table` that hold dates or amounts as exports write them;
-    {column: the format or reading used}, for those typed (`parse_dates`, `parse_amounts`)."""
-    return {**parse_dates(connection, table), **parse_amounts(connection, table)}
+    """Type the columns of `table` that hold dates, amounts or whole numbers as exports write
+    them; {column: the format or reading used}, for those typed (`parse_dates`,
+    `parse_amounts`, `parse_whole_numbers`)."""
+    return {
+        **parse_dates(connection, table),
+        **parse_amounts(connection, table),
+        **parse_whole_numbers(connection, table),
+    }
 
 
 def parse_dates(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
@@ -166,6 +172,32 @@ def parse_amounts(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str
             f"using {_amount(value, reading)}"
         )
         typed[name] = reading
+    return typed
+
+
+def parse_whole_numbers(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Type as BIGINT the floating-point columns of `table` whose every value is a whole
+    number: ids that pandas or a spreadsheet wrote as `13047.0` (a column of integers with a
+    gap becomes floats there), which would otherwise read `13047.0` wherever they are shown;
+    {column: "whole"} of those typed. Numbers keep their value (up to 2^53, exact in both)."""
+    typed = {}
+    for name, kind in zip(*_columns(connection, table), strict=True):
+        if kind not in ("DOUBLE", "FLOAT"):
+            continue
+        column = quote(name)
+        row = connection.execute(
+            f"select count({column}), count(*) filter (where isnan({column}) or "
+            f"isinf({column}) or abs({column}) >= 9007199254740992 or "
+            f"{column} <> round({column})) from {quote(table)}"
+        ).fetchall()
+        present, fractional = row[0]
+        if not present or fractional:
+            continue
+        connection.execute(
+            f"alter table {quote(table)} alter {column} set data type bigint "
+            f"using cast({column} as bigint)"
+        )
+        typed[name] = "whole"
     return typed
 
 

@@ -205,11 +205,9 @@ def _first_line(error: Exception) -> str:
 
 
 def _expressions(mapping: Mapping, table: Table, spec: TableMapping) -> dict[str, str]:
-    """Contract column (and feature) -> expression; unmapped optional columns are null."""
-    columns = {c.name: spec.columns.get(c.name, "null") for c in table.columns}
+    """Contract column (and feature) -> expression; unmapped columns get their default."""
+    columns = {c.name: spec.columns.get(c.name, c.default) for c in table.columns}
     if table is FLAT_TABLE:
-        if "exported_on" not in spec.columns:
-            columns["exported_on"] = "current_date"
         columns.update({feature.name: feature.expression for feature in mapping.features})
     return columns
 

@@ -342,8 +342,6 @@ def _read_table(
             f"Not in the contract; {table.name} has: {', '.join(table.column_names)}.",
         )
     missing = [c.name for c in table.columns if c.required and c.name not in raw_columns]
-    if table is FLAT_TABLE:
-        missing = [name for name in missing if name != "exported_on"]
     for name in missing:
         report(
             problems,

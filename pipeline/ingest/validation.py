@@ -308,8 +308,7 @@ def check_values(
                 "unparseable date" if is_date else "wrong type",
                 f"{value} is not null and {typed} is null",
                 (
-                    "Use ISO dates (2024-01-31) or convert them in the mapping, e.g. "
-                    "strptime(your_column, '%d/%m/%Y')."
+                    _date_hint(connection, staged, name)
                     if is_date
                     else f"Values must convert to {sql_type}: fix them, or convert in the mapping "
                     "(e.g. nullif(trim(x), '') for blanks)."
@@ -339,6 +338,39 @@ def check_values(
                 examples = _examples(connection, staged, _context(table, name), condition)
                 problems.append(Problem(table.name, name, rule, count, examples, hint))
     return problems
+
+
+# Integers that are days and times: their range of values, the hint that converts them.
+NUMBERS_AS_DATES = (
+    (19_000_101, 21_001_231, "days written as yyyymmdd: strptime(cast({c} as varchar), '%Y%m%d')"),
+    (100_000_000, 9_999_999_999, "seconds since 1970 (Unix time): to_timestamp({c})"),
+    (100_000_000_000, 9_999_999_999_999, "milliseconds since 1970: to_timestamp({c} / 1000)"),
+)
+
+
+def _date_hint(connection: duckdb.DuckDBPyConnection, staged: str, name: str) -> str:
+    """How to convert the values of a date column that did not read as dates: numbers get
+    the conversion their range suggests (a yyyymmdd day, Unix seconds or milliseconds)."""
+    relation = connection.table(q(staged))
+    kind = dict(zip(relation.columns, (str(t) for t in relation.types), strict=True)).get(name)
+    if kind in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DOUBLE", "DECIMAL"):
+        row = connection.execute(
+            f"select min({q(name)}), max({q(name)}) from {q(staged)}"
+        ).fetchall()[0]
+        for low, high, what in NUMBERS_AS_DATES:
+            if row[0] is not None and low <= row[0] and row[1] <= high:
+                return (
+                    f"These are numbers, not dates; they look like {what.format(c='your_column')} "
+                    "converts them in the mapping."
+                )
+        return (
+            "These are numbers, not dates: convert them in the mapping, e.g. "
+            "to_timestamp(your_column) for seconds since 1970."
+        )
+    return (
+        "Use ISO dates (2024-01-31) or convert them in the mapping, e.g. "
+        "strptime(your_column, '%d/%m/%Y')."
+    )
 
 
 def check_key(connection: duckdb.DuckDBPyConnection, table: Table, staged: str) -> list[Problem]:

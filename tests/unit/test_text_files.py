@@ -73,7 +73,6 @@ def shop(
                 "columns": {
                     "account_id": customer,
                     "usage_date": day,
-                    "active_users": 1,
                     "events": orders,
                 },
             },
@@ -333,6 +332,38 @@ def test_dates_no_one_format_reads_stay_text_and_the_problem_says_how_to_convert
     assert not any("every column outside an aggregate" in p.hint for p in problems)
 
 
+def test_a_shop_mapping_leaves_active_users_out_and_each_day_counts_one(
+    settings: Settings,
+) -> None:
+    path = write(settings, {"shop.csv": shop_file(["2011-03-17", "2011-04-01"])}, shop("shop.csv"))
+    import_mapping(read_mapping(path, settings), settings)
+    assert rows(settings, "select active_users, events from usage_daily order by 2") == [
+        (1, 1),
+        (1, 2),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("days", "conversion"),
+    [
+        (["1291193100", "1300381560"], "to_timestamp(your_column)"),
+        (["1291193100000", "1300381560000"], "to_timestamp(your_column / 1000)"),
+        (["20101201", "20110317"], "strptime(cast(your_column as varchar), '%Y%m%d')"),
+    ],
+)
+def test_days_written_as_numbers_get_the_conversion_their_range_suggests(
+    settings: Settings, days: list[str], conversion: str
+) -> None:
+    path = write(settings, {"shop.csv": shop_file(days)}, shop("shop.csv"))
+    problems = validate_mapping(read_mapping(path, settings), settings)
+    dates = [p for p in problems if p.rule == "unparseable date"]
+    assert {(p.table, p.column) for p in dates} == {
+        ("accounts", "signup_date"),
+        ("usage_daily", "usage_date"),
+    }
+    assert all(conversion in p.hint and "numbers, not dates" in p.hint for p in dates), dates
+
+
 def test_ids_of_eight_digits_are_not_read_as_dates(tmp_path: Path) -> None:
     (tmp_path / "ids.csv").write_text("id,day\n01022011,2/1/2011 8:26\n03042011,2/13/2011 9:00\n")
     with duckdb.connect() as connection:
@@ -384,6 +415,7 @@ def typed_amounts(tmp_path: Path, values: list[str]) -> tuple[dict[str, str], li
         (["$1,234.50", "$20.00", "($5.00)", "-$7.25"], "dot", [1234.5, 20.0, -5.0, -7.25]),
         (["1.234,50 €", "20,00 €", "-5,00 €"], "comma", [1234.5, 20.0, -5.0]),
         (["£12", "£1,200", "£0.50"], "dot", [12.0, 1200.0, 0.5]),
+        (["1,69", "0,85", "12", "1.234,5"], "comma", [1.69, 0.85, 12.0, 1234.5]),  # prices
     ],
 )
 def test_amounts_written_for_people_are_read_as_numbers(
@@ -398,6 +430,7 @@ def test_amounts_written_for_people_are_read_as_numbers(
     "values",
     [
         ["1,234", "5,678"],  # a thousand and more, or one and a bit: the data does not say
+        ["1,5", "v2,10"],  # not every value is an amount
         ["$5.00", "n/a"],  # not every value is an amount
         ["007", "012"],  # ids with leading zeros
         ["A-1", "B-2"],
@@ -407,6 +440,28 @@ def test_text_that_is_not_plainly_an_amount_stays_text(tmp_path: Path, values: l
     typed, column = typed_amounts(tmp_path, values)
     assert typed == {}
     assert column == values
+
+
+def test_whole_numbers_written_as_floats_are_read_as_integers(tmp_path: Path) -> None:
+    """Customer ids as pandas writes a column of integers with gaps (`13047.0`) read as
+    13047, so an id shows as `13047` and not `13047.0`; a column with a fraction stays."""
+    (tmp_path / "ids.csv").write_text(
+        "customer,price,count\n13047.0,1.5,2.0\n,2.0,\n12346.0,3.0,4.0\n"
+    )
+    with duckdb.connect() as connection:
+        text.load(
+            connection,
+            "ids",
+            tmp_path / "ids.csv",
+            delimiter=None,
+            header=True,
+            encoding="utf-8",
+            scratch=tmp_path,
+        )
+        assert exports.parse(connection, "ids") == {"customer": "whole", "count": "whole"}
+        assert [str(t) for t in connection.table("ids").types] == ["BIGINT", "DOUBLE", "BIGINT"]
+        ids = connection.execute("select cast(customer as varchar) from ids").fetchall()
+    assert ids == [("13047",), (None,), ("12346",)]
 
 
 def test_a_mapping_reads_money_columns_of_an_export_without_converting_them(
