@@ -168,11 +168,18 @@ def events_mapping(files: list[Path]) -> dict[str, Any]:
     """The mapping document of an event dataset: a file and column dropdowns per table."""
     sources: dict[str, str] = {}
     tables: dict[str, Any] = {}
+    needed = {
+        definition: mapping.required_tables("events", {"churn_definition": definition})
+        for definition in ("contractual", "non_contractual")
+    }
     for table in CONTRACT:
-        with st.expander(
-            f"{table.name}{' (required)' if table.required else ''}: {table.description}"
-        ):
-            options = [*([] if table.required else [LEAVE_OUT]), *files]
+        when = [definition for definition, tables in needed.items() if table.name in tables]
+        always = len(when) == len(needed)
+        note = " (required)" if always else ""
+        if when and not always:
+            note = f" (required for {when[0].replace('_', '-')} churn)"
+        with st.expander(f"{table.name}{note}: {table.description}"):
+            options: list[str | Path] = [*([] if always else [LEAVE_OUT]), *files]
             upload = st.selectbox(
                 "File",
                 options,

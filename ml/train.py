@@ -368,7 +368,15 @@ def fit_churn_model(
 
 
 # The weights of the logistic regression in the margin a fit chooses between (ml.linear).
-LINEAR_WEIGHTS = (0.0, 0.5, 1.0)
+# The second, small one breaks the trees' ties (see TIED).
+LINEAR_WEIGHTS = (0.0, 0.1, 0.5, 1.0)
+# Trees alone whose scores of the validation rows have fewer distinct values than this share
+# of the rows are coarse: early stopping kept one or a few trees (a subscription ledger with
+# no activity data: one tree, nine risks for 218 customers), so whole groups of customers
+# share one risk. Their ties are broken by the logistic regression at LINEAR_WEIGHTS[1],
+# unless that ranks the validation rows worse than the trees alone by more than
+# LINEAR_MIN_GAIN_Z standard errors (the one-standard-error rule, the other way).
+TIED = 0.5
 # The first (trees alone) is kept unless the best of the others ranks the validation rows
 # better by more than one standard error of the paired difference (ml.metrics.auc_gain_z):
 # the one-standard-error rule. One month is a small sample (the demo's months have 60-110
@@ -433,11 +441,18 @@ def weighed(model: ChurnModel, weight: float) -> ChurnModel:
 def linear_choice(y: np.ndarray, scores: list[np.ndarray]) -> float:
     """The weight of LINEAR_WEIGHTS whose scores (one per weight, any monotone form of the
     margin) rank `y` best, kept only when it beats the trees alone (the first) by more than
-    LINEAR_MIN_GAIN_Z standard errors; else 0."""
+    LINEAR_MIN_GAIN_Z standard errors; else 0, or the tie-breaking weight LINEAR_WEIGHTS[1]
+    when the trees alone are coarse (TIED) and it ranks `y` no worse than that."""
     aucs = [float(roc_auc_score(y, score)) for score in scores]
+    aucs[1] = -np.inf  # the tie-breaking weight is for coarse trees only (below)
     best = int(np.argmax(aucs))
     gain_z = auc_gain_z(y, scores[0], scores[best]) if best else 0.0
-    return LINEAR_WEIGHTS[best] if gain_z > LINEAR_MIN_GAIN_Z else 0.0
+    if gain_z > LINEAR_MIN_GAIN_Z:
+        return LINEAR_WEIGHTS[best]
+    coarse = np.unique(scores[0]).size < TIED * len(scores[0])
+    if coarse and auc_gain_z(y, scores[0], scores[1]) > -LINEAR_MIN_GAIN_Z:
+        return LINEAR_WEIGHTS[1]
+    return 0.0
 
 
 def _refit_on_all_months(

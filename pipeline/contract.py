@@ -80,20 +80,41 @@ CONTRACT: tuple[Table, ...] = (
             Column("subscription_id", "VARCHAR", True, "Unique period id."),
             Column("account_id", "VARCHAR", True, "Customer."),
             Column("plan", "VARCHAR", False, "Plan of the period."),
-            Column("billing_period", "VARCHAR", True, "monthly or annual."),
+            Column(
+                "billing_period",
+                "VARCHAR",
+                False,
+                "monthly or annual (monthly when not mapped).",
+                default="'monthly'",
+            ),
             Column("seats", "INTEGER", False, "Licensed seats.", non_negative=True),
-            Column("mrr", "DOUBLE", True, "Monthly recurring revenue.", non_negative=True),
+            Column(
+                "mrr",
+                "DOUBLE",
+                False,
+                "Monthly recurring revenue (0 when not mapped: no value at risk).",
+                non_negative=True,
+                default="0",
+            ),
             Column("started_at", "DATE", True, "First day of the period."),
             Column("ended_at", "DATE", False, "Last day; null while running.", may_be_future=True),
-            Column("status", "VARCHAR", True, "active, cancelled or changed."),
+            Column(
+                "status",
+                "VARCHAR",
+                False,
+                "active, cancelled or changed (not mapped: active while ended_at is empty, "
+                "else cancelled).",
+            ),
         ),
         key=("subscription_id",),
         event_date="started_at",
     ),
     Table(
         "usage_daily",
-        "Activity per customer and day: product usage, visits or purchases.",
-        True,
+        "Activity per customer and day: product usage, visits or purchases. Required for "
+        "non-contractual churn; a subscription business without activity data leaves it out, "
+        "and its model learns from the subscriptions, payments and tickets.",
+        False,
         (
             Column("account_id", "VARCHAR", True, "Customer."),
             Column("usage_date", "DATE", True, "Day of the activity."),

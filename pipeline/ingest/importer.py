@@ -30,7 +30,7 @@ from pipeline.ingest import (
     text,
     validation,
 )
-from pipeline.ingest.mapping import Mapping, MappingError, Source, TableMapping
+from pipeline.ingest.mapping import Mapping, MappingError, Source, TableMapping, required_tables
 from pipeline.ingest.safety import column_references, lock_down
 from pipeline.ingest.safety import quote_identifier as q
 from pipeline.ingest.validation import Problem
@@ -376,11 +376,12 @@ def _check_staged(
 ) -> list[Problem]:
     """Every data rule on every computed table (validation.py)."""
     problems: list[Problem] = []
+    required = required_tables(mapping.kind, mapping.dbt_vars)
     for table_name, name in staged.items():
         table = contract[table_name]
         empty = validation.check_not_empty_table(connection, table, name)
         if empty:
-            problems += empty if table.required else []
+            problems += empty if table_name in required else []
             continue
         problems += validation.check_values(connection, table, name, _types(mapping, table))
         problems += validation.check_key(connection, table, name)

@@ -311,6 +311,23 @@ def _expression(value: Any, table: str, column: str, problems: list[Problem]) ->
         return None
 
 
+def required_tables(kind: str, dbt_vars: dict[str, Any]) -> dict[str, str]:
+    """The tables a mapping of `kind` with `dbt_vars` must fill: {table: the rest of the
+    sentence "Required..."}. Event data needs what defines its churn: the subscriptions'
+    cancellations (contractual) or the activity (non-contractual)."""
+    contract = {FLAT_TABLE.name: FLAT_TABLE} if kind == "flat" else TABLES
+    required = {table.name: "." for table in contract.values() if table.required}
+    if kind == "events":
+        if dbt_vars.get("churn_definition", "contractual") == "contractual":
+            required["subscriptions"] = (
+                " for contractual churn: cancellations define it (or set vars: "
+                "churn_definition: non_contractual)."
+            )
+        else:
+            required["usage_daily"] = " for non-contractual churn: activity defines it."
+    return required
+
+
 def _read_table(
     table: Table, spec: Any, sources: dict[str, Any], problems: list[Problem]
 ) -> TableMapping | None:
@@ -504,23 +521,9 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
         table = _read_table(contract[table_name], spec, declared, problems)
         if table is not None:
             tables[table_name] = table
-    required = [t.name for t in contract.values() if t.required]
-    if kind == "events" and dbt_vars.get("churn_definition", "contractual") == "contractual":
-        required.append("subscriptions")
-    for name in required:
+    for name, why in required_tables(kind, dbt_vars).items():
         if name not in specs:
-            report(
-                problems,
-                name,
-                "",
-                "missing table",
-                "Required"
-                + (
-                    " for contractual churn (or set vars: churn_definition: non_contractual)."
-                    if name == "subscriptions"
-                    else "."
-                ),
-            )
+            report(problems, name, "", "missing table", f"Required{why}")
     features: tuple[Feature, ...] = ()
     wording: dict[str, dict[str, str]] = {}
     if kind == "flat":

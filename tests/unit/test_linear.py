@@ -112,3 +112,22 @@ def test_a_gain_within_its_standard_error_keeps_the_trees_alone(
 def test_an_untuned_fit_is_the_trees_alone(frame, make_config) -> None:
     model = fit_churn_model(frame, make_config())
     assert model.config.linear_weight == 0 and not model.config.linear
+
+
+def test_the_logistic_regression_breaks_the_ties_of_coarse_trees() -> None:
+    # Trees that kept one tree give a few scores (ml.train.TIED): the small weight breaks their
+    # ties, unless it ranks clearly worse; trees with a score per row keep theirs.
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.3).astype(int)
+    signal = y + rng.normal(0, 1, len(y))
+    coarse = np.round(signal)  # a handful of distinct scores
+    fine = signal + rng.normal(0, 0.5, len(y))  # one per customer
+
+    def weighed(trees: np.ndarray, logistic: np.ndarray) -> list[np.ndarray]:
+        return [(1 - w) * trees + w * logistic for w in LINEAR_WEIGHTS]
+
+    logistic = signal + rng.normal(0, 1, len(y))  # no better than the trees
+    assert ml.train.linear_choice(y, weighed(coarse, logistic)) == LINEAR_WEIGHTS[1]
+    assert ml.train.linear_choice(y, weighed(fine, logistic)) == 0.0
+    noise = rng.normal(0, 50, len(y))  # outweighs the trees even at the small weight
+    assert ml.train.linear_choice(y, weighed(coarse, noise)) == 0.0

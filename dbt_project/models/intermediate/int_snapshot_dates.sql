@@ -1,4 +1,5 @@
--- Month-start snapshot dates, from the first full month of activity to the as-of month.
+-- Month-start snapshot dates, from the first full month of activity (of subscriptions, for a
+-- subscription business without activity data) to the as-of month.
 with
 
 as_of as (
@@ -7,9 +8,23 @@ as_of as (
 
 ),
 
+activity as (
+
+    select min(activity_date) as first_date from {{ ref('stg_raw__activity') }}
+
+),
+
+subscriptions as (
+
+    select min(started_at) as first_date from {{ ref('stg_raw__subscriptions') }}
+
+),
+
 first_activity as (
 
-    select min(activity_date) as first_activity_date from {{ ref('stg_raw__activity') }}
+    select coalesce(activity.first_date, subscriptions.first_date) as first_activity_date
+    from activity
+    cross join subscriptions
 
 ),
 

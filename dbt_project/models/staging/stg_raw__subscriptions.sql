@@ -17,7 +17,12 @@ renamed as (
         cast(mrr as double) as mrr,
         cast(started_at as date) as started_at,
         cast(ended_at as date) as ended_at,
-        cast(status as string) as status
+        -- A ledger without statuses (mapping docs): a period that ended was the customer's
+        -- last unless a later one follows, which is what `cancelled` then means here.
+        coalesce(
+            cast(status as string),
+            case when ended_at is null then 'active' else 'cancelled' end
+        ) as status
 
     from source
 
