@@ -12,6 +12,7 @@ import duckdb
 from pandas.tseries.api import guess_datetime_format
 
 from pipeline.ingest.safety import quote_identifier as quote
+from pipeline.ingest.safety import quote_literal
 
 # Distinct values of a text column from which its date format is guessed.
 SAMPLE = 20
@@ -82,15 +83,10 @@ def parse_dates(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, 
         typed_as = "timestamp" if re.search(r"%[HIMSp]", chosen) else "date"
         connection.execute(
             f"alter table {quote(table)} alter {column} set data type {typed_as} "
-            f"using strptime(trim({column}), {_literal(chosen)})"  # ALTER takes no parameters
+            f"using strptime(trim({column}), {quote_literal(chosen)})"  # ALTER takes no parameters
         )
         typed[name] = chosen
     return typed
-
-
-def _literal(value: str) -> str:
-    """A SQL string literal of `value`."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> tuple[list[str], list[str]]:

@@ -219,6 +219,12 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_literal(value: str) -> str:
+    """A SQL string literal of `value`, embedded quotes doubled (where parameters cannot go:
+    ALTER statements, and SQL shown to people)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
     """Every dict in a parsed-SQL JSON tree, depth first."""
     if isinstance(tree, dict):

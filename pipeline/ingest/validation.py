@@ -22,6 +22,7 @@ import pandas as pd
 from pipeline.contract import Table
 from pipeline.ingest import text
 from pipeline.ingest.safety import quote_identifier as q
+from pipeline.ingest.safety import quote_literal
 
 EXAMPLES = 3
 DELIMITERS = (",", ";", "\t", "|")
@@ -310,6 +311,8 @@ def check_values(
                 (
                     _date_hint(connection, staged, name)
                     if is_date
+                    else _flag_hint(connection, staged, name)
+                    if sql_type == "BOOLEAN"
                     else f"Values must convert to {sql_type}: fix them, or convert in the mapping "
                     "(e.g. nullif(trim(x), '') for blanks)."
                 ),
@@ -370,6 +373,27 @@ def _date_hint(connection: duckdb.DuckDBPyConnection, staged: str, name: str) ->
     return (
         "Use ISO dates (2024-01-31) or convert them in the mapping, e.g. "
         "strptime(your_column, '%d/%m/%Y')."
+    )
+
+
+# Distinct values a yes/no column's problem names.
+FLAG_VALUES = 5
+
+
+def _flag_hint(connection: duckdb.DuckDBPyConnection, staged: str, name: str) -> str:
+    """How to turn a column of words (`Churned`, `Stayed`) into the yes/no it must be: the
+    comparison, with the words the column holds."""
+    rows = connection.execute(
+        f"select {q(name)}, count(*) from {q(staged)} where {q(name)} is not null "
+        f"group by 1 order by 2 desc, 1 limit {FLAG_VALUES + 1}"
+    ).fetchall()
+    words = [str(value) for value, _ in rows]
+    shown = ", ".join(repr(word) for word in words[:FLAG_VALUES])
+    more = ", ..." if len(words) > FLAG_VALUES else ""
+    example = words[-1] if len(words) > 1 else words[0] if words else "Yes"
+    return (
+        f"A yes/no column; these values are {shown}{more}. Map a comparison that is true for "
+        f"yes, e.g. your_column = {quote_literal(example)}."
     )
 
 

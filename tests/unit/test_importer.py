@@ -141,6 +141,19 @@ def test_flat_file_problems_are_all_reported(settings: Settings) -> None:
     } <= found
 
 
+def test_a_churn_flag_written_in_words_is_refused_with_the_comparison_to_map(
+    settings: Settings,
+) -> None:
+    csv = CUSTOMERS.replace(",Yes,", ",Churned,").replace(",No,", ",Stayed,")
+    problems = validate_mapping(read_mapping(write(settings, flat(), csv), settings), settings)
+    (flag,) = [p for p in problems if p.column == "churned"]
+    assert "'Stayed', 'Churned'" in flag.hint, flag.hint
+    assert "your_column = 'Churned'" in flag.hint, flag.hint  # the rarer word: leavers
+    mapping = flat()
+    mapping["tables"]["customer_exports"]["columns"]["churned"] = "Churn = 'Churned'"
+    assert validate_mapping(read_mapping(write(settings, mapping, csv), settings), settings) == []
+
+
 def test_flat_mapping_without_features_or_churn_flag_is_refused(settings: Settings) -> None:
     mapping = flat(features={})
     del mapping["tables"]["customer_exports"]["columns"]["churned"]
