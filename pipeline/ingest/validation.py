@@ -398,11 +398,13 @@ def _flag_hint(connection: duckdb.DuckDBPyConnection, staged: str, name: str) ->
 
 
 def check_key(connection: duckdb.DuckDBPyConnection, table: Table, staged: str) -> list[Problem]:
-    """Rows sharing the table's key (e.g. the same customer id twice)."""
+    """Rows sharing the table's key (e.g. the same customer id twice), compared as the
+    contract types them: two orders of one day are one key of a table with a row per day."""
     if not table.key:
         return []
-    key = ", ".join(q(c) for c in table.key)
-    present = " and ".join(f"{q(c)} is not null" for c in table.key)
+    types = {c.name: c.type for c in table.columns}
+    key = ", ".join(f"try_cast({q(c)} as {types[c]})" for c in table.key)
+    present = " and ".join(f"try_cast({q(c)} as {types[c]}) is not null" for c in table.key)
     rows = connection.execute(
         f"select {key}, count(*) as n from {q(staged)} where {present} "
         f"group by {key} having count(*) > 1 order by n desc"
@@ -422,9 +424,23 @@ def check_key(connection: duckdb.DuckDBPyConnection, table: Table, staged: str) 
             "duplicate key",
             count,
             examples,
-            "Each key must appear once: remove duplicates, or aggregate with `group_by`.",
+            _key_hint(table),
         )
     ]
+
+
+def _key_hint(table: Table) -> str:
+    """How to make a table's key unique; a table with a row per customer and day says how to
+    add up a day."""
+    hint = "Each key must appear once: remove duplicates, or aggregate with `group_by`."
+    day = next((c for c in table.columns if c.name == table.event_date), None)
+    if day is None or day.type != "DATE" or day.name not in table.key:
+        return hint
+    return (
+        f"{hint} {table.name} holds one row per customer and day: group by the customer and "
+        f"the day (e.g. group_by: [customer, cast(ordered_at as date)]) and add the day up "
+        f"(e.g. events: count(*))."
+    )
 
 
 def check_not_empty_table(

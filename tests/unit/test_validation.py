@@ -152,7 +152,18 @@ def test_duplicate_key_when_a_customer_id_appears_twice(check: Check) -> None:
     problems = check(files={"accounts.csv": ACCOUNTS + "2,Beta again,2024-01-20,2\n"})
     found = next(p for p in problems if p.rule == "duplicate key")
     assert (found.table, found.column, found.count) == ("accounts", "account_id", 2)
-    assert found.examples == ("account_id=2 (2 rows)",)
+    assert found.examples == ("account_id='2' (2 rows)",)
+
+
+def test_duplicate_key_when_two_orders_of_one_day_map_to_a_table_of_days(check: Check) -> None:
+    # Distinct timestamps, one day: the key is compared as the contract types it (a date), so
+    # the two rows are refused rather than counted as two active days.
+    usage = USAGE + "2,2024-02-09 08:00:00,1,3\n2,2024-02-09 17:30:00,1,4\n"
+    problems = check(files={"usage.csv": usage})
+    found = next(p for p in problems if p.rule == "duplicate key")
+    assert (found.table, found.count) == ("usage_daily", 2)
+    assert found.examples == ("account_id='2', usage_date=2024-02-09 (2 rows)",)
+    assert "one row per customer and day" in found.hint
 
 
 def test_negative_value_when_a_count_is_below_zero(check: Check) -> None:
