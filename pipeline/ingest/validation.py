@@ -345,6 +345,7 @@ def check_values(
 
 # Integers that are days and times: their range of values, the hint that converts them.
 NUMBERS_AS_DATES = (
+    (20_000, 80_000, "a spreadsheet's day numbers: date '1899-12-30' + cast({c} as integer)"),
     (19_000_101, 21_001_231, "days written as yyyymmdd: strptime(cast({c} as varchar), '%Y%m%d')"),
     (100_000_000, 9_999_999_999, "seconds since 1970 (Unix time): to_timestamp({c})"),
     (100_000_000_000, 9_999_999_999_999, "milliseconds since 1970: to_timestamp({c} / 1000)"),

@@ -349,6 +349,7 @@ def test_a_shop_mapping_leaves_active_users_out_and_each_day_counts_one(
         (["1291193100", "1300381560"], "to_timestamp(your_column)"),
         (["1291193100000", "1300381560000"], "to_timestamp(your_column / 1000)"),
         (["20101201", "20110317"], "strptime(cast(your_column as varchar), '%Y%m%d')"),
+        (["40513", "40619"], "date '1899-12-30' + cast(your_column as integer)"),
     ],
 )
 def test_days_written_as_numbers_get_the_conversion_their_range_suggests(
