@@ -293,13 +293,13 @@ def _held_out(
 
 def backtest_table(snapshots: Any, config: ModelConfig, cache: Path | None = None) -> Any:
     """The walk-forward predictions of a feature-mart ref as ml_backtest_predictions' rows:
-    an Arrow table on DuckDB (walk_forward on the labeled rows, compact, with the `cache`);
-    on Spark a Spark DataFrame fitted and scored where the rows are (ml.distributed_backtest,
-    refitted every build: the candidate is cached on Spark too, the backtest not yet)."""
+    an Arrow table on DuckDB (walk_forward on the labeled rows, compact); on Spark a Spark
+    DataFrame fitted and scored where the rows are (ml.distributed_backtest). Either reads
+    unchanged months back from the `cache`."""
     if relations.is_spark(snapshots):
         from ml import distributed_backtest
 
-        return distributed_backtest.walk_forward(snapshots, config)
+        return distributed_backtest.walk_forward(snapshots, config, cache)
     predictions = walk_forward(load_labeled(snapshots, config, EXTRA_COLUMNS), config, cache)
     if predictions.empty:
         return PREDICTIONS_SCHEMA.empty_table()

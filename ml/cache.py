@@ -13,6 +13,7 @@ import hashlib
 import importlib
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from dataclasses import asdict
 from importlib import metadata
@@ -128,4 +129,7 @@ def prune(folder: Path | None, used: Iterable[str], spare: int) -> None:
         reverse=True,
     )
     for path in others[spare:]:
-        path.unlink(missing_ok=True)
+        if path.is_dir():  # a Parquet folder written by Spark (ml.distributed_backtest)
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

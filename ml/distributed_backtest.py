@@ -14,19 +14,30 @@ horizon), the newest month is checked on held-out customers as on DuckDB: the fo
 ml.backtest.customer_folds (the same function, per partition, so the same customers), each
 scored by models fitted on Spark without its customers (`_held_out`).
 
+With a cache folder, as on DuckDB, a month whose history, scored rows, config and code are
+unchanged since an earlier build is read back instead of refitted: its key holds per-month
+digests of the labeled rows (a count and a sum of row hashes, computed where the rows are,
+in the same pass as the month facts), and each month's scores are written by Spark as a
+Parquet folder there, then read back (the table's write reads the files, not the fit). On a
+cluster the cache folder must be one the workers can write (a shared or object-store path).
+
 Spark is imported only when a function here runs (the DuckDB engine never imports it).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from ml import cache as ml_cache
 from ml import distributed, relations
 from ml.backtest import (
     BG_NBD_SCORE,
@@ -45,26 +56,46 @@ from ml.train import ChurnModel
 
 # The column of ml.backtest.customer_folds' fold, while the held-out check runs.
 FOLD = "_baton_fold"
+# The code a month's scores depend on here (ml.cache.FITTING_CODE, the DuckDB backtest whose
+# functions score the rows, the distributed fit and this module): a change refits every month.
+CODE_VERSION = ml_cache.code_version("ml.backtest", "ml.distributed", __name__)
 
 
-def walk_forward(snapshots: Any, config: ModelConfig) -> Any:
+def walk_forward(snapshots: Any, config: ModelConfig, cache: Path | None = None) -> Any:
     """ml.backtest.walk_forward for a feature-mart Spark DataFrame: a Spark DataFrame of
-    PREDICTIONS_SCHEMA rows (see the module)."""
+    PREDICTIONS_SCHEMA rows (see the module), months unchanged since a build that used the
+    `cache` folder read back from it."""
     from pyspark.sql import functions as F
 
+    spark = snapshots.sparkSession
     # Every month's history and scored rows read these rows: read (and cast) once.
     labeled = _labeled(snapshots, config).cache()
+    used: list[str] = []
     try:
         months = _months(labeled)
         per_month = pd.DataFrame({SNAPSHOT: months.index, LABEL: True})
+        digests = dict(zip(months.index, months["digest"].astype(str), strict=True))
+
+        def month_key(known: list[pd.Timestamp], month: pd.Timestamp) -> str:
+            return ml_cache.key(
+                CODE_VERSION,
+                ml_cache.config_text(config),
+                *(f"history {m:%Y-%m-%d} {digests[m]}" for m in known),
+                f"scored {month:%Y-%m-%d} {digests[month]}",
+            )
 
         def one_month(month: pd.Timestamp) -> Any:
             known = list(matured_before(per_month, month, config.horizon_days)[SNAPSHOT])
+            name = month_key(known, month)
+            stored = _stored(spark, cache, name)
+            if stored is not None:
+                return name, stored
             history = labeled.where(F.col(SNAPSHOT).isin([m.date() for m in known]))
             target = labeled.where(F.col(SNAPSHOT) == F.lit(month.date()))
             churned, stayed = (int(months.loc[known, c].sum()) for c in ("churned", "stayed"))
             outcomes = (churned, stayed)
-            return _score_month(history, target, config, month, known, outcomes, months)
+            part = _score_month(history, target, config, month, known, outcomes, months)
+            return name, None if part is None else _store(spark, cache, name, part)
 
         # Months are independent, and most of a month's time is Spark scheduling small jobs
         # one after another: submit MONTHS_AT_ONCE months' jobs at a time, as the DuckDB
@@ -72,19 +103,58 @@ def walk_forward(snapshots: Any, config: ModelConfig) -> Any:
         to_score = scoring_months(per_month, config)
         with ThreadPoolExecutor(MONTHS_AT_ONCE) as pool:
             scored = list(pool.map(one_month, to_score))
-        parts = [part for part in scored if part is not None]
+        parts = [part for _, part in scored if part is not None]
+        used = [name for name, part in scored if part is not None]
         if not to_score and config.backtest_months > 0 and len(months):
             # Nothing to walk forward to: check the newest month on customers held out instead.
-            parts = _held_out(labeled, config, months)
+            name = "held-out-" + month_key(list(months.index), months.index[-1])
+            stored = _stored(spark, cache, name)
+            if stored is None:
+                folds = _held_out(labeled, config, months)
+                stored = _store(spark, cache, name, _union(folds)) if folds else None
+            parts, used = ([stored], [name]) if stored is not None else ([], [])
     finally:
-        # The scores stay lazy: the table's write reads the rows anew.
         labeled.unpersist()
+    ml_cache.prune(cache, used, spare=2 * max(len(used), config.backtest_months))
     if not parts:
-        return snapshots.sparkSession.createDataFrame(PREDICTIONS_SCHEMA.empty_table())
+        return spark.createDataFrame(PREDICTIONS_SCHEMA.empty_table())
+    return _union(parts)
+
+
+def _union(parts: list[Any]) -> Any:
+    """The rows of every Spark DataFrame of `parts` (one schema), as one."""
     result = parts[0]
     for part in parts[1:]:
         result = result.unionByName(part)
     return result
+
+
+def _stored(spark: Any, cache: Path | None, name: str) -> Any:
+    """The scores stored under `name` (a Parquet folder Spark wrote), read lazily, or None;
+    marks them as used (ml.cache.prune keeps the recently used)."""
+    if cache is None:
+        return None
+    path = cache / f"{name}.parquet"
+    if not (path / "_SUCCESS").exists():
+        return None
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    os.utime(path)
+    return spark.read.schema(from_arrow_schema(PREDICTIONS_SCHEMA)).parquet(str(path))
+
+
+def _store(spark: Any, cache: Path | None, name: str, scores: Any) -> Any:
+    """Write lazy `scores` under `name` (Spark, where the rows are; a temporary folder renamed
+    into place once complete) and return them read back; without a cache, `scores`."""
+    if cache is None:
+        return scores
+    cache.mkdir(parents=True, exist_ok=True)
+    temporary = cache / f".{name}.{os.getpid()}.tmp"
+    scores.write.mode("overwrite").parquet(str(temporary))
+    target = cache / f"{name}.parquet"
+    shutil.rmtree(target, ignore_errors=True)
+    temporary.replace(target)
+    return _stored(spark, cache, name)
 
 
 def _labeled(snapshots: Any, config: ModelConfig) -> Any:
@@ -114,7 +184,8 @@ def _outcome_counts() -> list[Any]:
 def _months(labeled: Any) -> pd.DataFrame:
     """Per labeled month, in one pass: its churners and stayers (a history's outcome counts
     are their sums), its largest recency and whether it has BG/NBD scores (the two month-wide
-    facts method_scores needs), indexed by the month, sorted."""
+    facts method_scores needs), and a digest of its rows (the cache key's), indexed by the
+    month, sorted."""
     from pyspark.sql import functions as F
 
     bg_nbd = F.count(BG_NBD_SCORE) if BG_NBD_SCORE in labeled.columns else F.lit(0)
@@ -124,13 +195,16 @@ def _months(labeled: Any) -> pd.DataFrame:
             *_outcome_counts(),
             F.max(F.col(RECENCY_FEATURE).cast("double")).alias("most"),
             bg_nbd.alias("bg_nbd"),
+            F.count("*").alias("n"),
+            F.sum(F.xxhash64(*labeled.columns).cast("decimal(38,0)")).alias("hashes"),
         )
         .collect()
     )
-    frame = pd.DataFrame(
-        [row.asDict() for row in rows], columns=[SNAPSHOT, "churned", "stayed", "most", "bg_nbd"]
-    )
+    columns = [SNAPSHOT, "churned", "stayed", "most", "bg_nbd", "n", "hashes"]
+    frame = pd.DataFrame([row.asDict() for row in rows], columns=columns)
     frame[SNAPSHOT] = pd.to_datetime(frame[SNAPSHOT])
+    # The month's rows in any order, in a few words: the cache key's part for the month.
+    frame["digest"] = frame["n"].astype(str) + " " + frame["hashes"].astype(str)
     return frame.set_index(SNAPSHOT).sort_index()
 
 

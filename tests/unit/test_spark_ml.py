@@ -197,3 +197,36 @@ def test_an_unchanged_candidate_is_reused_from_the_ml_cache_on_spark_as_on_duckd
     )
     assert refit["model_version"] != first["model_version"]
     assert refit["data_fingerprint"] != first["data_fingerprint"]
+
+
+def test_unchanged_backtest_months_are_read_back_from_the_ml_cache_on_spark(
+    session, make_frame, make_config, tmp_path, monkeypatch
+) -> None:
+    frame, config = make_frame(customers=300, months=6, seed=4), make_config(min_train_months=1)
+    labeled = frame[frame[LABEL].notna()]
+    order = ["scoring_month", "method", CUSTOMER]
+
+    def scores(rows: pd.DataFrame) -> pd.DataFrame:
+        result = distributed_backtest.walk_forward(spark_frame(session, rows), config, tmp_path)
+        return result.toPandas().sort_values(order, ignore_index=True)
+
+    first = scores(labeled)
+    fitted: list[pd.Timestamp] = []
+    score_month = distributed_backtest._score_month
+
+    def counted(*args, **kwargs):
+        fitted.append(args[3])  # the month
+        return score_month(*args, **kwargs)
+
+    monkeypatch.setattr(distributed_backtest, "_score_month", counted)
+    again = scores(labeled)
+    # The same rows, config and code: every month read back, the same scores.
+    assert fitted == []
+    pd.testing.assert_frame_equal(again, first)
+    # One label of the newest labeled month changed: only the months that read it refit.
+    newest = labeled[SNAPSHOT].max()
+    changed = labeled.copy()
+    row = changed.index[changed[SNAPSHOT] == newest][0]
+    changed.loc[row, LABEL] = not bool(changed.loc[row, LABEL])
+    scores(changed)
+    assert fitted == [newest], fitted
