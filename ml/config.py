@@ -115,7 +115,10 @@ def select_features(
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(numeric, categorical) features of the dictionary rows ({feature, kind}), in order."""
+    """(numeric, categorical) features of the dictionary rows ({feature, kind, position}), in
+    the dictionary's order: by `position`, since a Spark table gives its rows in any order
+    (the model, and the ML cache's key, would change from build to build)."""
+    dictionary = sorted(dictionary, key=lambda row: row.get("position", 0))
     names = [row["feature"] for row in dictionary]
     unknown = (set(include) | set(exclude)) - set(names)
     if unknown:

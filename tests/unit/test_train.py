@@ -133,3 +133,16 @@ def test_include_and_exclude_lists_pick_features_and_unknown_names_are_refused()
     assert select_features(dictionary) == (("a", "b"), ("plan",))
     with pytest.raises(ValueError, match="Unknown features"):
         select_features(dictionary, exclude=("typo",))
+
+
+def test_features_keep_the_dictionary_s_order_whatever_order_its_rows_arrive_in() -> None:
+    # A Spark table gives its rows in any order: the model's features (and the ML cache's
+    # key) must not change from build to build with it.
+    dictionary = [
+        {"feature": name, "kind": kind, "position": position}
+        for position, (name, kind) in enumerate(
+            [("b", "numeric"), ("a", "numeric"), ("plan", "categorical"), ("c", "numeric")]
+        )
+    ]
+    for shuffled in (dictionary, dictionary[::-1], dictionary[2:] + dictionary[:2]):
+        assert select_features(shuffled) == (("b", "a", "c"), ("plan",))
