@@ -354,10 +354,11 @@ NUMBERS_AS_DATES = (
 
 def _date_hint(connection: duckdb.DuckDBPyConnection, staged: str, name: str) -> str:
     """How to convert the values of a date column that did not read as dates: numbers get
-    the conversion their range suggests (a yyyymmdd day, Unix seconds or milliseconds)."""
+    the conversion their range suggests (NUMBERS_AS_DATES)."""
     relation = connection.table(q(staged))
     kind = dict(zip(relation.columns, (str(t) for t in relation.types), strict=True)).get(name)
-    if kind in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DOUBLE", "DECIMAL"):
+    numeric = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
+    if str(kind).split("(")[0] in numeric:
         row = connection.execute(
             f"select min({q(name)}), max({q(name)}) from {q(staged)}"
         ).fetchall()[0]
