@@ -21,6 +21,9 @@ import pyarrow as pa
 from python_calamine import CalamineWorkbook
 
 SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+# Rows searched for the header row under a report's title block (a title, a "generated on"
+# line, blank rows), as DuckDB's CSV sniffer skips such lines of a text file.
+HEAD_ROWS = 50
 
 
 class SheetError(ValueError):
@@ -68,12 +71,13 @@ def load(
 ) -> list[str]:
     """Read `sheet` (default: the first) of `path` into a new `table`; its column names.
 
-    Each column gets the type all its cells share (numbers, whole numbers, dates with times,
-    true/false), else text, whole numbers written without ".0" (invoice numbers that are
-    numbers except "C536379"; ids typed as text keep their leading zeros). Empty cells are
-    missing values. Without a header the columns are named as DuckDB names a text file's
-    (column0, ...). Raises SheetError for a file that is no spreadsheet, a missing sheet, or
-    one that expands past `max_mb` (check_expanded).
+    The header is the first row that fills the table (`header_row`: a report's title block
+    above it is skipped). Each column gets the type all its cells share (numbers, whole
+    numbers, dates with times, true/false), else text, whole numbers written without ".0"
+    (invoice numbers that are numbers except "C536379"; ids typed as text keep their leading
+    zeros). Empty cells are missing values. Without a header the columns are named as DuckDB
+    names a text file's (column0, ...). Raises SheetError for a file that is no spreadsheet,
+    a missing sheet, or one that expands past `max_mb` (check_expanded).
     """
     check_expanded(path, max_mb)
     names = sheet_names(path)
@@ -86,9 +90,12 @@ def load(
     try:
         book = CalamineWorkbook.from_path(str(path))
         cells = book.get_sheet_by_name(chosen).iter_rows()
-        first = next(cells, [])
+        head = list(itertools.islice(cells, HEAD_ROWS))
+        start = header_row(head) if header else 0
+        first = head[start] if head else []
         width = len(first)
-        body = itertools.islice(cells, limit) if limit is not None else cells
+        rest = itertools.chain(head[start + 1 :], cells)
+        body = itertools.islice(rest, limit) if limit is not None else rest
         rows = [first] if not header else []
         rows += list(body)
     except Exception as error:  # a damaged sheet: say which file, never a traceback
@@ -99,6 +106,15 @@ def load(
     arrays = [_column([row[i] if i < len(row) else "" for row in rows]) for i in range(width)]
     connection.from_arrow(pa.table(arrays, names=columns)).create(table)
     return columns
+
+
+def header_row(head: list[list[Any]]) -> int:
+    """The position of the header among a sheet's first rows: the first row that fills the
+    table's width (at most one cell short: an index column may have no name), so a title
+    block above it (one or two cells a row, blank rows) is skipped."""
+    filled = [sum(cell not in ("", None) for cell in row) for row in head]
+    wanted = max(2, max(filled, default=0) - 1)
+    return next((i for i, count in enumerate(filled) if count >= wanted), 0)
 
 
 def _names(first: list[Any], header: bool, width: int) -> list[str]:

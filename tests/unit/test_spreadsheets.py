@@ -12,6 +12,7 @@ import pytest
 import xlsxwriter
 import yaml
 
+from pipeline.ingest import spreadsheets
 from pipeline.ingest.importer import import_mapping, validate_mapping
 from pipeline.ingest.mapping import read_mapping
 from pipeline.ingest.safety import sanitize_upload_name
@@ -125,6 +126,34 @@ def test_a_workbook_imports_with_its_dates_and_mixed_invoice_numbers_as_text(
         ("13047",),
         ("17850",),
     ]
+
+
+def test_a_report_s_title_block_above_the_header_is_skipped(settings: Settings) -> None:
+    # A report exported from a business tool: a title, a "generated" line and a blank row.
+    title = [("Orders report", "", "", ""), ("Generated 2011-12-10 by the shop", "", "", "")]
+    blank: list[tuple[Any, ...]] = [("", "", "", "")]
+    workbook(
+        settings.data_dirs[0] / "orders.xlsx",
+        {"Orders": [*title, *blank, tuple(HEADER), *ORDERS]},
+    )
+    counts = import_mapping(
+        read_mapping(write_mapping(settings, orders_mapping("orders.xlsx")), settings), settings
+    )
+    assert (counts["accounts"], counts["usage_daily"], counts["payments"]) == (3, 3, 5)
+    # A header with an unnamed index column is still the header, not the first order.
+    unnamed = [("", *HEADER[1:]), *[(i, *row[1:]) for i, row in enumerate(ORDERS)]]
+    workbook(settings.data_dirs[0] / "indexed.xlsx", {"Orders": unnamed})
+    with duckdb.connect() as connection:
+        columns = spreadsheets.load(
+            connection,
+            "orders",
+            settings.data_dirs[0] / "indexed.xlsx",
+            sheet=None,
+            header=True,
+            max_mb=10,
+        )
+        assert columns[1:] == HEADER[1:]
+        assert connection.execute("select count(*) from orders").fetchall() == [(len(ORDERS),)]
 
 
 def test_the_same_orders_as_csv_and_as_workbook_import_alike(settings: Settings) -> None:
