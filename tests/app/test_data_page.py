@@ -129,6 +129,15 @@ def test_events_mode_offers_a_file_and_dropdowns_per_contract_table(
     assert not app.exception
     assert app.selectbox(key="accounts-file").value.name == "orders.csv"
     assert app.selectbox(key="accounts-account_id").value == "customer"
+    # Each table says when it is needed: activity defines non-contractual churn, the
+    # subscriptions' cancellations contractual churn; either may be left out otherwise.
+    needs = {label.split(":")[0] for label in (e.label for e in app.expander)}
+    assert {
+        "accounts (required)",
+        "subscriptions (required for contractual churn)",
+        "usage_daily (required for non-contractual churn)",
+        "payments",
+    } <= needs, needs
     # No file column is named like a signup day: the required dropdown waits for a choice
     # instead of silently taking the first column.
     assert app.selectbox(key="accounts-signup_date").value is None
