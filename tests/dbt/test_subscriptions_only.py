@@ -27,49 +27,32 @@ pytestmark = pytest.mark.slow
 # to be told from another by its mean ROC AUC. A ledger of this many has three times as many.
 CUSTOMERS = 1_000
 
-PERIODS = (
-    "subscription_id", "account_id", "plan", "billing_period", "seats", "mrr", "started_at",
-    "ended_at", "status",
-)  # fmt: skip
-MAPPING = {
-    "name": "Subscriptions only",
-    "sources": {"customers": "customers.csv", "periods": "subscriptions.csv"},
-    "tables": {
-        "accounts": {
-            "from": "customers",
-            "columns": {
-                "account_id": "account_id",
-                "account_name": "account_name",
-                "signup_date": "signup_date",
-                "plan": "plan",
-                "segment": "segment",
-                "region": "region",
-            },
+
+def ledger_mapping(customers: tuple[str, ...], periods: tuple[str, ...]) -> dict[str, Any]:
+    """A mapping of the two CSV files, each contract column read from its namesake."""
+    return {
+        "name": "Subscriptions only",
+        "sources": {"customers": "customers.csv", "periods": "subscriptions.csv"},
+        "tables": {
+            "accounts": {"from": "customers", "columns": {name: name for name in customers}},
+            "subscriptions": {"from": "periods", "columns": {name: name for name in periods}},
         },
-        "subscriptions": {"from": "periods", "columns": {name: name for name in PERIODS}},
-    },
-}
+    }
 
 
+MAPPING = ledger_mapping(
+    ("account_id", "account_name", "signup_date", "plan", "segment", "region"),
+    (
+        "subscription_id", "account_id", "plan", "billing_period", "seats", "mrr", "started_at",
+        "ended_at", "status",
+    ),
+)  # fmt: skip
 # A gym's or a magazine's ledger at its barest: who, from when, until when. No status, no
 # billing period, no price: the mapping leaves them out (docs/data-contract.md says what
 # each then means).
-BARE = {
-    "name": "Members",
-    "sources": {"customers": "customers.csv", "periods": "subscriptions.csv"},
-    "tables": {
-        "accounts": {
-            "from": "customers",
-            "columns": {"account_id": "account_id", "signup_date": "signup_date"},
-        },
-        "subscriptions": {
-            "from": "periods",
-            "columns": {
-                name: name for name in ("subscription_id", "account_id", "started_at", "ended_at")
-            },
-        },
-    },
-}
+BARE = ledger_mapping(
+    ("account_id", "signup_date"), ("subscription_id", "account_id", "started_at", "ended_at")
+)
 
 
 @pytest.fixture(scope="module")

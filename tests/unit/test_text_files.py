@@ -365,18 +365,25 @@ def test_days_written_as_numbers_get_the_conversion_their_range_suggests(
     assert all(conversion in p.hint and "numbers, not dates" in p.hint for p in dates), dates
 
 
+def loaded(
+    connection: duckdb.DuckDBPyConnection, tmp_path: Path, body: str, table: str = "ids"
+) -> None:
+    """`body` as a CSV file read into `table` as an import reads a text source."""
+    (tmp_path / f"{table}.csv").write_text(body)
+    text.load(
+        connection,
+        table,
+        tmp_path / f"{table}.csv",
+        delimiter=None,
+        header=True,
+        encoding="utf-8",
+        scratch=tmp_path,
+    )
+
+
 def test_ids_of_eight_digits_are_not_read_as_dates(tmp_path: Path) -> None:
-    (tmp_path / "ids.csv").write_text("id,day\n01022011,2/1/2011 8:26\n03042011,2/13/2011 9:00\n")
     with duckdb.connect() as connection:
-        text.load(
-            connection,
-            "ids",
-            tmp_path / "ids.csv",
-            delimiter=None,
-            header=True,
-            encoding="utf-8",
-            scratch=tmp_path,
-        )
+        loaded(connection, tmp_path, "id,day\n01022011,2/1/2011 8:26\n03042011,2/13/2011 9:00\n")
         assert exports.parse(connection, "ids") == {"day": "%m/%d/%Y %H:%M"}
         assert [str(t) for t in connection.table("ids").types] == ["VARCHAR", "TIMESTAMP"]
         assert connection.table("ids").fetchall()[0][0] == "01022011"
@@ -394,17 +401,8 @@ def test_an_upload_preview_shows_the_dates_the_import_will_read(settings: Settin
 def typed_amounts(tmp_path: Path, values: list[str]) -> tuple[dict[str, str], list[Any]]:
     """What exports.parse makes of a CSV column `amount` holding `values` (quoted)."""
     body = "id,amount\n" + "".join(f'{i},"{value}"\n' for i, value in enumerate(values))
-    (tmp_path / "amounts.csv").write_text(body)
     with duckdb.connect() as connection:
-        text.load(
-            connection,
-            "amounts",
-            tmp_path / "amounts.csv",
-            delimiter=None,
-            header=True,
-            encoding="utf-8",
-            scratch=tmp_path,
-        )
+        loaded(connection, tmp_path, body, "amounts")
         typed = exports.parse(connection, "amounts")
         column = connection.execute("select amount from amounts order by id").fetchall()
     return typed, [value for (value,) in column]
@@ -446,18 +444,9 @@ def test_text_that_is_not_plainly_an_amount_stays_text(tmp_path: Path, values: l
 def test_whole_numbers_written_as_floats_are_read_as_integers(tmp_path: Path) -> None:
     """Customer ids as pandas writes a column of integers with gaps (`13047.0`) read as
     13047, so an id shows as `13047` and not `13047.0`; a column with a fraction stays."""
-    (tmp_path / "ids.csv").write_text(
-        "customer,price,count\n13047.0,1.5,2.0\n,2.0,\n12346.0,3.0,4.0\n"
-    )
     with duckdb.connect() as connection:
-        text.load(
-            connection,
-            "ids",
-            tmp_path / "ids.csv",
-            delimiter=None,
-            header=True,
-            encoding="utf-8",
-            scratch=tmp_path,
+        loaded(
+            connection, tmp_path, "customer,price,count\n13047.0,1.5,2.0\n,2.0,\n12346.0,3.0,4.0\n"
         )
         assert exports.parse(connection, "ids") == {"customer": "whole", "count": "whole"}
         assert [str(t) for t in connection.table("ids").types] == ["BIGINT", "DOUBLE", "BIGINT"]
