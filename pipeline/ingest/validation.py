@@ -314,7 +314,8 @@ def check_values(
                     else _flag_hint(connection, staged, name)
                     if sql_type == "BOOLEAN"
                     else f"Values must convert to {sql_type}: fix them, or convert in the mapping "
-                    "(e.g. nullif(trim(x), '') for blanks)."
+                    f"(e.g. try_cast(x as {sql_type.lower()}) leaves values that are not, such as "
+                    "NULL or N/A, empty)."
                 ),
             )
         )

@@ -130,6 +130,7 @@ def test_wrong_type_counts_values_that_do_not_convert(check: Check) -> None:
     found = next(p for p in problems if p.rule == "wrong type")
     assert (found.table, found.column, found.count) == ("accounts", "seats", 2)
     assert "account_id=1, seats='many'" in found.examples
+    assert "try_cast(x as integer)" in found.hint  # a SQL export's NULL or N/A left empty
 
 
 def test_unparseable_date_when_dates_are_not_iso(check: Check) -> None:
