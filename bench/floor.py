@@ -136,10 +136,15 @@ def _ancestors(nodes: Mapping[str, Any], unique_id: str) -> set[str]:
 def open_floor_db(settings: Settings, folder: Path) -> duckdb.DuckDBPyConnection:
     """A DuckDB file whose catalog is `warehouse`, with the raw data attached as `raw`."""
     # Compiled SQL names relations "warehouse"."main"."...": the build file is warehouse.duckdb.
-    # The build's DuckDB memory limit, so the floor does the same work in the same memory.
+    # The build's DuckDB memory limit and ordering (dbt_project/profiles.yml), so the floor
+    # does the same work in the same memory.
     connection = duckdb.connect(
         str(folder / "warehouse.duckdb"),
-        config={"memory_limit": duckdb_memory_limit(), "temp_directory": str(folder / "tmp")},
+        config={
+            "memory_limit": duckdb_memory_limit(),
+            "temp_directory": str(folder / "tmp"),
+            "preserve_insertion_order": False,
+        },
     )
     connection.execute("attach ? as raw (read_only)", [str(settings.raw_path)])
     # The build's context as a full refresh sees it: no incremental plan (int_recompute_from).

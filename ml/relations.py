@@ -77,9 +77,9 @@ def select(
     """A filtered projection of a ref, still on its engine; `as_float` columns cast to FLOAT
     (float32), for compact reads of many rows.
 
-    `stable_by` names a key that makes the row order reproducible on Spark, whose rows come in
-    partition order (ties of `order_by` included); DuckDB keeps its scan order, as it always
-    has, so its results do not change.
+    `stable_by` names a key that makes the row order reproducible: on both engines a table's
+    rows come in any order (partitions on Spark; threads on DuckDB, whose builds do not preserve
+    insertion order, profiles.yml), ties of `order_by` included.
     """
     narrow = set(as_float)
     if where:
@@ -96,10 +96,12 @@ def select(
             if is_spark(relation)
             else relation.project(", ".join(exprs))
         )
+    keys = [key for key in (order_by, stable_by) if key]
+    if not keys:
+        return relation
     if is_spark(relation):
-        keys = [key for key in (order_by, stable_by) if key]
-        return relation.orderBy(*keys) if keys else relation
-    return relation.order(quote(relation, order_by)) if order_by else relation
+        return relation.orderBy(*keys)
+    return relation.order(", ".join(quote(relation, key) for key in keys))
 
 
 def to_arrow(relation: Any) -> pa.Table:

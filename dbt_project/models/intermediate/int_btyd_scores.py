@@ -23,7 +23,9 @@ def model(dbt, session):
     # Materialization in dbt_project.yml: incremental by snapshot month on DuckDB.
     start = relations.scalar(dbt.ref("int_recompute_from"), "min(recompute_from)")
     where = f"snapshot_date >= DATE '{start.isoformat()}'" if dbt.is_incremental else None
-    histories = relations.read(dbt.ref("int_purchase_histories"), where=where)
+    histories = relations.read(
+        dbt.ref("int_purchase_histories"), where=where, stable_by="customer_id"
+    )
     horizon = relations.scalar(dbt.ref("int_snapshot_dates"), "max(horizon_days)")
     if histories.empty:
         return relations.result(pa.Table.from_pylist([], schema=SCHEMA), session)

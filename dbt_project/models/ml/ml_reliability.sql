@@ -26,7 +26,9 @@ final as (
         cast(risk_bin * 10 as integer) as risk_from_pct,
         cast(risk_bin * 10 + 10 as integer) as risk_to_pct,
         count(*) as customers,
-        avg(probability) as mean_predicted,
+        -- Rounded: a sum of floats depends on the order of its rows, which no table keeps
+        -- (profiles.yml), so builds of the same data agree to the last digit shown and stored.
+        round(avg(probability), 9) as mean_predicted,
         avg(churned) as share_churned
 
     from binned
