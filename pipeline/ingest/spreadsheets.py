@@ -20,6 +20,8 @@ import duckdb
 import pyarrow as pa
 from python_calamine import CalamineWorkbook
 
+from pipeline.ingest.text import MISSING
+
 SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 # Rows searched for the header row under a report's title block (a title, a "generated on"
 # line, blank rows), as DuckDB's CSV sniffer skips such lines of a text file.
@@ -134,8 +136,10 @@ def _names(first: list[Any], header: bool, width: int) -> list[str]:
 
 
 def _column(cells: list[Any]) -> pa.Array:
-    """The Arrow array of one column's cells: their shared type, else text."""
-    values = [None if cell == "" or cell is None else cell for cell in cells]
+    """The Arrow array of one column's cells: their shared type, else text. Cells that say
+    "no value" as a text file's do (`NULL`, `N/A`, ...: text.MISSING) and error cells (`#N/A`,
+    which calamine reads as empty) are missing."""
+    values = [None if cell is None or cell in MISSING else cell for cell in cells]
     kinds = {type(value) for value in values if value is not None}
     if kinds <= {bool} and kinds:
         return pa.array(values, pa.bool_())

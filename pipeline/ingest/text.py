@@ -4,7 +4,8 @@ gzip-compressed too (`orders.csv.gz`), as warehouses and trackers export them.
 A source names a one-character delimiter, `whitespace` (runs of spaces and/or tabs, leading
 and trailing ones ignored), or nothing: DuckDB's sniffer then finds the dialect, and a file
 it reads as one column whose lines hold the same number of whitespace-separated fields
-(exports padded with spaces, such as the CDNOW master file) is split on whitespace.
+(exports padded with spaces, such as the CDNOW master file) is split on whitespace. Values
+such as `NULL` or `N/A` are missing values (`MISSING`).
 
 Whitespace splitting stays inside DuckDB, on the import's locked-down connection: each line
 is read as one value (NUL delimiter, no quotes), trimmed, and its runs of blanks replaced by
@@ -38,6 +39,10 @@ SPLIT = re.compile(r"[ \t]+")
 SAMPLE_LINES = 50
 EXAMPLES = 3
 DELIMITER_HINT = 'A delimiter is one character (a tab as "\\t"), or `whitespace`.'
+# Values that mean "no value" as databases, spreadsheets and scripts export them: read as
+# missing, so a column of numbers or dates with gaps is typed as numbers or dates. Not `NA`
+# (R's), which is also a country (Namibia) and a word; not `None` or `-`, which name things.
+MISSING = ("", "NULL", "null", "N/A", "n/a", "#N/A", "NaN")
 
 
 class RaggedLinesError(ValueError):
@@ -126,7 +131,12 @@ def load(
     many rows (for a preview). Raises duckdb.Error, or RaggedLinesError for whitespace lines
     that do not line up.
     """
-    options = {"header": header, "encoding": encoding, "sample_size": sample_size}
+    options = {
+        "header": header,
+        "encoding": encoding,
+        "sample_size": sample_size,
+        "nullstr": list(MISSING),
+    }
     if delimiter == WHITESPACE:
         return _load_whitespace(connection, table, path, options, scratch, limit)
     if delimiter is not None:

@@ -156,6 +156,26 @@ def test_a_report_s_title_block_above_the_header_is_skipped(settings: Settings) 
         assert connection.execute("select count(*) from orders").fetchall() == [(len(ORDERS),)]
 
 
+def test_missing_values_and_error_cells_leave_a_column_of_numbers_typed(
+    settings: Settings,
+) -> None:
+    path = settings.data_dirs[0] / "amounts.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Amounts")
+    sheet.write_row(0, 0, ["id", "amount"])
+    sheet.write_row(1, 0, [1, 2.5])
+    sheet.write(2, 0, 2)
+    sheet.write_formula(2, 1, "=NA()", None, "#N/A")  # a lookup that found nothing
+    sheet.write_row(3, 0, [3, "NULL"])
+    sheet.write_row(4, 0, [4, "N/A"])
+    book.close()
+    with duckdb.connect() as connection:
+        spreadsheets.load(connection, "amounts", path, sheet=None, header=True, max_mb=10)
+        assert [str(t) for t in connection.table("amounts").types] == ["BIGINT", "DOUBLE"]
+        rows = connection.execute("select amount from amounts order by id").fetchall()
+    assert rows == [(2.5,), (None,), (None,), (None,)]
+
+
 def test_the_same_orders_as_csv_and_as_workbook_import_alike(settings: Settings) -> None:
     orders = [row for row in ORDERS if not row[1].startswith("0")]  # a CSV reads 00042 as 42
     csv = "\n".join(

@@ -430,7 +430,7 @@ def test_amounts_written_for_people_are_read_as_numbers(
     [
         ["1,234", "5,678"],  # a thousand and more, or one and a bit: the data does not say
         ["1,5", "v2,10"],  # not every value is an amount
-        ["$5.00", "n/a"],  # not every value is an amount
+        ["$5.00", "tbd"],  # not every value is an amount
         ["007", "012"],  # ids with leading zeros
         ["A-1", "B-2"],
     ],
@@ -452,6 +452,29 @@ def test_whole_numbers_written_as_floats_are_read_as_integers(tmp_path: Path) ->
         assert [str(t) for t in connection.table("ids").types] == ["BIGINT", "DOUBLE", "BIGINT"]
         ids = connection.execute("select cast(customer as varchar) from ids").fetchall()
     assert ids == [("13047",), (None,), ("12346",)]
+
+
+def test_missing_values_written_as_text_leave_numbers_and_dates_typed(tmp_path: Path) -> None:
+    """A SQL export's NULL, a spreadsheet's #N/A, a script's NaN: missing, not text, so the
+    column keeps its type; `NA` stays a value (Namibia's country code)."""
+    body = (
+        "id,amount,day,country\n1,3.5,2024-01-02,NA\n2,NULL,N/A,N/A\n"
+        "3,#N/A,2024-01-03,\n4,NaN,null,FR\n5,n/a,2024-01-05,NULL\n"
+    )
+    with duckdb.connect() as connection:
+        loaded(connection, tmp_path, body, "orders")
+        types = [str(t) for t in connection.table("orders").types]
+        rows = connection.execute("select amount, day, country from orders order by id").fetchall()
+    assert types == ["BIGINT", "DOUBLE", "DATE", "VARCHAR"]
+    assert [amount for amount, _, _ in rows] == [3.5, None, None, None, None]
+    assert [str(day) for _, day, _ in rows] == [
+        "2024-01-02",
+        "None",
+        "2024-01-03",
+        "None",
+        "2024-01-05",
+    ]
+    assert [country for _, _, country in rows] == ["NA", None, None, "FR", None]
 
 
 def test_a_mapping_reads_money_columns_of_an_export_without_converting_them(
