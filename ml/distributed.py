@@ -116,20 +116,31 @@ def fit_churn_model(
         rows.unpersist()
 
 
+def digest(columns: list[str]) -> list[Any]:
+    """Aggregates that sum up a group's rows in any order: their count `n` and the sum of their
+    hashes `hashes` (exact, in DECIMAL(38,0)); equal for equal rows, whatever the partitions."""
+    from pyspark.sql import functions as F
+
+    return [
+        F.count("*").alias("n"),
+        F.sum(F.xxhash64(*columns).cast("decimal(38,0)")).alias("hashes"),
+    ]
+
+
 def data_fingerprint(labeled: Any, config: ModelConfig) -> str:
     """A short hash of the labeled rows in any order (ml.registry.data_fingerprint's role),
-    from per-month sums of row hashes computed on Spark."""
+    from each month's `digest`, computed on Spark."""
     from pyspark.sql import functions as F
 
     columns = [c for c in model_columns(config) if c in labeled.columns]
     per_month = (
         labeled.where(F.col(LABEL).isNotNull())
         .groupBy(SNAPSHOT)
-        .agg(F.count("*").alias("n"), F.sum(F.xxhash64(*columns).cast("decimal(38,0)")).alias("h"))
+        .agg(*digest(columns))
         .orderBy(SNAPSHOT)
         .collect()
     )
-    text = ";".join(f"{row[SNAPSHOT]} {row['n']} {row['h']}" for row in per_month)
+    text = ";".join(f"{row[SNAPSHOT]} {row['n']} {row['hashes']}" for row in per_month)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

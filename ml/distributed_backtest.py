@@ -195,8 +195,7 @@ def _months(labeled: Any) -> pd.DataFrame:
             *_outcome_counts(),
             F.max(F.col(RECENCY_FEATURE).cast("double")).alias("most"),
             bg_nbd.alias("bg_nbd"),
-            F.count("*").alias("n"),
-            F.sum(F.xxhash64(*labeled.columns).cast("decimal(38,0)")).alias("hashes"),
+            *distributed.digest(labeled.columns),
         )
         .collect()
     )
