@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from datetime import datetime
 
 import duckdb
 from pandas.tseries.api import guess_datetime_format
@@ -16,6 +17,21 @@ from pipeline.ingest.safety import quote_literal
 
 # Distinct values of a text column from which its date format is guessed.
 SAMPLE = 20
+# Dates with two-digit years, which pandas does not guess: day, month or year first, as people
+# write them (`17.03.11`, `3/17/11`, `11-03-17`), and Oracle's `17-MAR-11`; with or without a
+# time. All three orders are tried, so a column they read differently stays text.
+SHORT_YEAR_FORMATS = tuple(
+    f"{day}{time}"
+    for day in (
+        *(
+            f"{first}{mark}{second}{mark}{third}"
+            for mark in "/.-"
+            for first, second, third in (("%d", "%m", "%y"), ("%m", "%d", "%y"), ("%y", "%m", "%d"))
+        ),
+        "%d-%b-%y",
+    )
+    for time in ("", " %H:%M", " %H:%M:%S")
+)
 CURRENCY = "$€£¥"
 # An amount with its decimal point a dot or a comma: an optional sign or parentheses, a
 # currency symbol before or after, digits grouped in thousands by the other mark, or not.
@@ -44,39 +60,20 @@ def parse(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
 
 def parse_dates(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     """Type the text columns of `table` that hold dates in one format the CSV sniffer does not
-    know (exports write `12/1/2010 8:26` or `Mar 17, 2011`); {column: format} of those typed.
+    know or may misread (exports write `12/1/2010 8:26`, `Mar 17, 2011` or `17.03.11`);
+    {column: format} of those typed.
 
     A column is typed only when one format reads every value and no other format that reads
     every value gives other dates: `3/4/2011` throughout, which is either March or April, stays
-    text (the mapping converts it, with the format the data means). Formats are guessed from
-    sampled values by pandas' `guess_datetime_format`, month first and day first.
+    text, and so does `17.03.11`, which is 17 March 2011 or 11 March 2017 (the mapping converts
+    it, with the format the data means; the import's problem lists the readings).
     """
     typed = {}
     for name, kind in zip(*_columns(connection, table), strict=True):
         if kind != "VARCHAR":
             continue
         column = quote(name)
-        sample = [
-            str(row[0]).strip()
-            for row in connection.execute(
-                f"select distinct {column} from {quote(table)} where {column} is not null "
-                f"limit {SAMPLE}"
-            ).fetchall()
-        ]
-        formats = _date_formats(sample)
-        if not formats:
-            continue
-        counts = connection.execute(
-            "select "
-            + ", ".join(
-                f"count(*) filter (where {column} is not null and "
-                f"try_strptime(trim({column}), ${i + 1}) is null)"
-                for i in range(len(formats))
-            )
-            + f" from {quote(table)}",
-            formats,
-        ).fetchall()
-        fits = [fmt for fmt, failed in zip(formats, counts[0], strict=True) if failed == 0]
+        fits = date_readings(connection, table, name)
         if not fits or not _same_dates(connection, table, column, fits):
             continue
         chosen = fits[0]
@@ -89,6 +86,33 @@ def parse_dates(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, 
     return typed
 
 
+def date_readings(connection: duckdb.DuckDBPyConnection, table: str, name: str) -> list[str]:
+    """The date formats that read every value of the text column `name` of `table` (several
+    when the values read more than one way), from those `_date_formats` finds in a sample."""
+    column = quote(name)
+    sample = [
+        str(row[0]).strip()
+        for row in connection.execute(
+            f"select distinct {column} from {quote(table)} where {column} is not null "
+            f"limit {SAMPLE}"
+        ).fetchall()
+    ]
+    formats = _date_formats(sample)
+    if not formats:
+        return []
+    counts = connection.execute(
+        "select "
+        + ", ".join(
+            f"count(*) filter (where {column} is not null and "
+            f"try_strptime(trim({column}), ${i + 1}) is null)"
+            for i in range(len(formats))
+        )
+        + f" from {quote(table)}",
+        formats,
+    ).fetchall()
+    return [fmt for fmt, failed in zip(formats, counts[0], strict=True) if failed == 0]
+
+
 def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> tuple[list[str], list[str]]:
     relation = connection.table(quote(table))
     return list(relation.columns), [str(kind) for kind in relation.types]
@@ -96,12 +120,12 @@ def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> tuple[list[st
 
 def _date_formats(sample: list[str]) -> list[str]:
     """The formats (month first, then day first) that pandas guesses for every sampled value
-    alike; none when a value looks like no date, or the format has no year ("10-12" is more
-    likely a range than October 12th) or no separators (an id of eight digits is not
-    %Y%m%d)."""
+    alike, then those of SHORT_YEAR_FORMATS that read every sampled value; none when a value
+    looks like no date, or the format has no year ("10-12" is more likely a range than October
+    12th) or no separators (an id of eight digits is not %Y%m%d)."""
     if not sample:
         return []
-    found: list[str] = []
+    found: list[str] = [fmt for fmt in SHORT_YEAR_FORMATS if _reads_all(sample, fmt)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas warns when day first does not apply
         for dayfirst in (False, True):
@@ -113,6 +137,16 @@ def _date_formats(sample: list[str]) -> list[str]:
                 if re.search(r"%[Yy]", fmt) and re.search(r"[/.\- ,]", fmt):
                     found.append(fmt)
     return found
+
+
+def _reads_all(sample: list[str], fmt: str) -> bool:
+    """Whether Python's strptime reads every sampled value with `fmt`."""
+    try:
+        for value in sample:
+            datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True
 
 
 def _same_dates(

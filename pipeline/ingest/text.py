@@ -43,6 +43,13 @@ DELIMITER_HINT = 'A delimiter is one character (a tab as "\\t"), or `whitespace`
 # missing, so a column of numbers or dates with gaps is typed as numbers or dates. Not `NA`
 # (R's), which is also a country (Namibia) and a word; not `None` or `-`, which name things.
 MISSING = ("", "NULL", "null", "N/A", "n/a", "#N/A", "NaN")
+# DuckDB's sniffer reads dates in formats it picks itself, also where values read two ways
+# (`01/04/2011` as 1 April, `17.03.11` as 2017-03-11, `17/03/11 08:15` as the year 17): only
+# a column of dates written year first in four digits (2011-03-17, with any time) keeps the
+# type it gave; any other reads as text, which exports.parse_dates types only when every
+# format that reads its values gives the same dates.
+SNIFFED_DATES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
+ISO_DATE = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([T ]|$)"
 
 
 class RaggedLinesError(ValueError):
@@ -172,21 +179,50 @@ def _create(
     limit: int | None,
     relation: duckdb.DuckDBPyRelation | None = None,
 ) -> list[str]:
-    """Copy a CSV into `table`, typed as sniffed; a column that still fails to convert (e.g.
-    dates in two formats) is read as text, so the typed checks can count and show its bad
-    values instead of the read failing."""
-    text: dict[str, str] = {}
+    """Copy a CSV into `table`, typed as sniffed (dates only when ISO, SNIFFED_DATES); a
+    column that still fails to convert (e.g. dates in two formats) is read as text, so the
+    typed checks can count and show its bad values instead of the read failing."""
+    sniffed = relation if relation is not None else _read_csv(connection, path, options)
+    dated = {
+        name: str(kind)
+        for name, kind in zip(sniffed.columns, sniffed.types, strict=True)
+        if str(kind) in SNIFFED_DATES
+    }
+    text = dict.fromkeys(dated, "VARCHAR")
+    relation = None if dated else sniffed
     while True:
         current = relation if relation is not None else _read_csv(connection, path, options, text)
         relation = None
         try:
             (current.limit(limit) if limit is not None else current).create(table)
+            _type_iso_dates(connection, table, dated)
             return list(connection.table(table).columns)
         except duckdb.ConversionException as error:
             failing = re.search(r'converting column "(.+?)"', str(error))
             if failing is None or failing.group(1) in text:
                 raise
             text[failing.group(1)] = "VARCHAR"
+
+
+def _type_iso_dates(
+    connection: duckdb.DuckDBPyConnection, table: str, dated: dict[str, str]
+) -> None:
+    """Give the columns of `dated` ({name: sniffed type}, read as text) their sniffed type
+    where every value is an ISO date (ISO_DATE)."""
+    from pipeline.ingest.safety import quote_identifier  # safety imports this module
+
+    for name, kind in dated.items():
+        column = quote_identifier(name)
+        row = connection.execute(
+            f"select count(*) from {quote_identifier(table)} where {column} is not null "
+            f"and not regexp_matches(trim({column}), $iso)",
+            {"iso": ISO_DATE},
+        ).fetchall()
+        if row[0][0] == 0:
+            connection.execute(
+                f"alter table {quote_identifier(table)} alter {column} set data type {kind} "
+                f"using cast(trim({column}) as {kind})"
+            )
 
 
 def _load_whitespace(

@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.contract import Table
-from pipeline.ingest import text
+from pipeline.ingest import exports, text
 from pipeline.ingest.safety import quote_identifier as q
 from pipeline.ingest.safety import quote_literal
 
@@ -290,10 +290,19 @@ def check_values(
     amounts or counts, dates in the future. `types` adds columns beyond the contract."""
     problems: list[Problem] = []
     columns = {c.name: c for c in table.columns}
+    relation = connection.table(q(staged))
+    texts = {
+        n for n, t in zip(relation.columns, relation.types, strict=True) if str(t) == "VARCHAR"
+    }
     for name, sql_type in {**{c.name: c.type for c in table.columns}, **(types or {})}.items():
         column = columns.get(name)
         value = q(name)
         typed = f"try_cast({value} as {sql_type})"
+        if name in texts and sql_type in ("DATE", "TIMESTAMP"):
+            # DuckDB's cast also reads `17/03/11 08:15`, as the year 17: text is a date only
+            # when written year first in four digits (others are typed, or not, on import).
+            iso = quote_literal(text.ISO_DATE)
+            typed = f"case when regexp_matches(trim({value}), {iso}) then {typed} end"
         checks: list[tuple[str, str, str]] = []
         if column is not None and (column.required or name in table.key):
             checks.append(
@@ -373,9 +382,37 @@ def _date_hint(connection: duckdb.DuckDBPyConnection, staged: str, name: str) ->
             "These are numbers, not dates: convert them in the mapping, e.g. "
             "to_timestamp(your_column) for seconds since 1970."
         )
+    readings = exports.date_readings(connection, staged, name) if kind == "VARCHAR" else []
+    if len(readings) > 1:
+        return _ambiguous_dates(connection, staged, name, readings)
     return (
         "Use ISO dates (2024-01-31) or convert them in the mapping, e.g. "
         "strptime(your_column, '%d/%m/%Y')."
+    )
+
+
+def _ambiguous_dates(
+    connection: duckdb.DuckDBPyConnection, staged: str, name: str, readings: list[str]
+) -> str:
+    """The hint for dates that read more than one way: a value and what the first two formats
+    that read every value make of it, so the mapping can say which the data means."""
+    value = f"trim({q(name)})"
+    first, second = readings[:2]
+    row = connection.execute(
+        f"select {value}, strftime(strptime({value}, $1), '%Y-%m-%d'), "
+        f"strftime(strptime({value}, $2), '%Y-%m-%d') from {q(staged)} "
+        f"where {q(name)} is not null and strptime({value}, $1) <> strptime({value}, $2) "
+        "order by 1 limit 1",
+        [first, second],
+    ).fetchall()
+    shown = (
+        f": '{row[0][0]}' is {row[0][1]} with '{first}' and {row[0][2]} with '{second}'"
+        if row
+        else f" ('{first}', '{second}')"
+    )
+    return (
+        f"These dates read more than one way{shown}. Convert them in the mapping with the "
+        f"format your data means, e.g. strptime(your_column, '{first}')."
     )
 
 

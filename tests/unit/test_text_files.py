@@ -302,6 +302,11 @@ def shop_file(days: list[str]) -> bytes:
         # Day first with dots, as continental exports write dates.
         (["17.03.2011", "01.04.2011"], ["2011-03-17", "2011-04-01"]),
         (["Mar 17, 2011", "Apr 1, 2011"], ["2011-03-17", "2011-04-01"]),
+        # Day first, which the sniffer also reads: typed here only because 17 is no month.
+        (["17/03/2011", "01/04/2011"], ["2011-03-17", "2011-04-01"]),
+        # Two-digit years, which one order alone reads; Oracle's DD-MON-YY.
+        (["3/17/11", "4/1/11"], ["2011-03-17", "2011-04-01"]),
+        (["17-MAR-11", "01-APR-11"], ["2011-03-17", "2011-04-01"]),
     ],
 )
 def test_dates_in_a_format_the_sniffer_does_not_know_import_as_dates(
@@ -330,6 +335,30 @@ def test_dates_no_one_format_reads_stay_text_and_the_problem_says_how_to_convert
     assert all(p.rule == "invalid expression" for p in problems), problems
     assert all("strptime(your_column" in p.hint for p in problems), problems
     assert not any("every column outside an aggregate" in p.hint for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("days", "readings"),
+    [
+        # A German export's short dates, which DuckDB's sniffer read as 2017-03-11.
+        (["17.03.11", "25.04.11"], "'17.03.11' is 2011-03-17 with '%d.%m.%y' and 2017-03-11"),
+        # With a time, which the sniffer read as the year 17.
+        (["17/03/11 08:15", "25/04/11 9:00"], "is 2011-03-17 with '%d/%m/%y %H:%M' and 2017"),
+        # Day or month first, which the sniffer read as 1 April.
+        (["01/04/2011", "02/05/2011"], "'01/04/2011' is 2011-01-04 with '%m/%d/%Y' and 2011-04-01"),
+    ],
+)
+def test_dates_that_read_two_ways_are_not_guessed_and_the_problem_gives_both_readings(
+    settings: Settings, days: list[str], readings: str
+) -> None:
+    path = write(settings, {"shop.csv": shop_file(days)}, shop("shop.csv"))
+    problems = validate_mapping(read_mapping(path, settings), settings)
+    dates = [p for p in problems if p.rule == "unparseable date"]
+    assert {(p.table, p.column) for p in dates} == {
+        ("accounts", "signup_date"),
+        ("usage_daily", "usage_date"),
+    }, problems
+    assert all(readings in p.hint and "strptime(your_column, '" in p.hint for p in dates), dates
 
 
 def test_a_shop_mapping_leaves_active_users_out_and_each_day_counts_one(
