@@ -345,6 +345,16 @@ def check_values(
                     "Check the date format (day and month swapped?) and the source system's clock.",
                 )
             )
+        if is_date:
+            checks.append(
+                (
+                    "date before 1900",
+                    f"cast({typed} as date) < date '{EARLIEST_DATE}'",
+                    "A two-digit year read as the year itself (DuckDB's cast reads `17/03/11` "
+                    "as 17 AD)? Convert with the format the data means, e.g. "
+                    "strptime(your_column, '%d/%m/%y'); or filter placeholder dates with `where`.",
+                )
+            )
         for rule, condition, hint in checks:
             count = _count(connection, staged, condition)
             if count:
@@ -352,6 +362,10 @@ def check_values(
                 problems.append(Problem(table.name, name, rule, count, examples, hint))
     return problems
 
+
+# No business's customers or events are older: earlier dates are misread (a two-digit year
+# cast as the year itself) or placeholders (0001-01-01).
+EARLIEST_DATE = "1900-01-01"
 
 # Integers that are days and times: their range of values, the hint that converts them.
 NUMBERS_AS_DATES = (

@@ -178,6 +178,17 @@ def test_date_in_the_future_when_activity_is_dated_after_tomorrow(check: Check) 
     assert ("usage_daily", "usage_date", "date in the future") in rules(problems)
 
 
+def test_date_before_1900_when_a_cast_reads_a_two_digit_year_as_the_year(check: Check) -> None:
+    # DuckDB's cast reads 17/03/11 as 17 AD; the mapping casts what the sniffer left as text.
+    usage = USAGE.replace("2024-02-03", "17/03/11 08:15")
+    mapping = yaml.safe_load(yaml.safe_dump(MAPPING))
+    mapping["tables"]["usage_daily"]["columns"]["usage_date"] = "cast(day as date)"
+    problems = check(files={"usage.csv": usage}, mapping=mapping)
+    found = next(p for p in problems if p.rule == "date before 1900")
+    assert (found.table, found.column, found.count) == ("usage_daily", "usage_date", 1)
+    assert "strptime(your_column, '%d/%m/%y')" in found.hint
+
+
 def test_before_signup_when_activity_predates_the_customer(check: Check) -> None:
     problems = check(files={"usage.csv": USAGE + "3,2024-01-10,1,1\n"})
     found = next(p for p in problems if p.rule == "before signup")
