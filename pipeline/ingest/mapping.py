@@ -458,6 +458,26 @@ def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
     return tuple(features)
 
 
+# What a YAML syntax error inside a `[a, b]` list most often is in a mapping.
+FLOW_LIST_HINT = (
+    "In a list written [a, b], an item holding a comma or quotes (a function call such as "
+    "strptime(day, '%d.%m.%y')) must be quoted whole (\"...\"), or the list written one "
+    "item per line after `- `."
+)
+
+
+def _unreadable(error: Exception) -> str:
+    """Why a mapping file could not be read, in a sentence: for YAML syntax, where (line and
+    column, as an editor counts them) and what the parser expected."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+        if error.context and "flow sequence" in error.context:
+            return f"{where}. {FLOW_LIST_HINT}"
+        return f"{where} ({error.context})" if error.context else where
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
 def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
     """Parse a mapping file; everything wrong with it is listed in `mapping.problems`."""
     settings = settings or get_settings()
@@ -468,8 +488,7 @@ def read_mapping(path: Path, settings: Settings | None = None) -> Mapping:
             raise UnsafeYamlError(f"{path.name} is over {MAX_MAPPING_BYTES:,} bytes")
         data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError, UnsafeYamlError) as error:
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        report(empty.problems, MAPPING, "", "unreadable mapping", f"{path}: {first}")
+        report(empty.problems, MAPPING, "", "unreadable mapping", f"{path}: {_unreadable(error)}")
         return empty
     if not isinstance(data, dict):
         report(

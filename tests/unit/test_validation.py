@@ -189,6 +189,20 @@ def test_date_before_1900_when_a_cast_reads_a_two_digit_year_as_the_year(check: 
     assert "strptime(your_column, '%d/%m/%y')" in found.hint
 
 
+def test_a_function_call_in_a_bracketed_list_says_where_and_how_to_quote_it(
+    settings: Settings, tmp_path: Path
+) -> None:
+    listed = "    group_by: [customer, cast(strptime(day, '%d.%m.%y') as date)]"
+    text = yaml.safe_dump(MAPPING).replace("  usage_daily:\n", f"  usage_daily:\n{listed}\n")
+    path = tmp_path / "data" / "shop.yml"
+    path.write_text(text)
+    line = 1 + text.splitlines().index(listed)
+    [problem] = read_mapping(path, settings).problems
+    assert problem.rule == "unreadable mapping"
+    assert f"line {line}, column " in problem.hint
+    assert "must be quoted whole" in problem.hint
+
+
 def test_before_signup_when_activity_predates_the_customer(check: Check) -> None:
     problems = check(files={"usage.csv": USAGE + "3,2024-01-10,1,1\n"})
     found = next(p for p in problems if p.rule == "before signup")
