@@ -181,11 +181,7 @@ final as (
 
 )
 
--- DuckDB: one row order for a full and an incremental build (kept months first, then the
--- recomputed ones), so what reads the rows in order (the ML, the monitors' sums) gets the same
--- numbers. Spark builds every month and reads in a stable order; a global sort would only
--- reshuffle the partitions xgboost.spark trains on.
+-- No ORDER BY: no table keeps its rows' order (preserve_insertion_order is off, profiles.yml;
+-- Spark has partitions), and sorting the mart cost a third of this model's time under memory
+-- pressure. What reads rows where order matters asks for it (ml.relations.select).
 select * from final
-{% if target.type == 'duckdb' -%}
-    order by snapshot_date, customer_id
-{%- endif %}
