@@ -515,6 +515,38 @@ def check_not_empty_table(
     ]
 
 
+# Ways two systems write the same customer id differently: what differs, and the expression
+# (of `{x}`, text) under which they agree.
+ID_SPELLINGS = (
+    ("spaces around them", "trim({x})"),
+    ("upper and lower case", "lower(trim({x}))"),
+    ("leading zeros", "ltrim(trim({x}), '0')"),
+)
+
+
+def _id_hint(
+    connection: duckdb.DuckDBPyConnection, staged: str, accounts: str, unknown: str
+) -> str:
+    """When ids of unknown customers match customers once spelled alike (ID_SPELLINGS), a
+    sentence that says so, with one pair, and the expression to map in both tables."""
+    for what, spelling in ID_SPELLINGS:
+        ours = spelling.format(x="try_cast(s.account_id as varchar)")
+        theirs = spelling.format(x="try_cast(a.account_id as varchar)")
+        row = connection.execute(
+            f"select s.account_id, a.account_id "
+            f"from (select account_id from {q(staged)} where {unknown}) as s "
+            f"join {q(accounts)} as a on {ours} = {theirs} limit 1"
+        ).fetchall()
+        if row:
+            ours_id, theirs_id = (_show(value) for value in row[0])
+            expression = spelling.format(x="your_column")
+            return (
+                f" Some ids match a customer but for {what} ({ours_id} here, {theirs_id} in "
+                f"accounts): map account_id as {expression} in both tables."
+            )
+    return ""
+
+
 def check_customers(
     connection: duckdb.DuckDBPyConnection,
     table: Table,
@@ -537,7 +569,8 @@ def check_customers(
                 "unknown customer",
                 count,
                 _examples(connection, staged, _context(table, "account_id"), unknown),
-                "Every event needs its customer in `accounts`: map them there, or filter here.",
+                "Every event needs its customer in `accounts`: map them there, or filter here."
+                + _id_hint(connection, staged, accounts, unknown),
             )
         )
     if table.event_date is None:

@@ -203,6 +203,29 @@ def test_a_function_call_in_a_bracketed_list_says_where_and_how_to_quote_it(
     assert "must be quoted whole" in problem.hint
 
 
+@pytest.mark.parametrize(
+    ("ids", "spelling", "expression"),
+    [
+        # A CRM keeps leading zeros, the shop system does not.
+        (("001", "002", "003"), "leading zeros (1 here, '001' in accounts)", "ltrim(trim("),
+        (("A1", "B2", "C3"), "upper and lower case", "lower(trim(your_column))"),
+    ],
+)
+def test_unknown_customers_spelled_another_way_get_the_expression_that_joins_them(
+    check: Check, ids: tuple[str, ...], spelling: str, expression: str
+) -> None:
+    accounts = ACCOUNTS
+    usage = USAGE
+    for number, written in enumerate(ids, start=1):
+        accounts = accounts.replace(f"\n{number},", f"\n{written},")
+        if not written.startswith("0"):  # the other system writes it in lower case
+            usage = usage.replace(f"\n{number},", f"\n{written.lower()},")
+    problems = check(files={"accounts.csv": accounts, "usage.csv": usage})
+    found = next(p for p in problems if p.rule == "unknown customer")
+    assert found.count == 4
+    assert f"but for {spelling}" in found.hint and expression in found.hint, found.hint
+
+
 def test_before_signup_when_activity_predates_the_customer(check: Check) -> None:
     problems = check(files={"usage.csv": USAGE + "3,2024-01-10,1,1\n"})
     found = next(p for p in problems if p.rule == "before signup")
