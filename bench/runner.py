@@ -91,7 +91,8 @@ def rebuild(settings: Settings, env: dict[str, str], name: str) -> dict[str, Any
 
     logs = settings.home / "bench_logs" / name
     run = _checked(run_child([sys.executable, "-c", REBUILD], env, ROOT, logs, label), name)
-    build_id = run.stdout.strip().splitlines()[-1]
+    # The last word: DuckDB may draw a progress bar (no newline) on the line before it.
+    build_id = run.stdout.split()[-1]
     record = next(r for r in history.load_all(settings) if r.build_id == build_id)
     target = settings.dbt_target_dir
     manifest = json.loads((target / "manifest.json").read_text())
