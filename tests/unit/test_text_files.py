@@ -18,6 +18,7 @@ from pipeline.ingest.importer import import_mapping, validate_mapping
 from pipeline.ingest.mapping import read_mapping
 from pipeline.ingest.safety import sanitize_upload_name
 from pipeline.ingest.uploads import preview
+from pipeline.ingest.validation import Problem
 from pipeline.settings import ROOT, Settings
 from tests.support import cdnow_master, pipeline_cli
 
@@ -337,6 +338,19 @@ def test_dates_no_one_format_reads_stay_text_and_the_problem_says_how_to_convert
     assert not any("every column outside an aggregate" in p.hint for p in problems)
 
 
+def unparseable_dates(settings: Settings, days: list[str]) -> list[Problem]:
+    """The "unparseable date" problems of the shop mapping over a file whose days are `days`:
+    one for each of the mapping's date columns."""
+    path = write(settings, {"shop.csv": shop_file(days)}, shop("shop.csv"))
+    problems = validate_mapping(read_mapping(path, settings), settings)
+    dates = [p for p in problems if p.rule == "unparseable date"]
+    assert {(p.table, p.column) for p in dates} == {
+        ("accounts", "signup_date"),
+        ("usage_daily", "usage_date"),
+    }, problems
+    return dates
+
+
 @pytest.mark.parametrize(
     ("days", "readings"),
     [
@@ -351,13 +365,7 @@ def test_dates_no_one_format_reads_stay_text_and_the_problem_says_how_to_convert
 def test_dates_that_read_two_ways_are_not_guessed_and_the_problem_gives_both_readings(
     settings: Settings, days: list[str], readings: str
 ) -> None:
-    path = write(settings, {"shop.csv": shop_file(days)}, shop("shop.csv"))
-    problems = validate_mapping(read_mapping(path, settings), settings)
-    dates = [p for p in problems if p.rule == "unparseable date"]
-    assert {(p.table, p.column) for p in dates} == {
-        ("accounts", "signup_date"),
-        ("usage_daily", "usage_date"),
-    }, problems
+    dates = unparseable_dates(settings, days)
     assert all(readings in p.hint and "strptime(your_column, '" in p.hint for p in dates), dates
 
 
@@ -384,13 +392,7 @@ def test_a_shop_mapping_leaves_active_users_out_and_each_day_counts_one(
 def test_days_written_as_numbers_get_the_conversion_their_range_suggests(
     settings: Settings, days: list[str], conversion: str
 ) -> None:
-    path = write(settings, {"shop.csv": shop_file(days)}, shop("shop.csv"))
-    problems = validate_mapping(read_mapping(path, settings), settings)
-    dates = [p for p in problems if p.rule == "unparseable date"]
-    assert {(p.table, p.column) for p in dates} == {
-        ("accounts", "signup_date"),
-        ("usage_daily", "usage_date"),
-    }
+    dates = unparseable_dates(settings, days)
     assert all(conversion in p.hint and "numbers, not dates" in p.hint for p in dates), dates
 
 
