@@ -30,7 +30,14 @@ from pipeline.ingest import (
     text,
     validation,
 )
-from pipeline.ingest.mapping import Mapping, MappingError, Source, TableMapping, required_tables
+from pipeline.ingest.mapping import (
+    Join,
+    Mapping,
+    MappingError,
+    Source,
+    TableMapping,
+    required_tables,
+)
 from pipeline.ingest.safety import column_references, lock_down
 from pipeline.ingest.safety import quote_identifier as q
 from pipeline.ingest.validation import Problem
@@ -182,11 +189,12 @@ def _references(mapping: Mapping) -> dict[str, int]:
             *([spec.where] if spec.where else []),
             *spec.group_by,
         ]
-        found.setdefault(spec.source, set()).update(
-            tuple(part.lower() for part in reference)
-            for expression in expressions
-            for reference in column_references(expression)
-        )
+        for expression in expressions:
+            for reference in column_references(expression):
+                # `orders.customer_id` reads orders when orders is joined; the rest, `from`.
+                joined = len(reference) > 1 and reference[0] in spec.sources[1:]
+                source = reference[0] if joined else spec.source
+                found.setdefault(source, set()).add(tuple(part.lower() for part in reference))
     return {source: len(references) for source, references in found.items()}
 
 
@@ -221,12 +229,21 @@ def _types(mapping: Mapping, table: Table) -> dict[str, str]:
 
 def _select(columns: dict[str, str], spec: TableMapping) -> str:
     selected = ",\n    ".join(f"{expression} as {q(name)}" for name, expression in columns.items())
-    sql = f"select\n    {selected}\nfrom {q(_view(spec.source))} as {q(spec.source)}"
+    sql = f"select\n    {selected}\nfrom {_joined(spec, spec.joins)}"
     if spec.where:
         sql += f"\nwhere {spec.where}"
     if spec.group_by:
         sql += "\ngroup by " + ", ".join(spec.group_by)
     return sql
+
+
+def _joined(spec: TableMapping, joins: tuple[Join, ...]) -> str:
+    """The FROM clause of a table: its source, left-joined to `joins` in order."""
+    clause = f"{q(_view(spec.source))} as {q(spec.source)}"
+    for join in joins:
+        how = f"using ({', '.join(q(c) for c in join.using)})" if join.using else f"on {join.on}"
+        clause += f"\nleft join {q(_view(join.source))} as {q(join.source)} {how}"
+    return clause
 
 
 def _diagnose(
@@ -249,7 +266,8 @@ def _diagnose(
                     "invalid expression",
                     0,
                     (_first_line(failure),),
-                    f"{expression!r} cannot be computed on source {spec.source!r}.",
+                    f"{expression!r} cannot be computed on source "
+                    f"{' joined to '.join(repr(source) for source in spec.sources)}.",
                 )
             )
     if isinstance(error, duckdb.ConversionException):
@@ -265,24 +283,102 @@ def _diagnose(
     ]
 
 
+def _check_join_keys(
+    table: Table, spec: TableMapping, source_columns: dict[str, list[str]]
+) -> list[Problem]:
+    """Columns a join matches on by name that its source, or what it joins to, lacks."""
+    problems = []
+    for index, join in enumerate(spec.joins):
+        before = spec.sources[: index + 1]
+        left = [c for source in before for c in source_columns[source]]
+        keys: list[tuple[str, ...]] = [(c,) for c in join.using]
+        sides = ((source_columns[join.source], join.source), (left, " or ".join(before)))
+        for names, label in sides:
+            missing = validation.check_columns(
+                table.name, f"join {join.source}", keys, names, label
+            )
+            later = [
+                source
+                for source in spec.sources[index + 2 :]
+                if {c.lower() for c in join.using} <= {c.lower() for c in source_columns[source]}
+            ]
+            if missing and later and names is left:  # joins apply in the order written
+                advice = f" List {later[0]} before {join.source} under `join:`."
+                missing = [replace(found, hint=found.hint + advice) for found in missing]
+            problems += missing
+    return problems
+
+
+def _check_join_matches(
+    connection: duckdb.DuckDBPyConnection, table: Table, spec: TableMapping
+) -> list[Problem]:
+    """A join that matches a row of `from` with several rows of its source (an order's
+    customer looked up in a table of orders): each match would count the row again."""
+    rows = _count(connection, _joined(spec, ()))
+    for index, join in enumerate(spec.joins):
+        joined = _count(connection, _joined(spec, spec.joins[: index + 1]))
+        if joined == rows:
+            continue
+        examples: tuple[str, ...] = ()
+        if join.using:
+            keys = ", ".join(q(c) for c in join.using)
+            repeated = connection.execute(
+                f"select {keys}, count(*) from {q(_view(join.source))} where "
+                + " and ".join(f"{q(c)} is not null" for c in join.using)
+                + f" group by all having count(*) > 1 limit {validation.EXAMPLES}"
+            ).fetchall()
+            examples = tuple(
+                ", ".join(f"{c}={v!r}" for c, v in zip(join.using, row[:-1], strict=True))
+                + f" ({row[-1]} rows)"
+                for row in repeated
+            )
+        return [
+            Problem(
+                table.name,
+                f"join {join.source}",
+                "join matches several rows",
+                joined - rows,
+                examples or (f"{rows:,} rows of {spec.source} became {joined:,}",),
+                f"Each row of {spec.source} may match one row of {join.source}, else it counts "
+                "once per match: join on a key that is unique there (e.g. the order's id, not "
+                "the customer's, in a table of orders), or join a source with one row per key.",
+            )
+        ]
+    return []
+
+
+def _count(connection: duckdb.DuckDBPyConnection, clause: str) -> int:
+    return int(connection.execute(f"select count(*) from {clause}").fetchall()[0][0])
+
+
 def _stage_table(
     connection: duckdb.DuckDBPyConnection,
     mapping: Mapping,
     table: Table,
     spec: TableMapping,
-    source_columns: list[str],
+    source_columns: dict[str, list[str]],
 ) -> tuple[list[Problem], str | None]:
     """Compute one contract table's raw values into `_staged_<table>`; (problems, name)."""
     columns = _expressions(mapping, table, spec)
-    problems: list[Problem] = []
+    available = [c for source in spec.sources for c in source_columns[source]]
+    problems = _check_join_keys(table, spec, source_columns)
     for name, expression in {
         **columns,
         **({"where": spec.where} if spec.where else {}),
         **{f"group_by {i + 1}": g for i, g in enumerate(spec.group_by)},
+        **{f"join {join.source}": join.on for join in spec.joins if join.on},
     }.items():
         problems += validation.check_columns(
-            table.name, name, column_references(expression), source_columns, spec.source
+            table.name, name, column_references(expression), available, " or ".join(spec.sources)
         )
+    if problems:
+        return problems, None
+    try:
+        problems = _check_join_matches(connection, table, spec)
+    except limits.LIMIT_ERRORS:
+        raise
+    except duckdb.Error as error:  # a condition that does not compute
+        return _diagnose(connection, table, spec, columns, error), None
     if problems:
         return problems, None
     staged = f"_staged_{table.name}"
@@ -330,11 +426,9 @@ def _stage(
     contract = {table.name: table for table in mapping.contract()}
     staged: dict[str, str] = {}
     for table_name, spec in mapping.tables.items():
-        if spec.source not in columns:
+        if any(source not in columns for source in spec.sources):
             continue  # the source's own problem is already reported
-        found, staged_name = _stage_table(
-            connection, mapping, contract[table_name], spec, columns[spec.source]
-        )
+        found, staged_name = _stage_table(connection, mapping, contract[table_name], spec, columns)
         problems += found
         if staged_name is not None:
             staged[table_name] = staged_name

@@ -61,7 +61,12 @@ COMPRESSIBLE = ("text", "json")
 ARCHIVED = ("text", "spreadsheet", "json")
 TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "features", "labels"}
 SOURCE_KEYS = {"path", "table", "sheet", "delimiter", "encoding", "header", "member"}
-TABLE_KEYS = {"from", "where", "group_by", "columns"}
+TABLE_KEYS = {"from", "join", "where", "group_by", "columns"}
+# How `join` is written, for its problem.
+JOIN_HINT = (
+    "Join a source by the columns of the same name in both (`orders: order_id`, or a list) "
+    "or by a condition (`orders: {on: payments.order_ref = orders.id}`)."
+)
 FEATURE_KEYS = {"expression", "label", "kind", "unit", "reason", "reason_if_missing", "description"}
 FEATURE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 FLAT_DEFAULT_VARS = {"min_train_months": 1}
@@ -103,6 +108,17 @@ class Source:
         return kind
 
 
+@dataclass(frozen=True)
+class Join:
+    """Another source whose columns a table's rows take: the rows that match on the columns
+    of the same name (`using`) or on a condition (`on`). Every row of `from` is kept (a left
+    join), and matches at most one row (the importer checks it)."""
+
+    source: str
+    using: tuple[str, ...] = ()
+    on: str | None = None
+
+
 @dataclass
 class TableMapping:
     """How one contract table is computed from a source (expressions already checked)."""
@@ -111,6 +127,12 @@ class TableMapping:
     columns: dict[str, str]
     where: str | None = None
     group_by: list[str] = field(default_factory=list)
+    joins: tuple[Join, ...] = ()
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every source the table reads: `from`, then the joined ones."""
+        return (self.source, *(join.source for join in self.joins))
 
 
 @dataclass(frozen=True)
@@ -341,11 +363,12 @@ def _read_table(
             table.name,
             "",
             "unknown setting",
-            f"{unknown} (allowed: from, where, group_by, columns).",
+            f"{unknown} (allowed: from, join, where, group_by, columns).",
         )
     source = str(spec.get("from"))
     if source not in sources:
         report(problems, table.name, "from", "unknown source", f"No source named {source!r}.")
+    joins = _read_joins(table.name, source, spec.get("join"), sources, problems)
     raw_columns = spec.get("columns") or {}
     if not isinstance(raw_columns, dict):
         raw_columns = {}
@@ -377,14 +400,47 @@ def _read_table(
     group_by = [
         _expression(item, table.name, "group_by", problems) for item in spec.get("group_by") or []
     ]
-    if len(problems) > before or source not in sources or missing:
+    if len(problems) > before or source not in sources or missing or joins is None:
         return None
     return TableMapping(
         source=source,
         columns={k: v for k, v in columns.items() if v is not None},
         where=where,
         group_by=[g for g in group_by if g is not None],
+        joins=joins,
     )
+
+
+def _read_joins(
+    table: str, source: str, spec: Any, sources: dict[str, Any], problems: list[Problem]
+) -> tuple[Join, ...] | None:
+    """A table's `join:` ({source: column(s) of the same name, or {on: condition}}, in the
+    order they join); None when it is wrong (reported)."""
+    if spec is None:
+        return ()
+    if not isinstance(spec, dict) or not spec:
+        report(problems, table, "join", "invalid join", JOIN_HINT)
+        return None
+    joins = []
+    for name, how in spec.items():
+        name = str(name)
+        if name not in sources or name == source:
+            reason = "is what `from` reads" if name == source else "is not a source"
+            report(problems, table, "join", "unknown source", f"{name!r} {reason}. {JOIN_HINT}")
+            return None
+        if isinstance(how, str) or (
+            isinstance(how, list) and how and all(isinstance(c, str) for c in how)
+        ):
+            joins.append(Join(name, using=(how,) if isinstance(how, str) else tuple(how)))
+        elif isinstance(how, dict) and set(how) == {"on"}:
+            on = _expression(how["on"], table, "join", problems)
+            if on is None:
+                return None
+            joins.append(Join(name, on=on))
+        else:
+            report(problems, table, "join", "invalid join", f"{name}: {how!r}. {JOIN_HINT}")
+            return None
+    return tuple(joins)
 
 
 def _read_features(spec: Any, problems: list[Problem]) -> tuple[Feature, ...]:
