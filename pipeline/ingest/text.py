@@ -196,6 +196,7 @@ def _create(
         try:
             (current.limit(limit) if limit is not None else current).create(table)
             _type_iso_dates(connection, table, dated)
+            _unquote_names(connection, table)
             return list(connection.table(table).columns)
         except duckdb.ConversionException as error:
             failing = re.search(r'converting column "(.+?)"', str(error))
@@ -222,6 +223,22 @@ def _type_iso_dates(
             connection.execute(
                 f"alter table {quote_identifier(table)} alter {column} set data type {kind} "
                 f"using cast(trim({column}) as {kind})"
+            )
+
+
+def _unquote_names(connection: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Column names the reader kept their quotes on, as it does for the first header field
+    of a file that starts with a byte-order mark (`\\ufeff"Customer ID",Order Date` gives
+    `"Customer ID"`), named as the file meant them, unless that name is taken."""
+    from pipeline.ingest.safety import quote_identifier  # safety imports this module
+
+    names = list(connection.table(quote_identifier(table)).columns)
+    for name in names:
+        bare = name[1:-1].replace('""', '"')
+        if len(name) > 2 and name[0] == name[-1] == '"' and bare not in names:
+            connection.execute(
+                f"alter table {quote_identifier(table)} rename column "
+                f"{quote_identifier(name)} to {quote_identifier(bare)}"
             )
 
 

@@ -420,6 +420,22 @@ def test_ids_of_eight_digits_are_not_read_as_dates(tmp_path: Path) -> None:
         assert connection.table("ids").fetchall()[0][0] == "01022011"
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        '\ufeff"Customer ID",Order Date',
+        '\ufeff"Customer ID","Order Date"',
+        "Customer ID,Order Date",
+    ],
+)
+def test_a_header_after_a_byte_order_mark_is_named_as_written(tmp_path: Path, header: str) -> None:
+    # Excel's "CSV UTF-8" starts with a byte-order mark; quoting only the first field (a name
+    # with a space) left DuckDB's reader with a column named '"Customer ID"', quotes and all.
+    with duckdb.connect() as connection:
+        loaded(connection, tmp_path, f"{header}\n7,2024-01-02\n", table="orders")
+        assert connection.table("orders").columns == ["Customer ID", "Order Date"]
+
+
 def test_an_upload_preview_shows_the_dates_the_import_will_read(settings: Settings) -> None:
     settings.uploads_dir.mkdir(parents=True)
     (settings.uploads_dir / "shop.csv").write_bytes(
