@@ -45,6 +45,9 @@ from pipeline.settings import (
 
 ProgressCallback = Callable[[progress.Progress], None]
 FAILED_STATUSES = ("error", "fail", "runtime error")
+# DuckDB's words for a query over its memory limit (dbt passes them on): its out-of-memory
+# error, or a commit that could not pin a block.
+OUT_OF_MEMORY = ("Out of Memory Error", "failed to pin block")
 # What a failed build's triage reads from its warehouse (_failed_triage).
 TRIAGE_TABLES = ("monitor_schema_changes",)
 
@@ -171,10 +174,26 @@ def _first_failure(outcome: DbtOutcome) -> dict[str, str] | None:
     failed = [node for node in outcome.nodes if node.status in FAILED_STATUSES]
     if failed:
         node = min(failed, key=lambda node: (PIPELINE_ORDER.index(node.layer), node.name))
-        return {"node": node.name, "layer": node.layer, "message": node.message}
+        return {"node": node.name, "layer": node.layer, "message": with_advice(node.message)}
     if not outcome.success:
         return {"node": "", "layer": "transformations", "message": outcome.error or "dbt failed"}
     return None
+
+
+def with_advice(message: str) -> str:
+    """A failed node's message, with what to do when DuckDB ran out of its memory limit (at
+    1,000,000 accounts an incremental build's feature mart needs more than 4GiB, its full
+    refresh does not: docs/speed.md)."""
+    if not any(words in message for words in OUT_OF_MEMORY):
+        return message
+    # DuckDB's own advice ("SET threads=X") is for its SQL prompt, not for a build.
+    message = message.split(" Possible solutions:")[0].rstrip(". ")
+    return (
+        f"{message}. DuckDB needed more memory than its limit, BATON_DUCKDB_MEMORY_LIMIT "
+        f"({duckdb_memory_limit()}): raise it (e.g. 6GiB), lower BATON_BUILD_THREADS, or run "
+        "`python -m pipeline rebuild --full-refresh`, which built 1,000,000 accounts within "
+        "4GiB where their daily build did not (docs/speed.md)."
+    )
 
 
 def _test_summary(nodes: list[NodeResult]) -> dict[str, int]:

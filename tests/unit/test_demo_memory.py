@@ -77,3 +77,22 @@ def test_a_build_with_an_unreadable_memory_limit_is_refused_with_what_to_fix(
     assert "such as 4GiB or 800MB" in result.stderr
     assert "Traceback" not in result.stderr
     assert not any((tmp_path / "runs").glob("*")), "a refused build leaves no run record"
+
+
+@pytest.mark.slow
+def test_a_build_over_its_memory_limit_fails_saying_which_setting_to_raise(tmp_path: Path) -> None:
+    demo.generate(tmp_path / "raw.duckdb", customers=300, months=12, seed=5)
+    env = {**os.environ, "BATON_HOME": str(tmp_path), "BATON_DUCKDB_MEMORY_LIMIT": "8MB"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "rebuild"],
+        cwd=settings.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "BATON_DUCKDB_MEMORY_LIMIT (8MB): raise it" in said
+    assert "--full-refresh" in said
+    assert "SET threads" not in said and "Traceback" not in said
