@@ -41,7 +41,8 @@ EVENT_TABLES = {
     "payments": "attempted_at",
 }
 # The models keyed by snapshot month, incremental on DuckDB (dbt_project.yml): copied from
-# the build in service into the new build file. The feature mart is the last one.
+# the build in service into the new build file. The feature mart joins them, whole, on every
+# build (a table: inserting the recomputed months held them all in memory).
 PER_SNAPSHOT_MODELS = (
     "int_customer_snapshots",
     "int_last_activity",
@@ -51,7 +52,6 @@ PER_SNAPSHOT_MODELS = (
     "int_payment_history",
     "int_purchase_histories",
     "int_btyd_scores",
-    "customer_snapshots",
 )
 FEATURE_MART = "model.baton.customer_snapshots"
 NO_MONTH = "none"

@@ -181,18 +181,15 @@ def _first_failure(outcome: DbtOutcome) -> dict[str, str] | None:
 
 
 def with_advice(message: str) -> str:
-    """A failed node's message, with what to do when DuckDB ran out of its memory limit (at
-    1,000,000 accounts an incremental build's feature mart needs more than 4GiB, its full
-    refresh does not: docs/speed.md)."""
+    """A failed node's message, with what to do when DuckDB ran out of its memory limit."""
     if not any(words in message for words in OUT_OF_MEMORY):
         return message
     # DuckDB's own advice ("SET threads=X") is for its SQL prompt, not for a build.
     message = message.split(" Possible solutions:")[0].rstrip(". ")
     return (
         f"{message}. DuckDB needed more memory than its limit, BATON_DUCKDB_MEMORY_LIMIT "
-        f"({duckdb_memory_limit()}): raise it (e.g. 6GiB), lower BATON_BUILD_THREADS, or run "
-        "`python -m pipeline rebuild --full-refresh`, which built 1,000,000 accounts within "
-        "4GiB where their daily build did not (docs/speed.md)."
+        f"({duckdb_memory_limit()}): raise it (e.g. 6GiB, within the machine's memory) or "
+        "lower BATON_BUILD_THREADS so fewer models run at once."
     )
 
 

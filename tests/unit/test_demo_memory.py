@@ -94,5 +94,5 @@ def test_a_build_over_its_memory_limit_fails_saying_which_setting_to_raise(tmp_p
     assert result.returncode != 0
     said = result.stdout + result.stderr
     assert "BATON_DUCKDB_MEMORY_LIMIT (8MB): raise it" in said
-    assert "--full-refresh" in said
+    assert "lower BATON_BUILD_THREADS" in said
     assert "SET threads" not in said and "Traceback" not in said

@@ -5,7 +5,6 @@ with
 spine as (
 
     select * from {{ ref('int_customer_snapshots') }}
-    where {{ snapshots_to_build('snapshot_date') }}
 
 ),
 
