@@ -257,11 +257,16 @@ def test_reasons_on_the_list_are_the_customers_top_risk_drivers_worded_from_the_
         "inner join feature_dictionary as features using (feature) "
         "where explanations.feature not in (select feature from common_reasons)",
     )
-    # The largest bars of each customer's waterfall, one per family of near-same factors.
+    # The largest bars of each customer's waterfall, one per family of near-same factors and
+    # one per sentence.
+    raising = explanations[explanations["points"] > 0].sort_values(
+        ["customer_id", "points", "feature"], ascending=[True, False, True]
+    )
+    first = ~raising.duplicated(["customer_id", "family"]) & ~raising.duplicated(
+        ["customer_id", "reason"]
+    )
     drivers = (
-        explanations[explanations["points"] > 0]
-        .sort_values(["customer_id", "points", "feature"], ascending=[True, False, True])
-        .drop_duplicates(["customer_id", "family"])
+        raising[first]
         .groupby("customer_id")["reason"]
         .apply(lambda reasons: reasons.head(3).tolist())
     )

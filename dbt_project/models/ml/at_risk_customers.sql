@@ -1,7 +1,7 @@
 -- The newest snapshot's customers ranked by churn risk, with their value at risk, the
 -- expected loss (risk x value) and the three factors that raise each customer's risk most
 -- (the largest bars of their Why waterfall, in points of risk; one per family of factors
--- that say nearly the same thing), each worded as a fact ("No activity for 41 days"); a
+-- that say nearly the same thing, and one per sentence), each worded as a fact ("No activity for 41 days"); a
 -- factor nearly everyone on the list shares is named once instead (common_reasons).
 with
 
@@ -45,7 +45,12 @@ raising as (
         row_number() over (
             partition by explanations.customer_id, features.family
             order by explanations.points desc, explanations.feature asc
-        ) as family_rank
+        ) as family_rank,
+        -- Two factors worded alike ("Active on one day only") are one reason.
+        row_number() over (
+            partition by explanations.customer_id, explanations.reason
+            order by explanations.points desc, explanations.feature asc
+        ) as sentence_rank
 
     from explanations
     inner join features
@@ -68,7 +73,7 @@ ranked_reasons as (
         ) as reason_rank
 
     from raising
-    where family_rank = 1
+    where family_rank = 1 and sentence_rank = 1
 
 ),
 
