@@ -22,6 +22,8 @@ from ui.text import md
 NOT_MAPPED = "— not mapped —"
 EXPRESSION = "(expression)"
 LEAVE_OUT = "— leave out —"
+# Files one table may take columns from besides its own (a chain: payments, orders, people).
+MAX_JOINS = 2
 KINDS = {
     "flat": "One row per customer, with a churn flag (e.g. a CRM export)",
     "events": "Customers plus dated events: orders, usage, subscriptions, payments",
@@ -193,8 +195,10 @@ def events_mapping(files: list[Path]) -> dict[str, Any]:
                 continue
             source = uploads.feature_name(upload.stem)
             sources[source] = uploads.source_entry(upload)
+            joins, columns = join_files(table.name, source, columns, files, sources)
             spec: dict[str, Any] = {
                 "from": source,
+                **({"join": joins} if joins else {}),
                 "columns": map_columns(table, columns, table.name),
             }
             where = st.text_input("Keep only rows where (optional)", key=f"{table.name}-where")
@@ -207,6 +211,49 @@ def events_mapping(files: list[Path]) -> dict[str, Any]:
                 spec["group_by"] = [g.strip() for g in group_by.split(",") if g.strip()]
             tables[table.name] = spec
     return {"kind": "events", "sources": sources, "tables": tables}
+
+
+def join_files(
+    table: str, source: str, columns: list[str], files: list[Path], sources: dict[str, str]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Other uploads whose columns a table's rows take, in a chain (payments to their
+    orders, then orders to the customer behind them), each matched on columns of the same
+    name: the mapping's `join` and every column the table can then map."""
+    joins: dict[str, list[str]] = {}
+    available = list(columns)
+    for step in range(MAX_JOINS):
+        others = [f for f in files if uploads.feature_name(f.stem) not in {source, *joins}]
+        choices: list[str | Path] = [LEAVE_OUT, *others]
+        other = st.selectbox(
+            "Also take columns from" if step == 0 else "and from",
+            choices,
+            format_func=lambda p: p if isinstance(p, str) else p.name,
+            key=f"{table}-join-{step}",
+            help="Another file whose rows match these (e.g. the orders a payment names).",
+        )
+        if not isinstance(other, Path):
+            break
+        try:
+            _, types = uploads.preview(data.settings(), other)
+        except (duckdb.Error, UnsafePathError, OSError, SheetError) as error:
+            st.error(md(f"{other.name} could not be read: {str(error).splitlines()[0]}"))
+            break
+        shared = [c for c in types if c in available]
+        keys = st.multiselect(
+            "matched on",
+            shared,
+            default=[c for c in shared if c.lower().endswith("id")][:1] or shared[:1],
+            key=f"{table}-join-{step}-on",
+            help="Columns of the same name in both; each row must match at most one.",
+        )
+        if not keys:
+            st.warning(md(f"Choose the columns {other.name} shares with these rows."))
+            break
+        name = uploads.feature_name(other.stem)
+        sources[name] = uploads.source_entry(other)
+        joins[name] = keys
+        available += [c for c in types if c not in available]
+    return joins, available
 
 
 def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str]]:

@@ -43,3 +43,14 @@ def select(at_risk: pd.DataFrame, queue: QueueFilter) -> pd.DataFrame:
         [ORDERS[queue.order], "risk_rank"], ascending=[False, True], kind="stable"
     )
     return ordered.reset_index(drop=True)
+
+
+def largest_tie(risk_pct: pd.Series) -> tuple[int, float]:
+    """The most customers sharing one risk as the page shows it (whole points), and that
+    risk: when most of a list shares it (a business where nearly everyone lapses, whose top
+    risks all read 100%), the order by risk says little among them."""
+    shown = risk_pct.dropna().round(0)
+    if shown.empty:
+        return 0, 0.0
+    counts = shown.value_counts()
+    return int(counts.iloc[0]), float(counts.index[0])

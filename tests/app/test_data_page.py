@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from pipeline.ingest.mapping import read_mapping
 from pipeline.settings import Settings
+from tests.unit.test_joins import FILES
 
 DATA_PAGE = "app_pages/data.py"
 CSV = (
@@ -176,3 +177,43 @@ def test_compressed_json_and_zip_uploads_are_previewed_and_imported_like_the_csv
         assert app.selectbox(key="flat-file").value.name == stored
         assert app.selectbox(key="flat-account_id").value == "customerID"
         assert_imports_the_customers(app, empty_home)
+
+
+def test_a_table_takes_its_customer_from_other_files_through_a_chain_of_joins(
+    empty_home: Path, open_page: Callable[[str], AppTest]
+) -> None:
+    # A marketplace's export (tests/unit/test_joins.py): payments name only their order, each
+    # order its own customer id, and the customers file the person behind it.
+    app = open_page(DATA_PAGE)
+    for name, content in FILES.items():
+        app = upload(app, name, content.encode())
+    app.radio(key="kind").set_value("events").run()
+    choose = {
+        "accounts-file": "orders.csv",
+        "accounts-join-0": "customers.csv",
+        "payments-file": "payments.csv",
+        "payments-join-0": "orders.csv",
+        "payments-join-1": "customers.csv",
+    }
+    for key, file_name in choose.items():
+        app.selectbox(key=key).set_value(file_name).run()
+        assert not app.exception, (key, app.exception)
+    # The keys are guessed from the columns both sides share, ids first.
+    assert app.multiselect(key="payments-join-0-on").value == ["order_id"]
+    assert app.multiselect(key="payments-join-1-on").value == ["customer_id"]
+    for column, chosen in {
+        "account_id": "person",
+        "attempted_at": "bought_at",
+        "amount": "value",
+    }.items():
+        app.selectbox(key=f"payments-{column}").set_value(chosen).run()
+    for column, expression in {"payment_id": "order_id || '-' || part", "status": "'paid'"}.items():
+        app.selectbox(key=f"payments-{column}").set_value("(expression)").run()
+        app.text_input(key=f"payments-{column}-expression").input(expression).run()
+    mapping = app.code[-1].value
+    chain = "join:\n      orders:\n      - order_id\n      customers:\n      - customer_id"
+    assert chain in mapping and "join:\n      customers:\n      - customer_id" in mapping, mapping
+    app.button[0].click().run()  # Validate: other tables still miss columns, payments do not
+    assert not app.exception
+    problems = app.table[-1].value
+    assert "payments" not in set(problems["table"]), problems

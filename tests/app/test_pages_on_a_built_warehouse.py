@@ -470,3 +470,26 @@ def test_data_without_amounts_or_names_shows_no_value_loss_money_filter_or_name(
     assert not [label for label in labels if "revenue" in label.lower()], labels
     assert [label for label in labels if label.startswith("Left within 30 days, ")], labels
     assert "customer_value" not in overview.dataframe[0].value.columns
+
+
+def test_a_list_whose_risks_mostly_tie_says_so_and_how_to_tell_them_apart(
+    open_page: OpenPage, serving_home: Path, home_copy: Path, use_home: Callable[[Path], Path]
+) -> None:
+    at = open_page()
+    assert not [i.value for i in at.info if "same risk" in i.value], "the demo's risks differ"
+
+    # A business where nearly everyone lapses (a marketplace's one-time buyers, docs/own-data.md):
+    # the top risks are all 99.8%, the same on the page.
+    home = use_home(home_copy)
+    edit_serving(
+        Settings(home=home),
+        "update at_risk_customers set churn_probability = 0.998 where risk_rank <= 80",
+    )
+    at = open_page()
+    shown = at.dataframe[0].value
+    said = [i.value for i in at.info if "same risk" in i.value]
+    assert said == [
+        f"{min(80, len(shown))} of the {len(shown)} customers shown have the same risk, 100%: "
+        "the model finds them about equally likely to leave. Order by expected revenue lost "
+        "(Filter and sort) to contact those worth most first."
+    ], said

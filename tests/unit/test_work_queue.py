@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from pipeline.read.work_queue import QueueFilter, select
+from pipeline.read.work_queue import QueueFilter, largest_tie, select
 
 
 def customers() -> pd.DataFrame:
@@ -42,3 +42,9 @@ def test_a_filter_that_matches_nobody_gives_an_empty_list() -> None:
 def test_unknown_order_is_refused() -> None:
     with pytest.raises(ValueError, match="order must be one of"):
         QueueFilter(order="name")
+
+
+def test_the_largest_tie_counts_risks_as_the_page_shows_them() -> None:
+    assert largest_tie(pd.Series([99.8, 99.7, 99.6, 98.4, 50.0, None])) == (3, 100.0)
+    assert largest_tie(pd.Series([61.2, 60.4, 12.0])) == (1, 61.0)
+    assert largest_tie(pd.Series([], dtype=float)) == (0, 0.0)
