@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pipeline.read import export, queries, words, work_queue
+from pipeline.read import export, queries, sentences, words, work_queue
 from ui import data, state
 from ui.text import md
 
@@ -72,18 +72,15 @@ if pointer is not None:
             widen = f"Widen the {terms.value_label.lower()} range or clear"
         st.info(f"No customer matches these filters. {widen} a filter.")
         st.stop()
-    tied, tied_risk = work_queue.largest_tie(shown["risk_pct"])
-    if order == "risk" and len(shown) >= 10 and tied > len(shown) / 2:
+    tie = work_queue.largest_tie(shown["risk_pct"])
+    if order == "risk" and tie is not None:
         tell_apart = (
             f"Order by {terms.loss_label.lower()} (Filter and sort) to contact those worth "
             "most first."
             if terms.has_value
             else "Their reasons and the Why page tell them apart."
         )
-        st.info(
-            f"{tied:,} of the {len(shown):,} customers shown have the same risk, "
-            f"{tied_risk:.0f}%: the model finds them about equally likely to leave. {tell_apart}"
-        )
+        st.info(f"{sentences.tied_risks(tie[0], len(shown), tie[1])} {tell_apart}")
     left, middle, right = st.columns(3)
     left.metric("Customers shown, of those matching", f"{len(shown):,} of {len(matching):,}")
     if terms.has_value:

@@ -174,6 +174,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     frame = queries.export_list(path, work_queue.select(rows, queue), top=args.top)
     Path(args.out).write_bytes(export.to_csv_bytes(frame))
     print(f"Wrote {len(frame)} customers to {args.out}")
+    tie = work_queue.largest_tie(frame["risk_pct"]) if args.sort == "risk" else None
+    if tie is not None and queries.dataset_words(path).has_value:
+        print(
+            f"{sentences.tied_risks(tie[0], len(frame), tie[1])} --sort expected_loss puts "
+            "those worth most first."
+        )
     return 0
 
 

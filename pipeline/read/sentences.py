@@ -88,3 +88,11 @@ def ranking_quality(value: float) -> str:
 def count_of(n: int, noun: str, plural: str | None = None) -> str:
     """ "1 change", "3 changes": a count with its noun in the right number."""
     return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def tied_risks(tied: int, shown: int, risk: float) -> str:
+    """That most of a list shares one risk (work_queue.largest_tie)."""
+    return (
+        f"{tied:,} of the {shown:,} customers shown have the same risk, {risk:.0f}%: the model "
+        "finds them about equally likely to leave."
+    )

@@ -45,12 +45,14 @@ def select(at_risk: pd.DataFrame, queue: QueueFilter) -> pd.DataFrame:
     return ordered.reset_index(drop=True)
 
 
-def largest_tie(risk_pct: pd.Series) -> tuple[int, float]:
-    """The most customers sharing one risk as the page shows it (whole points), and that
-    risk: when most of a list shares it (a business where nearly everyone lapses, whose top
-    risks all read 100%), the order by risk says little among them."""
+def largest_tie(risk_pct: pd.Series) -> tuple[int, float] | None:
+    """(how many, which risk) when more than half of a list of at least 10 customers shares
+    one risk as the page shows it (whole points), else None: in a business where nearly
+    everyone lapses the top risks all read 100%, and the order by risk says little there."""
     shown = risk_pct.dropna().round(0)
-    if shown.empty:
-        return 0, 0.0
+    if len(shown) < 10:
+        return None
     counts = shown.value_counts()
+    if counts.iloc[0] <= len(shown) / 2:
+        return None
     return int(counts.iloc[0]), float(counts.index[0])

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from pipeline import history, warehouse
 from pipeline.read import export, queries, sentences
 from pipeline.settings import Settings
-from tests.support import edit_serving
+from tests.support import edit_serving, pipeline_cli
 from ui import charts
 
 PAGES = {
@@ -493,3 +493,8 @@ def test_a_list_whose_risks_mostly_tie_says_so_and_how_to_tell_them_apart(
         "the model finds them about equally likely to leave. Order by expected revenue lost "
         "(Filter and sort) to contact those worth most first."
     ], said
+    # The CLI's export says it too.
+    written = pipeline_cli(home, "export-at-risk", "--out", str(home / "list.csv"), "--top", "100")
+    assert written.returncode == 0, written.stderr
+    assert "80 of the 100 customers shown have the same risk, 100%" in written.stdout
+    assert "--sort expected_loss puts those worth most first." in written.stdout

@@ -45,6 +45,7 @@ def test_unknown_order_is_refused() -> None:
 
 
 def test_the_largest_tie_counts_risks_as_the_page_shows_them() -> None:
-    assert largest_tie(pd.Series([99.8, 99.7, 99.6, 98.4, 50.0, None])) == (3, 100.0)
-    assert largest_tie(pd.Series([61.2, 60.4, 12.0])) == (1, 61.0)
-    assert largest_tie(pd.Series([], dtype=float)) == (0, 0.0)
+    nearly_all_lapse = pd.Series([99.8, 99.7, 99.6, 99.9, 99.5, 99.6, 98.4, 90.0, 50.0, 40.0, None])
+    assert largest_tie(nearly_all_lapse) == (6, 100.0)
+    assert largest_tie(pd.Series([61.2, 60.4, 12.0] * 3 + [5.0])) is None  # 3 of 10 share 61%
+    assert largest_tie(pd.Series([99.8] * 9)) is None  # too few to speak of a list
