@@ -16,7 +16,6 @@ Spark is imported only when a function here runs (the DuckDB engine never import
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import replace
 from functools import partial
@@ -125,23 +124,6 @@ def digest(columns: list[str]) -> list[Any]:
         F.count("*").alias("n"),
         F.sum(F.xxhash64(*columns).cast("decimal(38,0)")).alias("hashes"),
     ]
-
-
-def data_fingerprint(labeled: Any, config: ModelConfig) -> str:
-    """A short hash of the labeled rows in any order (ml.registry.data_fingerprint's role),
-    from each month's `digest`, computed on Spark."""
-    from pyspark.sql import functions as F
-
-    columns = [c for c in model_columns(config) if c in labeled.columns]
-    per_month = (
-        labeled.where(F.col(LABEL).isNotNull())
-        .groupBy(SNAPSHOT)
-        .agg(*digest(columns))
-        .orderBy(SNAPSHOT)
-        .collect()
-    )
-    text = ";".join(f"{row[SNAPSHOT]} {row['n']} {row['hashes']}" for row in per_month)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _fit(spark: Any, rows: Any, config: ModelConfig, by_time: bool) -> ChurnModel:

@@ -8,7 +8,6 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import xgboost as xgb
 
@@ -31,12 +30,6 @@ RECORD_SCHEMA = pa.schema(
         ("booster_json", pa.string()),
     ]
 )
-
-
-def data_fingerprint(frame: pd.DataFrame) -> str:
-    """A short hash of the training rows, so two versions can be told apart by their data."""
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
 
 
 def to_record(

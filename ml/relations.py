@@ -15,6 +15,7 @@ while the function stays the same one in `ml/`.
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -102,6 +103,27 @@ def select(
     if is_spark(relation):
         return relation.orderBy(*keys)
     return relation.order(", ".join(quote(relation, key) for key in keys))
+
+
+def fingerprint(relation: Any, names: Sequence[str], where: str, by: str) -> str:
+    """A short hash of the rows of a ref that match `where` (their `names` columns), whatever
+    their order or partitions: per value of `by`, the number of rows and the exact sum of
+    their hashes, computed on the engine (nothing but those sums reaches this process)."""
+    if is_spark(relation):
+        from ml.distributed import digest  # distributed imports this module
+
+        rows = relation.where(where).groupBy(by).agg(*digest(list(names))).collect()
+        sums = [(row[by], row["n"], row["hashes"]) for row in rows]
+    else:
+        hashed = ", ".join(quote(relation, n) for n in names)
+        key = quote(relation, by)
+        sums = (
+            relation.filter(where)
+            .aggregate(f"{key}, count(*), sum(hash({hashed}))", key)
+            .fetchall()
+        )
+    text = ";".join(f"{group} {n} {hashes}" for group, n, hashes in sorted(sums))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def to_arrow(relation: Any) -> pa.Table:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pyarrow as pa
 import pytest
 
 import ml.candidate
-from ml.candidate import candidate_record
+from ml.candidate import fit_candidate
 from ml.frame import LABEL
 from ml.registry import RECORD_SCHEMA, from_record
 
@@ -31,18 +33,43 @@ def fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 @pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Rows of every read of the labeled rows into this process."""
+    calls: list[int] = []
+    load = ml.candidate.load_labeled
+
+    def spy(snapshots, config):
+        frame = load(snapshots, config)
+        calls.append(len(frame))
+        return frame
+
+    monkeypatch.setattr(ml.candidate, "load_labeled", spy)
+    return calls
+
+
+@pytest.fixture
 def labeled(make_frame):
     frame = make_frame(customers=120, months=7, seed=12)
     return frame[frame[LABEL].notna()]
 
 
+def candidate_record(frame: pd.DataFrame, *args, **kwargs):
+    """`fit_candidate` on the rows as a feature-mart table of DuckDB, as a build passes it."""
+    with duckdb.connect() as connection:
+        connection.register("rows", frame)
+        connection.execute("create table feature_mart as select * from rows")
+        return fit_candidate(connection.table("feature_mart"), *args, **kwargs)
+
+
 def test_identical_rows_in_any_order_reuse_the_same_model_version(
-    labeled, make_config, fits, tmp_path: Path
+    labeled, make_config, fits, reads, tmp_path: Path
 ) -> None:
     first = candidate_record(labeled, make_config(), FIRST, "build-1", cache=tmp_path)
     shuffled = labeled.sample(frac=1.0, random_state=4)
     again = candidate_record(shuffled, make_config(), LATER, "build-2", cache=tmp_path)
     assert len(fits) == 1
+    # Reused from its fingerprint, computed by DuckDB: the rows were read for the fit only.
+    assert reads == [len(labeled)]
     assert again["model_version"] == first["model_version"]
     assert again["booster_json"] == first["booster_json"]
     assert again["build_id"] == "build-2"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ml.frame import LABEL
-from ml.registry import data_fingerprint, from_record, to_record
+from ml.registry import from_record, to_record
 from ml.train import ChurnModel, fit_churn_model
 
 TRAINED_AT = datetime(2026, 10, 1, 12, 30, 5, tzinfo=UTC)
@@ -63,10 +63,3 @@ def test_model_version_differs_when_the_booster_differs(frame, make_config) -> N
     other = fit_churn_model(labeled, make_config(params={"max_depth": 2}))
     versions = {to_record(m, TRAINED_AT, "fp", "b")["model_version"] for m in (first, other)}
     assert len(versions) == 2
-
-
-def test_data_fingerprint_is_stable_and_changes_with_the_data(frame) -> None:
-    assert data_fingerprint(frame) == data_fingerprint(frame.copy())
-    changed = frame.copy()
-    changed.loc[changed.index[0], "mrr"] += 1
-    assert data_fingerprint(changed) != data_fingerprint(frame)

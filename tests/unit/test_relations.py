@@ -127,3 +127,33 @@ def test_arrow_tables_convert_to_pandas_from_several_threads_at_once() -> None:
 
     assert all(len(frame) == 300_000 for frame in frames)
     assert str(frames[-1]["day"].dtype).startswith("datetime64")
+
+
+def test_a_fingerprint_ignores_row_order_and_changes_with_any_value() -> None:
+    frame = pd.DataFrame(
+        {
+            "month": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01", "2024-02-01"]),
+            "customer": ["a", "b", "a", "b"],
+            "spend": [1.5, 2.0, None, 4.25],
+            "label": [True, False, None, True],
+        }
+    )
+    with duckdb.connect() as connection:
+
+        def fingerprint(rows: pd.DataFrame) -> str:
+            connection.register("rows", rows)
+            connection.execute("create or replace table mart as select * from rows")
+            names = ["customer", "spend", "label"]
+            return relations.fingerprint(
+                connection.table("mart"), names, "label is not null", "month"
+            )
+
+        first = fingerprint(frame)
+        assert fingerprint(frame.iloc[::-1]) == first
+        changed = frame.copy()
+        changed.loc[1, "spend"] = 2.01
+        assert fingerprint(changed) != first
+        # Rows the filter leaves out do not count.
+        unlabeled = frame.copy()
+        unlabeled.loc[2, "spend"] = 99.0
+        assert fingerprint(unlabeled) == first
