@@ -3,7 +3,8 @@
 Every step calls what the build's Python models call, on the same rows: dbt's compiled SQL
 of the feature mart (and of the two SQL models the monitors read); the walk-forward backtest
 (`ml.backtest.walk_forward`: every backtest month's XGBoost fit with its logistic and recency
-baselines) and its metrics; the candidate (`ml.candidate.candidate_record`); scoring every
+baselines) and its metrics; the candidate (`candidate_fit`: `ml.candidate`'s fingerprint, fit
+and record); scoring every
 customer of the newest snapshot; SHAP for the rows the build explains; and the monitors'
 statistics (feature profiles, drift, performance, source volume). The ML cache is off: every
 fit is computed. So rebuild / floor, stage by stage, is the cost of dbt, tests and the app's
@@ -34,7 +35,7 @@ import xgboost as xgb
 
 from ml import relations
 from ml.backtest import EXTRA_COLUMNS, monthly_metrics, walk_forward
-from ml.candidate import candidate_record
+from ml.candidate import labeled_fingerprint
 from ml.config import ModelConfig, load_settings, model_config
 from ml.drift import (
     daily_volume_bands,
@@ -50,7 +51,7 @@ from ml.explain import (
     rows_to_explain,
 )
 from ml.frame import CUSTOMER, SNAPSHOT, load_labeled, model_frame, to_matrix
-from ml.registry import from_record
+from ml.registry import from_record, to_record
 from ml.scoring import score_frame
 from ml.train import ChurnModel, fit_churn_model
 from monitoring.drift import (
@@ -212,6 +213,14 @@ def timed(stages: dict[str, dict[str, float]], name: str, work: Callable[..., T]
     return result
 
 
+def candidate_fit(mart: Any, labeled: pd.DataFrame, config: ModelConfig) -> dict[str, Any]:
+    """ml_model_candidate's work once its rows are read: their fingerprint on the engine (its
+    cache key), the fit and the registry record."""
+    fingerprint = labeled_fingerprint(mart, config)
+    model = fit_churn_model(model_frame(labeled, config), config)
+    return to_record(model, datetime.now(UTC), fingerprint, "floor")
+
+
 def score(mart: Any, record: dict[str, Any]) -> tuple[ChurnModel, pa.Table]:
     """`ml_predictions`: the model from its record scores the newest snapshot, ranked."""
     fitted = from_record(record)
@@ -371,9 +380,7 @@ def floor(home: Path) -> dict[str, Any]:
         metrics = timed(stages, "backtest_metrics", monthly_metrics, predictions, capacity_k)
         # ml_model_candidate: its own compact read of the labeled rows, then the fit.
         labeled = timed(stages, "load", load_labeled, mart, config)
-        record = timed(
-            stages, "train", candidate_record, labeled, config, datetime.now(UTC), "floor", None
-        )
+        record = timed(stages, "train", candidate_fit, mart, labeled, config)
         _comparisons(stages, labeled, config)
         del labeled
         # ml_predictions and ml_explanations, with the candidate (a first build promotes it).

@@ -42,9 +42,7 @@ def fit_candidate(
     (`load_labeled`) and boosts where they are on Spark (ml.distributed).
     """
     spark = relations.is_spark(snapshots)
-    present = set(relations.columns(snapshots))
-    columns = [c for c in model_columns(config) if c in present]
-    fingerprint = relations.fingerprint(snapshots, columns, f"{LABEL} is not null", SNAPSHOT)
+    fingerprint = labeled_fingerprint(snapshots, config)
     code = SPARK_CODE_VERSION if spark else CODE_VERSION
     name = ml_cache.key(code, ml_cache.config_text(config), fingerprint)
 
@@ -56,6 +54,14 @@ def fit_candidate(
         return to_record(model, trained_at, fingerprint, build_id)
 
     return {**_reused_or_fitted(cache, name, fit), "build_id": build_id}
+
+
+def labeled_fingerprint(snapshots: Any, config: ModelConfig) -> str:
+    """A short hash of the feature mart's labeled rows (the model's columns), in any order,
+    computed on the engine (`relations.fingerprint`)."""
+    present = set(relations.columns(snapshots))
+    columns = [c for c in model_columns(config) if c in present]
+    return relations.fingerprint(snapshots, columns, f"{LABEL} is not null", SNAPSHOT)
 
 
 def _reused_or_fitted(
