@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import queue
+import re
 import threading
 import time
 import uuid
@@ -45,9 +46,10 @@ from pipeline.settings import (
 
 ProgressCallback = Callable[[progress.Progress], None]
 FAILED_STATUSES = ("error", "fail", "runtime error")
-# DuckDB's words for a query over its memory limit (dbt passes them on): its out-of-memory
-# error, or a commit that could not pin a block.
-OUT_OF_MEMORY = ("Out of Memory Error", "failed to pin block")
+# DuckDB's words for a query over its memory limit (dbt passes them on), whichever error
+# class carries them (an out-of-memory error, a commit that could not pin or allocate a
+# block): the buffer pool's use against the limit, "(7.5 MiB/7.6 MiB used)".
+OUT_OF_MEMORY = re.compile(r"Out of Memory Error|\([\d.]+ \w+/[\d.]+ \w+ used\)")
 # What a failed build's triage reads from its warehouse (_failed_triage).
 TRIAGE_TABLES = ("monitor_schema_changes",)
 
@@ -182,7 +184,7 @@ def _first_failure(outcome: DbtOutcome) -> dict[str, str] | None:
 
 def with_advice(message: str) -> str:
     """A failed node's message, with what to do when DuckDB ran out of its memory limit."""
-    if not any(words in message for words in OUT_OF_MEMORY):
+    if not OUT_OF_MEMORY.search(message):
         return message
     # DuckDB's own advice ("SET threads=X") is for its SQL prompt, not for a build.
     message = message.split(" Possible solutions:")[0].rstrip(". ")

@@ -13,7 +13,7 @@ import pytest
 
 import demo
 from pipeline import settings
-from pipeline.build import context
+from pipeline.build import context, rebuild
 
 PROFILES = settings.DBT_PROJECT_DIR / "profiles.yml"
 
@@ -96,3 +96,19 @@ def test_a_build_over_its_memory_limit_fails_saying_which_setting_to_raise(tmp_p
     assert "BATON_DUCKDB_MEMORY_LIMIT (8MB): raise it" in said
     assert "lower BATON_BUILD_THREADS" in said
     assert "SET threads" not in said and "Traceback" not in said
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Out of Memory Error: failed to allocate data of size 2.0 MiB (6.4 MiB/7.6 MiB used).",
+        "TransactionContext Error: Failed to commit: could not allocate block of size 256.0 KiB "
+        "(7.5 MiB/7.6 MiB used) Possible solutions: * Reducing the number of threads",
+    ],
+)
+def test_every_way_duckdb_says_it_ran_out_of_memory_gets_the_advice(said: str) -> None:
+    advised = rebuild.with_advice(f"Runtime Error in model m (models/m.sql) {said}")
+    assert "BATON_DUCKDB_MEMORY_LIMIT" in advised and "SET threads" not in advised
+    assert rebuild.with_advice("Binder Error: column x not found") == (
+        "Binder Error: column x not found"
+    )
