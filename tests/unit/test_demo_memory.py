@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import pytest
 import demo
 from pipeline import settings
 from pipeline.build import context, rebuild
+from tests.support import pipeline_cli
 
 PROFILES = settings.DBT_PROJECT_DIR / "profiles.yml"
 
@@ -63,14 +61,8 @@ def test_dbt_profile_uses_the_same_default_limit_and_spills_into_the_build_folde
 def test_a_build_with_an_unreadable_memory_limit_is_refused_with_what_to_fix(
     tmp_path: Path,
 ) -> None:
-    env = {**os.environ, "BATON_HOME": str(tmp_path), "BATON_DUCKDB_MEMORY_LIMIT": "plenty"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", "rebuild"],
-        cwd=settings.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = pipeline_cli(
+        tmp_path, "rebuild", env={"BATON_DUCKDB_MEMORY_LIMIT": "plenty"}, timeout=120
     )
     assert result.returncode == 2
     assert "Build not started: BATON_DUCKDB_MEMORY_LIMIT='plenty'" in result.stderr
@@ -82,14 +74,8 @@ def test_a_build_with_an_unreadable_memory_limit_is_refused_with_what_to_fix(
 @pytest.mark.slow
 def test_a_build_over_its_memory_limit_fails_saying_which_setting_to_raise(tmp_path: Path) -> None:
     demo.generate(tmp_path / "raw.duckdb", customers=300, months=12, seed=5)
-    env = {**os.environ, "BATON_HOME": str(tmp_path), "BATON_DUCKDB_MEMORY_LIMIT": "8MB"}
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline", "rebuild"],
-        cwd=settings.ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = pipeline_cli(
+        tmp_path, "rebuild", env={"BATON_DUCKDB_MEMORY_LIMIT": "8MB"}, timeout=600
     )
     assert result.returncode != 0
     said = result.stdout + result.stderr
