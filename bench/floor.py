@@ -375,7 +375,7 @@ def floor(home: Path) -> dict[str, Any]:
         # ml_backtest_predictions and ml_backtest_metrics, with no cache: every month is fitted.
         labeled = timed(stages, "backtest_load", load_labeled, mart, config, EXTRA_COLUMNS)
         rows_labeled = len(labeled)
-        predictions = timed(stages, "backtest", walk_forward, labeled, config, None)
+        predictions = timed(stages, "backtest", walk_forward, labeled, config)
         del labeled
         metrics = timed(stages, "backtest_metrics", monthly_metrics, predictions, capacity_k)
         # ml_model_candidate: its own compact read of the labeled rows, then the fit.

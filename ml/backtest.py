@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,16 @@ from ml.baselines import (
     recency_scores,
 )
 from ml.config import ModelConfig
-from ml.frame import CUSTOMER, LABEL, SNAPSHOT, labels, load_labeled, matured_before, model_frame
+from ml.frame import (
+    CUSTOMER,
+    LABEL,
+    SNAPSHOT,
+    labeled_digests,
+    labels,
+    load_labeled,
+    matured_before,
+    model_frame,
+)
 from ml.metrics import evaluate
 from ml.train import ChurnModel, InsufficientHistoryError, fit_churn_model, row_buckets
 
@@ -196,47 +205,92 @@ def _history(labeled: pd.DataFrame, month: pd.Timestamp, horizon_days: int) -> p
     return labeled[labeled[SNAPSHOT].isin(known)]
 
 
-def _month_keys(
-    labeled: pd.DataFrame, config: ModelConfig
-) -> Callable[[pd.DataFrame, pd.Timestamp], str]:
-    """Cache key of one month: code, config, and the digests of its history and scored rows."""
-    digests = ml_cache.digests_by_month(labeled, SNAPSHOT)
-    fixed = (CODE_VERSION, ml_cache.config_text(config))
-
-    def month_key(history: pd.DataFrame, month: pd.Timestamp) -> str:
-        learned = sorted(pd.to_datetime(history[SNAPSHOT].unique()))
-        return ml_cache.key(
-            *fixed,
-            *(f"history {m:%Y-%m-%d} {digests[m]}" for m in learned),
-            f"scored {month:%Y-%m-%d} {digests[month]}",
-        )
-
-    return month_key
+def walk_forward(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
+    """Scores of every method for every customer of every backtest month (long format)."""
+    labeled = _in_month_order(frame, config)
+    months = sorted(pd.to_datetime(labeled[SNAPSHOT].unique()))
+    return _walk_forward(lambda: labeled, months, config)
 
 
-def walk_forward(
-    frame: pd.DataFrame, config: ModelConfig, cache: Path | None = None
-) -> pd.DataFrame:
-    """Scores of every method for every customer of every backtest month (long format).
+def backtest_table(snapshots: Any, config: ModelConfig, cache: Path | None = None) -> Any:
+    """The walk-forward predictions of a feature-mart ref as ml_backtest_predictions' rows:
+    an Arrow table on DuckDB (walk_forward on the labeled rows, compact); on Spark a Spark
+    DataFrame fitted and scored where the rows are (ml.distributed_backtest).
 
     With a `cache` folder, a month whose history, scored rows, config and code are all
-    unchanged since an earlier run is read back instead of refitted (see ml.cache).
+    unchanged since an earlier build is read back instead of refitted (see ml.cache). Its key
+    holds per-month digests of the labeled rows computed on the engine (`labeled_digests`),
+    so when every month is unchanged no labeled row is read into this process.
     """
+    if relations.is_spark(snapshots):
+        from ml import distributed_backtest
+
+        return distributed_backtest.walk_forward(snapshots, config, cache)
+
+    def rows() -> pd.DataFrame:
+        return _in_month_order(load_labeled(snapshots, config, EXTRA_COLUMNS), config)
+
+    if cache is None:
+        predictions = walk_forward(rows(), config)
+    else:
+        digests = labeled_digests(snapshots, config, EXTRA_COLUMNS)
+        predictions = _walk_forward(rows, list(digests), config, _Cache(cache, config, digests))
+    if predictions.empty:
+        return PREDICTIONS_SCHEMA.empty_table()
+    predictions["scoring_month"] = predictions["scoring_month"].dt.date
+    predictions["churned"] = predictions["churned"].astype(bool)
+    return pa.Table.from_pandas(predictions, schema=PREDICTIONS_SCHEMA, preserve_index=False)
+
+
+def _in_month_order(frame: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
+    """The labeled rows in the backtest's columns and types, sorted by month, so each month's
+    history is a slice of this frame, not a copy (`load_labeled` delivers that order, so a
+    large frame is not copied here)."""
     labeled = model_frame(frame, config, extra=EXTRA_COLUMNS)
     if labeled[LABEL].isna().any():
         labeled = labeled[labeled[LABEL].notna()]
-    # In month order, so each month's history is a slice of this frame, not a copy
-    # (`load_labeled` delivers that order, so a large frame is not copied here).
     if not labeled[SNAPSHOT].is_monotonic_increasing:
         labeled = labeled.sort_values(SNAPSHOT, kind="stable")
-    labeled = labeled.reset_index(drop=True)
-    snapshot = labeled[SNAPSHOT]
-    month_key = _month_keys(labeled, config) if cache else None
-    months, names = scoring_months(labeled, config), []
-    for month in months:
-        history = _history(labeled, month, config.horizon_days)
-        names.append(month_key(history, month) if month_key else "")
-    stored = [ml_cache.load(cache, name) for name in names]
+    return labeled.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class _Cache:
+    """Where a build keeps backtest months, and what their keys are made of: the code, the
+    config and the per-month digests of the labeled rows."""
+
+    folder: Path
+    config: ModelConfig
+    digests: dict[pd.Timestamp, str]
+
+    def key(self, known: list[pd.Timestamp], month: pd.Timestamp) -> str:
+        """The name of `month`'s scores learned from the `known` months."""
+        return ml_cache.key(
+            CODE_VERSION,
+            ml_cache.config_text(self.config),
+            *(f"history {m:%Y-%m-%d} {self.digests[m]}" for m in known),
+            f"scored {month:%Y-%m-%d} {self.digests[month]}",
+        )
+
+
+def _walk_forward(
+    rows: Callable[[], pd.DataFrame],
+    months: list[pd.Timestamp],
+    config: ModelConfig,
+    cache: _Cache | None = None,
+) -> pd.DataFrame:
+    """walk_forward over the labeled `months`, whose rows (`_in_month_order`) `rows()` reads
+    only when a month has to be fitted: months stored in the `cache` are read back."""
+    per_month = pd.DataFrame({SNAPSHOT: months, LABEL: True})
+    to_score = scoring_months(per_month, config)
+
+    def known(month: pd.Timestamp) -> list[pd.Timestamp]:
+        return list(matured_before(per_month, month, config.horizon_days)[SNAPSHOT])
+
+    names = [cache.key(known(month), month) if cache else "" for month in to_score]
+    stored = [ml_cache.load(cache.folder if cache else None, name) for name in names]
+    todo = [month for month, scored in zip(to_score, stored, strict=True) if scored is None]
+    labeled = rows() if todo else pd.DataFrame()
 
     # Months are independent: fit MONTHS_AT_ONCE at a time, each XGBoost on its share of the
     # cores, so the single-threaded parts (pandas, the logistic baseline) use every core too.
@@ -249,63 +303,50 @@ def walk_forward(
         """Score one month afresh; None when its history is too short to train on."""
         history = _history(labeled, month, config.horizon_days)
         try:
-            return score_month(history, labeled[snapshot == month], one_month)
+            return score_month(history, labeled[labeled[SNAPSHOT] == month], one_month)
         except InsufficientHistoryError:
             return None
 
-    todo = [month for month, scored in zip(months, stored, strict=True) if scored is None]
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
         fresh = dict(zip(todo, pool.map(fit, todo), strict=True))
+    folder = cache.folder if cache else None
     parts, used = [], []
-    for month, name, scored in zip(months, names, stored, strict=True):
+    for month, name, scored in zip(to_score, names, stored, strict=True):
         if scored is None:
             scored = fresh[month]
             if scored is None:
                 continue
-            ml_cache.save(cache, name, scored)
+            ml_cache.save(folder, name, scored)
         used.append(name)
         parts.append(scored.assign(scoring_month=month, held_out=False)[COLUMNS])
-    if not months and config.backtest_months > 0 and not labeled.empty:
+    if not to_score and config.backtest_months > 0 and months:
         # Nothing to walk forward to: check the newest month on customers held out instead.
-        month = pd.Timestamp(snapshot.iloc[-1])
-        name = f"held-out-{month_key(labeled, month)}" if month_key else ""
-        scored = _held_out(labeled, month, config, cache, name)
+        month = months[-1]
+        name = f"held-out-{cache.key(months, month)}" if cache else ""
+        scored = _held_out(rows, month, config, folder, name)
         if scored is not None:
             used.append(name)
             parts.append(scored.assign(scoring_month=month, held_out=True)[COLUMNS])
-    ml_cache.prune(cache, used, spare=2 * max(len(used), config.backtest_months))
+    ml_cache.prune(folder, used, spare=2 * max(len(used), config.backtest_months))
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
     return pd.concat(parts, ignore_index=True)
 
 
 def _held_out(
-    labeled: pd.DataFrame, month: pd.Timestamp, config: ModelConfig, cache: Path | None, name: str
+    rows: Callable[[], pd.DataFrame],
+    month: pd.Timestamp,
+    config: ModelConfig,
+    cache: Path | None,
+    name: str,
 ) -> pd.DataFrame | None:
-    """held_out_scores, read back from the ML cache when stored under `name`."""
+    """held_out_scores of `rows()`, read back from the ML cache when stored under `name`."""
     scored = ml_cache.load(cache, name)
     if scored is None:
-        scored = held_out_scores(labeled, month, config)
+        scored = held_out_scores(rows(), month, config)
         if scored is not None:
             ml_cache.save(cache, name, scored)
     return scored
-
-
-def backtest_table(snapshots: Any, config: ModelConfig, cache: Path | None = None) -> Any:
-    """The walk-forward predictions of a feature-mart ref as ml_backtest_predictions' rows:
-    an Arrow table on DuckDB (walk_forward on the labeled rows, compact); on Spark a Spark
-    DataFrame fitted and scored where the rows are (ml.distributed_backtest). Either reads
-    unchanged months back from the `cache`."""
-    if relations.is_spark(snapshots):
-        from ml import distributed_backtest
-
-        return distributed_backtest.walk_forward(snapshots, config, cache)
-    predictions = walk_forward(load_labeled(snapshots, config, EXTRA_COLUMNS), config, cache)
-    if predictions.empty:
-        return PREDICTIONS_SCHEMA.empty_table()
-    predictions["scoring_month"] = predictions["scoring_month"].dt.date
-    predictions["churned"] = predictions["churned"].astype(bool)
-    return pa.Table.from_pandas(predictions, schema=PREDICTIONS_SCHEMA, preserve_index=False)
 
 
 def monthly_metrics(predictions: pd.DataFrame, capacity_k: int) -> pd.DataFrame:

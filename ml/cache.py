@@ -20,7 +20,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ml.config import ModelConfig
@@ -77,17 +76,6 @@ def config_text(config: ModelConfig) -> str:
     """The config as canonical JSON, without fields that do not change a result."""
     fields = {k: v for k, v in asdict(config).items() if k not in NOT_IN_KEY}
     return json.dumps(fields, sort_keys=True, default=list)
-
-
-def digests_by_month(frame: pd.DataFrame, month_column: str) -> dict[pd.Timestamp, str]:
-    """Per month, a digest of its rows (every column) that does not depend on row order."""
-    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    months = pd.to_datetime(frame[month_column]).to_numpy()
-    digests = {}
-    for month in np.unique(months):
-        hashed = np.sort(rows[months == month])
-        digests[pd.Timestamp(month)] = hashlib.sha256(hashed.tobytes()).hexdigest()
-    return digests
 
 
 def key(*parts: str) -> str:

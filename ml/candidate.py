@@ -12,7 +12,7 @@ import pandas as pd
 from ml import cache as ml_cache
 from ml import distributed, relations
 from ml.config import ModelConfig
-from ml.frame import LABEL, SNAPSHOT, load_labeled, model_columns, model_frame
+from ml.frame import labeled_digests, load_labeled, model_frame
 from ml.registry import to_record
 from ml.train import fit_churn_model
 
@@ -36,7 +36,7 @@ def fit_candidate(
     unchanged; the reused record keeps its version and training time, since it is the same
     model, and names this build as the one that produced it.
 
-    The rows are fingerprinted where they are (`relations.fingerprint`), so a reused
+    The rows are fingerprinted where they are (`labeled_digests`), so a reused
     candidate never brings them into this process: a daily rebuild of 1,000,000 accounts
     skips reading 13 million rows. A fit reads them compact into this process on DuckDB
     (`load_labeled`) and boosts where they are on Spark (ml.distributed).
@@ -58,10 +58,9 @@ def fit_candidate(
 
 def labeled_fingerprint(snapshots: Any, config: ModelConfig) -> str:
     """A short hash of the feature mart's labeled rows (the model's columns), in any order,
-    computed on the engine (`relations.fingerprint`)."""
-    present = set(relations.columns(snapshots))
-    columns = [c for c in model_columns(config) if c in present]
-    return relations.fingerprint(snapshots, columns, f"{LABEL} is not null", SNAPSHOT)
+    computed on the engine (`labeled_digests`)."""
+    months = labeled_digests(snapshots, config)
+    return ml_cache.key(*(f"{month:%Y-%m-%d} {digest}" for month, digest in months.items()))[:16]
 
 
 def _reused_or_fitted(

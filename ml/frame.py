@@ -15,11 +15,29 @@ from ml.config import ModelConfig
 SNAPSHOT = "snapshot_date"
 LABEL = "churned_within_horizon"
 CUSTOMER = "customer_id"
+# The rows whose outcome is known: what models learn from and backtests score.
+LABELED = f"{LABEL} is not null"
 
 
 def model_columns(config: ModelConfig, extra: tuple[str, ...] = ()) -> list[str]:
     """The columns `model_frame` keeps: customer, snapshot, label, `extra`, then the features."""
     return list(dict.fromkeys([CUSTOMER, SNAPSHOT, LABEL, *extra, *config.features]))
+
+
+def labeled_digests(
+    snapshots: Any, config: ModelConfig, extra: tuple[str, ...] = ()
+) -> dict[pd.Timestamp, str]:
+    """Per snapshot month, a digest of the labeled rows `load_labeled` would read (in any
+    order), computed on the engine (`relations.digests`): what a cache key holds of the data,
+    known without bringing a row into this process."""
+    columns = _labeled_columns(snapshots, config, extra)
+    found = relations.digests(snapshots, columns, LABELED, SNAPSHOT)
+    return {pd.Timestamp(month): digest for month, digest in sorted(found.items())}
+
+
+def _labeled_columns(snapshots: Any, config: ModelConfig, extra: tuple[str, ...]) -> list[str]:
+    present = set(relations.columns(snapshots))
+    return [c for c in model_columns(config, extra) if c in present]
 
 
 def load_labeled(snapshots: Any, config: ModelConfig, extra: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -30,13 +48,12 @@ def load_labeled(snapshots: Any, config: ModelConfig, extra: tuple[str, ...] = (
     float32 instead of one Python string per row and float64: at 1,000,000 accounts
     (13 million labeled rows) that is what keeps training within its memory budget.
     """
-    present = set(relations.columns(snapshots))
-    columns = [c for c in model_columns(config, extra) if c in present]
+    columns = _labeled_columns(snapshots, config, extra)
     narrow = set(config.numeric_features) - set(extra)
     relation = relations.select(
         snapshots,
         columns,
-        where=f"{LABEL} is not null",
+        where=LABELED,
         order_by=SNAPSHOT,
         as_float=[c for c in columns if c in narrow],
         stable_by=CUSTOMER,

@@ -15,7 +15,6 @@ while the function stays the same one in `ml/`.
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -105,10 +104,10 @@ def select(
     return relation.order(", ".join(quote(relation, key) for key in keys))
 
 
-def fingerprint(relation: Any, names: Sequence[str], where: str, by: str) -> str:
-    """A short hash of the rows of a ref that match `where` (their `names` columns), whatever
-    their order or partitions: per value of `by`, the number of rows and the exact sum of
-    their hashes, computed on the engine (nothing but those sums reaches this process)."""
+def digests(relation: Any, names: Sequence[str], where: str, by: str) -> dict[Any, str]:
+    """Per value of `by`, a digest of the rows of a ref that match `where` (their `names`
+    columns), whatever their order or partitions: the number of rows and the exact sum of
+    their hashes ("<rows> <sum>"), computed on the engine (only those sums reach this process)."""
     if is_spark(relation):
         from ml.distributed import digest  # distributed imports this module
 
@@ -122,8 +121,7 @@ def fingerprint(relation: Any, names: Sequence[str], where: str, by: str) -> str
             .aggregate(f"{key}, count(*), sum(hash({hashed}))", key)
             .fetchall()
         )
-    text = ";".join(f"{group} {n} {hashes}" for group, n, hashes in sorted(sums))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return {group: f"{n} {hashes}" for group, n, hashes in sums}
 
 
 def to_arrow(relation: Any) -> pa.Table:
