@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 from pandas.tseries.api import guess_datetime_format
 
+from pipeline.ingest import month_names
 from pipeline.ingest.safety import quote_identifier as quote
 from pipeline.ingest.safety import quote_literal
 
@@ -72,45 +74,66 @@ def parse_dates(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, 
     for name, kind in zip(*_columns(connection, table), strict=True):
         if kind != "VARCHAR":
             continue
-        column = quote(name)
-        fits = date_readings(connection, table, name)
-        if not fits or not _same_dates(connection, table, column, fits):
+        reading = date_readings(connection, table, name)
+        if not reading.formats or not _same_dates(connection, table, reading):
             continue
-        chosen = fits[0]
+        chosen = reading.formats[0]
         typed_as = "timestamp" if re.search(r"%[HIMSp]", chosen) else "date"
         connection.execute(
-            f"alter table {quote(table)} alter {column} set data type {typed_as} "
-            f"using strptime(trim({column}), {quote_literal(chosen)})"  # ALTER takes no parameters
+            f"alter table {quote(table)} alter {quote(name)} set data type {typed_as} "
+            f"using strptime({reading.value}, {quote_literal(chosen)})"  # ALTER takes no parameters
         )
-        typed[name] = chosen
+        typed[name] = chosen if reading.language is None else f"{chosen} ({reading.language})"
     return typed
 
 
-def date_readings(connection: duckdb.DuckDBPyConnection, table: str, name: str) -> list[str]:
-    """The date formats that read every value of the text column `name` of `table` (several
-    when the values read more than one way), from those `_date_formats` finds in a sample."""
+@dataclass(frozen=True)
+class DateReading:
+    """How a text column reads as dates: `value`, the SQL of its text as strptime reads it
+    (trimmed; month names of another `language` in English, pipeline.ingest.month_names),
+    and the `formats` that read every value that way (several when they read two ways)."""
+
+    value: str
+    formats: list[str]
+    language: str | None = None
+
+
+def date_readings(connection: duckdb.DuckDBPyConnection, table: str, name: str) -> DateReading:
+    """The date formats that read every value of the text column `name` of `table`, from
+    those `_date_formats` finds in a sample."""
     column = quote(name)
-    sample = [
-        str(row[0]).strip()
-        for row in connection.execute(
-            f"select distinct {column} from {quote(table)} where {column} is not null "
-            f"limit {SAMPLE}"
-        ).fetchall()
-    ]
+    value, language = f"trim({column})", None
+    sample = _sample(connection, table, value)
+    names = month_names.find(sample)
+    if names is not None:
+        value, language = names.sql(column), names.language
+        sample = _sample(connection, table, value)
     formats = _date_formats(sample)
     if not formats:
-        return []
+        return DateReading(value, [], language)
     counts = connection.execute(
         "select "
         + ", ".join(
             f"count(*) filter (where {column} is not null and "
-            f"try_strptime(trim({column}), ${i + 1}) is null)"
+            f"try_strptime({value}, ${i + 1}) is null)"
             for i in range(len(formats))
         )
         + f" from {quote(table)}",
         formats,
     ).fetchall()
-    return [fmt for fmt, failed in zip(formats, counts[0], strict=True) if failed == 0]
+    fits = [fmt for fmt, failed in zip(formats, counts[0], strict=True) if failed == 0]
+    return DateReading(value, fits, language)
+
+
+def _sample(connection: duckdb.DuckDBPyConnection, table: str, value: str) -> list[str]:
+    """Up to SAMPLE distinct non-empty values of the SQL `value` over `table`."""
+    return [
+        str(row[0])
+        for row in connection.execute(
+            f"select distinct {value} from {quote(table)} where {value} is not null "
+            f"and {value} <> '' limit {SAMPLE}"
+        ).fetchall()
+    ]
 
 
 def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> tuple[list[str], list[str]]:
@@ -149,15 +172,14 @@ def _reads_all(sample: list[str], fmt: str) -> bool:
     return True
 
 
-def _same_dates(
-    connection: duckdb.DuckDBPyConnection, table: str, column: str, formats: list[str]
-) -> bool:
+def _same_dates(connection: duckdb.DuckDBPyConnection, table: str, reading: DateReading) -> bool:
     """Whether every format reads every value as the same date (else the data is ambiguous)."""
-    first = f"try_strptime(trim({column}), $1)"
+    first = f"try_strptime({reading.value}, $1)"
+    formats = reading.formats
     for i in range(1, len(formats)):
         differ = connection.execute(
             f"select count(*) from {quote(table)} "
-            f"where {first} is distinct from try_strptime(trim({column}), $2)",
+            f"where {first} is distinct from try_strptime({reading.value}, $2)",
             [formats[0], formats[i]],
         ).fetchall()
         if differ[0][0]:

@@ -396,9 +396,10 @@ def _date_hint(connection: duckdb.DuckDBPyConnection, staged: str, name: str) ->
             "These are numbers, not dates: convert them in the mapping, e.g. "
             "to_timestamp(your_column) for seconds since 1970."
         )
-    readings = exports.date_readings(connection, staged, name) if kind == "VARCHAR" else []
-    if len(readings) > 1:
-        return _ambiguous_dates(connection, staged, name, readings)
+    if kind == "VARCHAR":
+        reading = exports.date_readings(connection, staged, name)
+        if len(reading.formats) > 1:
+            return _ambiguous_dates(connection, staged, reading)
     return (
         "Use ISO dates (2024-01-31) or convert them in the mapping, e.g. "
         "strptime(your_column, '%d/%m/%Y')."
@@ -406,16 +407,16 @@ def _date_hint(connection: duckdb.DuckDBPyConnection, staged: str, name: str) ->
 
 
 def _ambiguous_dates(
-    connection: duckdb.DuckDBPyConnection, staged: str, name: str, readings: list[str]
+    connection: duckdb.DuckDBPyConnection, staged: str, reading: exports.DateReading
 ) -> str:
     """The hint for dates that read more than one way: a value and what the first two formats
     that read every value make of it, so the mapping can say which the data means."""
-    value = f"trim({q(name)})"
-    first, second = readings[:2]
+    value = reading.value
+    first, second = reading.formats[:2]
     row = connection.execute(
         f"select {value}, strftime(strptime({value}, $1), '%Y-%m-%d'), "
         f"strftime(strptime({value}, $2), '%Y-%m-%d') from {q(staged)} "
-        f"where {q(name)} is not null and strptime({value}, $1) <> strptime({value}, $2) "
+        f"where {value} is not null and strptime({value}, $1) <> strptime({value}, $2) "
         "order by 1 limit 1",
         [first, second],
     ).fetchall()

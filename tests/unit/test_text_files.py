@@ -13,7 +13,7 @@ import duckdb
 import pytest
 import yaml
 
-from pipeline.ingest import exports, text
+from pipeline.ingest import exports, month_names, text
 from pipeline.ingest.importer import import_mapping, validate_mapping
 from pipeline.ingest.mapping import read_mapping
 from pipeline.ingest.safety import sanitize_upload_name
@@ -308,6 +308,17 @@ def shop_file(days: list[str]) -> bytes:
         # Two-digit years, which one order alone reads; Oracle's DD-MON-YY.
         (["3/17/11", "4/1/11"], ["2011-03-17", "2011-04-01"]),
         (["17-MAR-11", "01-APR-11"], ["2011-03-17", "2011-04-01"]),
+        # Month names in the export's language (pipeline.ingest.month_names): German, Spanish
+        # with its "de", French abbreviations with a time, Portuguese with the weekday,
+        # Polish in the genitive its dates use.
+        (["17. März 2011", "1. April 2011"], ["2011-03-17", "2011-04-01"]),
+        (["17 de marzo de 2011", "1 de abril de 2011"], ["2011-03-17", "2011-04-01"]),
+        (["17 févr. 2011 08:15", "1 avr. 2011 09:00"], ["2011-02-17", "2011-04-01"]),
+        (
+            ["quinta-feira, 17 de março de 2011", "sexta-feira, 1 de abril de 2011"],
+            ["2011-03-17", "2011-04-01"],
+        ),
+        (["17 marca 2011", "1 kwietnia 2011"], ["2011-03-17", "2011-04-01"]),
     ],
 )
 def test_dates_in_a_format_the_sniffer_does_not_know_import_as_dates(
@@ -325,6 +336,10 @@ def test_dates_in_a_format_the_sniffer_does_not_know_import_as_dates(
     [
         ["3/4/2011 8:26", "5/6/2011 9:00"],  # March or April, May or June: the data does not say
         ["2011-03-17", "3/18/2011"],  # two formats in one column
+        # November in Czech, October in Croatian: no one language reads it.
+        ["17 listopad 2011", "18 listopad 2011"],
+        # A month name of one language among words of no date.
+        ["17 März 2011 lieferung", "1 April 2011 lieferung"],
     ],
 )
 def test_dates_no_one_format_reads_stay_text_and_the_problem_says_how_to_convert(
@@ -590,3 +605,11 @@ def test_a_mapping_can_read_timestamps_in_the_business_s_own_time_zone(
         ("a1", "2024-01-02"),
         ("b2", "2024-01-05"),
     ]
+
+
+def test_a_language_is_looked_up_only_for_words_that_all_belong_to_dates() -> None:
+    german = month_names.find(["17. März 2011", "3. Mai 2011 08:15"])
+    assert german is not None and german.months["märz"] == 3 and german.months["mai"] == 5
+    assert month_names.find(["Mar 17, 2011", "17-APR-11"]) is None  # strptime reads English
+    assert month_names.find(["WHITE METAL LANTERN 6", "RED RETROSPOT CUP 12"]) is None
+    assert month_names.find(["März", "April"]) is None  # no day or year: not a date
