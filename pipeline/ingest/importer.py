@@ -292,17 +292,18 @@ def _check_join_keys(
         before = spec.sources[: index + 1]
         left = [c for source in before for c in source_columns[source]]
         keys: list[tuple[str, ...]] = [(c,) for c in join.using]
+        # Sources listed after this join that hold its keys: joins apply in the order written.
+        later = [
+            source
+            for source in spec.sources[index + 2 :]
+            if {c.lower() for c in join.using} <= {c.lower() for c in source_columns[source]}
+        ]
         sides = ((source_columns[join.source], join.source), (left, " or ".join(before)))
         for names, label in sides:
             missing = validation.check_columns(
                 table.name, f"join {join.source}", keys, names, label
             )
-            later = [
-                source
-                for source in spec.sources[index + 2 :]
-                if {c.lower() for c in join.using} <= {c.lower() for c in source_columns[source]}
-            ]
-            if missing and later and names is left:  # joins apply in the order written
+            if missing and later and names is left:
                 advice = f" List {later[0]} before {join.source} under `join:`."
                 missing = [replace(found, hint=found.hint + advice) for found in missing]
             problems += missing
