@@ -29,9 +29,18 @@ def labeled_digests(
 ) -> dict[pd.Timestamp, str]:
     """Per snapshot month, a digest of the labeled rows `load_labeled` would read (in any
     order), computed on the engine (`relations.digests`): what a cache key holds of the data,
-    known without bringing a row into this process."""
+    known without bringing a row into this process.
+
+    Numbers (the features and the `extra` columns, all numeric) are hashed as the float32 the
+    model sees: a double the warehouse sums in parallel can differ in its last bits from one
+    build to the next, which would change the digest of unchanged data and refit everything.
+    """
     columns = _labeled_columns(snapshots, config, extra)
-    found = relations.digests(snapshots, columns, LABELED, SNAPSHOT)
+    numbers = set(config.numeric_features) | set(extra)
+    rows = relations.select(
+        snapshots, columns, where=LABELED, as_float=[c for c in columns if c in numbers]
+    )
+    found = relations.digests(rows, columns, SNAPSHOT)
     return {pd.Timestamp(month): digest for month, digest in sorted(found.items())}
 
 

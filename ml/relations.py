@@ -104,23 +104,19 @@ def select(
     return relation.order(", ".join(quote(relation, key) for key in keys))
 
 
-def digests(relation: Any, names: Sequence[str], where: str, by: str) -> dict[Any, str]:
-    """Per value of `by`, a digest of the rows of a ref that match `where` (their `names`
-    columns), whatever their order or partitions: the number of rows and the exact sum of
-    their hashes ("<rows> <sum>"), computed on the engine (only those sums reach this process)."""
+def digests(relation: Any, names: Sequence[str], by: str) -> dict[Any, str]:
+    """Per value of `by`, a digest of the rows of a ref (their `names` columns), whatever
+    their order or partitions: the number of rows and the exact sum of their hashes
+    ("<rows> <sum>"), computed on the engine (only those sums reach this process)."""
     if is_spark(relation):
         from ml.distributed import digest  # distributed imports this module
 
-        rows = relation.where(where).groupBy(by).agg(*digest(list(names))).collect()
+        rows = relation.groupBy(by).agg(*digest(list(names))).collect()
         sums = [(row[by], row["n"], row["hashes"]) for row in rows]
     else:
         hashed = ", ".join(quote(relation, n) for n in names)
         key = quote(relation, by)
-        sums = (
-            relation.filter(where)
-            .aggregate(f"{key}, count(*), sum(hash({hashed}))", key)
-            .fetchall()
-        )
+        sums = relation.aggregate(f"{key}, count(*), sum(hash({hashed}))", key).fetchall()
     return {group: f"{n} {hashes}" for group, n, hashes in sums}
 
 

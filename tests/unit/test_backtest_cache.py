@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -87,6 +88,23 @@ def test_an_unchanged_rerun_reads_every_month_back_with_identical_scores(
     pd.testing.assert_frame_equal(ordered(again), ordered(first))
     uncached = walk_forward(frame, config)
     pd.testing.assert_frame_equal(ordered(uncached), ordered(first))
+
+
+def test_numbers_that_differ_only_in_their_last_bits_reuse_every_month(
+    make_frame, make_config, fits, walk_forward, tmp_path: Path
+) -> None:
+    """A warehouse summing doubles in parallel gives unchanged data's features other last
+    bits from one build to the next; the model sees float32, so nothing is refitted."""
+    frame = make_frame(customers=80, months=MONTHS, start=START, seed=1)
+    config = make_config(backtest_months=3)
+    walk_forward(frame, config, cache=tmp_path)
+    assert len(fits) == 3
+    noisy = frame.copy()
+    for name in config.numeric_features:
+        if noisy[name].dtype == np.float64:
+            noisy[name] = np.nextafter(noisy[name].to_numpy(), np.inf)
+    walk_forward(noisy, config, cache=tmp_path)
+    assert len(fits) == 3
 
 
 def test_only_months_whose_history_or_rows_changed_are_recomputed(
