@@ -1,8 +1,9 @@
 {#
     A feature value in plain words, by the unit declared in the feature mart's column meta:
-    money as $1,234 (in the dataset's currency, var `currency`), shares as 45%, trends as "-45%", percentiles within a month as "top 15%"
-    or "bottom 30%" (or "lowest"/"highest"), expected counts to one decimal (`decimal`),
-    counts and days as whole numbers.
+    money as $1,234 (in the dataset's currency, var `currency`), shares as 45%, trends as
+    "-45%", percentiles within a month as "top 15%" or "bottom 30%" (or "lowest"/"highest"),
+    expected counts to one decimal (`decimal`; a positive count too small to show there as
+    "less than 0.1", not "0.0"), counts and days as whole numbers.
 #}
 {% macro format_feature_value(value, unit) %}
     case
@@ -20,6 +21,9 @@
                 else 'bottom ' || {{ format_decimal('greatest(1, ceil(100 * try_cast(' ~ value ~ ' as double)))', 0) }} || '%'
             end
         )
+        when {{ unit }} = 'decimal' and try_cast({{ value }} as double) > 0
+            and try_cast({{ value }} as double) < 0.05
+            then 'less than 0.1'
         when {{ unit }} = 'decimal'
             then {{ format_decimal('try_cast(' ~ value ~ ' as double)', 1, thousands=true) }}
         when {{ unit }} = 'times'
