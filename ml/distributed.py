@@ -115,9 +115,10 @@ def fit_churn_model(
         rows.unpersist()
 
 
-def digest(columns: list[str]) -> list[Any]:
-    """Aggregates that sum up a group's rows in any order: their count `n` and the sum of their
-    hashes `hashes` (exact, in DECIMAL(38,0)); equal for equal rows, whatever the partitions."""
+def digest(columns: list[Any]) -> list[Any]:
+    """Aggregates that sum up a group's rows (`columns`: names or Spark columns) in any order:
+    their count `n` and the sum of their hashes `hashes` (exact, in DECIMAL(38,0)); equal for
+    equal rows, whatever the partitions."""
     from pyspark.sql import functions as F
 
     return [

@@ -195,7 +195,11 @@ def _months(labeled: Any) -> pd.DataFrame:
             *_outcome_counts(),
             F.max(F.col(RECENCY_FEATURE).cast("double")).alias("most"),
             bg_nbd.alias("bg_nbd"),
-            *distributed.digest(labeled.columns),
+            # Numbers as float32, as ml.frame.labeled_digests hashes them on DuckDB (the
+            # features already are): parallel sums change a double's last bits between builds.
+            *distributed.digest(
+                [F.col(c).cast("float") if c in EXTRA_COLUMNS else c for c in labeled.columns]
+            ),
         )
         .collect()
     )
