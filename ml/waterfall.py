@@ -56,6 +56,7 @@ def waterfall_steps(
     booster's probability to the calibrated one; identity when None).
     """
     calibrate = calibrate or (lambda raw: raw)
+    explanation = _one_bar_per_reason(explanation)
     shown = explanation.head(top)
     names = shown["reason"].astype(str).tolist()
     effects = shown["contribution"].astype(float).tolist()
@@ -76,6 +77,17 @@ def waterfall_steps(
     frame["value"] = frame["end"] - frame["start"]
     frame["value_pts"] = frame["end_pts"] - frame["start_pts"]
     return frame
+
+
+def _one_bar_per_reason(explanation: pd.DataFrame) -> pd.DataFrame:
+    """Factors worded alike (two features that both read "Active on one day only") as one
+    bar with their summed contribution, largest |effect| first: two bars of the same words
+    would read as one fact counted twice."""
+    merged = explanation.groupby("reason", sort=False, dropna=False, as_index=False).agg(
+        contribution=("contribution", "sum"), base_value=("base_value", "first")
+    )
+    order = np.argsort(-merged["contribution"].abs().to_numpy(), kind="stable")
+    return merged.iloc[order].reset_index(drop=True)
 
 
 # Largest gap (points) between the walked path's end and the listed risk for the points to

@@ -101,3 +101,22 @@ def test_a_top_customers_points_are_spread_over_the_factors_that_raise_the_risk(
     assert steps["end_pts"].iloc[-1] > top_5_percent  # a customer at the top of the list
     assert (points >= 1.0).all(), points
     assert points.max() < 0.4 * points.sum(), points
+
+
+def test_factors_worded_alike_are_one_bar_with_their_summed_effect() -> None:
+    worded = pd.DataFrame(
+        {
+            "reason": [
+                "No activity for 41 days",
+                "Active on one day only",
+                "Active on one day only",
+            ],
+            "contribution": [1.2, 0.3, 0.25],
+            "base_value": -2.0,
+        }
+    )
+    steps = waterfall_steps(worded)
+    bars = steps[steps["kind"] == "step"]
+    assert bars["step"].tolist() == ["No activity for 41 days", "Active on one day only"]
+    assert bars["value"].tolist() == pytest.approx([1.2, 0.55])
+    assert steps["end"].iloc[-1] == pytest.approx(-2.0 + 1.75)
