@@ -40,7 +40,6 @@ from ml.config import ModelConfig, load_settings, model_config
 from ml.drift import (
     daily_volume_bands,
     drift_table,
-    estimate_track_record,
     expected_performance,
 )
 from ml.explain import (
@@ -264,7 +263,6 @@ def monitors(
     connection: duckdb.DuckDBPyConnection,
     fitted: ChurnModel,
     ranked: pa.Table,
-    predictions: pd.DataFrame,
     metrics: pd.DataFrame,
     dictionary: pd.DataFrame,
     capacity_k: int,
@@ -292,10 +290,7 @@ def monitors(
         ranked.column("raw_probability").to_numpy(),
         capacity_k,
     )
-    model_rows = predictions["method"] == "xgboost"
-    track = estimate_track_record(
-        predictions.loc[model_rows, ["scoring_month", "probability", "score"]]
-    )
+    track = metrics.loc[metrics["method"] == "xgboost", ["scoring_month", "estimated_roc_auc"]]
     performance = performance_table(metrics, outcomes, current, windows, track)
     row = config.iloc[0]
     bands = daily_volume_bands(
@@ -388,8 +383,8 @@ def floor(home: Path) -> dict[str, Any]:
         chosen, explained = timed(stages, "explain", explain, mart, fitted, ranked, capacity_k)
         timed(stages, "monitor_sql", run_models, connection, manifest, MONITOR_SQL, [FEATURE_MART])
         monitored = timed(
-            stages, "monitors", monitors, connection, fitted, ranked, predictions, metrics,
-            dictionary, capacity_k,
+            stages, "monitors", monitors, connection, fitted, ranked, metrics, dictionary,
+            capacity_k,
         )  # fmt: skip
         connection.close()
     difference = _shap_package(stages, fitted, chosen)

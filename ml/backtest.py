@@ -25,6 +25,7 @@ from ml.baselines import (
     recency_scores,
 )
 from ml.config import ModelConfig
+from ml.drift import expected_roc_auc
 from ml.frame import (
     CUSTOMER,
     LABEL,
@@ -386,6 +387,7 @@ def _metrics_row(group: pd.DataFrame, capacity_k: int) -> dict[str, Any]:
         capacity_k,
         probabilities=None if np.isnan(probability).all() else probability,
     )
+    scored = ~np.isnan(probability)
     return {
         "scoring_month": group["scoring_month"].iloc[0],
         "method": method,
@@ -394,4 +396,9 @@ def _metrics_row(group: pd.DataFrame, capacity_k: int) -> dict[str, Any]:
         "held_out": bool(group["held_out"].iloc[0]) if "held_out" in group else False,
         "n_train": float(np.max(group["n_train"])),
         **metrics,
+        # What the calibrated probabilities alone (labels unseen) said the ROC AUC would be:
+        # beside the realized one, how far a provisional month's estimate can be trusted.
+        "estimated_roc_auc": expected_roc_auc(
+            probability[scored], group["score"].to_numpy(dtype=float)[scored]
+        ),
     }

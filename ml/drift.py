@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ml.edges import edges_from_summary, value_summary
 
@@ -269,32 +268,6 @@ def expected_performance(
         "roc_auc": expected_roc_auc(p, scores),
         "precision_at_k": expected_precision_at_k(p, scores, capacity_k),
     }
-
-
-def estimate_track_record(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Per backtest month, the ROC AUC the provisional estimate gives from the calibrated
-    probabilities alone (labels unseen): beside the realized one, how far it can be trusted.
-
-    `predictions` has scoring_month, probability (calibrated) and score (ranking) of one
-    method; returns scoring_month and estimated_roc_auc.
-    """
-    rows = [
-        (month, expected_roc_auc(group["probability"].to_numpy(), group["score"].to_numpy()))
-        for month, group in predictions.dropna(subset=["probability"]).groupby("scoring_month")
-    ]
-    return pd.DataFrame(rows, columns=["scoring_month", "estimated_roc_auc"])
-
-
-TRACK_RECORD_SCHEMA = pa.schema(
-    [("scoring_month", pa.date32()), ("estimated_roc_auc", pa.float64())]
-)
-
-
-def month_track_record(predictions: pd.DataFrame) -> pd.DataFrame:
-    """estimate_track_record of one month's predictions (a group of ml.relations.map_groups:
-    on Spark, one task per month), rows of TRACK_RECORD_SCHEMA."""
-    track = estimate_track_record(predictions)
-    return track.assign(scoring_month=pd.to_datetime(track["scoring_month"]).dt.date)
 
 
 def expected_precision_at_k(probabilities: np.ndarray, scores: np.ndarray, k: int) -> float:

@@ -7,15 +7,26 @@
 #}
 
 
-{# A predicate on `column` (a snapshot date): true for the snapshots this build computes. #}
-{% macro snapshots_to_build(column) %}
+{#
+    A predicate on `column` (a snapshot date): true for the snapshots this build computes.
+    With `days_before`, on an event date: true for the events within that many days before
+    such a snapshot, so a trailing window filters its events before fanning them out.
+#}
+{% macro snapshots_to_build(column, days_before=0) %}
     {#- Parsing records the dependency; a dbt unit test (never incremental) needs no input. -#}
     {%- if not execute -%}
         {%- do ref('int_recompute_from') -%}
     {%- endif -%}
     {#- A unit test has no `this`: it computes every snapshot of its inputs. -#}
     {%- if this is not none and is_incremental() -%}
-        {{ column }} >= (select recompute_from from {{ ref('int_recompute_from') }})
+        {%- if days_before -%}
+            cast({{ column }} as date) >= (
+                select {{ dbt.dateadd('day', -days_before, 'recompute_from') }}
+                from {{ ref('int_recompute_from') }}
+            )
+        {%- else -%}
+            {{ column }} >= (select recompute_from from {{ ref('int_recompute_from') }})
+        {%- endif -%}
     {%- else -%}
         true
     {%- endif -%}

@@ -18,6 +18,7 @@
             cast({{ date_column }} as date) as _event_date
 
         from {{ relation }}
+        where {{ snapshots_to_build(date_column, days_before=max_days) }}
 
     ),
 

@@ -9,6 +9,7 @@ import pytest
 import ml.backtest
 from ml.backtest import METHODS, monthly_metrics, scoring_months, walk_forward
 from ml.baselines import recency_ceiling
+from ml.drift import expected_roc_auc
 from ml.frame import CUSTOMER, LABEL, SNAPSHOT
 
 # Jun 2023 .. Mar 2024: the last month follows February, whose 30-day horizon ends on Mar 2.
@@ -197,7 +198,8 @@ def test_a_recency_baseline_without_activity_dates_has_no_metrics_row(
 def test_monthly_metrics_has_one_row_per_month_and_method(make_frame, make_config) -> None:
     frame = make_frame(customers=120, months=MONTHS, start=START, seed=6, unlabeled_months=1)
     config = make_config(backtest_months=2, capacity_k=10)
-    metrics = monthly_metrics(walk_forward(frame, config), config.capacity_k)
+    predictions = walk_forward(frame, config)
+    metrics = monthly_metrics(predictions, config.capacity_k)
     assert len(metrics) == 2 * len(METHODS)
     assert not metrics.duplicated(["scoring_month", "method"]).any()
     assert (metrics["n_customers"] == 120).all()
@@ -206,6 +208,19 @@ def test_monthly_metrics_has_one_row_per_month_and_method(make_frame, make_confi
     assert metrics.loc[metrics["method"] != "recency", "brier"].between(0, 1).all()
     # The synthetic churn follows inactivity: the model ranks far better than chance.
     assert (metrics.loc[metrics["method"] == "xgboost", "roc_auc"] > 0.7).all()
+    # Beside each month's realized ROC AUC, what its probabilities alone said to expect
+    # (monitor_performance's track record of the estimate); none for the recency ranking.
+    assert recency["estimated_roc_auc"].isna().all()
+    for (month, method), row in metrics.set_index(["scoring_month", "method"]).iterrows():
+        if method == "recency":
+            continue
+        group = predictions[
+            (predictions["scoring_month"] == month) & (predictions["method"] == method)
+        ]
+        assert row["estimated_roc_auc"] == pytest.approx(
+            expected_roc_auc(group["probability"].to_numpy(), group["score"].to_numpy())
+        )
+        assert 0.5 < row["estimated_roc_auc"] < 1
 
 
 def test_scores_of_a_month_split_in_parts_equal_the_scores_of_the_whole_month(

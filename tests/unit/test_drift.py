@@ -307,21 +307,3 @@ def test_expected_performance_of_an_unlabeled_month_comes_from_its_probabilities
     assert expected["churn_rate"] == pytest.approx(0.55)
     assert expected["precision_at_k"] == pytest.approx(0.8)
     assert expected["roc_auc"] == pytest.approx(drift.expected_roc_auc(p, p))
-
-
-def test_the_estimate_track_record_is_what_the_estimate_said_in_each_backtest_month() -> None:
-    rng = np.random.default_rng(3)
-    p = 1 / (1 + np.exp(-rng.normal(-2, 1.0, 600)))
-    predictions = pd.DataFrame(
-        {
-            "scoring_month": np.repeat(MONTHS[:2], 300),
-            "probability": p,
-            "score": p + rng.normal(0, 0.01, 600),
-        }
-    )
-    track = drift.estimate_track_record(predictions).set_index("scoring_month")
-    first = predictions.iloc[:300]
-    assert track.loc[MONTHS[0], "estimated_roc_auc"] == pytest.approx(
-        drift.expected_roc_auc(first["probability"].to_numpy(), first["score"].to_numpy())
-    )
-    assert len(track) == 2

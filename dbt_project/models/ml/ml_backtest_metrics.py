@@ -22,6 +22,7 @@ METRICS = [
     "lift_top_decile",
     "value_captured_at_k",
     "brier",
+    "estimated_roc_auc",
 ]
 # Every column but the customer id: at 1,000,000 accounts that is 25 million strings.
 READ = ["scoring_month", "method", "score", "probability", "churned", "value"]

@@ -4,7 +4,7 @@ import pyarrow as pa
 
 from ml import relations
 from ml.config import load_settings
-from ml.drift import TRACK_RECORD_SCHEMA, expected_performance, month_track_record
+from ml.drift import expected_performance
 from monitoring.performance import performance_table
 from monitoring.windows import windows_from_config
 
@@ -54,15 +54,7 @@ def model(dbt, session):
         scored["churn_probability"].to_numpy(), scored["raw_probability"].to_numpy(), capacity_k
     )
     # What the estimate said in each backtest month, before that month's labels were known.
-    # One month at a time (on Spark, one task per month).
-    backtest = relations.select(
-        dbt.ref("ml_backtest_predictions"),
-        ["scoring_month", "probability", "score"],
-        where="method = 'xgboost'",
-    )
-    track = relations.to_pandas(
-        relations.map_groups(backtest, ["scoring_month"], month_track_record, TRACK_RECORD_SCHEMA)
-    )
+    track = metrics.loc[metrics["method"] == "xgboost", ["scoring_month", "estimated_roc_auc"]]
     table = performance_table(metrics, outcomes, current, windows, track)
     return relations.result(
         pa.Table.from_pandas(table, schema=SCHEMA, preserve_index=False), session
