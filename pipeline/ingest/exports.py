@@ -49,18 +49,34 @@ AMOUNTS = {
 AMOUNT_MARK = rf"[{CURRENCY}()]|\d[,.]\d{{3}}(\D|$)|\d,(\d{{1,2}}|\d{{4,}})(\D|$)"
 
 
-def parse(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+class DateFormatError(ValueError):
+    """Values of a column that its source's `dates:` format does not read."""
+
+    def __init__(self, column: str, fmt: str, count: int, examples: tuple[str, ...]) -> None:
+        self.column = column
+        self.fmt = fmt
+        self.count = count
+        self.examples = examples
+        super().__init__(f"{count} value(s) of {column} do not read with {fmt!r}")
+
+
+def parse(
+    connection: duckdb.DuckDBPyConnection, table: str, dates: dict[str, str] | None = None
+) -> dict[str, str]:
     """Type the columns of `table` that hold dates, amounts or whole numbers as exports write
     them; {column: the format or reading used}, for those typed (`parse_dates`,
-    `parse_amounts`, `parse_whole_numbers`)."""
+    `parse_amounts`, `parse_whole_numbers`). `dates`: {column: format} the mapping gives
+    for text columns whose dates read more than one way."""
     return {
-        **parse_dates(connection, table),
+        **parse_dates(connection, table, dates or {}),
         **parse_amounts(connection, table),
         **parse_whole_numbers(connection, table),
     }
 
 
-def parse_dates(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+def parse_dates(
+    connection: duckdb.DuckDBPyConnection, table: str, dates: dict[str, str] | None = None
+) -> dict[str, str]:
     """Type the text columns of `table` that hold dates in one format the CSV sniffer does not
     know or may misread (exports write `12/1/2010 8:26`, `Mar 17, 2011` or `17.03.11`);
     {column: format} of those typed.
@@ -69,14 +85,23 @@ def parse_dates(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, 
     every value gives other dates: `3/4/2011` throughout, which is either March or April, stays
     text, and so does `17.03.11`, which is 17 March 2011 or 11 March 2017 (the mapping converts
     it, with the format the data means; the import's problem lists the readings).
+
+    A column `dates` names is read with its format (month names of another language too), and
+    DateFormatError lists the values that format does not read.
     """
     typed = {}
+    dates = dates or {}
     for name, kind in zip(*_columns(connection, table), strict=True):
         if kind != "VARCHAR":
             continue
-        reading = date_readings(connection, table, name)
-        if not reading.formats or not _same_dates(connection, table, reading):
-            continue
+        if name in dates:
+            value, language, _ = _readable(connection, table, name)
+            reading = DateReading(f"nullif({value}, '')", [dates[name]], language)
+            _check_format(connection, table, name, reading)
+        else:
+            reading = date_readings(connection, table, name)
+            if not reading.formats or not _same_dates(connection, table, reading):
+                continue
         chosen = reading.formats[0]
         typed_as = "timestamp" if re.search(r"%[HIMSp]", chosen) else "date"
         connection.execute(
@@ -102,12 +127,7 @@ def date_readings(connection: duckdb.DuckDBPyConnection, table: str, name: str) 
     """The date formats that read every value of the text column `name` of `table`, from
     those `_date_formats` finds in a sample."""
     column = quote(name)
-    value, language = f"trim({column})", None
-    sample = _sample(connection, table, value)
-    names = month_names.find(sample)
-    if names is not None:
-        value, language = names.sql(column), names.language
-        sample = _sample(connection, table, value)
+    value, language, sample = _readable(connection, table, name)
     formats = _date_formats(sample)
     if not formats:
         return DateReading(value, [], language)
@@ -123,6 +143,40 @@ def date_readings(connection: duckdb.DuckDBPyConnection, table: str, name: str) 
     ).fetchall()
     fits = [fmt for fmt, failed in zip(formats, counts[0], strict=True) if failed == 0]
     return DateReading(value, fits, language)
+
+
+def _readable(
+    connection: duckdb.DuckDBPyConnection, table: str, name: str
+) -> tuple[str, str | None, list[str]]:
+    """The SQL of the text column `name` as strptime reads it (trimmed; month names of
+    another language in English), that language, and a sample of the values so read."""
+    column = quote(name)
+    value = f"trim({column})"
+    sample = _sample(connection, table, value)
+    names = month_names.find(sample)
+    if names is None:
+        return value, None, sample
+    value = names.sql(column)
+    return value, names.language, _sample(connection, table, value)
+
+
+def _check_format(
+    connection: duckdb.DuckDBPyConnection, table: str, name: str, reading: DateReading
+) -> None:
+    """Raise DateFormatError when the reading's one format leaves a value of `name` unread."""
+    failed = (
+        f"from {quote(table)} where {reading.value} is not null "
+        f"and try_strptime({reading.value}, $1) is null"
+    )
+    try:
+        (count,) = connection.execute(f"select count(*) {failed}", reading.formats).fetchall()[0]
+    except duckdb.Error as error:  # a format strptime does not know (`%Q`)
+        raise DateFormatError(name, reading.formats[0], 0, (str(error).splitlines()[0],)) from error
+    if count:
+        rows = connection.execute(
+            f"select distinct {quote(name)} {failed} order by 1 limit 3", reading.formats
+        ).fetchall()
+        raise DateFormatError(name, reading.formats[0], count, tuple(str(r[0]) for r in rows))
 
 
 def _sample(connection: duckdb.DuckDBPyConnection, table: str, value: str) -> list[str]:

@@ -127,10 +127,27 @@ def _open_file(
                 "select * from read_parquet($path)", params={"path": str(source.path)}
             )
         if source.format in COPIED:  # dates and amounts as exports write them
-            exports.parse(connection, _view(name))
+            unknown = sorted({column for column, _ in source.dates} - set(columns))
+            if unknown:
+                return [_unknown_date_columns(name, unknown, columns)], None
+            exports.parse(connection, _view(name), dict(source.dates))
         else:
+            if source.dates:
+                return [
+                    Problem(
+                        name,
+                        "",
+                        "invalid setting",
+                        0,
+                        (f"dates: {dict(source.dates)}",),
+                        f"{source.path.name} holds typed dates already: `dates:` is for text "
+                        "files, spreadsheets and JSON; remove it from this source.",
+                    )
+                ], None
             columns = list(relation.columns)
             relation.create_view(_view(name))
+    except exports.DateFormatError as error:
+        return [_date_format_problem(name, error)], None
     except text.RaggedLinesError as error:
         return [
             Problem(
@@ -177,6 +194,32 @@ def _open_file(
             )
         ], None
     return [], columns
+
+
+def _unknown_date_columns(name: str, unknown: list[str], columns: list[str]) -> Problem:
+    """The problem of a source's `dates:` naming columns its file does not have."""
+    return Problem(
+        name,
+        "",
+        "missing column",
+        0,
+        tuple(unknown),
+        f"`dates:` names columns of the file as its header writes them: {', '.join(columns)}.",
+    )
+
+
+def _date_format_problem(name: str, error: exports.DateFormatError) -> Problem:
+    """The problem of dates that the format a source's `dates:` gives does not read."""
+    return Problem(
+        name,
+        error.column,
+        "unparseable date",
+        error.count,
+        error.examples,
+        f"These do not read with '{error.fmt}' (`dates:` of this source). Write the format "
+        "the values have, with strptime's codes: %d day, %m month, %b or %B month name (in "
+        "the file's language), %Y year, %y two-digit year, %H:%M time.",
+    )
 
 
 def _references(mapping: Mapping) -> dict[str, int]:

@@ -60,7 +60,7 @@ COMPRESSIBLE = ("text", "json")
 # Formats that may come inside a zip archive (read from a copy, pipeline.ingest.archives).
 ARCHIVED = ("text", "spreadsheet", "json")
 TOP_LEVEL_KEYS = {"name", "kind", "description", "vars", "sources", "tables", "features", "labels"}
-SOURCE_KEYS = {"path", "table", "sheet", "delimiter", "encoding", "header", "member"}
+SOURCE_KEYS = {"path", "table", "sheet", "delimiter", "encoding", "header", "member", "dates"}
 TABLE_KEYS = {"from", "join", "where", "group_by", "columns"}
 # How `join` is written, for its problem.
 JOIN_HINT = (
@@ -94,6 +94,8 @@ class Source:
     header: bool = True
     # The file read inside a zip archive (pipeline.ingest.archives); None: not an archive.
     member: str | None = None
+    # (column, strptime format) of text columns whose dates read more than one way (`dates:`).
+    dates: tuple[tuple[str, str], ...] = ()
 
     @property
     def format(self) -> str:
@@ -281,6 +283,9 @@ def _read_source(
     elif member is not None:
         report(problems, MAPPING, where, "invalid setting", "`member:` is for zip archives only.")
         return None
+    dates = _date_formats(options.get("dates"), where, problems)
+    if dates is None:
+        return None
     source = Source(
         path=path,
         table=str(options["table"]) if options.get("table") is not None else None,
@@ -289,6 +294,7 @@ def _read_source(
         encoding=str(options.get("encoding", "utf-8")).lower(),
         header=bool(options.get("header", True)),
         member=member,
+        dates=dates,
     )
     if not source.format or (source.format == "duckdb") != (source.table is not None):
         report(
@@ -323,6 +329,28 @@ def _read_source(
         )
         return None
     return source
+
+
+def _date_formats(
+    spec: Any, where: str, problems: list[Problem]
+) -> tuple[tuple[str, str], ...] | None:
+    """A source's `dates:` ({column: strptime format}) as pairs; None after reporting a problem."""
+    if spec is None:
+        return ()
+    if not isinstance(spec, dict) or not all(
+        isinstance(fmt, str) and "%" in fmt for fmt in spec.values()
+    ):
+        report(
+            problems,
+            MAPPING,
+            where,
+            "invalid setting",
+            "`dates:` maps a column to the format its dates are written in, e.g. "
+            "`dates: {Order Date: '%d/%m/%Y %H:%M'}` (strptime codes: %d day, %m month, "
+            "%b month name, %Y year, %y two-digit year, %H:%M time).",
+        )
+        return None
+    return tuple((str(column), fmt) for column, fmt in spec.items())
 
 
 def _expression(value: Any, table: str, column: str, problems: list[Problem]) -> str | None:

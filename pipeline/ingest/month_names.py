@@ -75,6 +75,11 @@ def find(sample: list[str]) -> MonthNames | None:
     return fits[0] if len(meanings) == 1 else None
 
 
+def language_name(language: str) -> str:
+    """A language's name in English (`German` for `de`), for messages."""
+    return str(Locale.parse(language).english_name)
+
+
 def _replace_word(value: str, word: str, by: str) -> str:
     """SQL replacing `word` (and an abbreviation's dot after it) where it stands alone."""
     pattern = quote_literal(r"(^|[^\pL])" + re.escape(word) + r"\.?([^\pL]|$)")

@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.contract import Table
-from pipeline.ingest import exports, text
+from pipeline.ingest import exports, month_names, text
 from pipeline.ingest.safety import quote_identifier as q
 from pipeline.ingest.safety import quote_literal
 
@@ -399,7 +399,13 @@ def _date_hint(connection: duckdb.DuckDBPyConnection, staged: str, name: str) ->
     if kind == "VARCHAR":
         reading = exports.date_readings(connection, staged, name)
         if len(reading.formats) > 1:
-            return _ambiguous_dates(connection, staged, reading)
+            return _ambiguous_dates(connection, staged, name, reading)
+        if reading.language is not None:
+            return (
+                f"Month names in {month_names.language_name(reading.language)}: give the "
+                "format of these dates in the source's settings, where %b and %B read them, "
+                "e.g. `dates: {your_column: '%d. %b %y'}`."
+            )
     return (
         "Use ISO dates (2024-01-31) or convert them in the mapping, e.g. "
         "strptime(your_column, '%d/%m/%Y')."
@@ -407,14 +413,15 @@ def _date_hint(connection: duckdb.DuckDBPyConnection, staged: str, name: str) ->
 
 
 def _ambiguous_dates(
-    connection: duckdb.DuckDBPyConnection, staged: str, reading: exports.DateReading
+    connection: duckdb.DuckDBPyConnection, staged: str, name: str, reading: exports.DateReading
 ) -> str:
     """The hint for dates that read more than one way: a value and what the first two formats
-    that read every value make of it, so the mapping can say which the data means."""
+    that read every value make of it, so the mapping can say which the data means (with
+    strptime, or for month names in another language, the source's `dates:`)."""
     value = reading.value
     first, second = reading.formats[:2]
     row = connection.execute(
-        f"select {value}, strftime(strptime({value}, $1), '%Y-%m-%d'), "
+        f"select {q(name)}, strftime(strptime({value}, $1), '%Y-%m-%d'), "
         f"strftime(strptime({value}, $2), '%Y-%m-%d') from {q(staged)} "
         f"where {value} is not null and strptime({value}, $1) <> strptime({value}, $2) "
         "order by 1 limit 1",
@@ -425,9 +432,17 @@ def _ambiguous_dates(
         if row
         else f" ('{first}', '{second}')"
     )
+    if reading.language is not None:
+        return (
+            f"These dates read more than one way{shown} (month names in "
+            f"{month_names.language_name(reading.language)} read as English ones). Give the "
+            "format your data means in the source's settings, e.g. "
+            f"`dates: {{your_column: '{first}'}}`."
+        )
     return (
         f"These dates read more than one way{shown}. Convert them in the mapping with the "
-        f"format your data means, e.g. strptime(your_column, '{first}')."
+        f"format your data means, e.g. strptime(your_column, '{first}'), or give it in the "
+        f"source's settings: `dates: {{your_column: '{first}'}}`."
     )
 
 

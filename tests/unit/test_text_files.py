@@ -613,3 +613,56 @@ def test_a_language_is_looked_up_only_for_words_that_all_belong_to_dates() -> No
     assert month_names.find(["Mar 17, 2011", "17-APR-11"]) is None  # strptime reads English
     assert month_names.find(["WHITE METAL LANTERN 6", "RED RETROSPOT CUP 12"]) is None
     assert month_names.find(["März", "April"]) is None  # no day or year: not a date
+
+
+def dated_shop(settings: Settings, days: list[str], dates: dict[str, str]) -> Path:
+    """The shop mapping over a file whose days are `days`, its source saying `dates:`."""
+    source = {"path": "shop.csv", "dates": dates}
+    return write(settings, {"shop.csv": shop_file(days)}, shop(source))
+
+
+@pytest.mark.parametrize(
+    ("days", "dates", "expected"),
+    [
+        # Month names in German with a two-digit year: no format reads them unasked, and
+        # strptime in a mapping expression reads English names only.
+        (["17. März 11", "1. April 11"], {"day": "%d. %b %y"}, ["2011-03-17", "2011-04-01"]),
+        # Day or month first: the data does not say, the mapping does.
+        (["01/04/2011", "02/05/2011"], {"day": "%d/%m/%Y"}, ["2011-04-01", "2011-05-02"]),
+        (["01/04/2011", "02/05/2011"], {"day": "%m/%d/%Y"}, ["2011-01-04", "2011-02-05"]),
+    ],
+)
+def test_a_source_says_how_its_dates_are_written(
+    settings: Settings, days: list[str], dates: dict[str, str], expected: list[str]
+) -> None:
+    import_mapping(read_mapping(dated_shop(settings, days, dates), settings), settings)
+    assert rows(settings, "select usage_date::varchar from usage_daily order by 1") == [
+        (day,) for day in expected
+    ]
+
+
+def test_month_names_of_another_language_get_the_setting_that_reads_them(
+    settings: Settings,
+) -> None:
+    dates = unparseable_dates(settings, ["17. März 11", "1. April 11"])
+    assert all("German" in p.hint and "`dates: {your_column:" in p.hint for p in dates), dates
+
+
+@pytest.mark.parametrize(
+    ("dates", "rule", "shown"),
+    [
+        # A format the values do not have: each value it leaves unread is named.
+        ({"day": "%d.%m.%Y"}, "unparseable date", "17. März 11"),
+        # A column the file does not have: the file's columns are named.
+        ({"Day": "%d. %b %y"}, "missing column", "customer, day, orders"),
+        # Not a format at all.
+        ({"day": "day first"}, "invalid setting", "%d day"),
+    ],
+)
+def test_a_dates_setting_that_does_not_fit_the_file_says_what_to_write(
+    settings: Settings, dates: dict[str, str], rule: str, shown: str
+) -> None:
+    path = dated_shop(settings, ["17. März 11", "1. April 11"], dates)
+    problems = validate_mapping(read_mapping(path, settings), settings)
+    assert [p.rule for p in problems][:1] == [rule], problems
+    assert shown in str(problems[0]), problems
