@@ -145,9 +145,10 @@ def choose_features(columns: list[str], types: dict[str, str], used: set[str]) -
 def flat_mapping(files: list[Path]) -> dict[str, Any] | None:
     """The mapping document of a flat customer file, from the widgets."""
     upload = st.selectbox("File", files, format_func=lambda p: p.name, key="flat-file")
-    columns, types = show_preview(upload)
+    columns, types, undecided = show_preview(upload)
     if columns is None:
         return None
+    source = source_for(upload, undecided, "flat")
     st.subheader("Map the columns")
     st.caption("Columns marked * are required. Pick a column of the file, or write an expression.")
     mapped = map_columns(FLAT_TABLE, columns, "flat")
@@ -160,7 +161,7 @@ def flat_mapping(files: list[Path]) -> dict[str, Any] | None:
     st.subheader("Features")
     return {
         "kind": "flat",
-        "sources": {"customers": uploads.source_entry(upload)},
+        "sources": {"customers": source},
         "tables": {FLAT_TABLE.name: {"from": "customers", "columns": mapped}},
         "features": choose_features(columns, types, used),
     }
@@ -168,7 +169,7 @@ def flat_mapping(files: list[Path]) -> dict[str, Any] | None:
 
 def events_mapping(files: list[Path]) -> dict[str, Any]:
     """The mapping document of an event dataset: a file and column dropdowns per table."""
-    sources: dict[str, str] = {}
+    sources: dict[str, str | dict[str, Any]] = {}
     tables: dict[str, Any] = {}
     needed = {
         definition: mapping.required_tables("events", {"churn_definition": definition})
@@ -190,11 +191,11 @@ def events_mapping(files: list[Path]) -> dict[str, Any]:
             )
             if isinstance(upload, str):
                 continue
-            columns, _ = show_preview(upload)
+            columns, _, undecided = show_preview(upload)
             if columns is None:
                 continue
             source = uploads.feature_name(upload.stem)
-            sources[source] = uploads.source_entry(upload)
+            sources[source] = source_for(upload, undecided, table.name)
             joins, columns = join_files(table.name, source, columns, files, sources)
             spec: dict[str, Any] = {
                 "from": source,
@@ -214,7 +215,11 @@ def events_mapping(files: list[Path]) -> dict[str, Any]:
 
 
 def join_files(
-    table: str, source: str, columns: list[str], files: list[Path], sources: dict[str, str]
+    table: str,
+    source: str,
+    columns: list[str],
+    files: list[Path],
+    sources: dict[str, str | dict[str, Any]],
 ) -> tuple[dict[str, list[str]], list[str]]:
     """Other uploads whose columns a table's rows take, in a chain (payments to their
     orders, then orders to the customer behind them), each matched on columns of the same
@@ -234,7 +239,7 @@ def join_files(
         if not isinstance(other, Path):
             break
         try:
-            _, types = uploads.preview(data.settings(), other)
+            _, types, undecided = uploads.preview(data.settings(), other)
         except (duckdb.Error, UnsafePathError, OSError, SheetError) as error:
             st.error(md(f"{other.name} could not be read: {str(error).splitlines()[0]}"))
             break
@@ -250,16 +255,17 @@ def join_files(
             st.warning(md(f"Choose the columns {other.name} shares with these rows."))
             break
         name = uploads.feature_name(other.stem)
-        sources[name] = uploads.source_entry(other)
+        sources[name] = source_for(other, undecided, f"{table}-join-{step}")
         joins[name] = keys
         available += [c for c in types if c not in available]
     return joins, available
 
 
-def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str]]:
-    """The first rows of a file; its columns and types (None when it cannot be read)."""
+def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str], dict[str, str]]:
+    """The first rows of a file; its columns (None when it cannot be read), their types, and
+    its dates the mapping must decide (uploads.Preview)."""
     try:
-        frame, types = uploads.preview(data.settings(), upload)
+        frame, types, undecided = uploads.preview(data.settings(), upload)
     except (duckdb.Error, UnsafePathError, OSError, SheetError) as error:
         st.error(
             md(
@@ -267,9 +273,32 @@ def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str]]:
                 "a delimited text file, a spreadsheet, JSON or a Parquet file, or upload it again."
             )
         )
-        return None, {}
+        return None, {}, {}
     st.dataframe(frame, hide_index=True, height=220)
-    return list(types), types
+    return list(types), types, undecided
+
+
+def source_for(upload: Path, undecided: dict[str, str], key: str) -> str | dict[str, Any]:
+    """The mapping's source of an upload; for date columns the import cannot read alone
+    (written two ways, or with month names of another language), the format asked for here
+    (the source's `dates:`)."""
+    entry = uploads.source_entry(upload)
+    formats = {}
+    for column, reads in undecided.items():
+        written = st.text_input(
+            f"How {column} is written",
+            value=reads,
+            placeholder="e.g. %d. %b %y",
+            key=f"{key}-dates-{column}",
+            help=(
+                "These dates read more than one way, or name months in another language. "
+                "strptime codes: %d day, %m month, %b or %B month name (in the file's "
+                "language), %Y year, %y two-digit year, %H:%M time."
+            ),
+        ).strip()
+        if written:
+            formats[column] = written
+    return {"path": entry, "dates": formats} if formats else entry
 
 
 def words_for(kind: str) -> dict[str, Any]:

@@ -145,6 +145,20 @@ def date_readings(connection: duckdb.DuckDBPyConnection, table: str, name: str) 
     return DateReading(value, fits, language)
 
 
+def undecided_dates(connection: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Text columns of `table` (after `parse`) whose dates only the mapping can decide: those
+    that read two ways, and those with month names of another language that no format reads
+    alone; {column: a format that reads them, or "" when none is known}."""
+    undecided = {}
+    for name, kind in zip(*_columns(connection, table), strict=True):
+        if kind != "VARCHAR":
+            continue
+        reading = date_readings(connection, table, name)
+        if len(reading.formats) > 1 or (reading.language is not None and not reading.formats):
+            undecided[name] = reading.formats[0] if reading.formats else ""
+    return undecided
+
+
 def _readable(
     connection: duckdb.DuckDBPyConnection, table: str, name: str
 ) -> tuple[str, str | None, list[str]]:

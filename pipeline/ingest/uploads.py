@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
@@ -134,12 +134,23 @@ def list_uploads(settings: Settings) -> list[Path]:
     )
 
 
-def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The first rows of an upload and the type DuckDB reads each column as."""
+class Preview(NamedTuple):
+    """The first rows of an upload, the type DuckDB reads each column as, and the text columns
+    whose dates the mapping must decide ({column: a format that reads them, or ""}; the
+    source's `dates:`)."""
+
+    frame: pd.DataFrame
+    types: dict[str, str]
+    undecided_dates: dict[str, str]
+
+
+def preview(settings: Settings, path: Path, rows: int = 20) -> Preview:
+    """The first rows of an upload, how its columns read, and its dates to decide (Preview)."""
     path = resolve_inside(settings.uploads_dir, path.name, settings.allowed_roots)
     with duckdb.connect() as connection:
         lock_down(connection, settings.allowed_roots)
         holds = text.kind_suffix(path)
+        undecided: dict[str, str] = {}
         if holds in text.TEXT_SUFFIXES:
             # The importer's reader (delimiter detected, whitespace split), on a sample.
             text.load(
@@ -153,8 +164,6 @@ def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFram
                 sample_size=PREVIEW_SAMPLE_ROWS,
                 limit=rows,
             )
-            exports.parse(connection, "preview")
-            relation = connection.table("preview")
         elif holds in spreadsheets.SUFFIXES:
             spreadsheets.load(
                 connection,
@@ -165,11 +174,11 @@ def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFram
                 max_mb=settings.max_file_mb,
                 limit=rows,
             )
-            exports.parse(connection, "preview")
-            relation = connection.table("preview")
         elif holds in json_files.SUFFIXES:
             json_files.load(connection, "preview", path, limit=PREVIEW_SAMPLE_ROWS)
-            exports.parse(connection, "preview")
+        if holds in (*text.TEXT_SUFFIXES, *spreadsheets.SUFFIXES, *json_files.SUFFIXES):
+            exports.parse(connection, "preview")  # dates and amounts as the import reads them
+            undecided = exports.undecided_dates(connection, "preview")
             relation = connection.table("preview")
         else:
             relation = connection.sql(
@@ -179,7 +188,7 @@ def preview(settings: Settings, path: Path, rows: int = 20) -> tuple[pd.DataFram
             name: str(kind) for name, kind in zip(relation.columns, relation.types, strict=True)
         }
         frame = relation.limit(rows).df()
-    return frame, types
+    return Preview(frame, types, undecided)
 
 
 def _squash(name: str) -> str:

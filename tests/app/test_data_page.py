@@ -217,3 +217,33 @@ def test_a_table_takes_its_customer_from_other_files_through_a_chain_of_joins(
     assert not app.exception
     problems = app.table[-1].value
     assert "payments" not in set(problems["table"]), problems
+
+
+def test_dates_the_import_cannot_read_alone_are_asked_for_and_saved_with_the_source(
+    empty_home: Path, open_page: Callable[[str], AppTest]
+) -> None:
+    # A German CRM export: months named in German with a two-digit year, which no format
+    # reads unasked and strptime in a mapping expression cannot read at all.
+    lines = CSV.splitlines()
+    german = ["1. März 11", "2. April 11", "3. Mai 11"]
+    body = "\n".join(
+        [f"{lines[0]},Stand", *(f'{line},"{day}"' for line, day in zip(lines[1:], german))]
+    )
+    app = upload(open_page(DATA_PAGE), "kunden.csv", (body + "\n").encode())
+    assert not app.exception
+    app.selectbox(key="flat-exported_on").set_value("Stand").run()
+    asked = app.text_input(key="flat-dates-Stand")
+    assert asked.value == "" and asked.label == "How Stand is written"
+    app.button[0].click().run()  # Validate: the dates are not read yet, and the page says why
+    hints = " ".join(app.table[-1].value["what to do"])
+    assert "German" in hints and "dates:" in hints
+    app.text_input(key="flat-dates-Stand").input("%d. %b %y").run()
+    app.text_input(key="dataset-name").input("Kunden").run()
+    app.button[1].click().run()  # Import
+    assert not app.exception, app.exception
+    assert "Imported (customer_exports: 3)" in app.success[0].value
+    saved = read_mapping(empty_home / "mappings" / "kunden.yml", Settings(home=empty_home))
+    assert saved.sources["customers"].dates == (("Stand", "%d. %b %y"),)
+    with duckdb.connect(str(empty_home / "raw.duckdb"), read_only=True) as connection:
+        rows = connection.execute("select exported_on::varchar from customer_exports order by 1")
+        assert rows.fetchall() == [("2011-03-01",), ("2011-04-02",), ("2011-05-03",)]

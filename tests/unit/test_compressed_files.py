@@ -98,7 +98,7 @@ def test_gzip_uploads_are_accepted_and_previewed(
     settings.uploads_dir.mkdir(parents=True)
     content = SHOP_CSV if ".csv" in stored else b'{"customer": "a1", "day": "2024-01-02"}\n'
     (settings.uploads_dir / stored).write_bytes(gzip.compress(content))
-    frame, types = preview(settings, settings.uploads_dir / stored)
+    frame, types, _ = preview(settings, settings.uploads_dir / stored)
     assert types["day"] == "DATE" and frame["customer"].tolist()[0] == "a1"
 
 
@@ -189,7 +189,7 @@ def test_a_zip_upload_is_unpacked_into_the_data_files_it_holds(settings: Setting
     saved = save_uploads(settings, "Kaggle download.zip", archive.read_bytes())
     assert sorted(path.name for path in saved) == ["old_shop.csv", "shop.csv"]
     assert sorted(p.name for p in settings.uploads_dir.iterdir()) == ["old_shop.csv", "shop.csv"]
-    frame, types = preview(settings, settings.uploads_dir / "shop.csv")
+    frame, types, _ = preview(settings, settings.uploads_dir / "shop.csv")
     assert types["day"] == "DATE" and frame["customer"].tolist() == ["a1", "b2", "c3"]
 
 

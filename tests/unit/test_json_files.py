@@ -104,6 +104,6 @@ def test_a_json_upload_is_accepted_and_previewed_with_its_types(
     stored = sanitize_upload_name(name)
     settings.uploads_dir.mkdir(parents=True)
     write_lines(settings.uploads_dir / stored, OBJECTS)
-    frame, types = preview(settings, settings.uploads_dir / stored)
+    frame, types, _ = preview(settings, settings.uploads_dir / stored)
     assert types["InvoiceDate"] == "TIMESTAMP" and types["Amount"] == "DOUBLE"
     assert frame["Invoice"].tolist()[:3] == ["536365", "536366", "C536379"]

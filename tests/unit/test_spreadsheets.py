@@ -242,7 +242,7 @@ def test_a_workbook_upload_is_accepted_and_previewed_with_its_types(settings: Se
     stored = sanitize_upload_name("Orders 2011.xlsx")
     settings.uploads_dir.mkdir(parents=True)
     workbook(settings.uploads_dir / stored, {"Orders": [tuple(HEADER), *ORDERS]})
-    frame, types = preview(settings, settings.uploads_dir / stored)
+    frame, types, _ = preview(settings, settings.uploads_dir / stored)
     assert types == {
         "Invoice": "VARCHAR",
         "Customer": "VARCHAR",

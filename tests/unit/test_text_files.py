@@ -251,7 +251,7 @@ def test_text_uploads_are_accepted_and_previewed_split(settings: Settings, name:
     stored = sanitize_upload_name(name)
     settings.uploads_dir.mkdir(parents=True)
     (settings.uploads_dir / stored).write_bytes(CDNOW_SAMPLE)
-    frame, types = preview(settings, settings.uploads_dir / stored)
+    frame, types, _ = preview(settings, settings.uploads_dir / stored)
     assert types == {
         "customer_id": "VARCHAR",
         "date": "BIGINT",
@@ -456,7 +456,7 @@ def test_an_upload_preview_shows_the_dates_the_import_will_read(settings: Settin
     (settings.uploads_dir / "shop.csv").write_bytes(
         shop_file(["12/1/2010 8:26", "3/17/2011 18:16"])
     )
-    _, types = preview(settings, settings.uploads_dir / "shop.csv")
+    _, types, _ = preview(settings, settings.uploads_dir / "shop.csv")
     assert types["day"] == "TIMESTAMP"
 
 
