@@ -226,9 +226,8 @@ def test_dates_the_import_cannot_read_alone_are_asked_for_and_saved_with_the_sou
     # reads unasked and strptime in a mapping expression cannot read at all.
     lines = CSV.splitlines()
     german = ["1. März 11", "2. April 11", "3. Mai 11"]
-    body = "\n".join(
-        [f"{lines[0]},Stand", *(f'{line},"{day}"' for line, day in zip(lines[1:], german))]
-    )
+    rows = [f'{line},"{day}"' for line, day in zip(lines[1:], german, strict=True)]
+    body = "\n".join([f"{lines[0]},Stand", *rows])
     app = upload(open_page(DATA_PAGE), "kunden.csv", (body + "\n").encode())
     assert not app.exception
     app.selectbox(key="flat-exported_on").set_value("Stand").run()
