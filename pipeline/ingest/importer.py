@@ -64,18 +64,104 @@ def _open_source(
 ) -> tuple[list[Problem], list[str] | None]:
     """File checks, then expose the source as a view (a table for text files) named after
     it; (problems, columns). `referenced`: how many of its columns the mapping reads. A
-    file inside a zip is read from a copy in `scratch`, deleted once it is loaded."""
+    source of several files or sheets (monthly exports, a workbook's yearly sheets) reads
+    each alike, then stacks their rows by column name before dates and amounts are typed."""
+    parts = source.parts()
+    if len(parts) == 1:
+        problems, columns = _open_part(
+            connection, name, source, settings, scratch, referenced, _view(name)
+        )
+    else:
+        views = [_view(f"{name}_part{i}") for i in range(len(parts))]
+        for part, view in zip(parts, views, strict=True):
+            problems, columns = _open_part(
+                connection, name, part, settings, scratch, referenced, view
+            )
+            if problems:
+                return problems, None
+        stacked = " union all by name ".join(f"select * from {q(view)}" for view in views)
+        connection.execute(f"create table {q(_view(name))} as {stacked}")
+        columns = list(connection.table(q(_view(name))).columns)
+    if problems or columns is None:
+        return problems, None
+    return _parse(connection, name, source, parts, columns), columns
+
+
+def _close_source(connection: duckdb.DuckDBPyConnection, name: str, source: Source) -> None:
+    """Drop what `_open_source` made of a source: its view or table, those of its parts, and
+    the DuckDB files it attached."""
+    parts = source.parts()
+    views = [_view(name), *(_view(f"{name}_part{i}") for i in range(len(parts)) if len(parts) > 1)]
+    for view in views:
+        kinds = connection.execute(
+            "select 'table' from duckdb_tables() where table_name = $1 "
+            "union all select 'view' from duckdb_views() where view_name = $1 and not internal",
+            [view],
+        ).fetchall()
+        for (kind,) in kinds:
+            connection.execute(f"drop {kind} {q(view)}")
+        attached = connection.execute(
+            "select count(*) from duckdb_databases() where database_name = $1", [f"src_{view}"]
+        ).fetchall()
+        if attached[0][0]:
+            connection.execute(f"detach {q('src_' + view)}")
+
+
+def _open_part(
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    source: Source,
+    settings: Settings,
+    scratch: Path,
+    referenced: int,
+    view: str,
+) -> tuple[list[Problem], list[str] | None]:
+    """One file (or sheet) of a source as `view`; a file inside a zip is read from a copy in
+    `scratch`, deleted once it is loaded."""
     if source.member is None:
-        return _open_file(connection, name, source, settings, scratch, referenced)
+        return _open_file(connection, name, source, settings, scratch, referenced, view)
     try:
         copy = archives.extract(source.path, source.member, scratch, settings.max_file_mb)
     except archives.ArchiveError as error:
         return [Problem(name, "", "unreadable file", 0, (str(error),), ARCHIVE_HINT)], None
     try:
         inside = replace(source, path=copy, member=None)
-        return _open_file(connection, name, inside, settings, scratch, referenced)
+        return _open_file(connection, name, inside, settings, scratch, referenced, view)
     finally:
         copy.unlink(missing_ok=True)
+
+
+def _parse(
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    source: Source,
+    parts: tuple[Source, ...],
+    columns: list[str],
+) -> list[Problem]:
+    """Dates and amounts as exports write them, typed in a source's view (text, spreadsheets
+    and JSON; exports.parse), with the formats its `dates:` gives; the problems found."""
+    if not any(part.format in COPIED for part in parts):
+        if not source.dates:
+            return []
+        return [
+            Problem(
+                name,
+                "",
+                "invalid setting",
+                0,
+                (f"dates: {dict(source.dates)}",),
+                f"{source.path.name} holds typed dates already: `dates:` is for text "
+                "files, spreadsheets and JSON; remove it from this source.",
+            )
+        ]
+    unknown = sorted({column for column, _ in source.dates} - set(columns))
+    if unknown:
+        return [_unknown_date_columns(name, unknown, columns)]
+    try:
+        exports.parse(connection, _view(name), dict(source.dates))
+    except exports.DateFormatError as error:
+        return [_date_format_problem(name, error)]
+    return []
 
 
 def _open_file(
@@ -85,8 +171,9 @@ def _open_file(
     settings: Settings,
     scratch: Path,
     referenced: int,
+    view: str,
 ) -> tuple[list[Problem], list[str] | None]:
-    """_open_source for a file read in place."""
+    """_open_part for a file read in place."""
     problems = validation.check_size(name, source.path, settings.max_file_mb)
     if problems:
         return problems, None
@@ -98,13 +185,13 @@ def _open_file(
         return problems, None
     try:
         if source.format == "duckdb":
-            alias = f"src_{name}"
+            alias = f"src_{view}"
             connection.execute(f"attach ? as {q(alias)} (read_only)", [str(source.path)])
             relation = connection.table(f"{q(alias)}.{q(str(source.table))}")
         elif source.format == "text":
             columns = text.load(
                 connection,
-                _view(name),
+                view,
                 source.path,
                 delimiter=source.delimiter,
                 header=source.header,
@@ -114,40 +201,21 @@ def _open_file(
         elif source.format == "spreadsheet":
             columns = spreadsheets.load(
                 connection,
-                _view(name),
+                view,
                 source.path,
                 sheet=source.sheet,
                 header=source.header,
                 max_mb=settings.max_file_mb,
             )
         elif source.format == "json":
-            columns = json_files.load(connection, _view(name), source.path)
+            columns = json_files.load(connection, view, source.path)
         else:
             relation = connection.sql(
                 "select * from read_parquet($path)", params={"path": str(source.path)}
             )
-        if source.format in COPIED:  # dates and amounts as exports write them
-            unknown = sorted({column for column, _ in source.dates} - set(columns))
-            if unknown:
-                return [_unknown_date_columns(name, unknown, columns)], None
-            exports.parse(connection, _view(name), dict(source.dates))
-        else:
-            if source.dates:
-                return [
-                    Problem(
-                        name,
-                        "",
-                        "invalid setting",
-                        0,
-                        (f"dates: {dict(source.dates)}",),
-                        f"{source.path.name} holds typed dates already: `dates:` is for text "
-                        "files, spreadsheets and JSON; remove it from this source.",
-                    )
-                ], None
+        if source.format not in COPIED:
             columns = list(relation.columns)
-            relation.create_view(_view(name))
-    except exports.DateFormatError as error:
-        return [_date_format_problem(name, error)], None
+            relation.create_view(view)
     except text.RaggedLinesError as error:
         return [
             Problem(
@@ -182,7 +250,7 @@ def _open_file(
         )
         if problems:
             return problems, None
-    if source.format != "text" and not _has_rows(connection, _view(name)):
+    if source.format != "text" and not _has_rows(connection, view):
         return [
             Problem(
                 name,
@@ -487,10 +555,7 @@ def _stage(
     for name in [*staged.values()]:
         connection.execute(f"drop table {q(name)}")
     for name, source in mapping.sources.items():
-        kind = "table" if source.format in COPIED else "view"
-        connection.execute(f"drop {kind} if exists {q(_view(name))}")
-        if source.format == "duckdb":
-            connection.execute(f"detach {q('src_' + name)}")
+        _close_source(connection, name, source)
     connection.execute("checkpoint")
     return [], counts
 

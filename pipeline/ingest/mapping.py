@@ -12,7 +12,7 @@ settings) and lists every problem; the import (pipeline/importer.py) validates t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,13 @@ class Source:
     member: str | None = None
     # (column, strptime format) of text columns whose dates read more than one way (`dates:`).
     dates: tuple[tuple[str, str], ...] = ()
+    # Further files or sheets read the same way, their rows stacked under this one's by
+    # column name (`path:` a list or a pattern, `sheet:` a list).
+    also: tuple[Source, ...] = ()
+
+    def parts(self) -> tuple[Source, ...]:
+        """Every file (or sheet) of the source, this one first, each on its own."""
+        return (replace(self, also=()), *self.also)
 
     @property
     def format(self) -> str:
@@ -252,8 +259,59 @@ def _read_source(
             "unknown setting",
             f"{unknown} (allowed: {sorted(SOURCE_KEYS)}).",
         )
+    dates = _date_formats(options.get("dates"), where, problems)
+    paths = _path_specs(options.get("path", ""), base, settings)
+    sheets = options.get("sheet")
+    parts = []
+    for path_spec in paths:
+        for sheet in sheets if isinstance(sheets, list) and sheets else [sheets]:
+            part = _read_file(where, path_spec, sheet, options, base, settings, problems)
+            if part is None or dates is None:
+                return None
+            parts.append(replace(part, dates=dates))
+    if not parts:
+        report(problems, MAPPING, where, "missing file", "`path:` names no file.")
+        return None
+    return replace(parts[0], also=tuple(parts[1:]))
+
+
+# Characters that make a source's path a pattern of several files (`orders_2024-*.csv`).
+GLOB = re.compile(r"[*?\[]")
+
+
+def _path_specs(spec: Any, base: Path, settings: Settings) -> list[str]:
+    """A source's `path:` as the files it names: a list is taken as written, a pattern
+    (`exports/orders_*.csv`) as the files it matches in name order, in the mapping's folder
+    or else the first data folder where it matches anything. A pattern matching nothing is
+    kept, for the missing-file problem to name it."""
+    if isinstance(spec, list):
+        return [str(item) for item in spec]
+    text = str(spec)
+    if not GLOB.search(text):
+        return [text]
+    pattern = Path(text).expanduser()
+    for folder in (base, *settings.data_dirs):
+        root = pattern.parent if pattern.is_absolute() else folder / pattern.parent
+        found = sorted(p for p in root.glob(pattern.name) if p.is_file())
+        if found:
+            return [str(p) for p in found]
+        if pattern.is_absolute():
+            break
+    return [text]
+
+
+def _read_file(
+    where: str,
+    spec: str,
+    sheet: Any,
+    options: dict[str, Any],
+    base: Path,
+    settings: Settings,
+    problems: list[Problem],
+) -> Source | None:
+    """One file (and sheet) of a source, read with the source's settings."""
     try:
-        path = locate(base, str(options.get("path", "")), settings)
+        path = locate(base, spec, settings)
     except UnsafePathError as error:
         report(problems, MAPPING, where, "unsafe path", str(error))
         return None
@@ -283,18 +341,14 @@ def _read_source(
     elif member is not None:
         report(problems, MAPPING, where, "invalid setting", "`member:` is for zip archives only.")
         return None
-    dates = _date_formats(options.get("dates"), where, problems)
-    if dates is None:
-        return None
     source = Source(
         path=path,
         table=str(options["table"]) if options.get("table") is not None else None,
-        sheet=str(options["sheet"]) if options.get("sheet") is not None else None,
+        sheet=str(sheet) if sheet is not None else None,
         delimiter=delimiter,
         encoding=str(options.get("encoding", "utf-8")).lower(),
         header=bool(options.get("header", True)),
         member=member,
-        dates=dates,
     )
     if not source.format or (source.format == "duckdb") != (source.table is not None):
         report(
