@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -191,11 +192,19 @@ def events_mapping(files: list[Path]) -> dict[str, Any]:
             )
             if isinstance(upload, str):
                 continue
+            more = st.multiselect(
+                "and the rows of",
+                [f for f in files if f != upload],
+                format_func=lambda p: p.name,
+                key=f"{table.name}-more",
+                help="Other files of the same export (other months, say), stacked under this "
+                "one's rows by column name.",
+            )
             columns, _, undecided = show_preview(upload)
             if columns is None:
                 continue
             source = uploads.feature_name(upload.stem)
-            sources[source] = source_for(upload, undecided, table.name)
+            sources[source] = source_for(upload, undecided, table.name, more)
             joins, columns = join_files(table.name, source, columns, files, sources)
             spec: dict[str, Any] = {
                 "from": source,
@@ -278,11 +287,14 @@ def show_preview(upload: Path) -> tuple[list[str] | None, dict[str, str], dict[s
     return list(types), types, undecided
 
 
-def source_for(upload: Path, undecided: dict[str, str], key: str) -> str | dict[str, Any]:
-    """The mapping's source of an upload; for date columns the import cannot read alone
-    (written two ways, or with month names of another language), the format asked for here
-    (the source's `dates:`)."""
-    entry = uploads.source_entry(upload)
+def source_for(
+    upload: Path, undecided: dict[str, str], key: str, more: Sequence[Path] = ()
+) -> str | dict[str, Any]:
+    """The mapping's source of an upload (and of `more` uploads whose rows it stacks: other
+    months of the same export); for date columns the import cannot read alone (written two
+    ways, or with month names of another language), the format asked for here (`dates:`)."""
+    paths = [uploads.source_entry(path) for path in (upload, *more)]
+    entry: str | list[str] = paths if more else paths[0]
     formats = {}
     for column, reads in undecided.items():
         written = st.text_input(
@@ -335,6 +347,7 @@ def settings_for(kind: str) -> dict[str, Any]:
                 "contractual": "a subscription ends (contractual)",
                 "non_contractual": "no activity for a while (non-contractual)",
             }[d],
+            key="churn-definition",
         )
         values["churn_definition"] = definition
         if definition == "non_contractual":

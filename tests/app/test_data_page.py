@@ -246,3 +246,35 @@ def test_dates_the_import_cannot_read_alone_are_asked_for_and_saved_with_the_sou
     with duckdb.connect(str(empty_home / "raw.duckdb"), read_only=True) as connection:
         rows = connection.execute("select exported_on::varchar from customer_exports order by 1")
         assert rows.fetchall() == [("2011-03-01",), ("2011-04-02",), ("2011-05-03",)]
+
+
+def test_monthly_exports_are_one_source_whose_rows_are_stacked(
+    empty_home: Path, open_page: Callable[[str], AppTest]
+) -> None:
+    months = {
+        "orders_2024-01.csv": "customer,day,amount\n1,2024-01-02,3.5\n2,2024-01-09,4.0\n",
+        "orders_2024-02.csv": "customer,day,amount\n1,2024-02-03,2.5\n",
+    }
+    app = open_page(DATA_PAGE)
+    for name, content in months.items():
+        app = upload(app, name, content.encode())
+    app.radio(key="kind").set_value("events").run()
+    for table in ("accounts", "usage_daily"):
+        app.selectbox(key=f"{table}-file").set_value("orders_2024-01.csv").run()
+        app.multiselect(key=f"{table}-more").set_value(["orders_2024-02.csv"]).run()
+        assert not app.exception, app.exception
+    app.selectbox(key="accounts-signup_date").set_value("(expression)").run()
+    app.text_input(key="accounts-signup_date-expression").input("min(day)").run()
+    app.text_input(key="accounts-group").input("customer").run()
+    app.selectbox(key="usage_daily-usage_date").set_value("day").run()
+    app.selectbox(key="usage_daily-events").set_value("(expression)").run()
+    app.text_input(key="usage_daily-events-expression").input("1").run()
+    app.radio(key="churn-definition").set_value("non_contractual").run()
+    app.text_input(key="dataset-name").input("Shop").run()
+    app.button[1].click().run()  # Import
+    assert not app.exception, app.exception
+    assert app.success, [t.value.to_dict("records") for t in app.table]
+    assert "usage_daily: 3" in app.success[0].value
+    saved = read_mapping(empty_home / "mappings" / "shop.yml", Settings(home=empty_home))
+    source = saved.sources["orders_2024_01"]
+    assert [part.path.name for part in source.parts()] == list(months)
