@@ -9,6 +9,7 @@ build lock, so the last good raw data and the last good build keep serving other
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from pipeline.ingest import (
     exports,
     json_files,
     limits,
+    month_names,
     spreadsheets,
     text,
     validation,
@@ -382,7 +384,7 @@ def _diagnose(
                 )
             )
     if isinstance(error, duckdb.ConversionException):
-        hint = (
+        hint = _dates_hint(connection, spec, error) or (
             "A value of the source cannot be converted as the mapping asks (see the example). "
             "Convert it in the mapping, e.g. strptime(your_column, '%d/%m/%Y %H:%M') for dates "
             "written day first, or try_cast(your_column as double) to leave bad numbers empty."
@@ -392,6 +394,36 @@ def _diagnose(
     return problems or [
         Problem(table.name, "", "invalid expression", 0, (_first_line(error),), hint)
     ]
+
+
+def _dates_hint(
+    connection: duckdb.DuckDBPyConnection, spec: TableMapping, error: duckdb.Error
+) -> str | None:
+    """For a conversion that failed on a text column of dates only the mapping can decide
+    (month names of another language, or day and month in either order): the source's
+    `dates:` setting that reads them, since strptime in an expression reads English only."""
+    found = re.search(r'from source column "?([^"\n]+?)"?\.?$', _first_line(error))
+    if found is None:
+        return None
+    column = found.group(1)
+    for source in spec.sources:
+        if column not in connection.table(q(_view(source))).columns:
+            continue
+        reading = exports.date_readings(connection, _view(source), column)
+        if reading.language is None and len(reading.formats) < 2:
+            return None
+        example = reading.formats[0] if reading.formats else "%d. %b %y %H:%M"
+        why = (
+            f"names months in {month_names.language_name(reading.language)}"
+            if reading.language is not None
+            else "reads more than one way"
+        )
+        return (
+            f"{column} {why}: give its format in the source's settings, e.g. `dates: "
+            f"{{{column}: '{example}'}}` under sources.{source} (strptime codes: %d day, %m "
+            "month, %b month name, %y two-digit year, %H:%M time); it is then a date."
+        )
+    return None
 
 
 def _check_join_keys(

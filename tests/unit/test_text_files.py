@@ -349,7 +349,12 @@ def test_dates_no_one_format_reads_stay_text_and_the_problem_says_how_to_convert
     problems = validate_mapping(read_mapping(path, settings), settings)
     assert problems, "an ambiguous date column must not be guessed"
     assert all(p.rule == "invalid expression" for p in problems), problems
-    assert all("strptime(your_column" in p.hint for p in problems), problems
+    # A conversion in an expression: strptime, or for dates that read two ways, the source's
+    # `dates:` with a format that reads them.
+    assert all(
+        "strptime(your_column" in p.hint or "`dates: {day: '%m/%d/%Y %H:%M'}`" in p.hint
+        for p in problems
+    ), problems
     assert not any("every column outside an aggregate" in p.hint for p in problems)
 
 
@@ -666,3 +671,15 @@ def test_a_dates_setting_that_does_not_fit_the_file_says_what_to_write(
     problems = validate_mapping(read_mapping(path, settings), settings)
     assert [p.rule for p in problems][:1] == [rule], problems
     assert shown in str(problems[0]), problems
+
+
+def test_a_cast_that_fails_on_month_names_of_another_language_gets_the_dates_setting(
+    settings: Settings,
+) -> None:
+    days = ["17. März 11 08:26", "1. Dez. 10 09:00"]
+    path = write(settings, {"shop.csv": shop_file(days)}, shop("shop.csv", day="cast(day as date)"))
+    problems = validate_mapping(read_mapping(path, settings), settings)
+    assert problems and all(p.rule == "invalid expression" for p in problems), problems
+    assert all(
+        "day names months in German" in p.hint and "`dates: {day: '" in p.hint for p in problems
+    ), problems
