@@ -83,30 +83,28 @@ def _open_source(
                 return problems, None
         stacked = " union all by name ".join(f"select * from {q(view)}" for view in views)
         connection.execute(f"create table {q(_view(name))} as {stacked}")
+        for view in views:  # their rows are in the stacked table now
+            _drop(connection, view)
         columns = list(connection.table(q(_view(name))).columns)
     if problems or columns is None:
         return problems, None
     return _parse(connection, name, source, parts, columns), columns
 
 
-def _close_source(connection: duckdb.DuckDBPyConnection, name: str, source: Source) -> None:
-    """Drop what `_open_source` made of a source: its view or table, those of its parts, and
-    the DuckDB files it attached."""
-    parts = source.parts()
-    views = [_view(name), *(_view(f"{name}_part{i}") for i in range(len(parts)) if len(parts) > 1)]
-    for view in views:
-        kinds = connection.execute(
-            "select 'table' from duckdb_tables() where table_name = $1 "
-            "union all select 'view' from duckdb_views() where view_name = $1 and not internal",
-            [view],
-        ).fetchall()
-        for (kind,) in kinds:
-            connection.execute(f"drop {kind} {q(view)}")
-        attached = connection.execute(
-            "select count(*) from duckdb_databases() where database_name = $1", [f"src_{view}"]
-        ).fetchall()
-        if attached[0][0]:
-            connection.execute(f"detach {q('src_' + view)}")
+def _drop(connection: duckdb.DuckDBPyConnection, view: str) -> None:
+    """Drop the view or table `view` and the DuckDB file attached for it, if any."""
+    kinds = connection.execute(
+        "select 'table' from duckdb_tables() where table_name = $1 "
+        "union all select 'view' from duckdb_views() where view_name = $1 and not internal",
+        [view],
+    ).fetchall()
+    for (kind,) in kinds:
+        connection.execute(f"drop {kind} {q(view)}")
+    attached = connection.execute(
+        "select count(*) from duckdb_databases() where database_name = $1", [f"src_{view}"]
+    ).fetchall()
+    if attached[0][0]:
+        connection.execute(f"detach {q('src_' + view)}")
 
 
 def _open_part(
@@ -586,8 +584,8 @@ def _stage(
         return problems, {}
     for name in [*staged.values()]:
         connection.execute(f"drop table {q(name)}")
-    for name, source in mapping.sources.items():
-        _close_source(connection, name, source)
+    for name in mapping.sources:
+        _drop(connection, _view(name))
     connection.execute("checkpoint")
     return [], counts
 

@@ -262,17 +262,17 @@ def _read_source(
     dates = _date_formats(options.get("dates"), where, problems)
     paths = _path_specs(options.get("path", ""), base, settings)
     sheets = options.get("sheet")
-    parts = []
-    for path_spec in paths:
-        for sheet in sheets if isinstance(sheets, list) and sheets else [sheets]:
-            part = _read_file(where, path_spec, sheet, options, base, settings, problems)
-            if part is None or dates is None:
-                return None
-            parts.append(replace(part, dates=dates))
+    parts = [
+        _read_file(where, path_spec, sheet, options, base, settings, problems)
+        for path_spec in paths
+        for sheet in (sheets if isinstance(sheets, list) and sheets else [sheets])
+    ]
     if not parts:
         report(problems, MAPPING, where, "missing file", "`path:` names no file.")
-        return None
-    return replace(parts[0], also=tuple(parts[1:]))
+    if not parts or dates is None or None in parts:
+        return None  # each problem is reported: every file of a list is checked
+    read = [replace(part, dates=dates) for part in parts if part is not None]
+    return replace(read[0], also=tuple(read[1:]))
 
 
 # Characters that make a source's path a pattern of several files (`orders_2024-*.csv`).

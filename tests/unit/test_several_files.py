@@ -74,6 +74,9 @@ def test_monthly_exports_named_by_a_pattern_import_as_one_history(settings: Sett
     assert imported(settings, "exports/orders_*.csv") == whole
     listed = [f"exports/orders_{month}.csv" for month in sorted(months)]
     assert imported(settings, {"path": listed}) == whole
+    # Nothing of the files is left in the raw data but the contract's tables.
+    left = "select table_name from duckdb_tables() union all select view_name from duckdb_views()"
+    assert not [name for (name,) in rows(settings, left) if name.startswith("_source")]
 
 
 def test_a_workbook_s_yearly_sheets_import_as_one_history(settings: Settings) -> None:
