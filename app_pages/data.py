@@ -297,10 +297,10 @@ def source_for(
     entry: str | list[str] = paths if more else paths[0]
     formats = {}
     for column, reads in undecided.items():
+        # Not prefilled: the preview reads a few rows, the import every row.
         written = st.text_input(
             f"How {column} is written",
-            value=reads,
-            placeholder="e.g. %d. %b %y",
+            placeholder=f"e.g. {reads or '%d. %b %y'}",
             key=f"{key}-dates-{column}",
             help=(
                 "These dates read more than one way, or name months in another language. "
