@@ -120,6 +120,24 @@ def digests(relation: Any, names: Sequence[str], by: str) -> dict[Any, str]:
     return {group: f"{n} {hashes}" for group, n, hashes in sums}
 
 
+def sample_of(relation: Any, column: str, share: float) -> str:
+    """A predicate on a ref (SQL for its engine) that keeps about `share` of the distinct
+    values of `column`, the same ones on every call and every build (by a hash of the value:
+    DuckDB's `hash`, Spark's `xxhash64`, so the two engines keep different ones)."""
+    cut = int(max(0.0, min(share, 1.0)) * SAMPLE_BUCKETS)
+    name = quote(relation, column)
+    hashed = (
+        f"pmod(xxhash64({name}), {SAMPLE_BUCKETS})"
+        if is_spark(relation)
+        else (f"hash({name}) % {SAMPLE_BUCKETS}")
+    )
+    return f"{hashed} < {cut}"
+
+
+# Buckets a sample's hash is cut into (sample_of): shares to a millionth.
+SAMPLE_BUCKETS = 1_000_000
+
+
 def to_arrow(relation: Any) -> pa.Table:
     """All rows of a ref (or of `select(...)`) as an Arrow table."""
     if is_spark(relation):

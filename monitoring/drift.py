@@ -9,7 +9,7 @@ import pandas as pd
 
 from ml import relations
 from ml.drift import feature_profiles
-from ml.frame import SNAPSHOT
+from ml.frame import CUSTOMER, SNAPSHOT
 from ml.train import ChurnModel
 from monitoring.windows import Windows
 
@@ -42,17 +42,33 @@ TO_DATE = "to_date"
 TO_DATE_MIN_HISTORY_MONTHS = 12
 
 PREDICTION = "predicted_churn_probability"
+# Rows per month the profiles are computed on: above it, the same sample of customers every
+# build (relations.sample_of). A bin's share then moves by about a tenth of a percent; on the
+# 1,000,000-account demo (613,000 customers a month) PSI and JS moved by at most 0.007, the
+# verdict not at all, and the profiles took 9 s instead of 57 s (docs/speed.md).
+PROFILE_ROWS_PER_MONTH = 100_000
 
 
-def model_profiles(snapshots: Any, fitted: ChurnModel, windows: Windows) -> pd.DataFrame:
+def model_profiles(
+    snapshots: Any,
+    fitted: ChurnModel,
+    windows: Windows,
+    rows_per_month: int = PROFILE_ROWS_PER_MONTH,
+) -> pd.DataFrame:
     """Binned distributions of the model's features and scores in the reference months and the
     newest snapshot (`snapshots`: the feature mart, a ref on either engine), scored by the
-    model in service, so score drift reflects the inputs, not a model change."""
+    model in service, so score drift reflects the inputs, not a model change. Months of more
+    than `rows_per_month` customers are profiled on a fixed sample of them."""
     months = [*windows.feature_reference, windows.current_snapshot]
     dates = ", ".join(f"DATE '{month.isoformat()}'" for month in months)
+    where = f"{SNAPSHOT} in ({dates})"
+    per_month = relations.scalar(relations.select(snapshots, [SNAPSHOT], where), "count(*)")
+    per_month = (per_month or 0) / len(months)
+    if per_month > rows_per_month:
+        where += f" and {relations.sample_of(snapshots, CUSTOMER, rows_per_month / per_month)}"
     # Only the snapshot date and the model's features, not every column of the mart.
     columns = [SNAPSHOT, *fitted.config.features]
-    rows = relations.select(snapshots, columns, where=f"{SNAPSHOT} in ({dates})")
+    rows = relations.select(snapshots, columns, where=where)
     profiles = feature_profiles
     if relations.is_spark(rows):  # scored and binned where the rows are
         from ml import distributed_profiles

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -307,3 +308,37 @@ def test_expected_performance_of_an_unlabeled_month_comes_from_its_probabilities
     assert expected["churn_rate"] == pytest.approx(0.55)
     assert expected["precision_at_k"] == pytest.approx(0.8)
     assert expected["roc_auc"] == pytest.approx(drift.expected_roc_auc(p, p))
+
+
+def test_large_months_are_profiled_on_the_same_sample_of_customers_with_the_same_shares(
+    make_frame, make_config
+) -> None:
+    from ml.frame import LABEL
+    from ml.train import fit_churn_model
+    from monitoring.drift import model_profiles
+    from monitoring.windows import Windows
+
+    frame = make_frame(customers=4000, months=4, start="2024-01-01", seed=4, unlabeled_months=1)
+    fitted = fit_churn_model(frame[frame[LABEL].notna()], make_config(min_train_months=1))
+    months = sorted(pd.to_datetime(frame["snapshot_date"]).dt.date.unique())
+    windows = Windows(months[-1], months[-1], months[-1], tuple(months[:-1]), tuple(months[:-1]))
+    with duckdb.connect() as connection:
+        connection.register("mart", frame)
+        mart = connection.table("mart")
+        whole = model_profiles(mart, fitted, windows)
+        sampled = model_profiles(mart, fitted, windows, rows_per_month=1000)
+        assert model_profiles(mart, fitted, windows, rows_per_month=1000).equals(sampled)
+
+    def shares(profiles: pd.DataFrame) -> pd.Series:
+        rows = profiles.set_index(["feature", "period", "bin_order"])["rows"]
+        return rows / rows.groupby(level=["feature", "period"]).transform("sum")
+
+    # About a quarter of each month's 4,000 customers, the same ones every time.
+    per_month = sampled[sampled["feature"] == "plan"].groupby("period")["rows"].sum()
+    assert per_month.between(850, 1150).all(), per_month
+    assert whole[whole["feature"] == "plan"].groupby("period")["rows"].sum().eq(4000).all()
+    # A category's share (bins that do not depend on the sample) within a few points.
+    plan = [shares(p[p["feature"] == "plan"]) for p in (whole, sampled)]
+    both = pd.concat(plan, axis=1, keys=["whole", "sample"])
+    assert both.notna().all().all()
+    assert (both["whole"] - both["sample"]).abs().max() < 0.05
