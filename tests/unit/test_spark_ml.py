@@ -230,3 +230,14 @@ def test_unchanged_backtest_months_are_read_back_from_the_ml_cache_on_spark(
     changed.loc[row, LABEL] = not bool(changed.loc[row, LABEL])
     scores(changed)
     assert fitted == [newest], fitted
+
+
+def test_a_sample_of_customers_on_spark_keeps_its_share_and_the_same_ones(session) -> None:
+    from ml import relations
+
+    ids = pd.DataFrame({CUSTOMER: [f"c{i}" for i in range(20_000)]})
+    rows = session.createDataFrame(ids)
+    keep = relations.sample_of(rows, CUSTOMER, 0.25)
+    first = {r[CUSTOMER] for r in rows.filter(keep).collect()}
+    assert 4_500 < len(first) < 5_500
+    assert {r[CUSTOMER] for r in rows.filter(keep).collect()} == first
