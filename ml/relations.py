@@ -126,11 +126,10 @@ def sample_of(relation: Any, column: str, share: float) -> str:
     DuckDB's `hash`, Spark's `xxhash64`, so the two engines keep different ones)."""
     cut = int(max(0.0, min(share, 1.0)) * SAMPLE_BUCKETS)
     name = quote(relation, column)
-    hashed = (
-        f"pmod(xxhash64({name}), {SAMPLE_BUCKETS})"
-        if is_spark(relation)
-        else (f"hash({name}) % {SAMPLE_BUCKETS}")
-    )
+    if is_spark(relation):
+        hashed = f"pmod(xxhash64({name}), {SAMPLE_BUCKETS})"
+    else:
+        hashed = f"hash({name}) % {SAMPLE_BUCKETS}"
     return f"{hashed} < {cut}"
 
 
