@@ -245,7 +245,9 @@ def expected_roc_auc(probabilities: np.ndarray, scores: np.ndarray | None = None
     order = np.argsort(s, kind="mergesort")
     p, s = p[order], s[order]
     # For each distinct score: churner weight there, stayer weight strictly below and tied.
-    _, start = np.unique(s, return_index=True)
+    # Where each run of equal scores starts (NaNs, sorted last, count as one score).
+    same = (s[1:] == s[:-1]) | (np.isnan(s[1:]) & np.isnan(s[:-1]))
+    start = np.flatnonzero(np.concatenate([[True], ~same]))
     churn_w = np.add.reduceat(p, start)
     stay_w = np.add.reduceat(1 - p, start)
     stay_below = np.cumsum(stay_w) - stay_w

@@ -7,8 +7,25 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 
 def top_k_mask(scores: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of the k highest scores (ties broken by position, deterministic)."""
+    """Boolean mask of the k highest scores (ties broken by position, deterministic).
+
+    Without sorting every score: the k-th highest is found by selection, then every score
+    above it and, of the scores equal to it, the first ones by position fill the k."""
+    scores = np.asarray(scores, dtype=float)
     k = min(k, len(scores))
+    mask = np.zeros(len(scores), dtype=bool)
+    if k <= 0:
+        return mask
+    if np.isnan(scores).any():  # NaN ranks as numpy's sort puts it: after every number
+        return _top_k_by_sorting(scores, k)
+    kth = -np.partition(-scores, k - 1)[k - 1]
+    mask[scores > kth] = True
+    tied = np.flatnonzero(scores == kth)
+    mask[tied[: k - int(mask.sum())]] = True
+    return mask
+
+
+def _top_k_by_sorting(scores: np.ndarray, k: int) -> np.ndarray:
     order = np.argsort(-scores, kind="stable")
     mask = np.zeros(len(scores), dtype=bool)
     mask[order[:k]] = True

@@ -15,8 +15,11 @@ while the function stays the same one in `ml/`.
 from __future__ import annotations
 
 import functools
+import itertools
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import duckdb
@@ -161,15 +164,35 @@ def to_pandas(relation: Any) -> pd.DataFrame:
         return _frame(relation)
     if is_spark(relation):
         return _frame(relation.toArrow())
-    return relation.df()
+    return _frame(relation.to_arrow_table())
 
 
 def _frame(table: pa.Table) -> pd.DataFrame:
     """An Arrow table as pandas by DuckDB's `.df()` rules, on a cursor of its own: DuckDB's
     default connection refuses a second call while one runs, and threads convert at once (the
-    Spark backtest fits two months at a time)."""
-    with duckdb.default_connection().cursor() as cursor:
-        return cursor.from_arrow(table).df()
+    Spark backtest fits two months at a time).
+
+    Text columns become pandas' Arrow-backed strings straight from Arrow, the type `.df()`
+    gives them, without the Python string per value `.df()` makes on the way (five times
+    slower: 21 million backtest rows with two text columns took 19 s instead of 3 s)."""
+    text = [  # (a column of nulls only stays `.df()`'s: objects, not strings)
+        i
+        for i, column in enumerate(table.schema)
+        if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
+        and table.column(i).null_count < table.num_rows
+    ]
+    if not text:
+        with duckdb.default_connection().cursor() as cursor:
+            return cursor.from_arrow(table).df()
+    rest = [i for i in range(table.num_columns) if i not in text]
+    if rest:
+        with duckdb.default_connection().cursor() as cursor:
+            frame = cursor.from_arrow(table.select(rest)).df()
+    else:
+        frame = pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+    for i in text:
+        frame.insert(i, table.schema.names[i], table.column(i).to_pandas(), allow_duplicates=True)
+    return frame
 
 
 def read(
@@ -236,13 +259,21 @@ def map_groups(
     """`function` applied to each group of a ref's rows with equal `keys`, giving rows of
     `schema` (e.g. one month's metrics from that month's predictions).
 
-    DuckDB (or pandas): the groups in key order, as one Arrow table. Spark: each group in one
-    task (applyInArrow), a lazy Spark DataFrame; a task holds one group, not every row. Groups
-    reach the function typed as `to_pandas` types them.
+    DuckDB (or pandas): the groups in key order, as one Arrow table, a few at once on the
+    cores (the function must be thread-safe: numpy and scikit-learn release the GIL, so 48
+    months x methods of backtest metrics at 1,000,000 accounts take about half the time).
+    Spark: each group in one task (applyInArrow), a lazy Spark DataFrame; a task holds one
+    group, not every row. Groups reach the function typed as `to_pandas` types them.
     """
     if isinstance(relation, pd.DataFrame) or not is_spark(relation):
         frame = relation if isinstance(relation, pd.DataFrame) else to_pandas(relation)
-        parts = [function(group) for _, group in frame.groupby(list(keys), sort=True)]
+        groups = (group for _, group in frame.groupby(list(keys), sort=True))
+        workers = max(1, os.cpu_count() or 1)
+        parts: list[pd.DataFrame] = []
+        with ThreadPoolExecutor(workers) as pool:
+            # A few groups at a time: each is a copy of its rows.
+            while batch := list(itertools.islice(groups, workers)):
+                parts += pool.map(function, batch)
         tables = [pa.Table.from_pandas(p, schema=schema, preserve_index=False) for p in parts]
         return pa.concat_tables(tables) if tables else schema.empty_table()
     from pyspark.sql.pandas.types import from_arrow_schema

@@ -88,6 +88,18 @@ def test_top_k_breaks_ties_by_position() -> None:
     assert mask.tolist() == [True, True, False, False]
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_top_k_is_the_first_k_of_a_stable_sort_highest_first(seed: int) -> None:
+    # Selection, not a sort, finds them: the same customers as sorting every score would.
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 6, size=int(rng.integers(1, 80))).astype(float)
+    if seed % 4 == 0:
+        scores[rng.random(len(scores)) < 0.2] = np.nan  # unscored rows rank last
+    for k in (1, 2, 5, 17, 200):
+        order = np.argsort(-scores, kind="stable")[:k]
+        assert np.flatnonzero(top_k_mask(scores, k)).tolist() == sorted(order.tolist())
+
+
 def test_auc_gain_z_is_the_gain_over_its_paired_standard_error() -> None:
     rng = np.random.default_rng(0)
     y = (rng.random(3000) < 0.3).astype(int)

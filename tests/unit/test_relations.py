@@ -159,3 +159,24 @@ def test_digests_ignore_row_order_and_change_with_any_value() -> None:
         unlabeled = frame.copy()
         unlabeled.loc[2, "spend"] = 99.0
         assert digests(unlabeled) == first
+
+
+def test_rows_reach_pandas_typed_as_duckdb_types_them() -> None:
+    # Text comes straight from Arrow (faster); every column must still be what `.df()` gives.
+    relation = duckdb.sql(
+        """
+        select * from (values
+            (date '2024-01-01', 1::int, 'a', null::varchar, 1.5::decimal(10, 2), true, [1, 2]),
+            (null, null, null, null, null, null, null),
+            (date '2024-02-01', 3, 'c', null, 2.5, false, [])
+        ) t(day, count, name, nothing, amount, flag, list)
+        """
+    )
+    expected = relation.df()
+
+    frame = relations.to_pandas(relation)
+
+    assert list(frame.dtypes) == list(expected.dtypes)
+    pd.testing.assert_frame_equal(frame, expected)
+    only_text = duckdb.sql("select 'a' as x, 'b' as y")
+    pd.testing.assert_frame_equal(relations.to_pandas(only_text), only_text.df())
