@@ -9,8 +9,9 @@ the look-back from there and the per-snapshot models recompute only the months f
 months, compared with the build in service's record (docs/speed.md): any difference in the
 feature key (the dbt code feeding the mart, the macros, the project's YAML, every var, the
 `ml/` code, the libraries, the engine, the dataset, the raw schema, and the rows of every raw
-table that is not an event table) is a full refresh; so are a first build, a Spark build, a
-flat file, a request (`rebuild --full-refresh`), and anything the plan cannot read.
+table that is not an event table) is a full refresh; so are a first build, a flat file, a
+request (`rebuild --full-refresh`), and anything the plan cannot read. On Spark the kept
+months become Spark tables partitioned by month (pipeline.build.spark.keep_tables).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import duckdb
 
 from pipeline import dataset, history, warehouse
+from pipeline.build import spark
 from pipeline.build.fingerprint import Fingerprint, raw_schema
 from pipeline.history import RunRecord
 from pipeline.settings import Settings
@@ -40,9 +42,10 @@ EVENT_TABLES = {
     "invoices": "invoice_date",
     "payments": "attempted_at",
 }
-# The models keyed by snapshot month, incremental on DuckDB (dbt_project.yml): copied from
-# the build in service into the new build file. The feature mart joins them, whole, on every
-# build (a table: inserting the recomputed months held them all in memory).
+# The models keyed by snapshot month, incremental (dbt_project.yml): copied from the build in
+# service into the new build file (on Spark, into its Spark tables). The feature mart joins
+# them, whole, on every build (a table: inserting the recomputed months held them all in
+# memory).
 PER_SNAPSHOT_MODELS = (
     "int_customer_snapshots",
     "int_last_activity",
@@ -180,8 +183,6 @@ def decide(
     state the build in service recorded (`previous`, None when it has none)."""
     if full_refresh:
         return _full(plan, "a full refresh was asked for")
-    if settings.engine != "duckdb":
-        return _full(plan, "the Spark engine computes every snapshot month")
     if dataset.kind(settings) == "flat":
         return _full(plan, "flat customer files have no per-snapshot models")
     if not previous or not previous.get("key"):
@@ -224,7 +225,11 @@ def previous_as_of(path: str) -> str | None:
 
 
 def seed(settings: Settings, serving_path: str) -> None:
-    """Copy the per-snapshot tables of the build in service into the new build file."""
+    """Copy the per-snapshot tables of the build in service into the new build file, or on
+    Spark write them for the build's Spark session."""
+    if settings.engine == "spark":
+        spark.keep_tables(settings, serving_path, PER_SNAPSHOT_MODELS)
+        return
     connection = duckdb.connect(str(settings.build_warehouse_path))
     try:
         connection.execute("attach ? as serving (read_only)", [serving_path])
@@ -271,6 +276,7 @@ def prepare(settings: Settings, now: Fingerprint | None, full_refresh: bool = Fa
                 seed(settings, serving["path"])
             except duckdb.Error as error:
                 settings.build_warehouse_path.unlink(missing_ok=True)
+                spark.forget_kept(settings)
                 plan = _full(plan, f"the kept months could not be copied ({error})")
     write_plan(settings, plan)
     return plan

@@ -3,10 +3,13 @@ its tables published into the DuckDB file every reader already opens.
 
 dbt-spark's `session` method sends SQL to `SparkSession.builder.getOrCreate()` in this
 process, so the session started here, with Baton's settings, is the one dbt builds in; the
-Python models run in it too (plugins/dbt-baton-spark). Its catalog lives in memory and its
+Python models run in it too (plugins/dbt-localspark). Its catalog lives in memory and its
 tables under BATON_HOME/build/spark (wiped by every build): Spark is the build engine, and
 the published DuckDB file stays the product, so the app, the CLI, run history and the
-registry read the same thing whatever engine built it (docs/spark.md).
+registry read the same thing whatever engine built it (docs/spark.md). An incremental build
+starts from the snapshot months of the build in service: its per-snapshot tables, written
+back from that DuckDB file as Parquet partitioned by month (`keep_tables`), become Spark
+tables the models append the recomputed months to (`prepare`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,8 @@ SCHEMA = "baton"
 SOURCE_DATABASES = ("raw", "context", "registry")
 # The staging models are views over the raw data: counted, never copied into the DuckDB file.
 SOURCE_LAYER = "source data"
+# The column per-snapshot tables are partitioned by when kept for an incremental build.
+SNAPSHOT = "snapshot_date"
 # A view that only picks columns of one relation, as dbt-spark stores it (schema.table).
 THIN_VIEW = re.compile(r"^select\s+(\*|[\w\s,]+?)\s+from\s+(?:`?\w+`?\.)?`?(\w+)`?$", re.I)
 
@@ -108,8 +114,9 @@ def _log_config(settings: Settings) -> Path:
 def session(settings: Settings) -> Any:
     """The process's Spark session for this home, started on first use.
 
-    A session started for another BATON_HOME (a test, the app after a switch) is stopped and
-    a new one started; the JVM stays, so the driver memory of the first start holds.
+    A session started for another BATON_HOME (a test, the app after a switch), or whose
+    scratch folder a later build wiped (its shuffle files live there), is stopped and a new
+    one started; the JVM stays, so the driver memory of the first start holds.
     """
     reason = unavailable_reason()
     if reason is not None:
@@ -118,12 +125,15 @@ def session(settings: Settings) -> Any:
     from pyspark.sql import SparkSession
 
     global _started
-    if _started is not None and _started[0] != settings.home:
+    started_here = settings.spark_dir / "tmp" / ".session"
+    if _started is not None and (_started[0] != settings.home or not started_here.exists()):
         _started[1].stop()
     builder = SparkSession.builder
     for key, value in session_config(settings).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
+    started_here.parent.mkdir(parents=True, exist_ok=True)
+    started_here.touch()
     # Python workers (scoring and SHAP per partition) run this interpreter, which has ml/ and
     # its libraries; PySpark would start `python3` from PATH (or PYSPARK_PYTHON).
     spark.sparkContext.pythonExec = sys.executable
@@ -158,6 +168,58 @@ def prepare(settings: Settings) -> None:
     raw_columns = settings.spark_dir / "inputs" / "context" / "raw_columns.parquet"
     export_raw_columns(settings.raw_path, raw_columns)
     spark.sql(f"create table context.raw_columns using parquet location '{raw_columns}'")
+    for schema_file in sorted(_kept_dir(settings).glob("*.schema.parquet")):
+        _register_kept(spark, schema_file)
+
+
+def _kept_dir(settings: Settings) -> Path:
+    return settings.spark_dir / "kept"
+
+
+def forget_kept(settings: Settings) -> None:
+    """Remove what keep_tables wrote (the build computes every month instead)."""
+    shutil.rmtree(_kept_dir(settings), ignore_errors=True)
+
+
+def keep_tables(settings: Settings, serving_path: str, names: Sequence[str]) -> None:
+    """Write tables of the build in service (a DuckDB file) for `prepare` to make the Spark
+    tables of this build: each one's schema, and its rows partitioned by snapshot month
+    (hive-style folders `snapshot_date=2024-01-01`), so that an incremental model drops the
+    months it recomputes (macros/incremental_snapshots.sql) and appends them anew."""
+    folder = _kept_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    connection = duckdb.connect()
+    try:
+        connection.execute("attach ? as serving (read_only)", [serving_path])
+        for name in names:
+            table = f'serving.main."{name}"'
+            connection.execute(
+                f"copy (select * from {table} limit 0) to '{folder / name}.schema.parquet' "
+                "(format parquet)"
+            )
+            connection.execute(
+                f"copy {table} to '{folder / name}' (format parquet, partition_by ({SNAPSHOT}))"
+            )
+    finally:
+        connection.close()
+
+
+def _register_kept(spark: Any, schema_file: Path) -> None:
+    """A managed Spark table, partitioned by snapshot month, of a kept table's files: created
+    empty with the kept schema, the month folders moved into its location, then found. Being
+    managed, a dropped month takes its files with it."""
+    name = schema_file.name.removesuffix(".schema.parquet")
+    empty = spark.read.parquet(str(schema_file))
+    columns = [column for column in empty.columns if column != SNAPSHOT] + [SNAPSHOT]
+    empty.select(*columns).write.partitionBy(SNAPSHOT).format("parquet").saveAsTable(
+        f"{SCHEMA}.{name}"
+    )
+    location = Path(_describe(spark, name)[1].removeprefix("file:"))
+    location.mkdir(parents=True, exist_ok=True)
+    months = schema_file.parent / name
+    for month in sorted(months.glob(f"{SNAPSHOT}=*")) if months.is_dir() else []:
+        month.rename(location / month.name)
+    spark.sql(f"alter table {SCHEMA}.{name} recover partitions")
 
 
 def export_parquet(path: Path, folder: Path) -> list[str]:
@@ -264,12 +326,21 @@ def _describe(spark: Any, name: str) -> tuple[str, str, str]:
 def _copy_parquet(
     connection: duckdb.DuckDBPyConnection, spark: Any, name: str, location: str
 ) -> None:
-    """A DuckDB table from the Parquet files of a Spark table (its folder, or a file URI)."""
-    folder = location.removeprefix("file:")
-    files = sorted(str(path) for path in Path(folder).glob("*.parquet"))
+    """A DuckDB table from the Parquet files of a Spark table (its folder, or a file URI);
+    a partitioned table's partition columns come last, as in Spark's schema."""
+    folder = Path(location.removeprefix("file:"))
+    files = sorted(str(path) for path in folder.glob("*.parquet"))
     if files:
         connection.execute(
             f'create or replace table "{name}" as select * from read_parquet(?)', [files]
+        )
+        return
+    partitioned = sorted(str(path) for path in folder.glob("*=*/*.parquet"))
+    if partitioned:
+        connection.execute(
+            f'create or replace table "{name}" as '
+            "select * from read_parquet(?, hive_partitioning = true)",
+            [partitioned],
         )
         return
     # No data file (an empty result): the schema, through Arrow.

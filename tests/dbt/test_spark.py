@@ -2,7 +2,8 @@
 
 One Spark build of 2,000 accounts x 12 months through `pipeline.build.rebuild.rebuild` (the
 button's code path), one DuckDB build of the same raw data, then what users see: every model
-and data test, the model's accuracy, the at-risk export, `status --json`, and every page.
+and data test, the model's accuracy, the at-risk export, `status --json`, and every page;
+last, one more day of data built incrementally on Spark against a full DuckDB build.
 Needs Java and `make spark-setup`; skipped without them, except in CI, where it fails.
 """
 
@@ -20,7 +21,9 @@ from streamlit.testing.v1 import AppTest
 
 import demo
 from bench.app_timing import app_pages
+from bench.daily import append_day
 from pipeline import warehouse
+from pipeline.build.incremental import PER_SNAPSHOT_MODELS
 from pipeline.build.rebuild import rebuild
 from pipeline.history import RunRecord
 from pipeline.settings import ROOT, Settings
@@ -205,3 +208,45 @@ def test_every_page_renders_on_a_spark_build(spark_home: Path, page: str) -> Non
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert at.title, "the page rendered no title"
+
+
+def test_a_daily_spark_build_keeps_its_months_and_computes_what_a_full_duckdb_build_does(
+    on_spark: tuple[Settings, RunRecord], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Last in the module: it adds a day to the Spark build's data and builds it again."""
+    settings, _ = on_spark
+    append_day(settings.raw_path)
+
+    record = rebuild(settings, trigger="test-spark-daily")
+
+    assert record.status == "success", record.failure
+    plan = record.incremental or {}
+    assert plan["full"] is False, plan["reason"]
+    assert plan["months_kept"] > 0 and plan["months_recomputed"] > 0, plan
+    reference, full = build_on("duckdb", settings.raw_path, tmp_path_factory.mktemp("daily"))
+    assert full.status == "success", full.failure
+    keys = ["customer_id", "snapshot_date"]
+    for table in (*PER_SNAPSHOT_MODELS, "customer_snapshots"):
+        # A kept table is partitioned by month on Spark: its snapshot_date comes last.
+        kept = query(settings, f"select * from {table}").sort_values(keys)
+        expected = query(reference, f"select * from {table}").sort_values(keys)
+        assert sorted(kept.columns) == sorted(expected.columns), table
+        pd.testing.assert_frame_equal(
+            as_numbers(kept[list(expected.columns)]),
+            as_numbers(expected),
+            check_dtype=False,
+            rtol=1e-12,
+            obj=table,
+        )
+
+
+def as_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numeric columns as floats: an intermediate count is a bigint on Spark and a double on
+    DuckDB, with its nulls NA in one and NaN in the other (the mart casts both to double)."""
+    numbers = {
+        column: frame[column].astype("float64")
+        for column in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[column])
+        and not pd.api.types.is_bool_dtype(frame[column])
+    }
+    return frame.assign(**numbers).reset_index(drop=True)
