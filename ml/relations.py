@@ -181,9 +181,6 @@ def _frame(table: pa.Table) -> pd.DataFrame:
         if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type))
         and table.column(i).null_count < table.num_rows
     ]
-    if not text:
-        with duckdb.default_connection().cursor() as cursor:
-            return cursor.from_arrow(table).df()
     rest = [i for i in range(table.num_columns) if i not in text]
     if rest:
         with duckdb.default_connection().cursor() as cursor:
