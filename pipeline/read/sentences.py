@@ -3,6 +3,7 @@ counts, without ROC AUC, SHAP or PSI. Pure functions (no Streamlit), so each is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -23,7 +24,9 @@ def data_age(newest: Any, today: date, expected_every_days: int) -> tuple[str, b
         return "No data yet.", False
     day = pd.Timestamp(newest).date()
     age = (today - day).days
-    when = "today" if age <= 0 else "yesterday" if age == 1 else f"{age} days ago"
+    when = "today" if age <= 0 else "yesterday" if age == 1 else f"{age:,} days ago"
+    if age >= 2 * 365:  # a historical export: years read at a glance, days do not
+        when += f" (about {round(age / 365.25)} years)"
     return f"Newest data: {day:%d %b %Y}, {when}", age > expected_every_days
 
 
@@ -88,6 +91,28 @@ def ranking_quality(value: float) -> str:
 def count_of(n: int, noun: str, plural: str | None = None) -> str:
     """ "1 change", "3 changes": a count with its noun in the right number."""
     return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
+# Shared reasons named in full on the Why page; the rest are counted ("and 6 more").
+SHARED_REASONS_NAMED = 4
+
+
+def shared_reasons(common: pd.DataFrame, k: int, escape: Callable[[str], str] = str) -> str:
+    """Why the at-risk list leaves some factors out of the rows of the `k` customers the team
+    can contact (queries.common_reasons, weightiest first); `escape` makes a label safe for
+    the page (ui.text.md)."""
+    named = [
+        f"{escape(str(row.label))} ({row.share_of_list:.0%} of them)"
+        for row in common.head(SHARED_REASONS_NAMED).itertuples()
+    ]
+    more = len(common) - len(named)
+    listed = "; ".join(named) + (f"; and {count_of(more, 'more factor')}" if more > 0 else "")
+    return (
+        f"Nearly every one of the {k:,} customers your team can contact has these among the "
+        f"factors that raise their risk, so the list leaves them out of each row: {listed}. "
+        "A reason everyone has does not tell one customer from another; each customer's "
+        "waterfall on the Why page still shows them."
+    )
 
 
 def tied_risks(tied: int, shown: int, risk: float) -> str:

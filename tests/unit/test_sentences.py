@@ -22,6 +22,10 @@ def test_data_age_counts_days_and_flags_data_older_than_the_cadence() -> None:
     text, stale = sentences.data_age(date(2026, 9, 30), TODAY, 7)
     assert text == "Newest data: 30 Sep 2026, 67 days ago" and stale
     assert not sentences.data_age(date(2026, 9, 30), TODAY, 90)[1]
+    # A historical export (CDNOW ends in June 1998): thousands separated, and in years.
+    assert sentences.data_age(date(1998, 6, 30), TODAY, 7)[0] == (
+        "Newest data: 30 Jun 1998, 10,386 days ago (about 28 years)"
+    )
 
 
 def test_data_age_without_data_says_so() -> None:
@@ -83,3 +87,18 @@ def test_a_count_takes_its_noun_in_the_right_number() -> None:
     assert sentences.count_of(0, "change") == "0 changes"
     assert sentences.count_of(1200, "customer") == "1,200 customers"
     assert sentences.count_of(2, "family", "families") == "2 families"
+
+
+def test_shared_reasons_name_the_weightiest_and_count_the_rest() -> None:
+    common = pd.DataFrame(
+        {
+            "label": [f"Factor {n}" for n in range(6)],
+            "share_of_list": [1.0, 0.99, 0.95, 0.9, 0.85, 0.8],
+        }
+    )
+    text = sentences.shared_reasons(common, 100, escape=lambda label: label.upper())
+    assert text.startswith("Nearly every one of the 100 customers your team can contact")
+    assert "FACTOR 0 (100% of them); FACTOR 1 (99% of them)" in text
+    assert "FACTOR 3 (90% of them); and 2 more factors." in text and "FACTOR 4" not in text
+    one = sentences.shared_reasons(common.head(1), 100)
+    assert "Factor 0 (100% of them). A reason everyone has" in one and "more" not in one
