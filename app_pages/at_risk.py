@@ -15,11 +15,13 @@ if pointer is not None:
     attributes = words.present_attributes(customers)
     named = words.present_names(customers)
     k = int(summary["capacity_k"])
+    common = data.read(queries.common_reasons, pointer)
     cost = ", what that could cost" if terms.has_value else ""
+    shared = ", but for those nearly all of them share" if not common.empty else ""
     st.caption(
         f"Customers active on {summary['snapshot_date']}, riskiest first: the chance each "
         f"leaves within {summary['horizon_days']} days{cost}, and the three "
-        "facts that raise their risk most (the largest bars on the Why page)."
+        f"facts that raise their risk most (the largest bars on the Why page{shared})."
     )
     low = float(customers["customer_value"].fillna(0).min())
     high = max(float(customers["customer_value"].fillna(0).max()), low + 1)
@@ -92,6 +94,8 @@ if pointer is not None:
             help="The sum of their risks: how many of them will leave if nothing is done.",
         )
     right.metric("Average risk shown", f"{shown['risk_pct'].mean():.0f}%")
+    if not common.empty:
+        st.caption(sentences.shared_reasons(common, k, escape=md))
     money = f"{terms.symbol}%,.0f"
     st.dataframe(
         shown,

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pipeline.read import queries
+from pipeline.read import queries, sentences
 from ui import charts, data
 from ui.text import md
 
@@ -25,14 +25,7 @@ if pointer is not None:
     st.subheader(f"Top reasons across the {k} customers your team can contact")
     common = data.read(queries.common_reasons, pointer)
     if not common.empty:
-        shared = "; ".join(
-            f"{md(row.label)} ({row.share_of_list:.0%} of them)" for row in common.itertuples()
-        )
-        st.info(
-            f"Shared by nearly every one of them, so not repeated on each row of the list: "
-            f"{shared}. A reason everyone has does not tell one customer from another.",
-            icon=":material/groups:",
-        )
+        st.info(sentences.shared_reasons(common, k, escape=md), icon=":material/groups:")
     counts = data.read(queries.top_reason_counts, pointer, k)
     if counts.empty:
         st.caption("No reasons are stored for the at-risk customers of this build.")
@@ -66,7 +59,8 @@ if pointer is not None:
                 st.caption(
                     f"Starting from a typical customer's risk, red bars raise this customer's "
                     f"risk and green bars lower it, ending at the {risk:.0%} shown on the "
-                    "At-risk list; the largest red bars are the list's reasons. Points are "
+                    "At-risk list; the largest red bars are the list's reasons (but for any "
+                    "the list's customers nearly all share, named above). Points are "
                     "approximate: taken in another order, a factor would count for a little "
                     "more or less."
                 )

@@ -1,7 +1,8 @@
 {#
     The model features of the event-based feature mart: every column of customer_snapshots
     whose meta has a `kind` (see customer_snapshots.yml), in column order, with its label,
-    kind, unit, wording and drift rule. A dataset may reword features
+    kind, unit, wording and drift rule. Non-contractual data (var churn_definition) takes a
+    feature's `non_contractual` words from its meta where it has them. A dataset may reword features
     (dbt var `feature_wording`, set by a mapping's `features:`): {name: {label, unit, reason,
     reason_if_missing, description}}, for example "Units bought to date" where events are
     units. `{horizon}` in a label or reason reads as the churn horizon ("90 days"). Empty
@@ -27,6 +28,12 @@
                         'family': meta.family or column.name,
                         'description': column.description,
                     } -%}
+                    {#- Default words of non-contractual data (a shop): no subscription, so no "Pays $X a month". -#}
+                    {%- if var('churn_definition') == 'non_contractual' and meta.non_contractual -%}
+                        {%- for key, value in meta.non_contractual.items() if key in ('label', 'reason') -%}
+                            {%- do feature.update({key: value}) -%}
+                        {%- endfor -%}
+                    {%- endif -%}
                     {%- for key, value in wording.get(column.name, {}).items()
                         if key in ('label', 'unit', 'reason', 'reason_if_missing', 'description') -%}
                         {%- do feature.update({key: value}) -%}

@@ -185,11 +185,15 @@ def features_markdown() -> str:
         "|---|---|---|---|---|",
     ]
     for name, meta in mart_meta().items():
+        # Words of non-contractual data (meta `non_contractual`, macros/mart_features.sql).
+        shop = {
+            k: f"; non-contractual: {v}" for k, v in (meta.get("non_contractual") or {}).items()
+        }
         cells = [
             f"`{name}`",
-            meta.get("label", ""),
+            meta.get("label", "") + shop.get("label", ""),
             meta.get("unit", ""),
-            meta.get("reason", ""),
+            meta.get("reason", "") + shop.get("reason", ""),
             meta.get("reason_if_missing", ""),
         ]
         rows.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")

@@ -65,11 +65,14 @@ def export_list(path: str | Path, rows: pd.DataFrame, top: int | None = None) ->
 
 
 def common_reasons(path: str | Path) -> pd.DataFrame:
-    """Factors nearly every customer the team can contact has among their top reasons."""
+    """Families of factors that raise the risk of nearly every customer the team can contact,
+    the weightiest first (by share in builds from before their points were kept)."""
     try:
-        return _frame(path, "select * from common_reasons order by share_of_list desc")
+        shared = _frame(path, "select * from common_reasons")
     except duckdb.CatalogException:
         return pd.DataFrame(columns=["feature", "label", "customers", "share_of_list"])
+    order = ["points", "share_of_list"] if "points" in shared else ["share_of_list"]
+    return shared.sort_values(order, ascending=False, kind="stable").reset_index(drop=True)
 
 
 def feature_dictionary(path: str | Path) -> pd.DataFrame:

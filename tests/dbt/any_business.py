@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.read import queries
+from pipeline.settings import project_vars
 
 # Of the customers the team can contact, at least this share get a risk of their own. Risks
 # are compared to a millionth: at 0.1 point the count is also capped by how far apart the
@@ -57,6 +58,24 @@ def empty_export_columns(path: str | Path) -> list[str]:
     ]
 
 
+def reasons_on_nearly_every_row(path: str | Path) -> dict[str, float]:
+    """Families of factors named among the reasons of at least `common_reason_share` of the
+    top capacity_k rows of the at-risk list (each with that share): what the Why page should
+    name once instead."""
+    share = float(project_vars()["common_reason_share"])
+    at_risk = queries.at_risk(path)
+    top = at_risk.head(min(queries.capacity_k(path), len(at_risk)))
+    with duckdb.connect(str(path), read_only=True) as connection:
+        found = connection.execute("select feature, family from feature_dictionary").fetchall()
+    families = dict(found)
+    shown = top.melt(
+        id_vars="customer_id", value_vars=[f"reason_{rank}_feature" for rank in (1, 2, 3)]
+    ).dropna()
+    rows = shown.assign(family=shown["value"].map(families)).groupby("family")["customer_id"]
+    shares = rows.nunique() / len(top)
+    return {str(family): float(value) for family, value in shares[shares >= share].items()}
+
+
 def mean_auc(path: str | Path) -> pd.Series:
     """Mean walk-forward ROC AUC per method."""
     metrics = queries.backtest_metrics(path)
@@ -65,11 +84,13 @@ def mean_auc(path: str | Path) -> pd.Series:
 
 def assert_every_promise(path: str | Path, beats: tuple[str, ...] = ("logistic",)) -> None:
     """The promises to any business on one build: distinct risks in the top k, a value for
-    every customer with a history, no empty CSV column, no data alarm on clean data, and the
+    every customer with a history, no empty CSV column, no reason repeated on nearly every
+    row of the list, no data alarm on clean data, and the
     model's mean ROC AUC at least that of each baseline in `beats`."""
     assert distinct_risk_share(path) >= DISTINCT_RISKS
     assert customers_with_history_but_no_value(path) == 0
     assert empty_export_columns(path) == []
+    assert reasons_on_nearly_every_row(path) == {}
     triage = queries.triage(path)
     assert triage is not None and triage["verdict"] != "data_quality", triage
     auc = mean_auc(path)

@@ -168,8 +168,9 @@ def test_top_customers_have_plain_reasons_from_their_biggest_risk_drivers(served
         explanation = query(
             served,
             "select feature, reason, points from customer_explanations "
+            "inner join feature_dictionary using (feature) "
             "where customer_id = ? "
-            "and feature not in (select feature from common_reasons) "
+            "and family not in (select family from common_reasons) "
             "order by points desc, feature limit 1",
             [row.customer_id],
         )

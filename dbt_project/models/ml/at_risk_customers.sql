@@ -1,8 +1,9 @@
 -- The newest snapshot's customers ranked by churn risk, with their value at risk, the
 -- expected loss (risk x value) and the three factors that raise each customer's risk most
 -- (the largest bars of their Why waterfall, in points of risk; one per family of factors
--- that say nearly the same thing, and one per sentence), each worded as a fact ("No activity for 41 days"); a
--- factor nearly everyone on the list shares is named once instead (common_reasons).
+-- that say nearly the same thing, and one per sentence: macros/reason_candidates.sql), each
+-- worded as a fact ("No activity for 41 days"); a family of factors nearly everyone on the
+-- list shares is named once instead (common_reasons).
 with
 
 predictions as (
@@ -17,9 +18,9 @@ snapshots as (
 
 ),
 
-explanations as (
+candidates as (
 
-    select * from {{ ref('customer_explanations') }}
+    {{ reason_candidates(ref('customer_explanations'), ref('feature_dictionary')) }}
 
 ),
 
@@ -29,51 +30,26 @@ common as (
 
 ),
 
-features as (
-
-    select * from {{ ref('feature_dictionary') }}
-
-),
-
-raising as (
-
-    select
-        explanations.customer_id,
-        explanations.feature,
-        explanations.reason,
-        explanations.points,
-        row_number() over (
-            partition by explanations.customer_id, features.family
-            order by explanations.points desc, explanations.feature asc
-        ) as family_rank,
-        -- Two factors worded alike ("Active on one day only") are one reason.
-        row_number() over (
-            partition by explanations.customer_id, explanations.reason
-            order by explanations.points desc, explanations.feature asc
-        ) as sentence_rank
-
-    from explanations
-    inner join features
-        on explanations.feature = features.feature
-    where
-        explanations.points > 0
-        and explanations.feature not in (select common.feature from common)
-
-),
-
+-- A shared family comes after every other factor: it is named only where a customer has
+-- nothing else that raises their risk (their first reason, never a second or third).
 ranked_reasons as (
 
     select
-        customer_id,
-        feature,
-        reason,
+        candidates.customer_id,
+        candidates.feature,
+        candidates.reason,
+        common.family is not null as is_shared,
         row_number() over (
-            partition by customer_id
-            order by points desc, feature asc
+            partition by candidates.customer_id
+            order by
+                case when common.family is null then 0 else 1 end,
+                candidates.points desc,
+                candidates.feature asc
         ) as reason_rank
 
-    from raising
-    where family_rank = 1 and sentence_rank = 1
+    from candidates
+    left join common
+        on candidates.family = common.family
 
 ),
 
@@ -89,7 +65,7 @@ top_reasons as (
         max(feature) filter (where reason_rank = 3) as reason_3_feature
 
     from ranked_reasons
-    where reason_rank <= 3
+    where reason_rank <= 3 and (not is_shared or reason_rank = 1)
     group by customer_id
 
 ),

@@ -1,12 +1,19 @@
--- Factors that are among the top three reasons of nearly every customer the team can contact
+-- Families of factors that raise the risk of nearly every customer the team can contact
 -- (capacity k): a reason everyone shares says nothing about one customer (in a closed cohort,
--- "customer for 460 days" is true of all), so the at-risk list leaves it out of each row and
--- the Why page names it once. At least `common_reason_min_customers` customers are needed.
+-- "customer for 460 days" is true of all; in a shop's list of lapsed buyers, "no purchase in
+-- 90 days" and "none expected"), so the at-risk list leaves them out of each row and the Why
+-- page names them once. At least `common_reason_min_customers` customers.
+--
+-- Counted over every factor that raises a customer's risk, not only the three the list shows:
+-- leaving the shared families out brings the next factors up into the three, and a family
+-- counted only where it was shown could then be on nearly every row again. A family that
+-- raises the risk of fewer than `common_reason_share` of the list can never be on that many
+-- rows, so the rows' reasons always tell customers apart.
 with
 
-explanations as (
+candidates as (
 
-    select * from {{ ref('customer_explanations') }}
+    {{ reason_candidates(ref('customer_explanations'), ref('feature_dictionary')) }}
 
 ),
 
@@ -24,44 +31,63 @@ contactable as (
 
 ),
 
-ranked as (
+listed as (
 
-    select
-        explanations.customer_id,
-        explanations.feature,
-        explanations.label,
-        row_number() over (
-            partition by explanations.customer_id
-            order by explanations.points desc, explanations.feature asc
-        ) as reason_rank
-
-    from explanations
+    select candidates.*
+    from candidates
     inner join contactable
-        on explanations.customer_id = contactable.customer_id
-    where explanations.points > 0
+        on candidates.customer_id = contactable.customer_id
 
 ),
 
-shares as (
+families as (
 
     select
+        family,
+        count(*) as customers,
+        count(*) / (select count(*) from contactable) as share_of_list,
+        avg(points) as points
+
+    from listed
+    group by family
+
+),
+
+-- A family is named by its factor that most of these customers show.
+leaders as (
+
+    select
+        family,
         feature,
         label,
-        count(*) as customers,
-        count(*) / (select count(*) from contactable) as share_of_list
+        row_number() over (
+            partition by family
+            order by count(*) desc, feature asc
+        ) as leader_rank
 
-    from ranked
-    where reason_rank <= 3
-    group by feature, label
+    from listed
+    group by family, feature, label
 
 ),
 
 final as (
 
-    select * from shares
+    select
+        leaders.feature,
+        leaders.label,
+        families.customers,
+        families.share_of_list,
+        families.family,
+        families.points
+
+    from families
+    inner join leaders
+        on
+            families.family = leaders.family
+            and leaders.leader_rank = 1
     where
-        share_of_list >= {{ var('common_reason_share') }}
-        and customers >= {{ var('common_reason_min_customers') }}
+        families.share_of_list >= {{ var('common_reason_share') }}
+        and families.customers >= {{ var('common_reason_min_customers') }}
 
 )
 
