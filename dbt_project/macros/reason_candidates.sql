@@ -5,7 +5,8 @@
     (two factors worded alike are one reason).
 
     One select with customer_id, feature, family, label, reason and points, read by
-    common_reasons (which families nearly everyone on the list shares) and at_risk_customers
+    common_reasons (its rounds, macros/shared_reasons_round.sql: which families nearly everyone
+    on the list shares) and at_risk_customers
     (each customer's three reasons, the shared families left out), so both rank alike.
 #}
 {% macro reason_candidates(explanations, features) %}

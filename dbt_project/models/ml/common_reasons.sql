@@ -1,93 +1,83 @@
--- Families of factors that raise the risk of nearly every customer the team can contact
--- (capacity k): a reason everyone shares says nothing about one customer (in a closed cohort,
--- "customer for 460 days" is true of all; in a shop's list of lapsed buyers, "no purchase in
--- 90 days" and "none expected"), so the at-risk list leaves them out of each row and the Why
--- page names them once. At least `common_reason_min_customers` customers.
+-- Families of factors that are among the three reasons of nearly every customer the team can
+-- contact (capacity k), as the at-risk list shows them: a reason everyone shares says nothing
+-- about one customer (in a closed cohort, "customer for 460 days" is true of all), so the
+-- list leaves it out of each row and names it once. At least `common_reason_min_customers`.
 --
--- Counted over every factor that raises a customer's risk, not only the three the list shows:
--- leaving the shared families out brings the next factors up into the three, and a family
--- counted only where it was shown could then be on nearly every row again. A family that
--- raises the risk of fewer than `common_reason_share` of the list can never be on that many
--- rows, so the rows' reasons always tell customers apart.
+-- Found in rounds, until a round finds none: leaving shared families out brings the next
+-- factors up into the three, and those can be shared by nearly everyone too (a shop's lapsed
+-- buyers: no purchase expected, then none in 90 days, then none in 30 days, ...). Each round
+-- is one small query on the built explanations (run_query, at run time); the table lists
+-- every family found, with its share in the round that found it. Families and features are
+-- names from the mart's column meta (never a mapping's words), so they are written as
+-- literals; labels come from feature_dictionary.
+-- The rounds read these (built first):
+-- depends_on: {{ ref('customer_explanations') }}
+-- depends_on: {{ ref('ml_predictions') }}
+{%- set shared = [] -%}
+{#- Only when dbt runs models (a compile, sqlfluff's included, has no tables to query). -#}
+{%- if execute and flags.WHICH in ('run', 'build') -%}
+    {%- set state = namespace(done=false) -%}
+    {#- At most one round per family: each round that goes on adds at least one. -#}
+    {%- for _ in range(40) if not state.done -%}
+        {%- set found = run_query(shared_reasons_round(shared | map(attribute='family') | list)) -%}
+        {%- for row in found.rows -%}
+            {%- do shared.append({
+                'family': row['family'],
+                'feature': row['feature'],
+                'customers': row['customers'] | int,
+                'share_of_list': row['share_of_list'] | float,
+                'points': row['points'] | float,
+            }) -%}
+        {%- endfor -%}
+        {%- set state.done = found.rows | length == 0 -%}
+    {%- endfor -%}
+{%- endif %}
 with
 
-candidates as (
+features as (
 
-    {{ reason_candidates(ref('customer_explanations'), ref('feature_dictionary')) }}
-
-),
-
-predictions as (
-
-    select * from {{ ref('ml_predictions') }}
+    select * from {{ ref('feature_dictionary') }}
 
 ),
 
-contactable as (
-
-    select customer_id
-    from predictions
-    where risk_rank <= {{ var('capacity_k') }}
-
-),
-
-listed as (
-
-    select candidates.*
-    from candidates
-    inner join contactable
-        on candidates.customer_id = contactable.customer_id
-
-),
-
-families as (
-
-    select
-        family,
-        count(*) as customers,
-        count(*) / (select count(*) from contactable) as share_of_list,
-        avg(points) as points
-
-    from listed
-    group by family
-
-),
-
--- A family is named by its factor that most of these customers show.
-leaders as (
+shared as (
 
     select
         family,
         feature,
-        label,
-        row_number() over (
-            partition by family
-            order by count(*) desc, feature asc
-        ) as leader_rank
+        cast(0 as bigint) as customers,
+        cast(0 as double) as share_of_list,
+        cast(0 as double) as points
 
-    from listed
-    group by family, feature, label
+    from features
+    where 1 = 0
+    {%- for family in shared %}
+
+    union all
+
+    select
+        '{{ family.family }}' as family,
+        '{{ family.feature }}' as feature,
+        cast({{ family.customers }} as bigint) as customers,
+        cast({{ family.share_of_list }} as double) as share_of_list,
+        cast({{ family.points }} as double) as points
+    {%- endfor %}
 
 ),
 
 final as (
 
     select
-        leaders.feature,
-        leaders.label,
-        families.customers,
-        families.share_of_list,
-        families.family,
-        families.points
+        shared.feature,
+        features.label,
+        shared.customers,
+        shared.share_of_list,
+        shared.family,
+        shared.points
 
-    from families
-    inner join leaders
-        on
-            families.family = leaders.family
-            and leaders.leader_rank = 1
-    where
-        families.share_of_list >= {{ var('common_reason_share') }}
-        and families.customers >= {{ var('common_reason_min_customers') }}
+    from shared
+    inner join features
+        on shared.feature = features.feature
 
 )
 
