@@ -35,7 +35,7 @@ if pointer is not None:
 
     risk, money, accuracy, health = st.columns(4)
     risk.metric(
-        f"Expected to leave, of the {k} you can contact",
+        f"Expected to leave, of the top {k}",
         f"{top['churn_probability'].sum():.0f}",
         help="The sum of their risks: the number of them who will leave if nothing is done.",
     )

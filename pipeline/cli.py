@@ -180,6 +180,9 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             f"{sentences.tied_risks(tie[0], len(frame), tie[1])} --sort expected_loss puts "
             "those worth most first."
         )
+    common = queries.common_reasons(path)
+    if not common.empty:
+        print(sentences.shared_reasons(common, queries.capacity_k(path)))
     return 0
 
 

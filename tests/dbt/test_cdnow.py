@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -16,7 +17,7 @@ from pipeline.ingest.mapping import load_mapping
 from pipeline.read import queries
 from pipeline.settings import ROOT, Settings
 from tests.dbt import any_business
-from tests.support import cdnow_master
+from tests.support import cdnow_master, pipeline_cli
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +58,18 @@ def test_no_reason_on_the_list_is_one_nearly_every_customer_on_it_shares(cdnow: 
     # them still on every row when only the first round's were left out).
     assert any_business.reasons_on_nearly_every_row(cdnow) == {}
     assert len(queries.common_reasons(cdnow)) >= 2
+
+
+def test_the_cli_export_names_the_reasons_its_rows_leave_out(cdnow: str, tmp_path: Path) -> None:
+    home = Path(cdnow).parents[1]  # <home>/warehouses/<build>.duckdb
+    out = tmp_path / "at_risk.csv"
+
+    done = pipeline_cli(home, "export-at-risk", "--out", str(out), "--top", "100")
+
+    assert done.returncode == 0, done.stderr
+    first = queries.common_reasons(cdnow)["label"].iloc[0]
+    assert "so the list leaves them out of each row" in done.stdout
+    assert f"{first} (" in done.stdout
 
 
 def test_a_shop_s_spend_is_not_worded_as_a_subscription(cdnow: str) -> None:
