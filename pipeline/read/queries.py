@@ -65,8 +65,8 @@ def export_list(path: str | Path, rows: pd.DataFrame, top: int | None = None) ->
 
 
 def common_reasons(path: str | Path) -> pd.DataFrame:
-    """Families of factors that raise the risk of nearly every customer the team can contact,
-    the weightiest first (by share in builds from before their points were kept)."""
+    """Families of factors among the top reasons of nearly every customer the team can
+    contact, the weightiest first (by share in builds from before their points were kept)."""
     try:
         shared = _frame(path, "select * from common_reasons")
     except duckdb.CatalogException:

@@ -108,8 +108,8 @@ def shared_reasons(common: pd.DataFrame, k: int, escape: Callable[[str], str] = 
     more = len(common) - len(named)
     listed = "; ".join(named) + (f"; and {count_of(more, 'more factor')}" if more > 0 else "")
     return (
-        f"Nearly every one of the {k:,} customers your team can contact has these among the "
-        f"factors that raise their risk, so the list leaves them out of each row: {listed}. "
+        f"Nearly every one of the {k:,} customers your team can contact has these among their "
+        f"top reasons, so the list leaves them out of each row: {listed}. "
         "A reason everyone has does not tell one customer from another; each customer's "
         "waterfall on the Why page still shows them."
     )

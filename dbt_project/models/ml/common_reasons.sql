@@ -17,8 +17,8 @@
 {#- Only when dbt runs models (a compile, sqlfluff's included, has no tables to query). -#}
 {%- if execute and flags.WHICH in ('run', 'build') -%}
     {%- set state = namespace(done=false) -%}
-    {#- At most one round per family: each round that goes on adds at least one. -#}
-    {%- for _ in range(40) if not state.done -%}
+    {#- A bound never reached: each round that goes on adds a family, and there are fewer. -#}
+    {%- for _ in range(200) if not state.done -%}
         {%- set found = run_query(shared_reasons_round(shared | map(attribute='family') | list)) -%}
         {%- for row in found.rows -%}
             {%- do shared.append({
